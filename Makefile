@@ -1,0 +1,44 @@
+# switchboard — the two commands users need are `make run` and `make test`.
+# Slow suites have their own targets (fuzz, bench); see README.md.
+
+CARGO        ?= cargo
+DATA         ?= ./var
+# Debian packages the real-peer tests drive (SIPp, baresip, sox).
+TEST_DEBS    := sip-tester baresip sox libsox-fmt-all
+APT_ENV      := DEBIAN_FRONTEND=noninteractive
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run build test test-deps fuzz fuzz-deps clean
+
+build:
+	$(CARGO) build --release --locked
+
+run: build
+	./target/release/switchboard --data $(DATA) run
+
+# Installs only what is missing, so a second run costs a dpkg query.
+test-deps:
+	@missing=""; for p in $(TEST_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env $(APT_ENV) apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+test: test-deps
+	$(CARGO) build --locked
+	$(CARGO) test --locked -- --test-threads=2
+
+# Coverage-guided fuzzing of every parser (long; not part of `make test`,
+# which replays the committed corpora instead).
+FUZZ_SECONDS ?= 60
+fuzz-deps:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+fuzz: fuzz-deps
+	cd fuzz && for t in $$(cargo fuzz list); do \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,108 @@
+//! Wiring of the running appliance: store, SIP endpoint, call core, trunk
+//! supervision and web console, started in that order and stopped on
+//! SIGINT/SIGTERM. The only place that knows every subsystem.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use tokio::sync::mpsc;
+
+use crate::call::{self, Ctx};
+use crate::config::Config;
+use crate::media::PortAllocator;
+use crate::sip::auth::{DigestServer, FailureTracker};
+use crate::sip::endpoint::Endpoint;
+use crate::sip::transaction::TimerConfig;
+use crate::store::Store;
+
+/// Runs until interrupted.
+pub async fn run(config: Config, data: &Path) -> Result<()> {
+    init_tracing();
+    let store = Store::open(data).await.with_context(|| format!("opening {}", data.display()))?;
+    let key = crate::store::server_key(&store).await?;
+    let ports = PortAllocator::new(config.rtp.bind, config.rtp.port_min..=config.rtp.port_max)
+        .context("RTP port range")?;
+    let (core_tx, core_rx) = mpsc::unbounded_channel();
+    let endpoint = Endpoint::start(config.sip.listen, TimerConfig::default(), core_tx).await?;
+    let http = crate::web::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} for the web console", config.http.listen))?;
+    let digest = DigestServer::new(config.sip.realm.clone(), key, config.sip.nonce_lifetime_secs);
+    let failures = FailureTracker::new(config.sip.auth_max_failures, 60);
+    let ctx = Arc::new(Ctx {
+        config: config.clone(),
+        endpoint: endpoint.clone(),
+        store: store.clone(),
+        ports,
+        digest: Mutex::new(digest),
+        failures: Mutex::new(failures),
+        active_calls: AtomicUsize::new(0),
+    });
+    tokio::spawn(call::run_core(ctx.clone(), core_rx));
+    tokio::spawn(call::trunks::supervise(ctx.clone()));
+    let status = Status { ctx: ctx.clone() };
+    tokio::spawn(async move {
+        if let Err(e) = crate::web::serve(http, status).await {
+            tracing::error!("web console stopped: {e}");
+        }
+    });
+
+    let sip = endpoint.local_addr();
+    println!("switchboard {} running", env!("CARGO_PKG_VERSION"));
+    println!("  SIP      {sip} (UDP and TCP), realm \"{}\"", config.sip.realm);
+    println!("  console  http://{}/", config.http.listen);
+    println!("  RTP      {}-{} on {}", config.rtp.port_min, config.rtp.port_max, config.rtp.bind);
+    println!("  data     {}", data.display());
+    if store.list_extensions().await?.is_empty() {
+        println!("No extensions yet. Add one (no default passwords exist):");
+        println!("  switchboard --data {} extension add 1001 --secret 'a-long-secret' --name 'First Agent'", data.display());
+        println!("then register a SIP phone as 1001 at {sip}.");
+    }
+    shutdown_signal().await;
+    println!("switchboard stopping");
+    Ok(())
+}
+
+struct Status {
+    ctx: Arc<Ctx>,
+}
+
+impl crate::web::StatusSource for Status {
+    fn status_lines(&self) -> Vec<String> {
+        vec![
+            format!("SIP listening on {}", self.ctx.endpoint.local_addr()),
+            format!("active calls: {}", self.ctx.active_calls.load(Ordering::Relaxed)),
+            format!("media ports in use: {}", self.ctx.ports.in_use()),
+        ]
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,105 @@
+//! Digest authentication of extensions (REGISTER with 401, INVITE with 407)
+//! on top of `sip::auth`: fetches the HA1 from the store, keeps the failure
+//! count per source and user, and turns every outcome into a response.
+
+use super::{build, Ctx};
+use crate::sip::auth::{Algorithm, AuthError};
+use crate::sip::message::{HeaderName, Request, Response};
+use crate::sip::transaction::Peer;
+
+pub enum AuthOutcome {
+    /// Authenticated as this extension.
+    Ok(String),
+    /// Answer with this (challenge, 403 or 400).
+    Reject(Response),
+}
+
+fn unix_now() -> u64 {
+    crate::store::unix_time().max(0) as u64
+}
+
+/// Authenticates `req` as extension `user`. `proxy` selects 407 and the
+/// Proxy-* headers (INVITE) instead of 401 (REGISTER).
+pub async fn authenticate(ctx: &Ctx, req: &Request, source: &Peer, user: &str, proxy: bool) -> AuthOutcome {
+    let (challenge_status, challenge_reason, challenge_hdr, cred_hdr) = if proxy {
+        (407, "Proxy Authentication Required", HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
+    } else {
+        (401, "Unauthorized", HeaderName::WwwAuthenticate, HeaderName::Authorization)
+    };
+    let now = unix_now();
+    let failure_key = format!("{}/{}", source.addr.ip(), user);
+    let challenge = |stale: bool| {
+        let mut resp = build::response(ctx, req, challenge_status, challenge_reason);
+        let values = ctx.digest.lock().map(|mut d| d.challenge_headers(now, stale)).unwrap_or_default();
+        for v in values {
+            resp.headers.push(challenge_hdr.clone(), v);
+        }
+        build::ensure_to_tag(&mut resp);
+        AuthOutcome::Reject(resp)
+    };
+    let forbidden = || {
+        let mut resp = build::response(ctx, req, 403, "Forbidden");
+        build::ensure_to_tag(&mut resp);
+        AuthOutcome::Reject(resp)
+    };
+
+    let blocked = ctx.failures.lock().map(|f| f.is_blocked(now, &failure_key)).unwrap_or(false);
+    // Pick the credentials for our realm if several are present.
+    let realm = ctx.config.sip.realm.clone();
+    let creds: Vec<&str> = req.headers.get_all(&cred_hdr).collect();
+    let Some(cred) = creds.iter().find(|c| c.contains(&format!("\"{realm}\""))).or(creds.first()).copied() else {
+        if blocked {
+            return forbidden();
+        }
+        return challenge(false);
+    };
+    let ext = match ctx.store.extension(user).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!("auth lookup failed: {e}");
+            let mut resp = build::response(ctx, req, 500, "Server Internal Error");
+            build::ensure_to_tag(&mut resp);
+            return AuthOutcome::Reject(resp);
+        }
+    };
+    let result = ctx.digest.lock().map(|mut d| {
+        d.verify(now, req.method.as_str(), cred, |name, alg| {
+            let e = ext.as_ref().filter(|e| e.number == name)?;
+            Some(match alg {
+                Algorithm::Md5 => e.ha1_md5.clone(),
+                Algorithm::Sha256 => e.ha1_sha256.clone(),
+            })
+        })
+    });
+    match result {
+        Ok(Ok(verified)) => {
+            if let Ok(mut f) = ctx.failures.lock() {
+                f.record_success(&failure_key);
+            }
+            AuthOutcome::Ok(verified.username)
+        }
+        Ok(Err(e)) if e.is_stale() => challenge(true),
+        Ok(Err(e)) if e.counts_as_failure() => {
+            let count = ctx.failures.lock().map(|mut f| f.record_failure(now, &failure_key)).unwrap_or(0);
+            tracing::warn!(src = %source.addr, user, count, "authentication failed: {e}");
+            let blocked = ctx.failures.lock().map(|f| f.is_blocked(now, &failure_key)).unwrap_or(false);
+            if blocked {
+                forbidden()
+            } else {
+                challenge(false)
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(src = %source.addr, user, "bad credentials: {e}");
+            match e {
+                AuthError::Malformed(_) | AuthError::MissingParam(_) => {
+                    let mut resp = build::response(ctx, req, 400, &format!("Bad Request - {e}"));
+                    build::ensure_to_tag(&mut resp);
+                    AuthOutcome::Reject(resp)
+                }
+                _ => challenge(false),
+            }
+        }
+        Err(_) => forbidden(),
+    }
+}

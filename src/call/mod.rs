@@ -1,0 +1,111 @@
+//! The call layer: the application core that answers out-of-dialog requests
+//! (REGISTER, OPTIONS, INVITE, the error cases) and runs one B2BUA task per
+//! call. Owns routing and call state; must not touch sockets directly (it
+//! talks SIP through `sip::endpoint::Endpoint` and media through
+//! `media::relay`) and knows nothing about the web.
+
+mod auth;
+mod b2bua;
+mod build;
+mod register;
+mod route;
+mod sdp_anchor;
+pub mod trunks;
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::media::PortAllocator;
+use crate::sip::auth::{DigestServer, FailureTracker};
+use crate::sip::endpoint::{Endpoint, SipEvent};
+use crate::sip::message::{HeaderName, Method, Request, Response};
+use crate::sip::transaction::{Peer, TransactionKey};
+use crate::store::Store;
+
+pub use build::ALLOW;
+
+/// What every handler needs; one per appliance, shared by reference.
+pub struct Ctx {
+    pub config: Config,
+    pub endpoint: Endpoint,
+    pub store: Store,
+    pub ports: PortAllocator,
+    pub digest: Mutex<DigestServer>,
+    pub failures: Mutex<FailureTracker>,
+    /// Live calls, for status and tests.
+    pub active_calls: std::sync::atomic::AtomicUsize,
+}
+
+/// Runs the application core: every out-of-dialog event from the endpoint.
+pub async fn run_core(ctx: Arc<Ctx>, mut events: mpsc::UnboundedReceiver<SipEvent>) {
+    while let Some(ev) = events.recv().await {
+        match ev {
+            SipEvent::Request { key, request, source } => on_request(&ctx, key, request, source),
+            SipEvent::Cancel { invite_key, request, to_tag } => {
+                // A CANCEL for an INVITE no call task has claimed yet.
+                let mut resp = Response::for_request(&request, 487, "Request Terminated");
+                build::tag_to(&mut resp, &to_tag);
+                ctx.endpoint.respond(&invite_key, resp);
+            }
+            // Timer H and stray traffic for finished calls need no action.
+            _ => {}
+        }
+    }
+}
+
+fn on_request(ctx: &Arc<Ctx>, key: TransactionKey, req: Request, source: Peer) {
+    let reply = |status: u16, reason: &str| {
+        let mut resp = build::response(ctx, &req, status, reason);
+        build::ensure_to_tag(&mut resp);
+        ctx.endpoint.respond(&key, resp);
+    };
+    // RFC 3261 §8.2.1-§8.2.2 checks that come before any method logic.
+    if let Method::Extension(m) = &req.method {
+        tracing::info!(src = %source.addr, method = %m, "unsupported method");
+        let mut resp = build::response(ctx, &req, 501, "Not Implemented");
+        resp.headers.push(HeaderName::Allow, ALLOW);
+        build::ensure_to_tag(&mut resp);
+        ctx.endpoint.respond(&key, resp);
+        return;
+    }
+    if req.method != Method::Options && matches!(req.headers.max_forwards(), Ok(Some(0))) {
+        reply(483, "Too Many Hops");
+        return;
+    }
+    let in_dialog = req.headers.to_addr().map(|a| a.tag().is_some()).unwrap_or(false);
+    match req.method {
+        Method::Options => {
+            let mut resp = build::response(ctx, &req, 200, "OK");
+            resp.headers.push(HeaderName::Allow, ALLOW);
+            resp.headers.push(HeaderName::Accept, "application/sdp");
+            resp.headers.push(HeaderName::Supported, "");
+            build::ensure_to_tag(&mut resp);
+            ctx.endpoint.respond(&key, resp);
+        }
+        Method::Register => {
+            let ctx = ctx.clone();
+            let span = tracing::info_span!("register", call_id = req.call_id().unwrap_or("-"));
+            tokio::spawn(async move { register::handle(&ctx, key, req, source).await }.instrument(span));
+        }
+        Method::Invite if !in_dialog => {
+            let ctx = ctx.clone();
+            let span = tracing::info_span!("call", call_id = req.call_id().unwrap_or("-"));
+            tokio::spawn(async move { b2bua::run(ctx, key, req, source).await }.instrument(span));
+        }
+        // In-dialog requests whose dialog is unknown (the call ended).
+        Method::Bye | Method::Invite | Method::Info | Method::Update | Method::Prack | Method::Notify | Method::Refer
+            if in_dialog =>
+        {
+            reply(481, "Call/Transaction Does Not Exist")
+        }
+        _ => {
+            let mut resp = build::response(ctx, &req, 405, "Method Not Allowed");
+            resp.headers.push(HeaderName::Allow, ALLOW);
+            build::ensure_to_tag(&mut resp);
+            ctx.endpoint.respond(&key, resp);
+        }
+    }
+}

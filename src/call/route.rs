@@ -1,0 +1,82 @@
+//! Where a new call comes from and where it goes: trunk or extension on the
+//! way in, registered contacts or the default trunk on the way out. The
+//! dialplan engine replaces the DID map later; this stays the fallback.
+
+use std::net::SocketAddr;
+
+use super::Ctx;
+use crate::sip::message::Request;
+use crate::sip::resolve_host_port;
+use crate::store::{unix_time, Binding, Trunk};
+
+pub enum Target {
+    /// Ring every live contact of the extension in parallel.
+    Extension { number: String, bindings: Vec<Binding> },
+    /// Out through a carrier trunk.
+    Trunk { trunk: Trunk, addr: SocketAddr, number: String },
+}
+
+/// A routing failure with the status the caller gets.
+pub struct Refusal(pub u16, pub &'static str);
+
+/// The trunk a request came from, if any: the source must be the trunk's
+/// address, or its IP when the request is addressed to one of the trunk's
+/// DIDs or its registration user (carriers often send from other ports).
+pub async fn trunk_of(ctx: &Ctx, source: SocketAddr, req: &Request) -> Option<Trunk> {
+    let trunks = ctx.store.list_trunks().await.ok()?;
+    let dialed = req.uri.user().unwrap_or_default();
+    let mut ip_match = None;
+    for t in trunks {
+        let Ok(addr) = resolve_host_port(&t.host) else { continue };
+        if addr == source {
+            return Some(t);
+        }
+        if addr.ip() == source.ip() && ip_match.is_none() {
+            let is_did = ctx.store.did(dialed).await.ok().flatten().map(|d| d.trunk == t.name).unwrap_or(false);
+            if is_did || t.username.as_deref() == Some(dialed) {
+                ip_match = Some(t);
+            }
+        }
+    }
+    ip_match
+}
+
+/// Routes a call from a trunk: DID map, then an extension of that number.
+pub async fn from_trunk(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
+    let number = match ctx.store.did(dialed).await {
+        Ok(Some(d)) => d.extension,
+        Ok(None) => dialed.to_string(),
+        Err(_) => return Err(Refusal(500, "Server Internal Error")),
+    };
+    extension_target(ctx, &number).await?.ok_or(Refusal(404, "Not Found"))
+}
+
+/// Routes a call from an extension: another extension, else the default trunk.
+pub async fn from_extension(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
+    if let Some(t) = extension_target(ctx, dialed).await? {
+        return Ok(t);
+    }
+    if dialed.is_empty() || !dialed.bytes().all(|b| b.is_ascii_digit() || b == b'+' || b == b'*' || b == b'#') {
+        return Err(Refusal(404, "Not Found"));
+    }
+    let trunk = match ctx.store.default_trunk().await {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(Refusal(404, "Not Found - No trunk for external numbers")),
+        Err(_) => return Err(Refusal(500, "Server Internal Error")),
+    };
+    let addr = resolve_host_port(&trunk.host).map_err(|_| Refusal(503, "Service Unavailable - Trunk unresolvable"))?;
+    Ok(Target::Trunk { trunk, addr, number: dialed.to_string() })
+}
+
+async fn extension_target(ctx: &Ctx, number: &str) -> Result<Option<Target>, Refusal> {
+    match ctx.store.extension(number).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return Ok(None),
+        Err(_) => return Err(Refusal(500, "Server Internal Error")),
+    }
+    let bindings = ctx.store.bindings(number, unix_time()).await.map_err(|_| Refusal(500, "Server Internal Error"))?;
+    if bindings.is_empty() {
+        return Err(Refusal(480, "Temporarily Unavailable"));
+    }
+    Ok(Some(Target::Extension { number: number.to_string(), bindings }))
+}

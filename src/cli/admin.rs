@@ -1,0 +1,174 @@
+//! Handlers for the admin subcommands. They work on the database directly, so
+//! they are usable whether or not the appliance is running; a running
+//! appliance reads extensions and trunks per request and sees changes at once.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use switchboard::config::Config;
+use switchboard::sip::auth::{ha1, Algorithm};
+use switchboard::store::{Extension, Store, Trunk};
+
+use super::{Cli, Command, ExtensionCmd, TransportArg, TrunkCmd};
+
+pub async fn dispatch(cli: Cli) -> Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::CheckConfig => {
+            let name = cli.config.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "(defaults)".into());
+            println!("{name}: ok");
+            Ok(())
+        }
+        Command::Run(args) => {
+            let mut config = config;
+            if let Some(sip) = args.sip {
+                config.sip.listen = sip;
+            }
+            if let Some(http) = args.http {
+                config.http.listen = http;
+            }
+            if let Some((lo, hi)) = args.rtp_ports {
+                config.rtp.port_min = lo;
+                config.rtp.port_max = hi;
+            }
+            if let Err((field, message)) = config.validate() {
+                bail!("{field}: {message}");
+            }
+            switchboard::app::run(config, &cli.data).await
+        }
+        Command::Extension(cmd) => extension(cmd, &config, &cli.data).await,
+        Command::Trunk(cmd) => trunk(cmd, &cli.data).await,
+    }
+}
+
+async fn open(data: &Path) -> Result<Store> {
+    Store::open(data).await.with_context(|| format!("opening data directory {}", data.display()))
+}
+
+fn check_number(number: &str) -> Result<()> {
+    if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("extension number must be 1 to 20 digits, got '{number}'");
+    }
+    Ok(())
+}
+
+async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()> {
+    match cmd {
+        ExtensionCmd::Add { number, secret, name } => {
+            check_number(&number)?;
+            if secret.chars().count() < 8 {
+                bail!("secret must be at least 8 characters");
+            }
+            let store = open(data).await?;
+            let realm = config.sip.realm.clone();
+            store
+                .add_extension(&Extension {
+                    ha1_md5: ha1(Algorithm::Md5, &number, &realm, &secret),
+                    ha1_sha256: ha1(Algorithm::Sha256, &number, &realm, &secret),
+                    number: number.clone(),
+                    name,
+                    realm,
+                })
+                .await?;
+            println!("extension {number} added; register a phone as {number}@<this host> with its secret");
+            Ok(())
+        }
+        ExtensionCmd::List => {
+            let store = open(data).await?;
+            let now = switchboard::store::unix_time();
+            println!("{:<8} {:<24} {}", "NUMBER", "NAME", "REGISTERED CONTACTS");
+            for e in store.list_extensions().await? {
+                let bindings = store.bindings(&e.number, now).await?;
+                let contacts: Vec<String> =
+                    bindings.iter().map(|b| format!("{} (via {}, {}s left)", b.contact, b.source, b.expires_at - now)).collect();
+                let contacts = if contacts.is_empty() { "-".to_string() } else { contacts.join(", ") };
+                println!("{:<8} {:<24} {}", e.number, e.name, contacts);
+            }
+            Ok(())
+        }
+        ExtensionCmd::Rm { number } => {
+            open(data).await?.remove_extension(&number).await?;
+            println!("extension {number} removed");
+            Ok(())
+        }
+    }
+}
+
+async fn trunk(cmd: TrunkCmd, data: &Path) -> Result<()> {
+    match cmd {
+        TrunkCmd::Add { name, host, transport, register, user, secret, dids, default } => {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                bail!("trunk name must be letters, digits, '-' or '_', got '{name}'");
+            }
+            switchboard::sip::resolve_host_port(&host)
+                .with_context(|| format!("--host '{host}' is not a reachable HOST:PORT"))?;
+            if user.is_some() != secret.is_some() {
+                bail!("--user and --secret go together");
+            }
+            let mut map = Vec::new();
+            for d in &dids {
+                let (did, ext) = d.split_once('=').unwrap_or((d.as_str(), d.as_str()));
+                check_number(did).with_context(|| format!("--did '{d}'"))?;
+                check_number(ext).with_context(|| format!("--did '{d}'"))?;
+                map.push((did.to_string(), ext.to_string()));
+            }
+            let store = open(data).await?;
+            let transport = match transport {
+                TransportArg::Udp => "udp",
+                TransportArg::Tcp => "tcp",
+            };
+            store
+                .add_trunk(
+                    &Trunk {
+                        name: name.clone(),
+                        host,
+                        transport: transport.into(),
+                        register,
+                        username: user,
+                        secret,
+                        is_default: default,
+                    },
+                    &map,
+                )
+                .await?;
+            println!("trunk {name} added");
+            Ok(())
+        }
+        TrunkCmd::List => {
+            let store = open(data).await?;
+            println!("{:<12} {:<22} {:<5} {:<8} {:<10} {:<12} {}", "NAME", "HOST", "TRANS", "DEFAULT", "OPTIONS", "REGISTERED", "DIDS");
+            for t in store.list_trunks().await? {
+                let status = store.trunk_status(&t.name).await?;
+                let yes_no = |v: Option<bool>| match v {
+                    Some(true) => "up",
+                    Some(false) => "down",
+                    None => "unknown",
+                };
+                let options = yes_no(status.as_ref().and_then(|s| s.options_ok));
+                let registered = if t.register { yes_no(status.as_ref().and_then(|s| s.registered)) } else { "n/a" };
+                let dids: Vec<String> = store
+                    .dids(&t.name)
+                    .await?
+                    .into_iter()
+                    .map(|d| if d.did == d.extension { d.did } else { format!("{}={}", d.did, d.extension) })
+                    .collect();
+                println!(
+                    "{:<12} {:<22} {:<5} {:<8} {:<10} {:<12} {}",
+                    t.name,
+                    t.host,
+                    t.transport,
+                    if t.is_default { "yes" } else { "" },
+                    options,
+                    registered,
+                    dids.join(",")
+                );
+            }
+            Ok(())
+        }
+        TrunkCmd::Rm { name } => {
+            open(data).await?.remove_trunk(&name).await?;
+            println!("trunk {name} removed");
+            Ok(())
+        }
+    }
+}

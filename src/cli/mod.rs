@@ -1,0 +1,117 @@
+//! Command-line definitions (clap). The binary edge: errors here are
+//! `anyhow`, printed as one line, exit code 1; usage errors exit 2.
+
+pub mod admin;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "Contact-center appliance: softswitch, IVR, ACD, fax, web console")]
+pub struct Cli {
+    /// Data directory (SQLite database, recordings).
+    #[arg(long, global = true, default_value = "./var", value_name = "DIR")]
+    pub data: PathBuf,
+    /// Configuration file (TOML). Without it the embedded defaults apply.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the appliance (SIP, media, web console).
+    Run(RunArgs),
+    /// Validate the configuration file and exit.
+    CheckConfig,
+    /// Manage extensions (SIP phones).
+    #[command(subcommand)]
+    Extension(ExtensionCmd),
+    /// Manage SIP trunks toward carriers.
+    #[command(subcommand)]
+    Trunk(TrunkCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// SIP address (UDP and TCP), overrides sip.listen.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub sip: Option<SocketAddr>,
+    /// Web console address, overrides http.listen.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub http: Option<SocketAddr>,
+    /// RTP port range, overrides rtp.port_min/port_max.
+    #[arg(long, value_name = "LO-HI", value_parser = parse_port_range)]
+    pub rtp_ports: Option<(u16, u16)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExtensionCmd {
+    /// Add an extension a phone can register as.
+    Add {
+        /// Extension number (digits).
+        number: String,
+        /// SIP password (at least 8 characters; stored only as digest hashes).
+        #[arg(long)]
+        secret: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List extensions and their live registrations.
+    List,
+    /// Remove an extension and its registrations.
+    Rm { number: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TransportArg {
+    Udp,
+    Tcp,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrunkCmd {
+    /// Add a trunk.
+    Add {
+        name: String,
+        /// Carrier SIP server.
+        #[arg(long, value_name = "HOST:PORT")]
+        host: String,
+        #[arg(long, value_enum, default_value = "udp")]
+        transport: TransportArg,
+        /// Register to the carrier (needs --user and --secret).
+        #[arg(long, requires_all = ["user", "secret"])]
+        register: bool,
+        /// Username for registration and digest challenges.
+        #[arg(long)]
+        user: Option<String>,
+        /// Password for registration and digest challenges.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Inbound number routed to an extension: DID or DID=EXTENSION
+        /// (without =EXTENSION the extension with the same number).
+        #[arg(long = "did", value_name = "NUM[=EXT]")]
+        dids: Vec<String>,
+        /// Use this trunk for outbound calls (the first trunk is the default).
+        #[arg(long)]
+        default: bool,
+    },
+    /// List trunks with their DIDs and health.
+    List,
+    /// Remove a trunk.
+    Rm { name: String },
+}
+
+fn parse_port_range(s: &str) -> Result<(u16, u16), String> {
+    let (lo, hi) = s.split_once('-').ok_or_else(|| format!("expected LO-HI, got '{s}'"))?;
+    let lo: u16 = lo.trim().parse().map_err(|_| format!("bad port '{lo}'"))?;
+    let hi: u16 = hi.trim().parse().map_err(|_| format!("bad port '{hi}'"))?;
+    if lo >= hi {
+        return Err(format!("LO must be below HI in '{s}'"));
+    }
+    Ok((lo, hi))
+}

@@ -1,0 +1,277 @@
+//! Appliance configuration: the TOML file, its embedded defaults and its
+//! validation. Owns parsing and checking only; must not open sockets or the
+//! database. Errors name file, line and field so an admin can fix them.
+
+mod locate;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use locate::line_of_key;
+
+/// A configuration problem, printed as `file:line: field: message`.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {field}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub sip: SipConfig,
+    pub http: HttpConfig,
+    pub rtp: RtpConfig,
+    pub trunks: TrunkConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipConfig {
+    /// UDP and TCP both listen here.
+    pub listen: SocketAddr,
+    /// Digest realm. Extension secrets are stored as HA1 for this realm, so
+    /// changing it requires re-setting every extension's secret.
+    pub realm: String,
+    pub user_agent: String,
+    pub min_expires: u32,
+    pub max_expires: u32,
+    pub default_expires: u32,
+    /// Ring time before an unanswered call gets 480.
+    pub no_answer_timeout_secs: u64,
+    /// Failed digest attempts per source and user before answering 403.
+    pub auth_max_failures: u32,
+    /// How long a server nonce stays valid before `stale=true`.
+    pub nonce_lifetime_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RtpConfig {
+    pub port_min: u16,
+    pub port_max: u16,
+    /// Address RTP sockets bind to.
+    pub bind: IpAddr,
+    /// Address written into SDP; unset means "the local address that routes
+    /// to the peer", which is right unless the box sits behind NAT.
+    pub advertise: Option<IpAddr>,
+    pub inactivity_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrunkConfig {
+    pub options_interval_secs: u64,
+    pub register_expires: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sip: SipConfig::default(),
+            http: HttpConfig::default(),
+            rtp: RtpConfig::default(),
+            trunks: TrunkConfig::default(),
+        }
+    }
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            realm: "switchboard".into(),
+            user_agent: concat!("switchboard/", env!("CARGO_PKG_VERSION")).into(),
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+            no_answer_timeout_secs: 30,
+            auth_max_failures: 3,
+            nonce_lifetime_secs: 300,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { listen: SocketAddr::from(([0, 0, 0, 0], 8080)) }
+    }
+}
+
+impl Default for RtpConfig {
+    fn default() -> Self {
+        RtpConfig {
+            port_min: 10000,
+            port_max: 20000,
+            bind: IpAddr::from([0, 0, 0, 0]),
+            advertise: None,
+            inactivity_timeout_secs: 60,
+        }
+    }
+}
+
+impl Default for TrunkConfig {
+    fn default() -> Self {
+        TrunkConfig { options_interval_secs: 30, register_expires: 600 }
+    }
+}
+
+impl RtpConfig {
+    pub fn inactivity_timeout(&self) -> Duration {
+        Duration::from_secs(self.inactivity_timeout_secs)
+    }
+}
+
+impl Config {
+    /// Loads `path`, or the embedded defaults when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            None => Ok(Config::default()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError {
+                    file: p.display().to_string(),
+                    line: 0,
+                    field: "-".into(),
+                    message: format!("cannot read: {e}"),
+                })?;
+                Config::parse(&text, &p.display().to_string())
+            }
+        }
+    }
+
+    /// Parses and validates TOML text; `file` only labels errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_at(text, s.start)).unwrap_or(0);
+            let message = e.message().to_string();
+            let field = field_from_message(&message, text, e.span().map(|s| s.start));
+            ConfigError { file: file.into(), line, field, message }
+        })?;
+        cfg.validate().map_err(|(field, message)| ConfigError {
+            file: file.into(),
+            line: line_of_key(text, &field).unwrap_or(0),
+            field,
+            message,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Semantic checks serde cannot express. Returns (dotted field, message).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: String| Err((f.to_string(), m));
+        if self.rtp.port_min % 2 != 0 {
+            return err("rtp.port_min", format!("must be even (RTP uses even ports), got {}", self.rtp.port_min));
+        }
+        if self.rtp.port_max <= self.rtp.port_min {
+            return err("rtp.port_max", format!("must be greater than rtp.port_min ({})", self.rtp.port_min));
+        }
+        if self.rtp.port_min < 1024 {
+            return err("rtp.port_min", "must be at least 1024".into());
+        }
+        if self.rtp.inactivity_timeout_secs == 0 {
+            return err("rtp.inactivity_timeout_secs", "must be at least 1".into());
+        }
+        if self.sip.realm.trim().is_empty() || self.sip.realm.contains('"') {
+            return err("sip.realm", "must be non-empty and contain no double quote".into());
+        }
+        if self.sip.min_expires == 0 || self.sip.min_expires > self.sip.max_expires {
+            return err("sip.min_expires", format!("must be between 1 and sip.max_expires ({})", self.sip.max_expires));
+        }
+        if !(self.sip.min_expires..=self.sip.max_expires).contains(&self.sip.default_expires) {
+            return err("sip.default_expires", "must lie between sip.min_expires and sip.max_expires".into());
+        }
+        if self.sip.no_answer_timeout_secs == 0 {
+            return err("sip.no_answer_timeout_secs", "must be at least 1".into());
+        }
+        if self.sip.auth_max_failures == 0 {
+            return err("sip.auth_max_failures", "must be at least 1".into());
+        }
+        if self.sip.nonce_lifetime_secs < 10 {
+            return err("sip.nonce_lifetime_secs", "must be at least 10".into());
+        }
+        if self.trunks.options_interval_secs == 0 {
+            return err("trunks.options_interval_secs", "must be at least 1".into());
+        }
+        if self.trunks.register_expires < 60 {
+            return err("trunks.register_expires", "must be at least 60".into());
+        }
+        Ok(())
+    }
+}
+
+/// Where data lives: the SQLite database and recordings.
+#[derive(Debug, Clone)]
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn db_path(&self) -> PathBuf {
+        self.0.join("switchboard.db")
+    }
+}
+
+fn line_at(text: &str, offset: usize) -> usize {
+    text.get(..offset).map(|s| s.matches('\n').count() + 1).unwrap_or(0)
+}
+
+/// toml's messages mention the offending key for unknown fields; otherwise the
+/// key is the one written on the error's line.
+fn field_from_message(message: &str, text: &str, offset: Option<usize>) -> String {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some(end) = rest.find('`') {
+            return rest[..end].to_string();
+        }
+    }
+    offset
+        .and_then(|o| locate::key_at(text, o))
+        .unwrap_or_else(|| "-".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+        let example = include_str!("../../switchboard.example.toml");
+        Config::parse(example, "switchboard.example.toml").unwrap();
+    }
+
+    #[test]
+    fn type_error_names_line_and_field() {
+        let text = "[sip]\nrealm = \"x\"\nlisten = 5\n";
+        let e = Config::parse(text, "a.toml").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert_eq!(e.field, "sip.listen", "{e}");
+        assert!(e.to_string().starts_with("a.toml:3: sip.listen: "), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_is_reported() {
+        let text = "[rtp]\nport_min = 10000\nbogus = 1\n";
+        let e = Config::parse(text, "a.toml").unwrap_err();
+        assert_eq!(e.field, "bogus");
+        assert_eq!(e.line, 3, "{e}");
+    }
+
+    #[test]
+    fn semantic_error_names_line_and_field() {
+        let text = "# c\n[rtp]\nport_min = 20000\nport_max = 10000\n";
+        let e = Config::parse(text, "b.toml").unwrap_err();
+        assert_eq!(e.to_string(), "b.toml:4: rtp.port_max: must be greater than rtp.port_min (20000)");
+        let odd = Config::parse("[rtp]\nport_min = 10001\n", "c.toml").unwrap_err();
+        assert_eq!((odd.line, odd.field.as_str()), (2, "rtp.port_min"));
+    }
+}

@@ -1,0 +1,12 @@
+//! switchboard: a contact-center appliance in one binary. The library holds
+//! every subsystem; `main.rs` is only the command line around it.
+//! See docs/ARCHITECTURE.md for how the modules fit together.
+
+pub mod app;
+pub mod call;
+pub mod config;
+pub mod media;
+pub mod sdp;
+pub mod sip;
+pub mod store;
+pub mod web;

@@ -1,0 +1,25 @@
+//! Media: RTP port allocation and the anchored RTP/RTCP relay.
+//!
+//! Owns: relay UDP ports (allocation, binding, release), per-call relay tasks, symmetric RTP
+//! latching, packet validation, relay counters.
+//! Must not touch: SIP (nothing here knows about dialogs or messages), SDP text (the call layer
+//! reads addresses out of `crate::sdp` and hands us `SocketAddr`s), other calls' state.
+//!
+//! Layout: sans-IO pieces (`latch`, `validate`, `stats`) are plain code tested without sockets;
+//! `ports` and `relay_task` are the thin tokio drivers around them; `relay` is the public API.
+
+mod latch;
+mod ports;
+mod relay;
+mod relay_task;
+mod stats;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use latch::{Latch, LatchDecision};
+pub use ports::{PortAllocator, PortError, PortPair, DEFAULT_PORT_RANGE};
+pub use relay::{Leg, RelayConfig, RelayEvent, RelayHandle, RelaySession};
+pub use stats::{LegStats, RelayStats};
+pub use validate::{is_valid_rtcp, is_valid_rtp};

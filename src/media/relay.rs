@@ -1,0 +1,191 @@
+//! Anchored RTP/RTCP relay: public API (session start, handle, config, events).
+//!
+//! Owns: the contract between the call layer and one relay task. Must not touch: SIP or SDP
+//! (the caller turns SDP into socket addresses), codecs (relay-only: bytes are not changed).
+//!
+//! One task per call (see `relay_task.rs`); the handle talks to it through a `watch` channel
+//! (latest remote addresses win, which is exactly the re-INVITE semantics) and reads its
+//! counters through atomics. Dropping the handle stops the task and frees the ports.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::ports::PortPair;
+use super::relay_task::RelayTask;
+use super::stats::{LegCounters, RelayStats};
+
+/// One side of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Leg {
+    A,
+    B,
+}
+
+impl Leg {
+    /// The other side: where packets arriving on this leg are sent.
+    pub fn other(self) -> Leg {
+        match self {
+            Leg::A => Leg::B,
+            Leg::B => Leg::A,
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Leg::A => 0,
+            Leg::B => 1,
+        }
+    }
+}
+
+/// Relay settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayConfig {
+    /// End the session (with [`RelayEvent::Timeout`]) when no valid RTP arrived on either leg for
+    /// this long. RTCP does not count: a peer that only sends RTCP is not carrying a call.
+    pub inactivity: Duration,
+    /// Capacity of the event channel (at least 2; one slot is kept for the final event).
+    pub event_capacity: usize,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            inactivity: Duration::from_secs(60),
+            event_capacity: 16,
+        }
+    }
+}
+
+/// What the relay reports to the call layer. The channel closes when the task has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayEvent {
+    /// The first valid RTP on `leg` came from `addr`; media for that leg now goes there.
+    /// Best effort: dropped if the channel is full (it is informational).
+    Latched { leg: Leg, addr: SocketAddr },
+    /// No RTP on either leg for [`RelayConfig::inactivity`]; the session has ended and its ports
+    /// are released. Always delivered (a channel slot is reserved for it).
+    Timeout,
+}
+
+/// Where one leg's peer receives media, as its SDP says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Remote {
+    pub rtp: Option<SocketAddr>,
+    pub rtcp: Option<SocketAddr>,
+}
+
+/// Everything the handle can change, sent as one value through `watch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Control {
+    pub remotes: [Remote; 2],
+    pub stop: bool,
+}
+
+/// Entry point: `RelaySession::start`.
+pub struct RelaySession;
+
+impl RelaySession {
+    /// Spawn the relay task for a call between legs `a` and `b`. Packets from A's peer arriving
+    /// on A's sockets leave through B's sockets to B's peer, and vice versa. Nothing is sent
+    /// until a remote is known, from [`RelayHandle::set_remote`] or from latching.
+    ///
+    /// Must be called inside a tokio runtime.
+    pub fn start(
+        a: PortPair,
+        b: PortPair,
+        cfg: RelayConfig,
+    ) -> (RelayHandle, mpsc::Receiver<RelayEvent>) {
+        let (event_tx, event_rx) = mpsc::channel(cfg.event_capacity.max(2));
+        let (control_tx, control_rx) = watch::channel(Control::default());
+        let counters: Arc<[LegCounters; 2]> = Arc::default();
+        let local = [(a.rtp_addr(), a.rtcp_addr()), (b.rtp_addr(), b.rtcp_addr())];
+        let task = RelayTask::new([a, b], cfg, control_rx, event_tx, Arc::clone(&counters));
+        let join = tokio::spawn(task.run());
+        let handle = RelayHandle {
+            control: control_tx,
+            counters,
+            join,
+            local,
+        };
+        (handle, event_rx)
+    }
+}
+
+/// The call layer's grip on a relay session. Dropping it stops the session.
+#[derive(Debug)]
+pub struct RelayHandle {
+    control: watch::Sender<Control>,
+    counters: Arc<[LegCounters; 2]>,
+    join: JoinHandle<()>,
+    local: [(SocketAddr, SocketAddr); 2],
+}
+
+impl RelayHandle {
+    /// Set (or change, on re-INVITE) where `leg`'s peer receives media. `rtcp` defaults to RTP
+    /// port + 1 (RFC 3550 §11). A change resets that leg's latches so it can re-latch.
+    pub fn set_remote(&self, leg: Leg, rtp: SocketAddr, rtcp: Option<SocketAddr>) {
+        let rtcp = rtcp.or_else(|| Some(SocketAddr::new(rtp.ip(), rtp.port().checked_add(1)?)));
+        self.control.send_if_modified(|c| {
+            let new = Remote {
+                rtp: Some(rtp),
+                rtcp,
+            };
+            let changed = c.remotes[leg.index()] != new;
+            c.remotes[leg.index()] = new;
+            changed
+        });
+    }
+
+    /// Ask the task to end. Idempotent; returns at once (see [`RelayHandle::shutdown`]).
+    pub fn stop(&self) {
+        self.control
+            .send_if_modified(|c| !std::mem::replace(&mut c.stop, true));
+    }
+
+    /// Stop and wait until the task has ended and both port pairs are released; returns the
+    /// final counters.
+    pub async fn shutdown(self) -> RelayStats {
+        self.stop();
+        let RelayHandle {
+            control,
+            counters,
+            join,
+            ..
+        } = self;
+        // Err means the task panicked; unwinding dropped its PortPairs, so ports are free anyway.
+        let _ = join.await;
+        drop(control);
+        RelayStats {
+            a: counters[0].snapshot(),
+            b: counters[1].snapshot(),
+        }
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> RelayStats {
+        RelayStats {
+            a: self.counters[0].snapshot(),
+            b: self.counters[1].snapshot(),
+        }
+    }
+
+    /// The task has ended (stopped, timed out, or panicked).
+    pub fn is_finished(&self) -> bool {
+        self.join.is_finished()
+    }
+
+    /// Our RTP address for `leg`, to put into the SDP sent to that leg's peer.
+    pub fn local_rtp(&self, leg: Leg) -> SocketAddr {
+        self.local[leg.index()].0
+    }
+
+    /// Our RTCP address for `leg`.
+    pub fn local_rtcp(&self, leg: Leg) -> SocketAddr {
+        self.local[leg.index()].1
+    }
+}

@@ -1,0 +1,137 @@
+//! SIP transports (RFC 3261 §18): one UDP socket and one TCP listener on the
+//! same address, plus outgoing TCP connections that are reused for later
+//! requests to the same peer. Owns sockets and framing only; everything that
+//! arrives goes up as raw bytes with its source, and parsing happens above.
+//! TLS and WebSocket would slot in as further `TransportKind`s with their own
+//! connection tasks feeding the same `Inbound` channel.
+
+mod tcp;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+/// Largest datagram we accept; bigger ones are truncated by the kernel and
+/// then refused by the parser's size limit.
+const MAX_DATAGRAM: usize = 65_535;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    Udp,
+    Tcp,
+}
+
+impl TransportKind {
+    /// Upper-case token used in Via (`SIP/2.0/UDP`).
+    pub fn via_token(self) -> &'static str {
+        match self {
+            TransportKind::Udp => "UDP",
+            TransportKind::Tcp => "TCP",
+        }
+    }
+    /// Lower-case token used in URI `transport=` params and the database.
+    pub fn param(self) -> &'static str {
+        match self {
+            TransportKind::Udp => "udp",
+            TransportKind::Tcp => "tcp",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TransportKind> {
+        match s.to_ascii_lowercase().as_str() {
+            "udp" => Some(TransportKind::Udp),
+            "tcp" => Some(TransportKind::Tcp),
+            _ => None,
+        }
+    }
+    pub fn is_reliable(self) -> bool {
+        matches!(self, TransportKind::Tcp)
+    }
+}
+
+/// One message's bytes as received, before parsing.
+#[derive(Debug)]
+pub struct Inbound {
+    pub bytes: Vec<u8>,
+    pub source: SocketAddr,
+    pub transport: TransportKind,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The listening sockets could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    /// Sending failed (UDP error, TCP connect or write failure).
+    #[error("sending to {dest} over {kind:?}: {source}")]
+    Send { dest: SocketAddr, kind: TransportKind, source: std::io::Error },
+}
+
+/// Handle to the transports; cheap to clone.
+#[derive(Clone)]
+pub struct Transports {
+    udp: Arc<UdpSocket>,
+    local: SocketAddr,
+    tcp: tcp::Connections,
+}
+
+impl Transports {
+    /// Binds UDP and TCP on `addr` and starts receiving; every message goes
+    /// to `inbound`.
+    pub async fn bind(addr: SocketAddr, inbound: mpsc::Sender<Inbound>) -> Result<Transports, TransportError> {
+        let bind_err = |source| TransportError::Bind { addr, source };
+        let udp = Arc::new(UdpSocket::bind(addr).await.map_err(bind_err)?);
+        let local = udp.local_addr().map_err(bind_err)?;
+        // TCP on the very port UDP got, so `:0` in tests yields one port for both.
+        let listener = tokio::net::TcpListener::bind(local).await.map_err(bind_err)?;
+        let tcp = tcp::Connections::new(inbound.clone());
+        tokio::spawn(udp_receive(udp.clone(), inbound));
+        tokio::spawn(tcp.clone().accept_loop(listener));
+        Ok(Transports { udp, local, tcp })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    pub async fn send(&self, kind: TransportKind, dest: SocketAddr, bytes: &[u8]) -> Result<(), TransportError> {
+        match kind {
+            TransportKind::Udp => {
+                self.udp.send_to(bytes, dest).await.map(|_| ()).map_err(|source| TransportError::Send { dest, kind, source })
+            }
+            TransportKind::Tcp => self.tcp.send(dest, bytes.to_vec()).await.map_err(|source| TransportError::Send { dest, kind, source }),
+        }
+    }
+
+    /// Open TCP connections, for diagnostics and tests.
+    pub fn tcp_connection_count(&self) -> usize {
+        self.tcp.count()
+    }
+}
+
+async fn udp_receive(sock: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>) {
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    loop {
+        match sock.recv_from(&mut buf).await {
+            Ok((n, source)) => {
+                // A lone CRLF (RFC 5626 keepalive) carries no message.
+                let data = &buf[..n];
+                if data.iter().all(|b| *b == b'\r' || *b == b'\n') {
+                    continue;
+                }
+                let msg = Inbound { bytes: data.to_vec(), source, transport: TransportKind::Udp };
+                if inbound.send(msg).await.is_err() {
+                    return;
+                }
+            }
+            // ICMP port unreachable surfaces here on Linux; it must not stop
+            // the socket.
+            Err(e) => tracing::debug!("udp receive: {e}"),
+        }
+    }
+}
+
+/// Shared map type for TCP connections, keyed by the remote address.
+type ConnMap = Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>>;

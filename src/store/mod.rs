@@ -1,0 +1,140 @@
+//! Persistence: the sqlx pool, in-tree migrations and one repository module
+//! per aggregate. Owns SQL only; must not know about SIP messages or the web.
+//! Queries are runtime-checked (`query_as`), never `query!` macros, so no
+//! database is needed at build time.
+
+mod extensions;
+mod registrations;
+mod trunks;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use extensions::Extension;
+pub use registrations::Binding;
+pub use trunks::{Did, Trunk, TrunkStatus};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened, created or migrated.
+    #[error("database {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    /// Migrations failed; the database is left as it was.
+    #[error("migrating database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database query: {0}")]
+    Query(#[from] sqlx::Error),
+    /// A row the command relies on does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A unique key is taken.
+    #[error("{0} already exists")]
+    Exists(String),
+}
+
+/// Handle to the appliance database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl Store {
+    /// Opens (creating if needed) `dir/switchboard.db` in WAL mode and
+    /// applies pending migrations.
+    pub async fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join("switchboard.db");
+        let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+        std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
+        let url = format!("sqlite://{}", path.display());
+        let opts = SqliteConnectOptions::from_str(&url)
+            .map_err(open_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.map_err(open_err)?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Current journal mode, for diagnostics and tests.
+    pub async fn journal_mode(&self) -> Result<String, StoreError> {
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&self.pool).await?;
+        Ok(mode)
+    }
+}
+
+pub fn unix_time() -> i64 { unix_now() }
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Maps a unique-constraint violation to `Exists(what)`.
+pub(crate) fn map_unique(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Exists(what.to_string()),
+        _ => StoreError::Query(e),
+    }
+}
+
+#[cfg(test)]
+pub(crate) async fn test_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).await.expect("open store");
+    (dir, store)
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn opens_in_wal_mode_and_migrates_twice() {
+        let (dir, store) = super::test_store().await;
+        assert_eq!(store.journal_mode().await.unwrap().to_lowercase(), "wal");
+        drop(store);
+        // Reopening must not re-run or fail migrations.
+        let again = super::Store::open(dir.path()).await.unwrap();
+        assert!(again.list_extensions().await.unwrap().is_empty());
+    }
+}
+
+/// The 32-byte key that signs digest nonces, created on first use.
+pub async fn server_key(store: &Store) -> Result<[u8; 32], StoreError> {
+    let existing: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE name = 'nonce_key'")
+        .fetch_optional(&store.pool)
+        .await?;
+    let decode = |hex: &str| -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        if hex.len() != 64 {
+            return None;
+        }
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
+        }
+        Some(out)
+    };
+    if let Some(key) = existing.and_then(|(v,)| decode(&v)) {
+        return Ok(key);
+    }
+    let key: [u8; 32] = rand::random();
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    sqlx::query("INSERT OR REPLACE INTO settings (name, value) VALUES ('nonce_key', ?)")
+        .bind(hex)
+        .execute(&store.pool)
+        .await?;
+    Ok(key)
+}

@@ -1,0 +1,170 @@
+//! SIP trunks, their DID map and their last known health.
+
+use super::{map_unique, unix_now, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Trunk {
+    pub name: String,
+    /// `host:port` of the carrier's SIP server.
+    pub host: String,
+    /// "udp" or "tcp".
+    pub transport: String,
+    pub register: bool,
+    pub username: Option<String>,
+    pub secret: Option<String>,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Did {
+    pub did: String,
+    pub trunk: String,
+    pub extension: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TrunkStatus {
+    pub trunk: String,
+    pub options_ok: Option<bool>,
+    pub registered: Option<bool>,
+    pub detail: String,
+    pub updated_at: i64,
+}
+
+const TRUNK_COLS: &str = "name, host, transport, register, username, secret, is_default";
+
+impl Store {
+    /// Adds a trunk with its DIDs. The first trunk becomes the default one for
+    /// outbound calls unless another is marked default later.
+    pub async fn add_trunk(&self, t: &Trunk, dids: &[(String, String)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let (others,): (i64,) = sqlx::query_as("SELECT count(*) FROM trunks").fetch_one(&mut *tx).await?;
+        let is_default = t.is_default || others == 0;
+        if is_default {
+            sqlx::query("UPDATE trunks SET is_default = 0").execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO trunks (name, host, transport, register, username, secret, is_default, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&t.name)
+        .bind(&t.host)
+        .bind(&t.transport)
+        .bind(t.register)
+        .bind(&t.username)
+        .bind(&t.secret)
+        .bind(is_default)
+        .bind(unix_now())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_unique(e, &format!("trunk {}", t.name)))?;
+        for (did, ext) in dids {
+            sqlx::query("INSERT INTO trunk_dids (did, trunk, extension) VALUES (?, ?, ?)")
+                .bind(did)
+                .bind(&t.name)
+                .bind(ext)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map_unique(e, &format!("DID {did}")))?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_trunks(&self) -> Result<Vec<Trunk>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {TRUNK_COLS} FROM trunks ORDER BY name")).fetch_all(&self.pool).await?)
+    }
+
+    pub async fn trunk(&self, name: &str) -> Result<Option<Trunk>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {TRUNK_COLS} FROM trunks WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn default_trunk(&self) -> Result<Option<Trunk>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {TRUNK_COLS} FROM trunks ORDER BY is_default DESC, created_at LIMIT 1"))
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn remove_trunk(&self, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM trunks WHERE name = ?").bind(name).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("trunk {name}")));
+        }
+        Ok(())
+    }
+
+    pub async fn dids(&self, trunk: &str) -> Result<Vec<Did>, StoreError> {
+        Ok(sqlx::query_as("SELECT did, trunk, extension FROM trunk_dids WHERE trunk = ? ORDER BY did")
+            .bind(trunk)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn did(&self, did: &str) -> Result<Option<Did>, StoreError> {
+        Ok(sqlx::query_as("SELECT did, trunk, extension FROM trunk_dids WHERE did = ?")
+            .bind(did)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn set_trunk_status(&self, s: &TrunkStatus) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO trunk_status (trunk, options_ok, registered, detail, updated_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (trunk) DO UPDATE SET options_ok = excluded.options_ok, registered = excluded.registered, \
+             detail = excluded.detail, updated_at = excluded.updated_at",
+        )
+        .bind(&s.trunk)
+        .bind(s.options_ok)
+        .bind(s.registered)
+        .bind(&s.detail)
+        .bind(s.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn trunk_status(&self, trunk: &str) -> Result<Option<TrunkStatus>, StoreError> {
+        Ok(sqlx::query_as("SELECT trunk, options_ok, registered, detail, updated_at FROM trunk_status WHERE trunk = ?")
+            .bind(trunk)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trunk(name: &str) -> Trunk {
+        Trunk {
+            name: name.into(),
+            host: "127.0.0.1:5080".into(),
+            transport: "udp".into(),
+            register: false,
+            username: None,
+            secret: None,
+            is_default: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn trunks_dids_and_default() {
+        let (_d, store) = crate::store::test_store().await;
+        store.add_trunk(&trunk("a"), &[("5551000".into(), "1001".into())]).await.unwrap();
+        store.add_trunk(&trunk("b"), &[]).await.unwrap();
+        assert_eq!(store.default_trunk().await.unwrap().unwrap().name, "a");
+        assert!(matches!(
+            store.add_trunk(&trunk("c"), &[("5551000".into(), "1".into())]).await,
+            Err(StoreError::Exists(_))
+        ));
+        // The failed insert rolled back: trunk c does not exist.
+        assert!(store.trunk("c").await.unwrap().is_none());
+        assert_eq!(store.did("5551000").await.unwrap().unwrap().extension, "1001");
+        store.remove_trunk("a").await.unwrap();
+        assert!(store.did("5551000").await.unwrap().is_none(), "DIDs cascade");
+        assert_eq!(store.default_trunk().await.unwrap().unwrap().name, "b");
+    }
+}
