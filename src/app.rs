@@ -29,7 +29,8 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
     let http = crate::web::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen on {} for the web console", config.http.listen))?;
-    let digest = DigestServer::new(config.sip.realm.clone(), key, config.sip.nonce_lifetime_secs);
+    let digest = DigestServer::new(config.sip.realm.clone(), key, config.sip.nonce_lifetime_secs)
+        .with_algorithms(&config.sip.algorithms());
     let failures = FailureTracker::new(config.sip.auth_max_failures, 60);
     let ctx = Arc::new(Ctx {
         config: config.clone(),
@@ -82,7 +83,8 @@ impl crate::web::StatusSource for Status {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).try_init();
 }
 
 async fn shutdown_signal() {

@@ -229,6 +229,12 @@ impl Call {
         let b_pair = ctx.ports.allocate().await.map_err(|_| Refusal(503, "Service Unavailable - No media ports"))?;
         let cfg = RelayConfig { inactivity: ctx.config.rtp.inactivity_timeout(), ..RelayConfig::default() };
         let (relay, events) = RelaySession::start(a_pair, b_pair, cfg);
+        // The caller's offer tells where A receives media.
+        if let Ok(offer) = anchor(&invite.body, self.our_ip_toward(self.a.peer.addr), relay.local_rtp(Leg::A).port()) {
+            if let Some(rtp) = offer.remote_rtp {
+                relay.set_remote(Leg::A, rtp, offer.remote_rtcp);
+            }
+        }
         self.relay = Some(relay);
         self.relay_events = Some(events);
 
@@ -294,17 +300,6 @@ impl Call {
         let mf = a.headers.max_forwards().ok().flatten().unwrap_or(70).saturating_sub(1);
         let offer = anchor(&a.body, self.our_ip_toward(dest.addr), self.relay_port(Side::B))
             .map_err(|e| Refusal(488, leak_reason(format!("Not Acceptable Here - {e}"))))?;
-        if let (Some(relay), Some(rtp)) = (&self.relay, offer.remote_rtp) {
-            let _ = relay; // A's endpoint comes from A's offer, parsed below
-            let _ = rtp;
-        }
-        if let Some(relay) = &self.relay {
-            if let Ok(a_offer) = anchor(&a.body, self.our_ip_toward(self.a.peer.addr), self.relay_port(Side::A)) {
-                if let Some(rtp) = a_offer.remote_rtp {
-                    relay.set_remote(Leg::A, rtp, a_offer.remote_rtcp);
-                }
-            }
-        }
         let mut h = Headers::default();
         h.push(HeaderName::Via, build::via(&self.ctx, dest));
         h.push(HeaderName::MaxForwards, mf.to_string());

@@ -49,6 +49,8 @@ pub struct SipConfig {
     pub auth_max_failures: u32,
     /// How long a server nonce stays valid before `stale=true`.
     pub nonce_lifetime_secs: u64,
+    /// Digest algorithms offered, most preferred first ("SHA-256", "MD5").
+    pub digest_algorithms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +102,7 @@ impl Default for SipConfig {
             no_answer_timeout_secs: 30,
             auth_max_failures: 3,
             nonce_lifetime_secs: 300,
+            digest_algorithms: vec!["SHA-256".into(), "MD5".into()],
         }
     }
 }
@@ -125,6 +128,13 @@ impl Default for RtpConfig {
 impl Default for TrunkConfig {
     fn default() -> Self {
         TrunkConfig { options_interval_secs: 30, register_expires: 600 }
+    }
+}
+
+impl SipConfig {
+    /// The validated digest algorithm list.
+    pub fn algorithms(&self) -> Vec<crate::sip::auth::Algorithm> {
+        self.digest_algorithms.iter().filter_map(|a| crate::sip::auth::Algorithm::parse(a).ok()).collect()
     }
 }
 
@@ -200,6 +210,14 @@ impl Config {
         }
         if self.sip.nonce_lifetime_secs < 10 {
             return err("sip.nonce_lifetime_secs", "must be at least 10".into());
+        }
+        if self.sip.digest_algorithms.is_empty() {
+            return err("sip.digest_algorithms", "must name at least one of \"SHA-256\", \"MD5\"".into());
+        }
+        for a in &self.sip.digest_algorithms {
+            if crate::sip::auth::Algorithm::parse(a).is_err() {
+                return err("sip.digest_algorithms", format!("unknown algorithm \"{a}\" (use \"SHA-256\" or \"MD5\")"));
+            }
         }
         if self.trunks.options_interval_secs == 0 {
             return err("trunks.options_interval_secs", "must be at least 1".into());

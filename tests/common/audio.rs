@@ -29,17 +29,32 @@ impl Audio {
 /// Write an 8 kHz mono 16-bit WAV holding the sum of `freqs` (Hz), each at
 /// `amplitude / freqs.len()` (full scale = 1.0), lasting `secs`.
 pub fn write_tones(path: &Path, freqs: &[f64], secs: f64, amplitude: f64) -> Result<()> {
-    let spec = hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-    let mut w = hound::WavWriter::create(path, spec).map_err(|e| Error::new(format!("create {}: {e}", path.display())))?;
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec)
+        .map_err(|e| Error::new(format!("create {}: {e}", path.display())))?;
     let n = (secs * f64::from(RATE)).round() as usize;
-    let each = if freqs.is_empty() { 0.0 } else { amplitude / freqs.len() as f64 };
+    let each = if freqs.is_empty() {
+        0.0
+    } else {
+        amplitude / freqs.len() as f64
+    };
     for i in 0..n {
         let t = i as f64 / f64::from(RATE);
-        let v: f64 = freqs.iter().map(|f| each * (2.0 * std::f64::consts::PI * f * t).sin()).sum();
+        let v: f64 = freqs
+            .iter()
+            .map(|f| each * (2.0 * std::f64::consts::PI * f * t).sin())
+            .sum();
         let s = (v.clamp(-1.0, 1.0) * f64::from(i16::MAX)).round() as i16;
-        w.write_sample(s).map_err(|e| Error::new(format!("write {}: {e}", path.display())))?;
+        w.write_sample(s)
+            .map_err(|e| Error::new(format!("write {}: {e}", path.display())))?;
     }
-    w.finalize().map_err(|e| Error::new(format!("finalize {}: {e}", path.display())))
+    w.finalize()
+        .map_err(|e| Error::new(format!("finalize {}: {e}", path.display())))
 }
 
 /// A single sine tone, 8 kHz mono s16.
@@ -54,19 +69,31 @@ pub fn write_silence(path: &Path, secs: f64) -> Result<()> {
 
 /// Read any PCM/float WAV hound understands, mixed down to mono.
 pub fn read_wav(path: &Path) -> Result<Audio> {
-    let mut r = hound::WavReader::open(path).map_err(|e| Error::new(format!("open {}: {e}", path.display())))?;
+    let mut r = hound::WavReader::open(path)
+        .map_err(|e| Error::new(format!("open {}: {e}", path.display())))?;
     let spec = r.spec();
     let ch = usize::from(spec.channels.max(1));
     let interleaved: Vec<f64> = match spec.sample_format {
         hound::SampleFormat::Int => {
             let scale = f64::from(1u32 << (spec.bits_per_sample - 1));
-            r.samples::<i32>().map(|s| s.map(|v| f64::from(v) / scale)).collect::<std::result::Result<_, _>>()
+            r.samples::<i32>()
+                .map(|s| s.map(|v| f64::from(v) / scale))
+                .collect::<std::result::Result<_, _>>()
         }
-        hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.map(f64::from)).collect::<std::result::Result<_, _>>(),
+        hound::SampleFormat::Float => r
+            .samples::<f32>()
+            .map(|s| s.map(f64::from))
+            .collect::<std::result::Result<_, _>>(),
     }
     .map_err(|e| Error::new(format!("read {}: {e}", path.display())))?;
-    let samples = interleaved.chunks(ch).map(|c| c.iter().sum::<f64>() / c.len() as f64).collect();
-    Ok(Audio { samples, rate: spec.sample_rate })
+    let samples = interleaved
+        .chunks(ch)
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .collect();
+    Ok(Audio {
+        samples,
+        rate: spec.sample_rate,
+    })
 }
 
 /// Drop everything before the first 10 ms frame whose RMS exceeds
@@ -130,21 +157,32 @@ pub fn tone_power_ratio(path: &Path, freq: f64) -> Result<f64> {
     Ok(tone_power_ratio_samples(&a.samples, a.rate, freq))
 }
 
-/// Frequency (Hz) with the most energy between 50 Hz and Nyquist, over the
-/// first second of non-silent audio: coarse 5 Hz scan, then 0.5 Hz refine.
-/// Returns 0.0 for silence.
+/// Frequency (Hz) with the most energy between 50 Hz and Nyquist - 50, over
+/// the first second of non-silent audio. Coarse pass: Hann-windowed 32 ms
+/// blocks, powers summed over blocks, 5 Hz steps (the wide main lobe means
+/// an off-grid tone is not missed in favour of an on-grid harmonic). Fine
+/// pass: the whole window, 0.5 Hz steps within +-10 Hz. Returns 0.0 for
+/// silence.
 pub fn dominant_freq_samples(samples: &[f64], rate: u32) -> f64 {
     let s = trim_leading_silence(samples, rate, 0.01);
     let s = &s[..s.len().min(rate as usize)];
-    if s.len() < 64 {
+    let block = (rate as usize * 32 / 1000).max(64);
+    if s.len() < block {
         return 0.0;
     }
+    let hann: Vec<f64> = (0..block)
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / (block - 1) as f64).cos())
+        .collect();
+    let blocks: Vec<Vec<f64>> = s
+        .chunks_exact(block)
+        .map(|b| b.iter().zip(&hann).map(|(x, w)| x * w).collect())
+        .collect();
     let nyq = f64::from(rate) / 2.0;
-    let scan = |lo: f64, hi: f64, step: f64| {
+    let best_of = |lo: f64, hi: f64, step: f64, power: &dyn Fn(f64) -> f64| {
         let mut best = (0.0, -1.0);
         let mut f = lo;
         while f <= hi {
-            let p = goertzel_power(s, rate, f);
+            let p = power(f);
             if p > best.1 {
                 best = (f, p);
             }
@@ -152,8 +190,15 @@ pub fn dominant_freq_samples(samples: &[f64], rate: u32) -> f64 {
         }
         best.0
     };
-    let coarse = scan(50.0, nyq - 50.0, 5.0);
-    scan((coarse - 5.0).max(1.0), (coarse + 5.0).min(nyq), 0.5)
+    let coarse = best_of(50.0, nyq - 50.0, 5.0, &|f| {
+        blocks.iter().map(|b| goertzel_power(b, rate, f)).sum()
+    });
+    best_of(
+        (coarse - 10.0).max(1.0),
+        (coarse + 10.0).min(nyq),
+        0.5,
+        &|f| goertzel_power(s, rate, f),
+    )
 }
 
 /// [`dominant_freq_samples`] of a WAV file.

@@ -211,7 +211,10 @@ impl Baresip {
         write(dir.path().join("contacts"), "")?;
 
         let mut cmd = Command::new("baresip");
-        cmd.arg("-f").arg(dir.path()).arg("-t").arg(cfg.lifetime.as_secs().max(1).to_string());
+        cmd.arg("-f")
+            .arg(dir.path())
+            .arg("-t")
+            .arg(cfg.lifetime.as_secs().max(1).to_string());
         if cfg.sip_trace {
             cmd.arg("-s");
         }
@@ -229,7 +232,10 @@ impl Baresip {
                 Ok(s) => break s,
                 Err(e) => {
                     if let Some(st) = child.try_wait() {
-                        return Err(Error::new(format!("baresip exited at startup ({st})\n{}", child.diagnostics())));
+                        return Err(Error::new(format!(
+                            "baresip exited at startup ({st})\n{}",
+                            child.diagnostics()
+                        )));
                     }
                     if Instant::now() >= deadline {
                         return Err(Error::new(format!(
@@ -245,7 +251,9 @@ impl Baresip {
         ctrl.set_nodelay(true).ok();
         let inbox: Shared = Arc::new((Mutex::new(Inbox::default()), Condvar::new()));
         let reader = {
-            let stream = ctrl.try_clone().map_err(|e| Error::new(format!("clone ctrl socket: {e}")))?;
+            let stream = ctrl
+                .try_clone()
+                .map_err(|e| Error::new(format!("clone ctrl socket: {e}")))?;
             let inbox = inbox.clone();
             std::thread::Builder::new()
                 .name(format!("baresip-ctrl-{}", cfg.user))
@@ -253,7 +261,18 @@ impl Baresip {
                 .map_err(|e| Error::new(format!("spawn reader: {e}")))?
         };
         child.wait_for_line("baresip is ready", cfg.op_timeout)?;
-        Ok(Baresip { ctrl, reader: Some(reader), inbox, cursor: 0, token: AtomicU64::new(1), child, cfg, ports, rec_dir, dir })
+        Ok(Baresip {
+            ctrl,
+            reader: Some(reader),
+            inbox,
+            cursor: 0,
+            token: AtomicU64::new(1),
+            child,
+            cfg,
+            ports,
+            rec_dir,
+            dir,
+        })
     }
 
     pub fn ports(&self) -> BaresipPorts {
@@ -292,7 +311,8 @@ impl Baresip {
     /// `ok:false` becomes an error carrying that text.
     pub fn command(&self, name: &str, params: &str) -> Result<String> {
         let token = self.token.fetch_add(1, Ordering::Relaxed).to_string();
-        let body = serde_json::json!({ "command": name, "params": params, "token": token }).to_string();
+        let body =
+            serde_json::json!({ "command": name, "params": params, "token": token }).to_string();
         let frame = format!("{}:{},", body.len(), body);
         (&self.ctrl)
             .write_all(frame.as_bytes())
@@ -301,19 +321,33 @@ impl Baresip {
         let deadline = Instant::now() + self.cfg.op_timeout;
         let mut inbox = lock.lock().unwrap();
         loop {
-            if let Some(i) = inbox.responses.iter().position(|r| r.get("token").and_then(Value::as_str) == Some(token.as_str())) {
+            if let Some(i) = inbox
+                .responses
+                .iter()
+                .position(|r| r.get("token").and_then(Value::as_str) == Some(token.as_str()))
+            {
                 let r = inbox.responses.remove(i).unwrap();
-                let data = r.get("data").and_then(Value::as_str).unwrap_or("").to_owned();
+                let data = r
+                    .get("data")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
                 return if r.get("ok").and_then(Value::as_bool) == Some(true) {
                     Ok(data)
                 } else {
-                    Err(Error::new(format!("baresip command {name} {params:?} failed: {}", data.trim_end())))
+                    Err(Error::new(format!(
+                        "baresip command {name} {params:?} failed: {}",
+                        data.trim_end()
+                    )))
                 };
             }
             let now = Instant::now();
             if inbox.closed || now >= deadline {
                 drop(inbox);
-                return Err(Error::new(format!("no response to baresip command {name} {params:?}\n{}", self.diagnostics())));
+                return Err(Error::new(format!(
+                    "no response to baresip command {name} {params:?}\n{}",
+                    self.diagnostics()
+                )));
             }
             inbox = cv.wait_timeout(inbox, deadline - now).unwrap().0;
         }
@@ -356,11 +390,16 @@ impl Baresip {
     /// `wait_event("CALL_ESTABLISHED")` then `wait_event("CALL_CLOSED")`
     /// checks ordering; events skipped over remain in [`Baresip::events`].
     pub fn wait_event(&mut self, kind: &str, timeout: Duration) -> Result<Event> {
-        self.wait_event_where(|e| e.kind == kind, timeout).map_err(|e| Error::new(format!("waiting for {kind}: {e}")))
+        self.wait_event_where(|e| e.kind == kind, timeout)
+            .map_err(|e| Error::new(format!("waiting for {kind}: {e}")))
     }
 
     /// Like [`Baresip::wait_event`] with an arbitrary predicate.
-    pub fn wait_event_where(&mut self, pred: impl Fn(&Event) -> bool, timeout: Duration) -> Result<Event> {
+    pub fn wait_event_where(
+        &mut self,
+        pred: impl Fn(&Event) -> bool,
+        timeout: Duration,
+    ) -> Result<Event> {
         let (lock, cv) = &*self.inbox;
         let deadline = Instant::now() + timeout;
         let mut inbox = lock.lock().unwrap();
@@ -372,7 +411,11 @@ impl Baresip {
             }
             let now = Instant::now();
             if inbox.closed || now >= deadline {
-                let seen: Vec<String> = inbox.events.iter().map(|e| format!("{}({})", e.kind, e.param)).collect();
+                let seen: Vec<String> = inbox
+                    .events
+                    .iter()
+                    .map(|e| format!("{}({})", e.kind, e.param))
+                    .collect();
                 let closed = inbox.closed;
                 drop(inbox);
                 return Err(Error::new(format!(
@@ -400,16 +443,29 @@ impl Baresip {
                 return Ok(());
             }
             if let Some(e) = self.events().iter().find(|e| e.kind == "REGISTER_FAIL") {
-                return Err(Error::new(format!("REGISTER_FAIL: {}\n{}", e.param, self.diagnostics())));
+                return Err(Error::new(format!(
+                    "REGISTER_FAIL: {}\n{}",
+                    e.param,
+                    self.diagnostics()
+                )));
             }
             if let Some(l) = bad_cur.poll(&refused) {
-                return Err(Error::new(format!("registration refused: {l}\n{}", self.diagnostics())));
+                return Err(Error::new(format!(
+                    "registration refused: {l}\n{}",
+                    self.diagnostics()
+                )));
             }
             if let Some(st) = self.child.try_wait() {
-                return Err(Error::new(format!("baresip exited ({st}) before registering\n{}", self.diagnostics())));
+                return Err(Error::new(format!(
+                    "baresip exited ({st}) before registering\n{}",
+                    self.diagnostics()
+                )));
             }
             if Instant::now() >= deadline {
-                return Err(Error::new(format!("not registered within {timeout:?}\n{}", self.diagnostics())));
+                return Err(Error::new(format!(
+                    "not registered within {timeout:?}\n{}",
+                    self.diagnostics()
+                )));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -420,7 +476,11 @@ impl Baresip {
         let mut v: Vec<PathBuf> = fs::read_dir(&self.rec_dir)
             .map(|rd| {
                 rd.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("dump-") && n.ends_with(".wav")))
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("dump-") && n.ends_with(".wav"))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -429,11 +489,17 @@ impl Baresip {
     }
     /// Received (decoded) audio recordings: `dump-*-dec.wav`.
     pub fn received_recordings(&self) -> Vec<PathBuf> {
-        self.recordings().into_iter().filter(|p| p.to_string_lossy().ends_with("-dec.wav")).collect()
+        self.recordings()
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
+            .collect()
     }
     /// Sent (encoded) audio recordings: `dump-*-enc.wav`.
     pub fn sent_recordings(&self) -> Vec<PathBuf> {
-        self.recordings().into_iter().filter(|p| p.to_string_lossy().ends_with("-enc.wav")).collect()
+        self.recordings()
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with("-enc.wav"))
+            .collect()
     }
 
     /// After a call ended: wait until the newest received recording is a
@@ -442,7 +508,10 @@ impl Baresip {
         let deadline = Instant::now() + timeout;
         loop {
             let newest = self.received_recordings().pop();
-            let long_enough = newest.as_deref().and_then(|p| audio::read_wav(p).ok()).is_some_and(|a| a.duration_secs() >= min_secs);
+            let long_enough = newest
+                .as_deref()
+                .and_then(|p| audio::read_wav(p).ok())
+                .is_some_and(|a| a.duration_secs() >= min_secs);
             if long_enough {
                 return Ok(newest.unwrap());
             }
@@ -488,7 +557,12 @@ fn aor(cfg: &BaresipConfig, ports: BaresipPorts) -> String {
     }
 }
 
-fn render_config(cfg: &BaresipConfig, ports: BaresipPorts, source: &Path, rec_dir: &Path) -> String {
+fn render_config(
+    cfg: &BaresipConfig,
+    ports: BaresipPorts,
+    source: &Path,
+    rec_dir: &Path,
+) -> String {
     let mut c = String::new();
     let _ = writeln!(c, "poll_method\t\tepoll");
     // Must be an address: `lo` fails ("could not get IPv4 address").
@@ -562,9 +636,22 @@ fn read_loop(mut stream: TcpStream, inbox: Shared) {
             let (lock, cv) = &*inbox;
             let mut ib = lock.lock().unwrap();
             if v.get("event").and_then(Value::as_bool) == Some(true) {
-                let kind = v.get("type").and_then(Value::as_str).unwrap_or("").to_owned();
-                let param = v.get("param").and_then(Value::as_str).unwrap_or("").to_owned();
-                ib.events.push(Event { kind, param, json: v, at: Instant::now() });
+                let kind = v
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                let param = v
+                    .get("param")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                ib.events.push(Event {
+                    kind,
+                    param,
+                    json: v,
+                    at: Instant::now(),
+                });
             } else if v.get("response").is_some() {
                 ib.responses.push_back(v);
             }
@@ -579,7 +666,11 @@ fn read_loop(mut stream: TcpStream, inbox: Shared) {
 /// One complete netstring at the start of `buf`: (payload, bytes consumed).
 fn next_netstring(buf: &[u8]) -> Option<(&[u8], usize)> {
     let colon = buf.iter().position(|&b| b == b':')?;
-    let len: usize = std::str::from_utf8(&buf[..colon]).ok()?.trim().parse().ok()?;
+    let len: usize = std::str::from_utf8(&buf[..colon])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     let end = colon + 1 + len;
     if buf.len() < end + 1 {
         return None;

@@ -37,7 +37,10 @@ pub fn is_free(port: u16) -> bool {
 /// Returns the first port. Panics after scanning the whole window (never
 /// happens on a sane host).
 pub fn alloc_block(count: u16) -> u16 {
-    assert!(count > 0 && count <= 64, "alloc_block: count {count} out of range");
+    assert!(
+        count > 0 && count <= 64,
+        "alloc_block: count {count} out of range"
+    );
     let count = u32::from(count);
     let window = HIGH - LOW;
     let base = start_offset();
@@ -72,7 +75,10 @@ pub struct BaresipPorts {
 
 pub fn alloc_baresip() -> BaresipPorts {
     let b = alloc_block(4);
-    BaresipPorts { sip: b, ctrl: b + 2 }
+    BaresipPorts {
+        sip: b,
+        ctrl: b + 2,
+    }
 }
 
 /// Ports for one SIPp instance: signalling, media (`-mp`: SIPp binds mp and
@@ -86,5 +92,9 @@ pub struct SippPorts {
 
 pub fn alloc_sipp() -> SippPorts {
     let b = alloc_block(6);
-    SippPorts { sip: b, media: b + 1, control: b + 5 }
+    SippPorts {
+        sip: b,
+        media: b + 1,
+        control: b + 5,
+    }
 }

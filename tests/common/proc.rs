@@ -80,12 +80,18 @@ pub struct LogCursor {
 
 impl LogCursor {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        LogCursor { path: path.into(), pos: 0, partial: String::new() }
+        LogCursor {
+            path: path.into(),
+            pos: 0,
+            partial: String::new(),
+        }
     }
 
     /// Complete lines appended since the last call.
     fn new_lines(&mut self) -> Vec<String> {
-        let Ok(mut f) = File::open(&self.path) else { return Vec::new() };
+        let Ok(mut f) = File::open(&self.path) else {
+            return Vec::new();
+        };
         if f.seek(SeekFrom::Start(self.pos)).is_err() {
             return Vec::new();
         }
@@ -152,7 +158,9 @@ impl LogCursor {
 
 /// Last `n` lines of a file (empty string if unreadable).
 pub fn tail(path: &Path, n: usize) -> String {
-    let s = fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let s = fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
@@ -169,7 +177,10 @@ pub struct SpawnOpts {
 
 impl Default for SpawnOpts {
     fn default() -> Self {
-        SpawnOpts { die_with_parent: true, term_grace: Duration::from_millis(500) }
+        SpawnOpts {
+            die_with_parent: true,
+            term_grace: Duration::from_millis(500),
+        }
     }
 }
 
@@ -187,25 +198,47 @@ impl ChildGuard {
     /// Spawn `cmd` with stdin from /dev/null, stdout to `<log_dir>/<name>.out`
     /// and stderr to `<log_dir>/<name>.err`, in a new process group.
     pub fn spawn(name: &str, mut cmd: Command, log_dir: &Path, opts: SpawnOpts) -> Result<Self> {
-        fs::create_dir_all(log_dir).map_err(|e| Error::new(format!("mkdir {}: {e}", log_dir.display())))?;
+        fs::create_dir_all(log_dir)
+            .map_err(|e| Error::new(format!("mkdir {}: {e}", log_dir.display())))?;
         let stdout = log_dir.join(format!("{name}.out"));
         let stderr = log_dir.join(format!("{name}.err"));
-        let out = File::create(&stdout).map_err(|e| Error::new(format!("create {}: {e}", stdout.display())))?;
-        let err = File::create(&stderr).map_err(|e| Error::new(format!("create {}: {e}", stderr.display())))?;
-        cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
+        let out = File::create(&stdout)
+            .map_err(|e| Error::new(format!("create {}: {e}", stdout.display())))?;
+        let err = File::create(&stderr)
+            .map_err(|e| Error::new(format!("create {}: {e}", stderr.display())))?;
+        cmd.stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
         if opts.die_with_parent {
             // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
             unsafe {
                 cmd.pre_exec(|| {
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                    if libc::prctl(
+                        libc::PR_SET_PDEATHSIG,
+                        libc::SIGKILL as libc::c_ulong,
+                        0,
+                        0,
+                        0,
+                    ) != 0
+                    {
                         return Err(std::io::Error::last_os_error());
                     }
                     Ok(())
                 });
             }
         }
-        let child = cmd.spawn().map_err(|e| Error::new(format!("spawn {name} ({cmd:?}): {e}")))?;
-        Ok(ChildGuard { name: name.to_owned(), child, stdout, stderr, status: None, grace: opts.term_grace })
+        let child = cmd
+            .spawn()
+            .map_err(|e| Error::new(format!("spawn {name} ({cmd:?}): {e}")))?;
+        Ok(ChildGuard {
+            name: name.to_owned(),
+            child,
+            stdout,
+            stderr,
+            status: None,
+            grace: opts.term_grace,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -286,7 +319,11 @@ impl ChildGuard {
             Some(st) => Ok(st),
             None => {
                 self.kill();
-                Err(Error::new(format!("{} still running after {timeout:?}; killed\n{}", self.name, self.diagnostics())))
+                Err(Error::new(format!(
+                    "{} still running after {timeout:?}; killed\n{}",
+                    self.name,
+                    self.diagnostics()
+                )))
             }
         }
     }

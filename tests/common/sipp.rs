@@ -58,8 +58,15 @@ impl Sipp {
     /// the project's `tests/sipp/` (see [`super::sipp_scenario`]).
     pub fn scenario(file: impl AsRef<Path>) -> Self {
         let f = file.as_ref();
-        let path = if f.exists() { f.to_path_buf() } else { super::sipp_scenario(&f.to_string_lossy()) };
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "sipp".into());
+        let path = if f.exists() {
+            f.to_path_buf()
+        } else {
+            super::sipp_scenario(&f.to_string_lossy())
+        };
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "sipp".into());
         Self::new(&name, Scenario::File(path))
     }
 
@@ -123,6 +130,13 @@ impl Sipp {
         self.timeout = d;
         self
     }
+    /// `-d`: duration of `<pause/>` without `milliseconds` (call length in
+    /// `uac_auth_invite.xml`).
+    pub fn pause(mut self, d: Duration) -> Self {
+        self.extra.push("-d".into());
+        self.extra.push(d.as_millis().to_string());
+        self
+    }
     /// Fixed ports; otherwise [`ports::alloc_sipp`] picks them.
     pub fn ports(mut self, p: SippPorts) -> Self {
         self.ports = Some(p);
@@ -182,10 +196,16 @@ impl Sipp {
         for (k, v) in &self.keys {
             c.args(["-key", k, v]);
         }
-        c.args(["-trace_stat", "-fd", "1"]).arg("-stf").arg(dir.join("stat.csv"));
-        c.arg("-trace_err").arg("-error_file").arg(dir.join("errors.log"));
+        c.args(["-trace_stat", "-fd", "1"])
+            .arg("-stf")
+            .arg(dir.join("stat.csv"));
+        c.arg("-trace_err")
+            .arg("-error_file")
+            .arg(dir.join("errors.log"));
         if self.trace_msg {
-            c.arg("-trace_msg").arg("-message_file").arg(dir.join("messages.log"));
+            c.arg("-trace_msg")
+                .arg("-message_file")
+                .arg(dir.join("messages.log"));
         }
         c.args(&self.extra);
         c.current_dir(dir);
@@ -200,7 +220,13 @@ impl Sipp {
         let cmd = self.command(dir.path(), ports);
         let cmdline = format!("{cmd:?}");
         let child = ChildGuard::spawn("sipp", cmd, dir.path(), SpawnOpts::default())?;
-        Ok(SippProcess { child: Some(child), ports, timeout: self.timeout, cmdline, dir: Some(dir) })
+        Ok(SippProcess {
+            child: Some(child),
+            ports,
+            timeout: self.timeout,
+            cmdline,
+            dir: Some(dir),
+        })
     }
 
     /// Run to completion (bounded by the SIPp timeout + 5 s).
@@ -240,10 +266,16 @@ impl SippProcess {
         let deadline = std::time::Instant::now() + timeout;
         while ports::is_free(self.ports.sip) {
             if let Some(st) = self.child.as_mut().unwrap().try_wait() {
-                return Err(Error::new(format!("sipp exited at startup ({st})\n{}", self.diagnostics())));
+                return Err(Error::new(format!(
+                    "sipp exited at startup ({st})\n{}",
+                    self.diagnostics()
+                )));
             }
             if std::time::Instant::now() >= deadline {
-                return Err(Error::new(format!("sipp did not bind 127.0.0.1:{} within {timeout:?}", self.ports.sip)));
+                return Err(Error::new(format!(
+                    "sipp did not bind 127.0.0.1:{} within {timeout:?}",
+                    self.ports.sip
+                )));
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -254,7 +286,10 @@ impl SippProcess {
         format!(
             "{}\n{}\n--- errors.log ---\n{}",
             self.cmdline,
-            self.child.as_ref().map(|c| c.diagnostics()).unwrap_or_default(),
+            self.child
+                .as_ref()
+                .map(|c| c.diagnostics())
+                .unwrap_or_default(),
             tail(&dir.join("errors.log"), 20)
         )
     }
@@ -275,7 +310,13 @@ impl SippProcess {
             tail(&dir.path().join("errors.log"), 20)
         );
         drop(child);
-        Ok(SippRun { exit_code, killed, stats, diagnostics: diag, dir, _timeout: self.timeout })
+        Ok(SippRun {
+            exit_code,
+            killed,
+            stats,
+            diagnostics: diag,
+            dir,
+        })
     }
 }
 
@@ -289,7 +330,6 @@ pub struct SippRun {
     pub stats: Option<SippStats>,
     diagnostics: String,
     dir: TestDir,
-    _timeout: Duration,
 }
 
 impl SippRun {
@@ -343,7 +383,7 @@ pub struct SippStats {
     pub created: u64,
     /// `Retransmissions(C)`
     pub retransmissions: u64,
-    /// `FailedCallRejected(C)`? etc: every column of the last line by header name.
+    /// Every column of the last line, by header name.
     pub all: BTreeMap<String, String>,
 }
 
@@ -354,8 +394,11 @@ impl SippStats {
         let mut lines = text.lines().filter(|l| !l.trim().is_empty());
         let header: Vec<&str> = lines.next()?.split(';').collect();
         let last: Vec<&str> = lines.next_back()?.split(';').collect();
-        let all: BTreeMap<String, String> =
-            header.iter().zip(last.iter()).map(|(h, v)| ((*h).to_owned(), (*v).to_owned())).collect();
+        let all: BTreeMap<String, String> = header
+            .iter()
+            .zip(last.iter())
+            .map(|(h, v)| ((*h).to_owned(), (*v).to_owned()))
+            .collect();
         let num = |k: &str| all.get(k).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
         Some(SippStats {
             successful: num("SuccessfulCall(C)"),
@@ -367,13 +410,17 @@ impl SippStats {
     }
     /// A cumulative counter by column name, e.g. `FailedUnexpectedMessage(C)`.
     pub fn get(&self, column: &str) -> u64 {
-        self.all.get(column).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        self.all
+            .get(column)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
     }
 }
 
 /// Symlink every file of /usr/share/sip-tester into `dir`.
 pub fn link_pcaps(dir: &Path) -> Result<()> {
-    let rd = fs::read_dir(PCAP_DIR).map_err(|e| Error::new(format!("read {PCAP_DIR}: {e} (is sip-tester installed?)")))?;
+    let rd = fs::read_dir(PCAP_DIR)
+        .map_err(|e| Error::new(format!("read {PCAP_DIR}: {e} (is sip-tester installed?)")))?;
     for e in rd.flatten() {
         let target = dir.join(e.file_name());
         if !target.exists() {
@@ -391,7 +438,10 @@ pub fn link_pcaps(dir: &Path) -> Result<()> {
 /// `-timeout_error` timeout exits 255. Pass `-key` values the scenario needs.
 pub fn check_scenario(file: impl AsRef<Path>, keys: &[(&str, &str)]) -> Result<()> {
     let dead = ports::alloc();
-    let mut s = Sipp::scenario(file).remote(&format!("127.0.0.1:{dead}")).calls(1).timeout(Duration::from_secs(2));
+    let mut s = Sipp::scenario(file)
+        .remote(&format!("127.0.0.1:{dead}"))
+        .calls(1)
+        .timeout(Duration::from_secs(2));
     s = s.auth("checker", "checker");
     for (k, v) in keys {
         s = s.key(k, v);
@@ -400,7 +450,8 @@ pub fn check_scenario(file: impl AsRef<Path>, keys: &[(&str, &str)]) -> Result<(
         Scenario::File(p) => p.clone(),
         Scenario::Builtin(_) => unreachable!(),
     };
-    let text = fs::read_to_string(&path).map_err(|e| Error::new(format!("read {}: {e}", path.display())))?;
+    let text = fs::read_to_string(&path)
+        .map_err(|e| Error::new(format!("read {}: {e}", path.display())))?;
     xml_balanced(&text).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
     let run = s.run()?;
     let stdout = fs::read_to_string(run.dir().join("sipp.out")).unwrap_or_default();
@@ -410,7 +461,12 @@ pub fn check_scenario(file: impl AsRef<Path>, keys: &[(&str, &str)]) -> Result<(
     )
     .unwrap();
     let loaded = stdout.contains("Scenario Screen");
-    let complaints: Vec<&str> = stderr.lines().chain(stdout.lines()).filter(|l| bad.is_match(l)).take(10).collect();
+    let complaints: Vec<&str> = stderr
+        .lines()
+        .chain(stdout.lines())
+        .filter(|l| bad.is_match(l))
+        .take(10)
+        .collect();
     if !loaded || !complaints.is_empty() {
         return Err(Error::new(format!(
             "scenario check failed (loaded: {loaded}, exit {:?}):\n{}\n{}",
@@ -432,7 +488,9 @@ pub fn xml_balanced(text: &str) -> std::result::Result<(), String> {
     while let Some(i) = rest.find('<') {
         rest = &rest[i..];
         let skip_to = |r: &str, open: &str, close: &str| -> std::result::Result<usize, String> {
-            r.find(close).map(|j| j + close.len()).ok_or_else(|| format!("line {}: unterminated {open}", line_of(r)))
+            r.find(close)
+                .map(|j| j + close.len())
+                .ok_or_else(|| format!("line {}: unterminated {open}", line_of(r)))
         };
         if rest.starts_with("<!--") {
             rest = &rest[skip_to(rest, "<!--", "-->")?..];
@@ -443,14 +501,23 @@ pub fn xml_balanced(text: &str) -> std::result::Result<(), String> {
         } else if rest.starts_with("<!") {
             rest = &rest[skip_to(rest, "<!", ">")?..];
         } else {
-            let end = rest.find('>').ok_or_else(|| format!("line {}: unterminated tag", line_of(rest)))?;
+            let end = rest
+                .find('>')
+                .ok_or_else(|| format!("line {}: unterminated tag", line_of(rest)))?;
             let tag = &rest[1..end];
             if let Some(name) = tag.strip_prefix('/') {
                 let name = name.trim();
                 match stack.pop() {
                     Some(open) if open == name => {}
-                    Some(open) => return Err(format!("line {}: </{name}> closes <{open}>", line_of(rest))),
-                    None => return Err(format!("line {}: </{name}> without opening tag", line_of(rest))),
+                    Some(open) => {
+                        return Err(format!("line {}: </{name}> closes <{open}>", line_of(rest)))
+                    }
+                    None => {
+                        return Err(format!(
+                            "line {}: </{name}> without opening tag",
+                            line_of(rest)
+                        ))
+                    }
                 }
             } else if !tag.ends_with('/') {
                 let name: String = tag.chars().take_while(|c| !c.is_whitespace()).collect();

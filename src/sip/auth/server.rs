@@ -42,6 +42,8 @@ pub struct DigestServer {
     /// from the OS is enough and lets tests be deterministic.
     rng: StdRng,
     counts: NonceCounts,
+    /// Offered algorithms, most preferred first.
+    algorithms: Vec<Algorithm>,
 }
 
 impl std::fmt::Debug for DigestServer {
@@ -69,7 +71,18 @@ impl DigestServer {
             opaque,
             rng: StdRng::from_entropy(),
             counts: NonceCounts::new(DEFAULT_MAX_TRACKED_NONCES),
+            algorithms: Algorithm::PREFERENCE.to_vec(),
         }
+    }
+
+    /// Which algorithms to challenge with, most preferred first (RFC 8760
+    /// §2.4: clients take the topmost one they support). Credentials using
+    /// an algorithm not in the list are refused. An empty list keeps the default.
+    pub fn with_algorithms(mut self, algorithms: &[Algorithm]) -> Self {
+        if !algorithms.is_empty() {
+            self.algorithms = algorithms.to_vec();
+        }
+        self
     }
 
     /// Changes the bound on remembered nonce-counts (default
@@ -107,7 +120,7 @@ impl DigestServer {
         };
         let nonce = nonce::mint(&self.key, &self.realm, id);
         let stale = if stale { ", stale=true" } else { "" };
-        Algorithm::PREFERENCE
+        self.algorithms
             .iter()
             .map(|alg| {
                 format!(
@@ -172,6 +185,9 @@ impl DigestServer {
             Some(token) => Algorithm::parse(token)?,
             None => Algorithm::Md5,
         };
+        if !self.algorithms.contains(&alg) {
+            return Err(AuthError::UnsupportedAlgorithm(alg.to_string()));
+        }
         if realm != self.realm {
             return Err(AuthError::RealmMismatch);
         }

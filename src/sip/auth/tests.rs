@@ -413,3 +413,18 @@ fn fuzz_parse_handles_edge_inputs() {
         fuzz_parse(input);
     }
 }
+
+#[test]
+fn algorithm_list_orders_challenges_and_refuses_the_rest() {
+    let mut s = server().with_algorithms(&[Algorithm::Md5]);
+    let headers = s.challenge_headers(T0, false);
+    assert_eq!(headers.len(), 1);
+    assert!(headers[0].contains("algorithm=MD5"));
+    // A SHA-256 answer to an MD5-only server is refused even with the right password.
+    let sha = challenge_for(&mut server(), T0, Algorithm::Sha256);
+    let sha_creds = sha.authorization("REGISTER", URI, "1000", "s3cret", "0a4f113b", 1);
+    assert!(matches!(s.verify(T0 + 1, "REGISTER", &sha_creds, lookup), Err(AuthError::UnsupportedAlgorithm(_))));
+    let mut both = server().with_algorithms(&[Algorithm::Md5, Algorithm::Sha256]);
+    let order = both.challenge_headers(T0, false);
+    assert!(order[0].contains("algorithm=MD5") && order[1].contains("algorithm=SHA-256"));
+}

@@ -1,0 +1,152 @@
+//! The appliance under test: runs the real `switchboard` binary (built by
+//! cargo for integration tests) on 127.0.0.1 with its own data directory,
+//! free SIP/HTTP ports and a private RTP range, and drives its admin CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use super::ports;
+use super::proc::{ChildGuard, SpawnOpts, TestDir};
+use super::{Error, Result};
+
+/// Config used by tests that talk to SIPp: SIPp 3.6.1 can only answer MD5
+/// and takes the first challenge, so MD5 goes first there.
+pub const MD5_FIRST: &str = "[sip]\ndigest_algorithms = [\"MD5\", \"SHA-256\"]\n";
+
+pub struct Switchboard {
+    dir: TestDir,
+    child: Option<ChildGuard>,
+    pub sip_port: u16,
+    pub http_port: u16,
+    pub rtp: (u16, u16),
+    config: PathBuf,
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
+}
+
+impl Switchboard {
+    /// Prepares a data directory and config (TOML text), without starting.
+    pub fn new(config_toml: &str) -> Result<Switchboard> {
+        let dir = TestDir::new("sb")?;
+        let config = dir.path().join("switchboard.toml");
+        std::fs::write(&config, config_toml).map_err(|e| Error::new(format!("write config: {e}")))?;
+        let sip_port = ports::alloc();
+        let http_port = ports::alloc();
+        let block = ports::alloc_block(64);
+        let lo = if block % 2 == 0 { block } else { block + 1 };
+        Ok(Switchboard { dir, child: None, sip_port, http_port, rtp: (lo, lo + 61), config })
+    }
+
+    /// `new` + `start`.
+    pub fn start_with(config_toml: &str) -> Result<Switchboard> {
+        let mut sb = Switchboard::new(config_toml)?;
+        sb.start()?;
+        Ok(sb)
+    }
+
+    pub fn start(&mut self) -> Result<()> {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--data")
+            .arg(self.data_dir())
+            .arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .arg("--sip")
+            .arg(self.sip_addr())
+            .arg("--http")
+            .arg(format!("127.0.0.1:{}", self.http_port))
+            .arg("--rtp-ports")
+            .arg(format!("{}-{}", self.rtp.0, self.rtp.1))
+            .env("SWITCHBOARD_LOG", "debug");
+        let opts = SpawnOpts { die_with_parent: false, ..SpawnOpts::default() };
+        let mut child = ChildGuard::spawn("switchboard", cmd, &self.dir.path().join("logs"), opts)?;
+        child.wait_for_line("running", Duration::from_secs(20))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Stops the process (SIGTERM, then SIGKILL); the data stays.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill();
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("var")
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn sip_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.sip_port)
+    }
+
+    /// Runs an admin subcommand against this appliance's data.
+    pub fn admin(&self, args: &[&str]) -> Output {
+        Command::new(bin())
+            .arg("--data")
+            .arg(self.data_dir())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .expect("run switchboard admin command")
+    }
+
+    /// Runs an admin subcommand and insists it succeeds; returns stdout.
+    pub fn admin_ok(&self, args: &[&str]) -> String {
+        let out = self.admin(args);
+        assert!(
+            out.status.success(),
+            "switchboard {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn add_extension(&self, number: &str, secret: &str) {
+        self.admin_ok(&["extension", "add", number, "--secret", secret]);
+    }
+
+    /// Everything the appliance logged so far.
+    pub fn log(&self) -> String {
+        self.child
+            .as_ref()
+            .map(|c| std::fs::read_to_string(c.stdout_path()).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Waits for a log line containing `pat`.
+    pub fn wait_log(&mut self, pat: &str, timeout: Duration) -> Result<String> {
+        match self.child.as_mut() {
+            Some(c) => c.wait_for_line(pat, timeout),
+            None => Err(Error::new("switchboard not running")),
+        }
+    }
+
+    /// Whether the process is still alive (a panic would end it).
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().map(|c| c.try_wait().is_none()).unwrap_or(false)
+    }
+
+    /// RTP ports of our range that cannot be bound right now, i.e. still held
+    /// by the appliance.
+    pub fn rtp_ports_in_use(&self) -> Vec<u16> {
+        (self.rtp.0..=self.rtp.1)
+            .filter(|p| std::net::UdpSocket::bind(("127.0.0.1", *p)).is_err() && std::net::UdpSocket::bind(("0.0.0.0", *p)).is_err())
+            .collect()
+    }
+}
+
+impl Drop for Switchboard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
