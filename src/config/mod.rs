@@ -50,6 +50,8 @@ pub struct SipConfig {
     /// How long a server nonce stays valid before `stale=true`.
     pub nonce_lifetime_secs: u64,
     /// Digest algorithms offered, most preferred first ("SHA-256", "MD5").
+    /// MD5 only by default: Debian 12's baresip fails when any SHA-256
+    /// challenge is present, SIPp when it comes first (docs/decisions.md).
     pub digest_algorithms: Vec<String>,
 }
 
@@ -102,7 +104,7 @@ impl Default for SipConfig {
             no_answer_timeout_secs: 30,
             auth_max_failures: 3,
             nonce_lifetime_secs: 300,
-            digest_algorithms: vec!["SHA-256".into(), "MD5".into()],
+            digest_algorithms: vec!["MD5".into()],
         }
     }
 }

@@ -109,9 +109,10 @@ impl DigestServer {
     }
 
     /// Header values for `WWW-Authenticate` (401) or `Proxy-Authenticate`
-    /// (407): one per algorithm, SHA-256 first, then MD5 (RFC 8760 §2.4:
-    /// the preferred challenge comes first and a client uses the first it
-    /// supports). Both share one fresh nonce. `stale` sets `stale=true`
+    /// (407): one per configured algorithm in preference order (RFC 8760
+    /// §2.4: the preferred challenge comes first and a client uses the first
+    /// it supports; default SHA-256 then MD5, see `with_algorithms`). All
+    /// share one fresh nonce. `stale` sets `stale=true`
     /// (RFC 7616 §3.3) after a [`AuthError::Stale`].
     pub fn challenge_headers(&mut self, now: u64, stale: bool) -> Vec<String> {
         let id = NonceId {
