@@ -70,3 +70,98 @@ fn two_phones_talk_through_the_appliance() {
     assert_eq!(sb.rtp_ports_in_use(), Vec::<u16>::new(), "media ports released after hangup");
     assert!(sb.log().contains("hangup"), "hangup logged");
 }
+
+#[test]
+fn forked_call_first_answer_wins_and_the_other_phone_stops_ringing() {
+    let sb = Switchboard::start_with("").expect("start switchboard");
+    sb.add_extension("1001", "secret-one-1001");
+    sb.add_extension("1002", "secret-two-1002");
+    let mut a = phone(&sb, "1001", "secret-one-1001", None, AnswerMode::Auto);
+    let mut desk = phone(&sb, "1002", "secret-two-1002", None, AnswerMode::Manual);
+    let mut soft = phone(&sb, "1002", "secret-two-1002", None, AnswerMode::Auto);
+    let list = sb.admin_ok(&["extension", "list"]);
+    assert_eq!(list.matches("via 127.0.0.1").count(), 3, "1002 has two contacts: {list}");
+
+    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
+    desk.wait_event("CALL_INCOMING", T).expect("the desk phone rings too (parallel fork)");
+    soft.wait_event("CALL_ESTABLISHED", T).expect("the softphone answers");
+    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected to the winner");
+    desk.wait_event("CALL_CLOSED", T).expect("the losing fork is cancelled");
+
+    a.hangup().expect("hang up");
+    soft.wait_event("CALL_CLOSED", T).expect("winner's leg torn down");
+}
+
+#[test]
+fn caller_cancel_no_answer_and_busy() {
+    let sb = Switchboard::start_with("[sip]\nno_answer_timeout_secs = 2\n").expect("start switchboard");
+    sb.add_extension("1001", "secret-one-1001");
+    sb.add_extension("1002", "secret-two-1002");
+    let mut a = phone(&sb, "1001", "secret-one-1001", None, AnswerMode::Auto);
+    let mut b = phone(&sb, "1002", "secret-two-1002", None, AnswerMode::Manual);
+    let target = format!("sip:1002@{}", sb.sip_addr());
+
+    // The caller gives up while it rings: CANCEL reaches the callee.
+    a.dial(&target).expect("dial");
+    b.wait_event("CALL_INCOMING", T).expect("rings");
+    a.hangup().expect("caller cancels");
+    b.wait_event("CALL_CLOSED", T).expect("callee stops ringing");
+    a.wait_event("CALL_CLOSED", T).expect("caller side closed");
+
+    // Nobody answers: after no_answer_timeout_secs the caller gets 480.
+    std::thread::sleep(Duration::from_millis(1100)); // baresip names recordings per second
+    a.dial(&target).expect("dial again");
+    b.wait_event("CALL_INCOMING", T).expect("rings again");
+    let closed = a.wait_event("CALL_CLOSED", T).expect("caller gets a final response");
+    assert!(closed.param.contains("480"), "no answer maps to 480: {closed:?}");
+    b.wait_event("CALL_CLOSED", T).expect("callee cancelled after the timeout");
+
+    // The callee rejects: its 486 reaches the caller.
+    std::thread::sleep(Duration::from_millis(1100));
+    a.dial(&target).expect("dial a third time");
+    b.wait_event("CALL_INCOMING", T).expect("rings a third time");
+    b.hangup().expect("callee rejects");
+    let closed = a.wait_event("CALL_CLOSED", T).expect("caller sees the rejection");
+    assert!(closed.param.contains("486"), "busy maps to 486: {closed:?}");
+
+    // No media ports stay behind from any of the three failed calls.
+    let deadline = std::time::Instant::now() + T;
+    while !sb.rtp_ports_in_use().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(sb.rtp_ports_in_use(), Vec::<u16>::new());
+}
+
+#[test]
+fn hold_and_resume_reinvites_cross_the_b2bua() {
+    let mut sb = Switchboard::start_with("").expect("start switchboard");
+    sb.add_extension("1001", "secret-one-1001");
+    sb.add_extension("1002", "secret-two-1002");
+    let mut a = phone(&sb, "1001", "secret-one-1001", Some(440.0), AnswerMode::Auto);
+    let mut b = phone(&sb, "1002", "secret-two-1002", Some(1000.0), AnswerMode::Auto);
+    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
+    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
+    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+
+    a.command("hold", "").expect("hold");
+    // The callee's phone receives the re-INVITE with a hold direction and answers it.
+    b.wait_for_log("a=sendonly", T).expect("callee got the hold offer (sendonly)");
+    a.wait_for_log("a=recvonly", T).expect("caller got the callee's recvonly answer back");
+    a.command("resume", "").expect("resume");
+    // The third INVITE the callee sees (call, hold, resume) offers sendrecv again.
+    let deadline = std::time::Instant::now() + T;
+    let resumed = loop {
+        let log = std::fs::read_to_string(b.log_path()).unwrap_or_default();
+        let invites: Vec<&str> = log.split("INVITE sip:").skip(1).collect();
+        if invites.len() >= 3 {
+            break invites[2].split("\n\n").take(2).collect::<Vec<_>>().join("\n");
+        }
+        assert!(std::time::Instant::now() < deadline, "no resume re-INVITE reached the callee:\n{log}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(resumed.contains("a=sendrecv"), "resume offer is sendrecv: {resumed}");
+    assert!(!sb.log().contains("hangup"), "the call survived hold and resume");
+    a.hangup().expect("hang up");
+    b.wait_event("CALL_CLOSED", T).expect("closed");
+    sb.wait_log("hangup", T).expect("hangup logged");
+}

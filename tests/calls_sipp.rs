@@ -1,0 +1,75 @@
+//! Calls through the appliance driven by SIPp: an authenticated extension
+//! calling out through a trunk whose far end is a SIPp carrier. Covers the
+//! bulk run (500 calls, zero failures) and the appliance hanging up both
+//! legs when RTP stops.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::sipp::Sipp;
+use common::switchboard::Switchboard;
+
+const SECRET: &str = "secret-1001-x";
+
+/// A carrier SIPp answering `calls` calls, and the appliance pointed at it.
+fn appliance_with_carrier(config: &str, calls: u32) -> (Switchboard, common::sipp::SippProcess) {
+    // -aa: answer the trunk's OPTIONS health probes outside the scenario.
+    let carrier = Sipp::scenario("uas_carrier.xml").arg("-aa").calls(calls).timeout(Duration::from_secs(120)).no_trace_msg().spawn().expect("start carrier");
+    let sb = Switchboard::start_with(config).expect("start switchboard");
+    sb.add_extension("1001", SECRET);
+    sb.admin_ok(&["trunk", "add", "carrier", "--host", &carrier.addr()]);
+    (sb, carrier)
+}
+
+fn wait_ports_free(sb: &Switchboard) -> Vec<u16> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let used = sb.rtp_ports_in_use();
+        if used.is_empty() || Instant::now() > deadline {
+            return used;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn five_hundred_calls_extension_to_trunk_without_failure() {
+    let (sb, carrier) = appliance_with_carrier("", 500);
+    let caller = Sipp::scenario("call_ext_uac.xml")
+        .remote(&sb.sip_addr())
+        .service("5551234")
+        .key("caller", "1001")
+        .auth("1001", SECRET)
+        .calls(500)
+        .rate(25.0)
+        .limit(10)
+        .timeout(Duration::from_secs(120))
+        .no_trace_msg()
+        .run()
+        .expect("run caller");
+    caller.expect_success(500).expect("all 500 calls succeed on the caller side");
+    assert_eq!(caller.failed(), 0);
+    let carrier = carrier.wait(Duration::from_secs(30)).expect("carrier ends");
+    carrier.expect_success(500).expect("the carrier answered and saw BYE for all 500 calls");
+    assert_eq!(wait_ports_free(&sb), Vec::<u16>::new(), "every call released its media ports");
+}
+
+#[test]
+fn rtp_inactivity_hangs_up_both_legs() {
+    let (mut sb, carrier) = appliance_with_carrier("[rtp]\ninactivity_timeout_secs = 2\n", 1);
+    // Neither SIPp sends RTP: after 2 s the appliance must BYE both sides.
+    let caller = Sipp::scenario("call_ext_uac_wait_bye.xml")
+        .remote(&sb.sip_addr())
+        .service("5551234")
+        .key("caller", "1001")
+        .auth("1001", SECRET)
+        .calls(1)
+        .timeout(Duration::from_secs(30))
+        .run()
+        .expect("run caller");
+    caller.expect_success(1).expect("caller received BYE from the appliance");
+    carrier.wait(Duration::from_secs(30)).expect("carrier ends").expect_success(1).expect("carrier received BYE");
+    sb.wait_log("no RTP", Duration::from_secs(5)).expect("inactivity logged");
+    assert_eq!(wait_ports_free(&sb), Vec::<u16>::new(), "ports released after the timeout");
+}
