@@ -14,7 +14,12 @@ use common::switchboard::Switchboard;
 const T: Duration = Duration::from_secs(10);
 
 fn phone(sb: &Switchboard, user: &str, secret: &str, tone: Option<f64>, mode: AnswerMode) -> Baresip {
+    phone_on(sb, user, secret, tone, mode, "udp")
+}
+
+fn phone_on(sb: &Switchboard, user: &str, secret: &str, tone: Option<f64>, mode: AnswerMode, transport: &str) -> Baresip {
     let mut cfg = BaresipConfig::new(user).registrar(&sb.sip_addr(), user, secret).answermode(mode);
+    cfg.transport = transport.to_owned();
     if let Some(freq) = tone {
         let wav = sb.dir().join(format!("tone-{user}-{freq}.wav"));
         write_tone(&wav, freq, 4.0, 0.5).expect("write tone");
@@ -164,4 +169,24 @@ fn hold_and_resume_reinvites_cross_the_b2bua() {
     a.hangup().expect("hang up");
     b.wait_event("CALL_CLOSED", T).expect("closed");
     sb.wait_log("hangup", T).expect("hangup logged");
+}
+
+#[test]
+fn tcp_phone_calls_udp_phone() {
+    let sb = Switchboard::start_with("").expect("start switchboard");
+    sb.add_extension("1001", "secret-one-1001");
+    sb.add_extension("1002", "secret-two-1002");
+    let mut a = phone_on(&sb, "1001", "secret-one-1001", Some(440.0), AnswerMode::Auto, "tcp");
+    let mut b = phone(&sb, "1002", "secret-two-1002", Some(1000.0), AnswerMode::Auto);
+    let list = sb.admin_ok(&["extension", "list"]);
+    assert!(list.contains("transport=tcp"), "1001 registered over TCP: {list}");
+    a.dial(&format!("sip:1002@{};transport=tcp", sb.sip_addr())).expect("dial");
+    a.wait_event("CALL_ESTABLISHED", T).expect("caller (TCP) connected");
+    b.wait_event("CALL_ESTABLISHED", T).expect("callee (UDP) connected");
+    std::thread::sleep(Duration::from_millis(1200));
+    b.hangup().expect("callee hangs up");
+    a.wait_event("CALL_CLOSED", T).expect("BYE reached the TCP phone over its connection");
+    let heard_by_a = a.wait_received_recording(0.5, T).expect("caller recording");
+    let ratio = tone_power_ratio(&heard_by_a, 1000.0).unwrap();
+    assert!(ratio > 0.5, "TCP-signalled caller hears the callee: {ratio:.3}");
 }

@@ -13,6 +13,16 @@ fn answers_options_from_sipp() {
     run.expect_success(3).expect("3 OPTIONS answered 200");
     let msgs = run.messages();
     assert!(msgs.contains("Allow: INVITE"), "Allow header present: {msgs}");
+
+    // The console placeholder answers on the HTTP port.
+    use std::io::{Read, Write};
+    let mut http = std::net::TcpStream::connect(("127.0.0.1", sb.http_port)).expect("connect console");
+    http.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    http.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut page = String::new();
+    let _ = http.read_to_string(&mut page);
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("switchboard") && page.contains("SIP listening on 127.0.0.1"), "{page}");
 }
 
 #[test]
