@@ -22,7 +22,8 @@ fn phone_on(sb: &Switchboard, user: &str, secret: &str, tone: Option<f64>, mode:
     cfg.transport = transport.to_owned();
     if let Some(freq) = tone {
         let wav = sb.dir().join(format!("tone-{user}-{freq}.wav"));
-        write_tone(&wav, freq, 4.0, 0.5).expect("write tone");
+        // Long enough to outlast every call: baresip hangs up when its aufile source ends.
+        write_tone(&wav, freq, 30.0, 0.5).expect("write tone");
         cfg = cfg.audio_source(wav);
     }
     let mut b = Baresip::start(cfg).expect("start baresip");

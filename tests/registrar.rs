@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::ports;
 use common::sipp::Sipp;
-use common::switchboard::{Switchboard, MD5_FIRST};
+use common::switchboard::{Switchboard, MD5_FIRST, SHA256_FIRST};
 use sha2::{Digest, Sha256};
 use switchboard::sip::auth::{parse_challenge, Algorithm, Challenge};
 use switchboard::sip::message::{parse_message, HeaderName, Message, Response};
@@ -242,11 +242,11 @@ fn sipp_wrong_password_is_challenged_then_forbidden_and_logged() {
 }
 
 // ---------------------------------------------------------------------------
-// SHA-256 and MD5 with the default configuration (SHA-256 first).
+// SHA-256 (configured first, RFC 8760 order) and MD5.
 
 #[test]
 fn sha256_first_and_both_algorithms_register() {
-    let sb = Switchboard::start_with("").expect("start switchboard");
+    let sb = Switchboard::start_with(SHA256_FIRST).expect("start switchboard");
     sb.add_extension("1001", "sha-secret-1001");
     let mut ua = Ua::new(&sb);
     let contact = ua.contact("1001");
@@ -286,7 +286,7 @@ fn sha256_first_and_both_algorithms_register() {
     let (r, _) = ua.answer("1001", &chs[0], "1001", "not-the-secret", 1, &extra);
     assert_eq!(r.status, 401, "{}", status_line(&r));
 
-    // MD5 still works with the default config when the client picks it.
+    // MD5 still works when the client picks the second challenge.
     let mut ua2 = Ua::new(&sb);
     let contact2 = ua2.contact("1001");
     let r = ua2.register("1001", "sha-secret-1001", Algorithm::Md5, &format!("Contact: <{contact2}>\r\n"));
@@ -306,9 +306,14 @@ fn registrar_semantics_over_the_wire() {
     let mut ua = Ua::new(&sb);
     let (a, b) = ("sip:1001@127.0.0.1:5071".to_string(), "sip:1001@127.0.0.1:5072".to_string());
 
+    // The default configuration challenges with MD5 only (ADR-003).
+    let (raw, chs) = ua.challenge("1001", "");
+    assert_eq!(chs.len(), 1, "one challenge by default: {raw:?}");
+    assert_eq!(chs[0].algorithm, Algorithm::Md5, "{raw:?}");
+
     // Two contacts in one REGISTER: the expires param beats the header.
     let extra = format!("Contact: <{a}>;expires=120, <{b}>\r\nExpires: 300\r\n");
-    let r = ua.register("1001", pass, Algorithm::Sha256, &extra);
+    let r = ua.register("1001", pass, Algorithm::Md5, &extra);
     assert_eq!(r.status, 200, "{}", status_line(&r));
     let mut got = bindings(&r);
     got.sort();
@@ -320,25 +325,25 @@ fn registrar_semantics_over_the_wire() {
     assert!(r.headers.get(&HeaderName::Extension("Date".into())).is_some(), "200 carries Date");
 
     // Longer than max_expires is cut to 3600.
-    let r = ua.register("1001", pass, Algorithm::Sha256, &format!("Contact: <{b}>;expires=99999\r\n"));
+    let r = ua.register("1001", pass, Algorithm::Md5, &format!("Contact: <{b}>;expires=99999\r\n"));
     assert_eq!(r.status, 200, "{}", status_line(&r));
     let exp_b = bindings(&r).into_iter().find(|(c, _)| *c == b).unwrap().1;
     assert!((3599..=3600).contains(&exp_b), "capped at max_expires: {exp_b}");
 
     // Too brief: 423 with Min-Expires, nothing changes.
-    let r = ua.register("1001", pass, Algorithm::Sha256, "Contact: <sip:1001@127.0.0.1:5073>\r\nExpires: 10\r\n");
+    let r = ua.register("1001", pass, Algorithm::Md5, "Contact: <sip:1001@127.0.0.1:5073>\r\nExpires: 10\r\n");
     assert_eq!(r.status, 423, "{}", status_line(&r));
     assert_eq!(r.headers.get(&HeaderName::MinExpires), Some("60"));
 
     // Query: no Contact, returns the bindings.
-    let r = ua.register("1001", pass, Algorithm::Sha256, "");
+    let r = ua.register("1001", pass, Algorithm::Md5, "");
     assert_eq!(r.status, 200, "{}", status_line(&r));
     let mut contacts: Vec<String> = bindings(&r).into_iter().map(|(c, _)| c).collect();
     contacts.sort();
     assert_eq!(contacts, vec![a.clone(), b.clone()], "query lists both, not the 423'd one");
 
     // One contact removed with expires=0.
-    let r = ua.register("1001", pass, Algorithm::Sha256, &format!("Contact: <{a}>;expires=0\r\n"));
+    let r = ua.register("1001", pass, Algorithm::Md5, &format!("Contact: <{a}>;expires=0\r\n"));
     assert_eq!(r.status, 200, "{}", status_line(&r));
     let contacts: Vec<String> = bindings(&r).into_iter().map(|(c, _)| c).collect();
     assert_eq!(contacts, vec![b.clone()]);
@@ -349,7 +354,7 @@ fn registrar_semantics_over_the_wire() {
     assert!(r.reason.contains("Contact"), "reason names the problem: {}", r.reason);
 
     // `Contact: *` + `Expires: 0` removes all.
-    let r = ua.register("1001", pass, Algorithm::Sha256, "Contact: *\r\nExpires: 0\r\n");
+    let r = ua.register("1001", pass, Algorithm::Md5, "Contact: *\r\nExpires: 0\r\n");
     assert_eq!(r.status, 200, "{}", status_line(&r));
     assert!(bindings(&r).is_empty(), "all removed: {:?}", bindings(&r));
     let r = ua.register("1001", pass, Algorithm::Md5, "");
@@ -373,7 +378,7 @@ fn register_for_another_users_aor_is_forbidden() {
     let list = sb.admin_ok(&["extension", "list"]);
     assert!(!list.contains(&ua.contact("1002")), "no binding created: {list}");
     // 1002 may still register its own AOR from here.
-    let r = ua.register("1002", "mallory-secret-1002", Algorithm::Sha256, &extra);
+    let r = ua.register("1002", "mallory-secret-1002", Algorithm::Md5, &extra);
     assert_eq!(r.status, 200, "{}", status_line(&r));
 }
 
@@ -408,8 +413,7 @@ fn expired_nonce_gets_stale_challenge() {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let mut forger = switchboard::sip::auth::DigestServer::new("switchboard".into(), key, 300);
     let old = forger.challenge_headers(now - 1000, false);
-    let ch = parse_challenge(&old[0]).unwrap();
-    assert_eq!(ch.algorithm, Algorithm::Sha256);
+    let ch = old.iter().map(|v| parse_challenge(v).unwrap()).find(|c| c.algorithm == Algorithm::Md5).expect("MD5 challenge");
 
     let mut ua = Ua::new(&sb);
     let extra = format!("Contact: <{}>\r\n", ua.contact("1001"));
@@ -434,7 +438,7 @@ fn bindings_survive_a_restart() {
     sb.add_extension("1001", "persist-secret-1001");
     let mut ua = Ua::new(&sb);
     let contact = ua.contact("1001");
-    let r = ua.register("1001", "persist-secret-1001", Algorithm::Sha256, &format!("Contact: <{contact}>\r\n"));
+    let r = ua.register("1001", "persist-secret-1001", Algorithm::Md5, &format!("Contact: <{contact}>\r\n"));
     assert_eq!(r.status, 200, "{}", status_line(&r));
 
     sb.stop();
@@ -443,7 +447,7 @@ fn bindings_survive_a_restart() {
     sb.start().expect("restart");
     let list = sb.admin_ok(&["extension", "list"]);
     assert!(list.contains(&contact), "listed after restart: {list}");
-    let r = ua.register("1001", "persist-secret-1001", Algorithm::Sha256, "");
+    let r = ua.register("1001", "persist-secret-1001", Algorithm::Md5, "");
     assert_eq!(r.status, 200, "{}", status_line(&r));
     let got = bindings(&r);
     assert_eq!(got.len(), 1, "{got:?}");

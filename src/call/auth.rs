@@ -3,7 +3,7 @@
 //! count per source and user, and turns every outcome into a response.
 
 use super::{build, Ctx};
-use crate::sip::auth::{Algorithm, AuthError};
+use crate::sip::auth::{credentials_username, Algorithm, AuthError};
 use crate::sip::message::{HeaderName, Request, Response};
 use crate::sip::transaction::Peer;
 
@@ -27,7 +27,6 @@ pub async fn authenticate(ctx: &Ctx, req: &Request, source: &Peer, user: &str, p
         (401, "Unauthorized", HeaderName::WwwAuthenticate, HeaderName::Authorization)
     };
     let now = unix_now();
-    let failure_key = format!("{}/{}", source.addr.ip(), user);
     let challenge = |stale: bool| {
         let mut resp = build::response(ctx, req, challenge_status, challenge_reason);
         let values = ctx.digest.lock().map(|mut d| d.challenge_headers(now, stale)).unwrap_or_default();
@@ -37,23 +36,33 @@ pub async fn authenticate(ctx: &Ctx, req: &Request, source: &Peer, user: &str, p
         build::ensure_to_tag(&mut resp);
         AuthOutcome::Reject(resp)
     };
-    let forbidden = || {
-        let mut resp = build::response(ctx, req, 403, "Forbidden");
+    let forbidden = |reason: &str| {
+        let mut resp = build::response(ctx, req, 403, reason);
         build::ensure_to_tag(&mut resp);
         AuthOutcome::Reject(resp)
     };
 
-    let blocked = ctx.failures.lock().map(|f| f.is_blocked(now, &failure_key)).unwrap_or(false);
     // Pick the credentials for our realm if several are present.
     let realm = ctx.config.sip.realm.clone();
     let creds: Vec<&str> = req.headers.get_all(&cred_hdr).collect();
-    let Some(cred) = creds.iter().find(|c| c.contains(&format!("\"{realm}\""))).or(creds.first()).copied() else {
-        if blocked {
-            return forbidden();
-        }
+    let cred = creds.iter().find(|c| c.contains(&format!("\"{realm}\""))).or(creds.first()).copied();
+    // The account whose password is being tried: the credentials' username
+    // (which may differ from the user the request is for), else that user.
+    let cred_user = cred.and_then(credentials_username);
+    let account = cred_user.as_deref().unwrap_or(user);
+    let failure_key = format!("{}/{}", source.addr.ip(), account);
+    // A blocked source gets 403 whatever it sends, correct credentials
+    // included: otherwise a guesser keeps trying answers to one nonce and
+    // the block slows it down not at all.
+    let blocked = ctx.failures.lock().map(|f| f.is_blocked(now, &failure_key)).unwrap_or(false);
+    if blocked {
+        tracing::warn!(src = %source.addr, user = account, "authentication refused: too many failures");
+        return forbidden("Forbidden");
+    }
+    let Some(cred) = cred else {
         return challenge(false);
     };
-    let ext = match ctx.store.extension(user).await {
+    let ext = match ctx.store.extension(account).await {
         Ok(e) => e,
         Err(e) => {
             tracing::error!("auth lookup failed: {e}");
@@ -76,21 +85,27 @@ pub async fn authenticate(ctx: &Ctx, req: &Request, source: &Peer, user: &str, p
             if let Ok(mut f) = ctx.failures.lock() {
                 f.record_success(&failure_key);
             }
+            if verified.username != user {
+                // RFC 3261 §10.3 step 6 / §22.3: authenticated, but as
+                // someone else than the request is for.
+                tracing::warn!(src = %source.addr, user, authenticated = verified.username, "credentials of another user");
+                return forbidden("Forbidden - Credentials are for another user");
+            }
             AuthOutcome::Ok(verified.username)
         }
         Ok(Err(e)) if e.is_stale() => challenge(true),
         Ok(Err(e)) if e.counts_as_failure() => {
             let count = ctx.failures.lock().map(|mut f| f.record_failure(now, &failure_key)).unwrap_or(0);
-            tracing::warn!(src = %source.addr, user, count, "authentication failed: {e}");
+            tracing::warn!(src = %source.addr, user = account, count, "authentication failed: {e}");
             let blocked = ctx.failures.lock().map(|f| f.is_blocked(now, &failure_key)).unwrap_or(false);
             if blocked {
-                forbidden()
+                forbidden("Forbidden")
             } else {
                 challenge(false)
             }
         }
         Ok(Err(e)) => {
-            tracing::warn!(src = %source.addr, user, "bad credentials: {e}");
+            tracing::warn!(src = %source.addr, user = account, "bad credentials: {e}");
             match e {
                 AuthError::Malformed(_) | AuthError::MissingParam(_) => {
                     let mut resp = build::response(ctx, req, 400, &format!("Bad Request - {e}"));
@@ -100,6 +115,6 @@ pub async fn authenticate(ctx: &Ctx, req: &Request, source: &Peer, user: &str, p
                 _ => challenge(false),
             }
         }
-        Err(_) => forbidden(),
+        Err(_) => forbidden("Forbidden"),
     }
 }

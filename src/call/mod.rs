@@ -75,6 +75,23 @@ fn on_request(ctx: &Arc<Ctx>, key: TransactionKey, req: Request, source: Peer) {
         reply(483, "Too Many Hops");
         return;
     }
+    // §8.2.2.3: we implement no SIP extensions that could be required.
+    if !matches!(req.method, Method::Cancel | Method::Ack) {
+        let required: Vec<&str> = req
+            .headers
+            .get_all(&HeaderName::Require)
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        if !required.is_empty() {
+            let mut resp = build::response(ctx, &req, 420, "Bad Extension");
+            resp.headers.push(HeaderName::Unsupported, required.join(", "));
+            build::ensure_to_tag(&mut resp);
+            ctx.endpoint.respond(&key, resp);
+            return;
+        }
+    }
     let in_dialog = req.headers.to_addr().map(|a| a.tag().is_some()).unwrap_or(false);
     match req.method {
         Method::Options => {

@@ -4,7 +4,7 @@
 //! OPTIONS. Results go to the store, where `trunk list` shows them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -14,7 +14,7 @@ use tokio::time::{timeout, Instant};
 use super::{build, Ctx};
 use crate::sip::auth::select_challenge;
 use crate::sip::endpoint::SipEvent;
-use crate::sip::message::{parse_uri, HeaderName, Headers, Method, Request, Response};
+use crate::sip::message::{parse_uri, Contact, HeaderName, Headers, Method, NameAddr, Request, Response, SipUri};
 use crate::sip::resolve_host_port;
 use crate::sip::transaction::{new_tag, Peer};
 use crate::store::{unix_time, Trunk, TrunkStatus};
@@ -50,18 +50,33 @@ pub async fn supervise(ctx: Arc<Ctx>) {
     }
 }
 
+/// Health and registration state of one trunk, shared by its two loops.
+#[derive(Default)]
+struct Shared {
+    options_ok: Option<bool>,
+    registered: Option<bool>,
+    detail: String,
+}
+
+/// The OPTIONS probe and the registration run as two independent loops so
+/// that neither waits for the other: an OPTIONS the carrier ignores takes
+/// Timer F (32 s) to fail, longer than a refresh may be late (a carrier
+/// granting 60 s expects the refresh within 30 s), and a slow registration
+/// round must not stall the health probe either.
 struct TrunkTask {
+    ctx: Arc<Ctx>,
+    trunk: Trunk,
+    shared: Mutex<Shared>,
+}
+
+/// One request stream toward the carrier: its own event channel and CSeq.
+struct Link {
     ctx: Arc<Ctx>,
     trunk: Trunk,
     dest: Peer,
     tx: mpsc::UnboundedSender<SipEvent>,
     rx: mpsc::UnboundedReceiver<SipEvent>,
-    reg_call_id: String,
-    reg_tag: String,
     cseq: u32,
-    options_ok: Option<bool>,
-    registered: Option<bool>,
-    detail: String,
 }
 
 async fn run_trunk(ctx: Arc<Ctx>, trunk: Trunk) {
@@ -83,69 +98,87 @@ async fn run_trunk(ctx: Arc<Ctx>, trunk: Trunk) {
         }
     };
     let dest = if trunk.transport == "tcp" { Peer::tcp(addr, None) } else { Peer::udp(addr) };
-    let (tx, rx) = mpsc::unbounded_channel();
-    let mut t = TrunkTask {
-        ctx,
-        trunk,
-        dest,
-        tx,
-        rx,
-        reg_call_id: format!("{}-reg", new_tag()),
-        reg_tag: new_tag(),
-        cseq: 0,
-        options_ok: None,
-        registered: None,
-        detail: String::new(),
+    let link = || {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Link { ctx: ctx.clone(), trunk: trunk.clone(), dest: dest.clone(), tx, rx, cseq: 0 }
     };
-    t.run().await;
+    let (mut probe, mut reg) = (link(), link());
+    let task = TrunkTask { ctx: ctx.clone(), trunk: trunk.clone(), shared: Mutex::new(Shared::default()) };
+    if trunk.register {
+        tokio::join!(task.options_loop(&mut probe), task.register_loop(&mut reg));
+    } else {
+        task.options_loop(&mut probe).await;
+    }
 }
 
 impl TrunkTask {
-    async fn run(&mut self) {
-        let options_every = Duration::from_secs(self.ctx.config.trunks.options_interval_secs);
-        let mut next_options = Instant::now();
-        let mut next_register = Instant::now();
-        let mut backoff = MIN_BACKOFF;
+    async fn options_loop(&self, link: &mut Link) {
+        let every = Duration::from_secs(self.ctx.config.trunks.options_interval_secs);
         loop {
-            let now = Instant::now();
-            if now >= next_options {
-                self.options().await;
-                next_options = Instant::now() + options_every;
-            }
-            if self.trunk.register && now >= next_register {
-                match self.register().await {
-                    Ok(granted) => {
-                        backoff = MIN_BACKOFF;
-                        next_register = Instant::now() + Duration::from_secs(u64::from(granted.max(2) / 2));
-                    }
-                    Err(why) => {
-                        tracing::warn!(trunk = %self.trunk.name, "registration failed: {why}; retry in {backoff:?}");
-                        self.detail = why;
-                        next_register = Instant::now() + backoff;
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
-                    }
-                }
+            let next = Instant::now() + every;
+            let up = link.options().await;
+            let changed = self.update(|s| std::mem::replace(&mut s.options_ok, Some(up)) != Some(up));
+            if changed {
+                tracing::info!(trunk = %self.trunk.name, up, "trunk OPTIONS health changed");
             }
             self.save().await;
-            let wake = if self.trunk.register { next_options.min(next_register) } else { next_options };
-            tokio::time::sleep_until(wake).await;
+            tokio::time::sleep_until(next).await;
         }
     }
 
-    async fn save(&self) {
-        let _ = self
-            .ctx
-            .store
-            .set_trunk_status(&TrunkStatus {
-                trunk: self.trunk.name.clone(),
-                options_ok: self.options_ok,
-                registered: self.registered,
-                detail: self.detail.clone(),
-                updated_at: unix_time(),
-            })
-            .await;
+    async fn register_loop(&self, link: &mut Link) {
+        let call_id = format!("{}-reg", new_tag());
+        let tag = new_tag();
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let wait = match link.register(&call_id, &tag).await {
+                Ok(granted) => {
+                    let was = self.update(|s| {
+                        s.detail.clear();
+                        s.registered.replace(true)
+                    });
+                    if was != Some(true) {
+                        tracing::info!(trunk = %self.trunk.name, granted, "trunk registered");
+                    }
+                    backoff = MIN_BACKOFF;
+                    Duration::from_secs(u64::from(granted.max(2) / 2))
+                }
+                Err(why) => {
+                    tracing::warn!(trunk = %self.trunk.name, "registration failed: {why}; retry in {backoff:?}");
+                    // Whatever the cause (refusal, timeout, bad challenge),
+                    // we cannot claim to be registered any more.
+                    self.update(|s| {
+                        s.registered = Some(false);
+                        s.detail = why;
+                    });
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    wait
+                }
+            };
+            self.save().await;
+            tokio::time::sleep(wait).await;
+        }
     }
 
+    fn update<T>(&self, f: impl FnOnce(&mut Shared) -> T) -> T {
+        let mut s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut s)
+    }
+
+    async fn save(&self) {
+        let status = self.update(|s| TrunkStatus {
+            trunk: self.trunk.name.clone(),
+            options_ok: s.options_ok,
+            registered: if self.trunk.register { s.registered } else { None },
+            detail: s.detail.clone(),
+            updated_at: unix_time(),
+        });
+        let _ = self.ctx.store.set_trunk_status(&status).await;
+    }
+}
+
+impl Link {
     fn host(&self) -> &str {
         self.trunk.host.as_str()
     }
@@ -180,25 +213,21 @@ impl TrunkTask {
     }
 
     /// Any response proves the carrier is alive (RFC 3261 §11 allows 405/404 too).
-    async fn options(&mut self) {
+    async fn options(&mut self) -> bool {
         let call_id = format!("{}-opt", new_tag());
         let tag = new_tag();
-        let Some(req) = self.base_request(Method::Options, &call_id, &tag) else { return };
-        let up = self.transact(req).await.is_some();
-        if self.options_ok != Some(up) {
-            tracing::info!(trunk = %self.trunk.name, up, "trunk OPTIONS health changed");
-        }
-        self.options_ok = Some(up);
+        let Some(req) = self.base_request(Method::Options, &call_id, &tag) else { return false };
+        self.transact(req).await.is_some()
     }
 
     /// One registration round, answering one digest challenge. Returns the
     /// granted lifetime in seconds.
-    async fn register(&mut self) -> Result<u32, String> {
+    async fn register(&mut self, call_id: &str, tag: &str) -> Result<u32, String> {
         let expires = self.ctx.config.trunks.register_expires;
-        let (call_id, tag) = (self.reg_call_id.clone(), self.reg_tag.clone());
-        let contact = format!("<{}>", build::contact(&self.ctx, &self.dest))
+        let contact_uri = build::contact(&self.ctx, &self.dest)
             .replace("sip:switchboard@", &format!("sip:{}@", self.trunk.username.as_deref().unwrap_or("switchboard")));
-        let mut req = self.base_request(Method::Register, &call_id, &tag).ok_or("bad trunk host")?;
+        let contact = format!("<{contact_uri}>");
+        let mut req = self.base_request(Method::Register, call_id, tag).ok_or("bad trunk host")?;
         req.headers.push(HeaderName::Contact, contact.clone());
         req.headers.push(HeaderName::Expires, expires.to_string());
         let mut resp = self.transact(req.clone()).await.ok_or("no response")?;
@@ -212,7 +241,7 @@ impl TrunkTask {
             let challenge = select_challenge(&values).ok_or("unusable challenge")?;
             let user = self.trunk.username.clone().unwrap_or_default();
             let secret = self.trunk.secret.clone().unwrap_or_default();
-            let mut retry = self.base_request(Method::Register, &call_id, &tag).ok_or("bad trunk host")?;
+            let mut retry = self.base_request(Method::Register, call_id, tag).ok_or("bad trunk host")?;
             retry.headers.push(HeaderName::Contact, contact);
             retry.headers.push(HeaderName::Expires, expires.to_string());
             let auth = challenge.authorization("REGISTER", &retry.uri.to_string(), &user, &secret, &new_tag(), 1);
@@ -220,27 +249,37 @@ impl TrunkTask {
             resp = self.transact(retry).await.ok_or("no response")?;
         }
         if !(200..300).contains(&resp.status) {
-            self.registered = Some(false);
             return Err(format!("{} {}", resp.status, resp.reason));
         }
-        // The lifetime the carrier granted: our Contact's expires, else Expires.
-        let granted = resp
-            .headers
-            .contacts()
-            .ok()
-            .and_then(|cs| {
-                cs.into_iter().find_map(|c| match c {
-                    crate::sip::message::Contact::Addr(a) => a.param("expires").flatten().and_then(|v| v.parse().ok()),
-                    _ => None,
-                })
-            })
-            .or(resp.headers.expires().ok().flatten())
-            .unwrap_or(expires);
-        if self.registered != Some(true) {
-            tracing::info!(trunk = %self.trunk.name, granted, "trunk registered");
-        }
-        self.registered = Some(true);
-        self.detail.clear();
-        Ok(granted)
+        Ok(granted_lifetime(&resp, &contact_uri).unwrap_or(expires))
     }
+}
+
+/// The lifetime the registrar granted to our binding. A 200 to REGISTER lists
+/// every binding of the AOR (RFC 3261 §10.3 step 8), other devices' too, so
+/// take the `expires` of the Contact that is ours (same user, host and port);
+/// failing that, of the only Contact; else the Expires header.
+fn granted_lifetime(resp: &Response, our_contact: &str) -> Option<u32> {
+    let ours = parse_uri(our_contact).ok();
+    let ours = ours.as_ref().and_then(|u| u.as_sip());
+    let key = |u: &SipUri| (u.user.clone(), u.host.to_string().to_ascii_lowercase(), u.port.unwrap_or(5060));
+    let addrs: Vec<NameAddr> = resp
+        .headers
+        .contacts()
+        .ok()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| match c {
+            Contact::Addr(a) => Some(a),
+            Contact::Star => None,
+        })
+        .collect();
+    let expires_of = |a: &NameAddr| a.param("expires").flatten().and_then(|v| v.trim().parse::<u32>().ok());
+    let mine = ours.and_then(|o| addrs.iter().find(|a| a.uri.as_sip().map(key) == Some(key(o))));
+    let from_contact = match (mine, addrs.as_slice()) {
+        (Some(a), _) => expires_of(a),
+        (None, [only]) => expires_of(only),
+        _ => None,
+    };
+    from_contact.or(resp.headers.expires().ok().flatten())
 }

@@ -44,6 +44,17 @@ pub use error::AuthError;
 pub use failures::{FailureTracker, DEFAULT_MAX_KEYS, DEFAULT_THRESHOLD, DEFAULT_WINDOW_SECS};
 pub use server::{DigestServer, Verified, DEFAULT_MAX_TRACKED_NONCES};
 
+/// The `username` parameter (unescaped) of an `Authorization` /
+/// `Proxy-Authorization` value, if the value parses. Lets the caller fetch
+/// the HA1 of the account the credentials name before calling
+/// [`DigestServer::verify`], and throttle failures per that account.
+pub fn credentials_username(authorization_value: &str) -> Option<String> {
+    params::parse_digest(authorization_value)
+        .ok()?
+        .get("username")
+        .map(str::to_owned)
+}
+
 /// Fuzzing entry point (for a future cargo-fuzz target): parses arbitrary
 /// bytes as credentials (through a full `verify`, with a lookup that knows
 /// every user) and as a challenge, ignoring results. Must never panic.

@@ -428,3 +428,14 @@ fn algorithm_list_orders_challenges_and_refuses_the_rest() {
     let order = both.challenge_headers(T0, false);
     assert!(order[0].contains("algorithm=MD5") && order[1].contains("algorithm=SHA-256"));
 }
+
+#[test]
+fn credentials_username_reads_the_named_account() {
+    let mut server = DigestServer::new(REALM.into(), KEY, LIFETIME).with_rng_seed(7);
+    let ch = parse_challenge(&server.challenge_headers(T0, false)[0]).unwrap();
+    let auth = ch.authorization("REGISTER", URI, "10\"02", "pw", "cn", 1);
+    assert_eq!(credentials_username(&auth).as_deref(), Some("10\"02"));
+    assert_eq!(credentials_username("Digest realm=\"x\""), None);
+    assert_eq!(credentials_username("Basic dXNlcjpwdw=="), None);
+    assert_eq!(credentials_username("Digest username=\"a\", username=\"b\""), None, "duplicates refused");
+}
