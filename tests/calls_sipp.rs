@@ -13,12 +13,14 @@ use common::switchboard::Switchboard;
 const SECRET: &str = "secret-1001-x";
 
 /// A carrier SIPp answering `calls` calls, and the appliance pointed at it.
+/// OPTIONS probes are turned off: SIPp would count each as a call.
 fn appliance_with_carrier(config: &str, calls: u32) -> (Switchboard, common::sipp::SippProcess) {
-    // -aa: answer the trunk's OPTIONS health probes outside the scenario.
-    let carrier = Sipp::scenario("uas_carrier.xml").arg("-aa").calls(calls).timeout(Duration::from_secs(120)).no_trace_msg().spawn().expect("start carrier");
-    let sb = Switchboard::start_with(config).expect("start switchboard");
+    let carrier = Sipp::scenario("uas_carrier.xml").calls(calls).timeout(Duration::from_secs(120)).no_trace_msg().spawn().expect("start carrier");
+    let sb = Switchboard::start_with(&format!("[trunks]\noptions_interval_secs = 0\n{config}")).expect("start switchboard");
     sb.add_extension("1001", SECRET);
     sb.admin_ok(&["trunk", "add", "carrier", "--host", &carrier.addr()]);
+    let list = sb.admin_ok(&["trunk", "list"]);
+    assert!(list.contains(" off "), "health probes shown as off: {list}");
     (sb, carrier)
 }
 

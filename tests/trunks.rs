@@ -25,7 +25,7 @@ fn config(options_secs: u64) -> String {
 }
 
 /// (OPTIONS, REGISTERED) of trunk `name` in `trunk list`: "up", "down",
-/// "unknown" or "n/a".
+/// "unknown", "n/a" or "off".
 fn trunk_state(sb: &Switchboard, name: &str) -> (String, String) {
     let list = sb.admin_ok(&["trunk", "list"]);
     let line = list
@@ -34,7 +34,7 @@ fn trunk_state(sb: &Switchboard, name: &str) -> (String, String) {
         .unwrap_or_else(|| panic!("trunk {name} not listed:\n{list}"));
     let states: Vec<&str> = line
         .split_whitespace()
-        .filter(|t| matches!(*t, "up" | "down" | "unknown" | "n/a"))
+        .filter(|t| matches!(*t, "up" | "down" | "unknown" | "n/a" | "off"))
         .collect();
     assert!(states.len() >= 2, "cannot parse trunk line: {line}");
     (states[0].to_string(), states[1].to_string())
@@ -455,4 +455,31 @@ fn outbound_through_trunk_answers_proxy_challenge() {
     digest_valid(cred, "INVITE", user, secret).expect("valid digest with the trunk's credentials");
     assert_eq!(received_requests(&msgs, "ACK").len(), 2, "ACK for the 407 and for the 200");
     assert_eq!(received_requests(&msgs, "BYE").len(), 1, "BYE relayed to the carrier");
+}
+
+/// A carrier with a minimum lifetime answers 423 with Min-Expires; the
+/// appliance asks again with that lifetime (RFC 3261 §10.2.8). Probes off.
+#[test]
+fn interval_too_brief_is_retried_with_min_expires() {
+    let carrier_ports = ports::alloc_sipp();
+    let mut carrier = Sipp::scenario("trunk_registrar_423.xml")
+        .ports(carrier_ports)
+        .timeout(Duration::from_secs(20))
+        .spawn()
+        .expect("spawn carrier registrar");
+    carrier.wait_bound(Duration::from_secs(5)).expect("carrier bound");
+    let mut sb = Switchboard::new(&config(0)).expect("prepare");
+    let host = format!("127.0.0.1:{}", carrier_ports.sip);
+    sb.admin_ok(&["trunk", "add", "carrier", "--host", &host, "--register", "--user", "4420799990009", "--secret", "whatever-secret"]);
+    sb.start().expect("start switchboard");
+    let (opt, reg) = wait_trunk(&sb, "carrier", Duration::from_secs(10), |_, r| r == "up");
+    assert_eq!((opt.as_str(), reg.as_str()), ("off", "up"), "{}", sb.log());
+    let run = carrier.wait(Duration::from_secs(20)).expect("carrier finished");
+    assert!(run.exit_code == Some(0) && run.failed() == 0, "second REGISTER asked for 900 s:\n{}", run.diagnostics());
+    let msgs = traced(&run);
+    let registers = received_requests(&msgs, "REGISTER");
+    assert_eq!(registers.len(), 2);
+    assert_eq!(registers[0].header("Expires"), Some("60"), "first attempt uses trunks.register_expires");
+    assert_eq!(registers[1].header("Expires"), Some("900"), "retry uses Min-Expires");
+    assert!(sb.log().contains("carrier wants a longer registration"));
 }

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{timeout, Instant};
 
 use super::{build, Ctx};
-use crate::sip::auth::select_challenge;
+use crate::sip::auth::{select_challenge, Challenge};
 use crate::sip::endpoint::SipEvent;
 use crate::sip::message::{parse_uri, Contact, HeaderName, Headers, Method, NameAddr, Request, Response, SipUri};
 use crate::sip::resolve_host_port;
@@ -24,6 +24,8 @@ const RESCAN: Duration = Duration::from_secs(5);
 const MIN_BACKOFF: Duration = Duration::from_secs(15);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Longer than Timer F (32 s): the transaction layer reports the timeout first.
+/// A carrier's Min-Expires above a day is treated as a misconfiguration.
+const MAX_REGISTER_EXPIRES: u32 = 86_400;
 const REQUEST_WAIT: Duration = Duration::from_secs(40);
 
 /// Starts and stops per-trunk tasks as trunks are added and removed.
@@ -77,6 +79,8 @@ struct Link {
     tx: mpsc::UnboundedSender<SipEvent>,
     rx: mpsc::UnboundedReceiver<SipEvent>,
     cseq: u32,
+    /// Registration lifetime we ask for; raised by a 423's Min-Expires.
+    expires: u32,
 }
 
 async fn run_trunk(ctx: Arc<Ctx>, trunk: Trunk) {
@@ -100,14 +104,21 @@ async fn run_trunk(ctx: Arc<Ctx>, trunk: Trunk) {
     let dest = if trunk.transport == "tcp" { Peer::tcp(addr, None) } else { Peer::udp(addr) };
     let link = || {
         let (tx, rx) = mpsc::unbounded_channel();
-        Link { ctx: ctx.clone(), trunk: trunk.clone(), dest: dest.clone(), tx, rx, cseq: 0 }
+        let expires = ctx.config.trunks.register_expires;
+        Link { ctx: ctx.clone(), trunk: trunk.clone(), dest: dest.clone(), tx, rx, cseq: 0, expires }
     };
     let (mut probe, mut reg) = (link(), link());
     let task = TrunkTask { ctx: ctx.clone(), trunk: trunk.clone(), shared: Mutex::new(Shared::default()) };
-    if trunk.register {
-        tokio::join!(task.options_loop(&mut probe), task.register_loop(&mut reg));
-    } else {
-        task.options_loop(&mut probe).await;
+    // options_interval_secs = 0 turns health probes off (carriers that
+    // ignore OPTIONS would otherwise always show "down").
+    let probing = ctx.config.trunks.options_interval_secs > 0;
+    match (trunk.register, probing) {
+        (true, true) => {
+            tokio::join!(task.options_loop(&mut probe), task.register_loop(&mut reg));
+        }
+        (true, false) => task.register_loop(&mut reg).await,
+        (false, true) => task.options_loop(&mut probe).await,
+        (false, false) => {}
     }
 }
 
@@ -220,38 +231,54 @@ impl Link {
         self.transact(req).await.is_some()
     }
 
-    /// One registration round, answering one digest challenge. Returns the
-    /// granted lifetime in seconds.
+    /// One registration round: answers one digest challenge and a 423
+    /// Interval Too Brief (RFC 3261 §10.2.8) by asking again with the
+    /// registrar's Min-Expires. Returns the granted lifetime in seconds.
     async fn register(&mut self, call_id: &str, tag: &str) -> Result<u32, String> {
-        let expires = self.ctx.config.trunks.register_expires;
         let contact_uri = build::contact(&self.ctx, &self.dest)
             .replace("sip:switchboard@", &format!("sip:{}@", self.trunk.username.as_deref().unwrap_or("switchboard")));
         let contact = format!("<{contact_uri}>");
-        let mut req = self.base_request(Method::Register, call_id, tag).ok_or("bad trunk host")?;
-        req.headers.push(HeaderName::Contact, contact.clone());
-        req.headers.push(HeaderName::Expires, expires.to_string());
-        let mut resp = self.transact(req.clone()).await.ok_or("no response")?;
-        if matches!(resp.status, 401 | 407) {
-            let (challenge_hdr, cred_hdr) = if resp.status == 407 {
-                (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
-            } else {
-                (HeaderName::WwwAuthenticate, HeaderName::Authorization)
-            };
-            let values: Vec<&str> = resp.headers.get_all(&challenge_hdr).collect();
-            let challenge = select_challenge(&values).ok_or("unusable challenge")?;
-            let user = self.trunk.username.clone().unwrap_or_default();
-            let secret = self.trunk.secret.clone().unwrap_or_default();
-            let mut retry = self.base_request(Method::Register, call_id, tag).ok_or("bad trunk host")?;
-            retry.headers.push(HeaderName::Contact, contact);
-            retry.headers.push(HeaderName::Expires, expires.to_string());
-            let auth = challenge.authorization("REGISTER", &retry.uri.to_string(), &user, &secret, &new_tag(), 1);
-            retry.headers.push(cred_hdr, auth);
-            resp = self.transact(retry).await.ok_or("no response")?;
+        let user = self.trunk.username.clone().unwrap_or_default();
+        let secret = self.trunk.secret.clone().unwrap_or_default();
+        let mut credentials: Option<(HeaderName, Challenge)> = None;
+        let mut nc = 0;
+        for _ in 0..4 {
+            let expires = self.expires;
+            let mut req = self.base_request(Method::Register, call_id, tag).ok_or("bad trunk host")?;
+            req.headers.push(HeaderName::Contact, contact.clone());
+            req.headers.push(HeaderName::Expires, expires.to_string());
+            if let Some((header, challenge)) = &credentials {
+                nc += 1;
+                let auth = challenge.authorization("REGISTER", &req.uri.to_string(), &user, &secret, &new_tag(), nc);
+                req.headers.push(header.clone(), auth);
+            }
+            let resp = self.transact(req).await.ok_or("no response")?;
+            match resp.status {
+                200..=299 => return Ok(granted_lifetime(&resp, &contact_uri).unwrap_or(expires)),
+                401 | 407 if credentials.is_none() => {
+                    let (challenge_hdr, cred_hdr) = if resp.status == 407 {
+                        (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
+                    } else {
+                        (HeaderName::WwwAuthenticate, HeaderName::Authorization)
+                    };
+                    let values: Vec<&str> = resp.headers.get_all(&challenge_hdr).collect();
+                    let challenge = select_challenge(&values).ok_or("unusable challenge")?;
+                    credentials = Some((cred_hdr, challenge));
+                }
+                423 => {
+                    let min = resp.headers.get(&HeaderName::MinExpires).and_then(|v| v.trim().parse::<u32>().ok());
+                    match min {
+                        Some(m) if m > expires && m <= MAX_REGISTER_EXPIRES => {
+                            tracing::info!(trunk = %self.trunk.name, min = m, "carrier wants a longer registration");
+                            self.expires = m;
+                        }
+                        _ => return Err(format!("423 {} without a usable Min-Expires", resp.reason)),
+                    }
+                }
+                _ => return Err(format!("{} {}", resp.status, resp.reason)),
+            }
         }
-        if !(200..300).contains(&resp.status) {
-            return Err(format!("{} {}", resp.status, resp.reason));
-        }
-        Ok(granted_lifetime(&resp, &contact_uri).unwrap_or(expires))
+        Err("registration did not complete after 4 attempts".into())
     }
 }
 

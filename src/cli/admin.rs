@@ -37,7 +37,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             switchboard::app::run(config, &cli.data).await
         }
         Command::Extension(cmd) => extension(cmd, &config, &cli.data).await,
-        Command::Trunk(cmd) => trunk(cmd, &cli.data).await,
+        Command::Trunk(cmd) => trunk(cmd, &config, &cli.data).await,
     }
 }
 
@@ -94,7 +94,7 @@ async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()
     }
 }
 
-async fn trunk(cmd: TrunkCmd, data: &Path) -> Result<()> {
+async fn trunk(cmd: TrunkCmd, config: &Config, data: &Path) -> Result<()> {
     match cmd {
         TrunkCmd::Add { name, host, transport, register, user, secret, dids, default } => {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
@@ -144,7 +144,11 @@ async fn trunk(cmd: TrunkCmd, data: &Path) -> Result<()> {
                     Some(false) => "down",
                     None => "unknown",
                 };
-                let options = yes_no(status.as_ref().and_then(|s| s.options_ok));
+                let options = if config.trunks.options_interval_secs == 0 {
+                    "off"
+                } else {
+                    yes_no(status.as_ref().and_then(|s| s.options_ok))
+                };
                 let registered = if t.register { yes_no(status.as_ref().and_then(|s| s.registered)) } else { "n/a" };
                 let dids: Vec<String> = store
                     .dids(&t.name)

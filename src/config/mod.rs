@@ -221,9 +221,6 @@ impl Config {
                 return err("sip.digest_algorithms", format!("unknown algorithm \"{a}\" (use \"SHA-256\" or \"MD5\")"));
             }
         }
-        if self.trunks.options_interval_secs == 0 {
-            return err("trunks.options_interval_secs", "must be at least 1".into());
-        }
         if self.trunks.register_expires < 60 {
             return err("trunks.register_expires", "must be at least 60".into());
         }
