@@ -31,13 +31,15 @@ test: test-deps
 	$(CARGO) test --locked -- --test-threads=2
 
 # Coverage-guided fuzzing of every parser (long; not part of `make test`,
-# which replays the committed corpora instead).
+# which replays the committed corpora instead). New inputs land in
+# fuzz/target/new-corpus; fold them in as fuzz/README.md describes.
 FUZZ_SECONDS ?= 60
 fuzz-deps:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 fuzz: fuzz-deps
 	cd fuzz && for t in $$(cargo fuzz list); do \
-	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	  mkdir -p target/new-corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t target/new-corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
 clean:

@@ -3,7 +3,10 @@
 //! body; `Display` for every typed value so upper layers can build headers.
 //! Round-trip contract: for any `m = parse_message(x)?`,
 //! `parse_message(&m.to_bytes())` equals `m` with its Content-Length set to
-//! the body length (RFC 3261 §18.3 wants it on every stream message anyway).
+//! the body length (RFC 3261 §18.3 wants it on every stream message anyway),
+//! as long as the serialization stays within `MAX_MESSAGE_SIZE`: compact
+//! header names are written in their long form, so a message near the limit
+//! made of compact headers can grow past it and then be refused with 513.
 
 use std::fmt::{self, Write as _};
 
