@@ -150,7 +150,7 @@ impl Call {
     async fn run(&mut self) {
         if let Err(Refusal(status, reason)) = self.setup().await {
             if !self.a.final_sent {
-                self.final_to_a(status, reason);
+                self.final_to_a(status, &reason);
             }
             return;
         }
@@ -215,7 +215,7 @@ impl Call {
                     AuthOutcome::Reject(resp) => {
                         self.a.final_sent = true;
                         ctx.endpoint.respond(&self.a.key, resp);
-                        return Err(Refusal(0, ""));
+                        return Err(Refusal::already_answered());
                     }
                 }
                 tracing::info!(caller, dialed, "call from extension");
@@ -223,10 +223,10 @@ impl Call {
             }
         };
         if invite.body.is_empty() {
-            return Err(Refusal(488, "Not Acceptable Here - INVITE without SDP offer is not supported"));
+            return Err(Refusal::new(488, "Not Acceptable Here - INVITE without SDP offer is not supported"));
         }
-        let a_pair = ctx.ports.allocate().await.map_err(|_| Refusal(503, "Service Unavailable - No media ports"))?;
-        let b_pair = ctx.ports.allocate().await.map_err(|_| Refusal(503, "Service Unavailable - No media ports"))?;
+        let a_pair = ctx.ports.allocate().await.map_err(|_| Refusal::new(503, "Service Unavailable - No media ports"))?;
+        let b_pair = ctx.ports.allocate().await.map_err(|_| Refusal::new(503, "Service Unavailable - No media ports"))?;
         let cfg = RelayConfig { inactivity: ctx.config.rtp.inactivity_timeout(), ..RelayConfig::default() };
         let (relay, events) = RelaySession::start(a_pair, b_pair, cfg);
         // The caller's offer tells where A receives media.
@@ -255,14 +255,14 @@ impl Call {
             Target::Trunk { trunk: t, addr, number } => {
                 let host = t.host.clone();
                 let uri = crate::sip::message::parse_uri(&format!("sip:{number}@{host}"))
-                    .map_err(|_| Refusal(484, "Address Incomplete"))?;
+                    .map_err(|_| Refusal::new(484, "Address Incomplete"))?;
                 let peer = if t.transport == "tcp" { Peer::tcp(addr, None) } else { Peer::udp(addr) };
                 targets.push((uri, peer, number));
                 self.trunk = Some(t);
             }
         }
         if targets.is_empty() {
-            return Err(Refusal(480, "Temporarily Unavailable"));
+            return Err(Refusal::new(480, "Temporarily Unavailable"));
         }
         self.ctx.endpoint.bind_dialog(&self.b_call_id, self.tx.clone());
         for (uri, dest, number) in targets {
@@ -273,7 +273,7 @@ impl Call {
             }
         }
         if self.forks.is_empty() {
-            return Err(Refusal(503, "Service Unavailable"));
+            return Err(Refusal::new(503, "Service Unavailable"));
         }
         Ok(())
     }
@@ -290,7 +290,7 @@ impl Call {
     /// on our B-side port.
     fn b_invite(&mut self, uri: Uri, dest: &Peer, number: &str) -> Result<Request, Refusal> {
         let a = &self.a.invite;
-        let from = a.headers.from_addr().map_err(|_| Refusal(400, "Bad From"))?;
+        let from = a.headers.from_addr().map_err(|_| Refusal::new(400, "Bad From"))?;
         let caller = from.uri.user().unwrap_or("anonymous").to_string();
         let display = from.display_name.clone().map(|d| format!("\"{}\" ", d.replace('"', ""))).unwrap_or_default();
         let host = match &self.trunk {
@@ -299,7 +299,7 @@ impl Call {
         };
         let mf = a.headers.max_forwards().ok().flatten().unwrap_or(70).saturating_sub(1);
         let offer = anchor(&a.body, self.our_ip_toward(dest.addr), self.relay_port(Side::B))
-            .map_err(|e| Refusal(488, leak_reason(format!("Not Acceptable Here - {e}"))))?;
+            .map_err(|e| Refusal::new(488, format!("Not Acceptable Here - {e}")))?;
         let mut h = Headers::default();
         h.push(HeaderName::Via, build::via(&self.ctx, dest));
         h.push(HeaderName::MaxForwards, mf.to_string());
@@ -889,11 +889,6 @@ fn best_failure(statuses: &[u16]) -> (u16, &'static str) {
         s if s < 500 => (480, "Temporarily Unavailable"),
         _ => (502, "Bad Gateway"),
     }
-}
-
-/// Reason phrases built at runtime; bounded by the few SDP error messages.
-fn leak_reason(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! way in, registered contacts or the default trunk on the way out. The
 //! dialplan engine replaces the DID map later; this stays the fallback.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use super::Ctx;
@@ -16,8 +17,18 @@ pub enum Target {
     Trunk { trunk: Trunk, addr: SocketAddr, number: String },
 }
 
-/// A routing failure with the status the caller gets.
-pub struct Refusal(pub u16, pub &'static str);
+/// A routing failure with the status and reason phrase the caller gets.
+pub struct Refusal(pub u16, pub Cow<'static, str>);
+
+impl Refusal {
+    pub fn new(status: u16, reason: impl Into<Cow<'static, str>>) -> Self {
+        Refusal(status, reason.into())
+    }
+    /// The caller was already answered (e.g. a 407 challenge): nothing more to send.
+    pub fn already_answered() -> Self {
+        Refusal(0, Cow::Borrowed(""))
+    }
+}
 
 /// The trunk a request came from, if any: the source must be the trunk's
 /// address, or its IP when the request is addressed to one of the trunk's
@@ -46,9 +57,9 @@ pub async fn from_trunk(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
     let number = match ctx.store.did(dialed).await {
         Ok(Some(d)) => d.extension,
         Ok(None) => dialed.to_string(),
-        Err(_) => return Err(Refusal(500, "Server Internal Error")),
+        Err(_) => return Err(Refusal::new(500, "Server Internal Error")),
     };
-    extension_target(ctx, &number).await?.ok_or(Refusal(404, "Not Found"))
+    extension_target(ctx, &number).await?.ok_or(Refusal::new(404, "Not Found"))
 }
 
 /// Routes a call from an extension: another extension, else the default trunk.
@@ -57,14 +68,14 @@ pub async fn from_extension(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> 
         return Ok(t);
     }
     if dialed.is_empty() || !dialed.bytes().all(|b| b.is_ascii_digit() || b == b'+' || b == b'*' || b == b'#') {
-        return Err(Refusal(404, "Not Found"));
+        return Err(Refusal::new(404, "Not Found"));
     }
     let trunk = match ctx.store.default_trunk().await {
         Ok(Some(t)) => t,
-        Ok(None) => return Err(Refusal(404, "Not Found - No trunk for external numbers")),
-        Err(_) => return Err(Refusal(500, "Server Internal Error")),
+        Ok(None) => return Err(Refusal::new(404, "Not Found - No trunk for external numbers")),
+        Err(_) => return Err(Refusal::new(500, "Server Internal Error")),
     };
-    let addr = resolve_host_port(&trunk.host).map_err(|_| Refusal(503, "Service Unavailable - Trunk unresolvable"))?;
+    let addr = resolve_host_port(&trunk.host).map_err(|_| Refusal::new(503, "Service Unavailable - Trunk unresolvable"))?;
     Ok(Target::Trunk { trunk, addr, number: dialed.to_string() })
 }
 
@@ -72,11 +83,11 @@ async fn extension_target(ctx: &Ctx, number: &str) -> Result<Option<Target>, Ref
     match ctx.store.extension(number).await {
         Ok(Some(_)) => {}
         Ok(None) => return Ok(None),
-        Err(_) => return Err(Refusal(500, "Server Internal Error")),
+        Err(_) => return Err(Refusal::new(500, "Server Internal Error")),
     }
-    let bindings = ctx.store.bindings(number, unix_time()).await.map_err(|_| Refusal(500, "Server Internal Error"))?;
+    let bindings = ctx.store.bindings(number, unix_time()).await.map_err(|_| Refusal::new(500, "Server Internal Error"))?;
     if bindings.is_empty() {
-        return Err(Refusal(480, "Temporarily Unavailable"));
+        return Err(Refusal::new(480, "Temporarily Unavailable"));
     }
     Ok(Some(Target::Extension { number: number.to_string(), bindings }))
 }

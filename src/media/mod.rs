@@ -8,6 +8,7 @@
 //! Layout: sans-IO pieces (`latch`, `validate`, `stats`) are plain code tested without sockets;
 //! `ports` and `relay_task` are the thin tokio drivers around them; `relay` is the public API.
 
+mod frame;
 mod latch;
 mod ports;
 mod relay;
@@ -18,6 +19,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use frame::{samples_per_frame, AudioFrame, MediaPort, FRAME_MS, MAX_FRAME_SAMPLES, MAX_RATE};
 pub use latch::{Latch, LatchDecision};
 pub use ports::{PortAllocator, PortError, PortPair, DEFAULT_PORT_RANGE};
 pub use relay::{Leg, RelayConfig, RelayEvent, RelayHandle, RelaySession};
