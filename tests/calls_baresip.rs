@@ -75,6 +75,14 @@ fn two_phones_talk_through_the_appliance() {
     }
     assert_eq!(sb.rtp_ports_in_use(), Vec::<u16>::new(), "media ports released after hangup");
     assert!(sb.log().contains("hangup"), "hangup logged");
+
+    // The call record: internal, answered, hung up by the caller, media counted.
+    let cdr = sb.admin_ok(&["calls"]);
+    let row = cdr.lines().nth(1).unwrap_or_default().to_string();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cols[1..6], ["internal", "1001", "1002", "200", "caller"], "{cdr}");
+    let pkts: u64 = cols[7].split('/').next().unwrap().parse().unwrap();
+    assert!(pkts > 50, "caller leg RTP counted in the record: {cdr}");
 }
 
 #[test]
@@ -129,6 +137,10 @@ fn caller_cancel_no_answer_and_busy() {
     b.hangup().expect("callee rejects");
     let closed = a.wait_event("CALL_CLOSED", T).expect("caller sees the rejection");
     assert!(closed.param.contains("486"), "busy maps to 486: {closed:?}");
+    // Three call records, newest first: busy, no answer, cancelled.
+    let cdr = sb.admin_ok(&["calls"]);
+    let statuses: Vec<&str> = cdr.lines().skip(1).map(|l| l.split_whitespace().nth(4).unwrap_or("")).collect();
+    assert_eq!(statuses, ["486", "480", "487"], "{cdr}");
 
     // No media ports stay behind from any of the three failed calls.
     let deadline = std::time::Instant::now() + T;

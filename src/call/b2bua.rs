@@ -51,13 +51,33 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
         forwards: HashMap::new(),
         b_ok_ack: None,
         trunk: None,
+        record: None,
+        final_status: 0,
+        hangup_by: "system",
     };
     call.run().await;
     ctx.endpoint.unbind_dialog(&a_call_id);
     ctx.endpoint.unbind_dialog(&call.b_call_id);
-    if let Some(relay) = call.relay.take() {
-        let stats = relay.shutdown().await;
-        tracing::info!(?stats, "media released");
+    let stats = match call.relay.take() {
+        Some(relay) => {
+            let stats = relay.shutdown().await;
+            tracing::info!(?stats, "media released");
+            Some(stats)
+        }
+        None => None,
+    };
+    if let Some(id) = call.record {
+        let leg = |l: &crate::media::LegStats| crate::store::LegQualityRow {
+            packets: l.packets_in as i64,
+            ..Default::default()
+        };
+        let (a, b) = match &stats {
+            Some(s) => (Some(leg(&s.a)), Some(leg(&s.b))),
+            None => (None, None),
+        };
+        if let Err(e) = ctx.store.close_call_record(id, call.final_status, call.hangup_by, a, b).await {
+            tracing::warn!("call record not closed: {e}");
+        }
     }
     ctx.active_calls.fetch_sub(1, Ordering::SeqCst);
 }
@@ -144,6 +164,11 @@ struct Call {
     /// The ACK we sent for the winning 2xx, re-sent on its retransmissions.
     b_ok_ack: Option<(String, Request)>,
     trunk: Option<Trunk>,
+    /// The call record (CDR) row, once the call is routed.
+    record: Option<i64>,
+    /// Final status the caller got, and who ended the call.
+    final_status: u16,
+    hangup_by: &'static str,
 }
 
 impl Call {
@@ -203,13 +228,13 @@ impl Call {
         let invite = self.a.invite.clone();
         let dialed = invite.uri.user().unwrap_or_default().to_string();
         let trunk = route::trunk_of(&ctx, self.a.peer.addr, &invite).await;
-        let target = match &trunk {
+        let caller = invite.headers.from_addr().ok().and_then(|f| f.uri.user().map(str::to_string)).unwrap_or_default();
+        let routed = match &trunk {
             Some(t) => {
                 tracing::info!(trunk = %t.name, dialed, "inbound call from trunk");
-                route::from_trunk(&ctx, &dialed).await?
+                route::from_trunk(&ctx, &dialed).await
             }
             None => {
-                let caller = invite.headers.from_addr().ok().and_then(|f| f.uri.user().map(str::to_string)).unwrap_or_default();
                 match authenticate(&ctx, &invite, &self.a.peer, &caller, true).await {
                     AuthOutcome::Ok(_) => {}
                     AuthOutcome::Reject(resp) => {
@@ -219,9 +244,23 @@ impl Call {
                     }
                 }
                 tracing::info!(caller, dialed, "call from extension");
-                route::from_extension(&ctx, &dialed).await?
+                route::from_extension(&ctx, &dialed).await
             }
         };
+        // Every routed attempt gets a call record, failed ones too; digest
+        // challenges do not (the retry with credentials is the attempt).
+        let (direction, callee, trunk_name) = match (&trunk, &routed) {
+            (_, Ok(Target::Trunk { trunk: t, number, .. })) => ("outbound", number.clone(), Some(t.name.clone())),
+            (Some(t), Ok(Target::Extension { number, .. })) => ("inbound", number.clone(), Some(t.name.clone())),
+            (Some(t), Err(_)) => ("inbound", dialed.clone(), Some(t.name.clone())),
+            (None, Ok(Target::Extension { number, .. })) => ("internal", number.clone(), None),
+            (None, Err(_)) => ("internal", dialed.clone(), None),
+        };
+        match ctx.store.open_call_record(invite.call_id().unwrap_or_default(), direction, &caller, &callee, trunk_name.as_deref()).await {
+            Ok(id) => self.record = Some(id),
+            Err(e) => tracing::warn!("call record not opened: {e}"),
+        }
+        let target = routed?;
         if invite.body.is_empty() {
             return Err(Refusal::new(488, "Not Acceptable Here - INVITE without SDP offer is not supported"));
         }
@@ -349,6 +388,7 @@ impl Call {
             SipEvent::Cancel { invite_key, .. } => {
                 if invite_key == self.a.key && !self.a.final_sent {
                     tracing::info!("caller cancelled");
+                    self.hangup_by = "caller";
                     self.cancel_forks().await;
                     self.final_to_a(487, "Request Terminated");
                 }
@@ -398,6 +438,7 @@ impl Call {
         let f = &mut self.forks[i];
         f.done = true;
         f.status = status;
+        self.hangup_by = "callee";
         tracing::info!(status, "fork failed");
         // A 6xx ends the whole search (RFC 3261 §16.7 step 5).
         if (600..700).contains(&status) && !self.a.final_sent {
@@ -480,6 +521,12 @@ impl Call {
         }
         self.ctx.endpoint.respond(&self.a.key, ok.clone());
         self.a.final_sent = true;
+        self.final_status = ok.status;
+        if let Some(id) = self.record {
+            if let Err(e) = self.ctx.store.answer_call_record(id).await {
+                tracing::warn!("call record not updated: {e}");
+            }
+        }
         let cseq = self.a.invite.headers.cseq().map(|c| c.seq).unwrap_or(0);
         self.a.pending_2xx = Some(Pending2xx::new(ok, cseq));
         tracing::info!("call answered");
@@ -554,6 +601,7 @@ impl Call {
             return;
         }
         self.a.final_sent = true;
+        self.final_status = status;
         tracing::info!(status, reason, "call failed");
         let r = self.a_response(status, reason);
         self.ctx.endpoint.respond(&self.a.key, r);
@@ -692,6 +740,10 @@ impl Call {
         }
         if req.method == Method::Bye {
             tracing::info!(?side, "hangup");
+            self.hangup_by = match side {
+                Side::A => "caller",
+                Side::B => "callee",
+            };
             let r = self.response_for(&req, side, 200, "OK");
             self.ctx.endpoint.respond(&key, r);
             self.bye(side.other()).await;

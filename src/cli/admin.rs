@@ -38,6 +38,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Extension(cmd) => extension(cmd, &config, &cli.data).await,
         Command::Trunk(cmd) => trunk(cmd, &config, &cli.data).await,
+        Command::Calls { limit } => calls(&cli.data, limit).await,
     }
 }
 
@@ -175,4 +176,40 @@ async fn trunk(cmd: TrunkCmd, config: &Config, data: &Path) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn calls(data: &Path, limit: i64) -> Result<()> {
+    let store = open(data).await?;
+    println!(
+        "{:<6} {:<9} {:<12} {:<14} {:<6} {:<7} {:>8}  {:<28} {}",
+        "ID", "DIRECTION", "FROM", "TO", "STATUS", "ENDED", "SECONDS", "QUALITY A (pkts/lost/jit/mos)", "QUALITY B"
+    );
+    for r in store.list_call_records(limit.clamp(1, 10_000)).await? {
+        let secs = match (r.answered_at, r.ended_at) {
+            (Some(a), Some(e)) => format!("{:.1}", (e - a) as f64 / 1000.0),
+            _ => "-".into(),
+        };
+        let q = |p: Option<i64>, l: Option<i64>, j: Option<f64>, m: Option<f64>| match p {
+            Some(p) => format!(
+                "{p}/{}/{}/{}",
+                l.unwrap_or(0),
+                j.map(|j| format!("{j:.1}ms")).unwrap_or_else(|| "-".into()),
+                m.map(|m| format!("{m:.2}")).unwrap_or_else(|| "-".into())
+            ),
+            None => "-".into(),
+        };
+        println!(
+            "{:<6} {:<9} {:<12} {:<14} {:<6} {:<7} {:>8}  {:<28} {}",
+            r.id,
+            r.direction,
+            r.caller,
+            r.callee,
+            r.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            r.hangup_by.as_deref().unwrap_or("-"),
+            secs,
+            q(r.a_packets, r.a_lost, r.a_jitter_ms, r.a_mos),
+            q(r.b_packets, r.b_lost, r.b_jitter_ms, r.b_mos),
+        );
+    }
+    Ok(())
 }

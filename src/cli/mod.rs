@@ -33,6 +33,12 @@ pub enum Command {
     /// Manage SIP trunks toward carriers.
     #[command(subcommand)]
     Trunk(TrunkCmd),
+    /// Show recent call records (CDRs), newest first.
+    Calls {
+        /// How many records.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! Queries are runtime-checked (`query_as`), never `query!` macros, so no
 //! database is needed at build time.
 
+mod calls;
 mod extensions;
 mod registrations;
 mod trunks;
@@ -13,6 +14,7 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use calls::{unix_ms, CallRecord, LegQualityRow};
 pub use extensions::Extension;
 pub use registrations::Binding;
 pub use trunks::{Did, Trunk, TrunkStatus};

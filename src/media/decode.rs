@@ -1,0 +1,146 @@
+//! Decoding audio files (prompts, music on hold) into mono PCM at a rate.
+//!
+//! Owns: [`decode_file`] — open, probe, decode with symphonia, downmix to
+//! mono, resample (via [`super::resample::resample_all`]).
+//! Must not touch: caching and lookup (that is `prompt`/`moh`), the 20 ms
+//! path (this runs at load time and allocates freely).
+//!
+//! Formats: WAV (PCM), FLAC, Ogg Vorbis, MP3 — symphonia built with only
+//! those features (DESIGN §5: decode with symphonia). Any channel count is
+//! averaged down to mono; any rate is resampled to the target.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+
+use super::resample::{resample_all, ResampleError};
+
+/// Longest file we agree to decode into memory: 20 minutes. A prompt is
+/// seconds; a music-on-hold track a few minutes. The cap keeps a stray
+/// multi-hour file from eating the appliance's RAM (20 min at 48 kHz mono
+/// i16 is 115 MB; at 16 kHz, 38 MB).
+pub const MAX_DECODE_SECS: u64 = 20 * 60;
+
+/// Why a file could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The file could not be opened (missing, permissions).
+    #[error("cannot open {path}: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    /// No enabled container reader recognised the file.
+    #[error("{path}: unrecognised or unsupported container: {source}")]
+    Format { path: PathBuf, source: SymError },
+    /// The container holds no audio track we know.
+    #[error("{path}: no decodable audio track")]
+    NoAudioTrack { path: PathBuf },
+    /// The audio codec is not one of the enabled decoders.
+    #[error("{path}: unsupported audio codec: {source}")]
+    Codec { path: PathBuf, source: SymError },
+    /// Reading or decoding failed part-way (other than a skippable bad packet).
+    #[error("{path}: decoding failed: {source}")]
+    Decode { path: PathBuf, source: SymError },
+    /// The stream changes sample rate mid-way (chained Ogg); not supported.
+    #[error("{path}: sample rate changes mid-stream ({first} Hz then {later} Hz)")]
+    RateChange { path: PathBuf, first: u32, later: u32 },
+    /// Longer than [`MAX_DECODE_SECS`].
+    #[error("{path}: longer than {MAX_DECODE_SECS} s")]
+    TooLong { path: PathBuf },
+    /// Decoded fine but produced no samples.
+    #[error("{path}: no audio samples")]
+    Empty { path: PathBuf },
+    /// Resampling to the target rate failed.
+    #[error("{path}: {source}")]
+    Resample { path: PathBuf, source: ResampleError },
+}
+
+/// Decodes `path` into mono 16-bit PCM at `target_rate` Hz.
+pub fn decode_file(path: &Path, target_rate: u32) -> Result<Vec<i16>, DecodeError> {
+    let (mono, rate) = decode_mono(path)?;
+    let pcm: Vec<i16> = mono.iter().map(|&x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16).collect();
+    resample_all(&pcm, rate, target_rate).map_err(|source| DecodeError::Resample { path: path.to_path_buf(), source })
+}
+
+/// Decodes to mono f32 at the file's own rate; returns (samples, rate).
+fn decode_mono(path: &Path) -> Result<(Vec<f32>, u32), DecodeError> {
+    let p = || path.to_path_buf();
+    let file = File::open(path).map_err(|source| DecodeError::Open { path: p(), source })?;
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    let mut format = symphonia::default::get_probe()
+        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .map_err(|source| DecodeError::Format { path: p(), source })?;
+    let track = format.default_track(TrackType::Audio).ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?;
+    let track_id = track.id;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|c| c.audio())
+        .ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?;
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(params, &AudioDecoderOptions::default())
+        .map_err(|source| DecodeError::Codec { path: p(), source })?;
+
+    let mut mono: Vec<f32> = Vec::new();
+    let mut interleaved: Vec<f32> = Vec::new();
+    let mut rate: Option<u32> = None;
+    let mut bad_packets = 0u32;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            Ok(None) => break,
+            // Some readers report the end of a truncated file as EOF.
+            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            // A chained stream's next link (new track list): we play the first.
+            Err(SymError::ResetRequired) => break,
+            Err(source) => return Err(DecodeError::Decode { path: p(), source }),
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        let buf = match decoder.decode(&packet) {
+            Ok(buf) => buf,
+            // One corrupt packet (common at MP3 starts) is skipped, not fatal.
+            Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => {
+                bad_packets += 1;
+                continue;
+            }
+            Err(source) => return Err(DecodeError::Decode { path: p(), source }),
+        };
+        let spec_rate = buf.spec().rate();
+        let channels = buf.spec().channels().count().max(1);
+        match rate {
+            None => rate = Some(spec_rate),
+            Some(first) if first != spec_rate => {
+                return Err(DecodeError::RateChange { path: p(), first, later: spec_rate })
+            }
+            Some(_) => {}
+        }
+        buf.copy_to_vec_interleaved(&mut interleaved);
+        // Downmix by averaging: keeps level for correlated (centre-panned)
+        // content and cannot clip.
+        mono.extend(interleaved.chunks_exact(channels).map(|f| f.iter().sum::<f32>() / channels as f32));
+        if mono.len() as u64 > MAX_DECODE_SECS * u64::from(spec_rate) {
+            return Err(DecodeError::TooLong { path: p() });
+        }
+    }
+    if bad_packets > 0 {
+        tracing::debug!(path = %path.display(), bad_packets, "skipped undecodable packets");
+    }
+    match rate {
+        Some(rate) if !mono.is_empty() && rate > 0 => Ok((mono, rate)),
+        _ => Err(DecodeError::Empty { path: p() }),
+    }
+}
+
+#[cfg(test)]
+#[path = "decode/tests.rs"]
+mod tests;

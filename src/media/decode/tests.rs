@@ -1,0 +1,84 @@
+//! Decoder requirements: WAV, FLAC, Ogg Vorbis and MP3 at any rate and
+//! channel count come out mono at the target rate with the right duration
+//! and frequency. Test files are made with sox (installed on the build
+//! machine, DESIGN §7); missing sox fails loudly rather than skipping.
+
+use std::process::Command;
+
+use super::*;
+use crate::media::tone::goertzel::{amplitude, rms};
+
+/// Makes `name` in `dir` with sox: `secs` of a 1 kHz sine at `rate`,
+/// `channels` channels, half scale.
+fn sox_tone(dir: &Path, name: &str, rate: u32, channels: u32, secs: f32) -> PathBuf {
+    let path = dir.join(name);
+    let status = Command::new("sox")
+        .args(["-n", "-r", &rate.to_string(), "-c", &channels.to_string()])
+        .arg(&path)
+        .args(["synth", &secs.to_string(), "sine", "1000", "vol", "0.5"])
+        .status()
+        .expect("sox must be installed to run the decode tests (apt install sox libsox-fmt-all)");
+    assert!(status.success(), "sox failed making {name}");
+    path
+}
+
+fn check_tone(pcm: &[i16], rate: u32, secs: f32, tolerance_secs: f32) {
+    let got = pcm.len() as f32 / rate as f32;
+    assert!((got - secs).abs() <= tolerance_secs, "duration {got} s, want {secs} s");
+    let mid = &pcm[pcm.len() / 4..pcm.len() * 3 / 4];
+    let a = amplitude(mid, rate, 1000.0);
+    // Half scale = 16384; lossy codecs and downmixing stay within 10 %.
+    assert!((a - 16384.0).abs() < 1640.0, "1 kHz amplitude {a}");
+    assert!(amplitude(mid, rate, 1500.0) < 300.0 && amplitude(mid, rate, 500.0) < 300.0);
+    assert!((rms(mid) - a / 2f64.sqrt()).abs() < 0.1 * rms(mid), "energy outside 1 kHz");
+}
+
+#[test]
+fn wav_stereo_44k1_to_8k() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = sox_tone(dir.path(), "x.wav", 44100, 2, 1.0);
+    check_tone(&decode_file(&f, 8000).expect("decode"), 8000, 1.0, 0.001);
+}
+
+#[test]
+fn flac_mono_22k05_to_16k() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = sox_tone(dir.path(), "x.flac", 22050, 1, 1.5);
+    check_tone(&decode_file(&f, 16000).expect("decode"), 16000, 1.5, 0.001);
+}
+
+#[test]
+fn ogg_vorbis_stereo_48k_to_8k() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = sox_tone(dir.path(), "x.ogg", 48000, 2, 1.0);
+    check_tone(&decode_file(&f, 8000).expect("decode"), 8000, 1.0, 0.01);
+}
+
+#[test]
+fn mp3_mono_44k1_to_48k() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = sox_tone(dir.path(), "x.mp3", 44100, 1, 1.0);
+    // MP3 adds encoder delay/padding (~1 frame of 1152 samples each end).
+    check_tone(&decode_file(&f, 48000).expect("decode"), 48000, 1.0, 0.06);
+}
+
+#[test]
+fn six_channel_wav_is_downmixed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = sox_tone(dir.path(), "x.wav", 16000, 6, 0.5);
+    check_tone(&decode_file(&f, 16000).expect("decode"), 16000, 0.5, 0.001);
+}
+
+#[test]
+fn missing_and_garbage_files_are_errors_not_panics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nope.wav");
+    assert!(matches!(decode_file(&missing, 8000), Err(DecodeError::Open { .. })));
+    let garbage = dir.path().join("junk.wav");
+    std::fs::write(&garbage, b"this is not a RIFF file at all, just text").expect("write");
+    let err = decode_file(&garbage, 8000).expect_err("garbage must fail");
+    assert!(err.to_string().contains("junk.wav"), "{err}");
+    let empty = dir.path().join("empty.ogg");
+    std::fs::write(&empty, b"").expect("write");
+    assert!(decode_file(&empty, 8000).is_err());
+}
