@@ -57,9 +57,15 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
     println!("  RTP      {}-{} on {}", config.rtp.port_min, config.rtp.port_max, config.rtp.bind);
     println!("  data     {}", data.display());
     if store.list_extensions().await?.is_empty() {
+        let exe = std::env::args().next().unwrap_or_else(|| "switchboard".into());
+        let at = if sip.ip().is_unspecified() {
+            format!("this machine's address, port {}", sip.port())
+        } else {
+            sip.to_string()
+        };
         println!("No extensions yet. Add one (no default passwords exist):");
-        println!("  switchboard --data {} extension add 1001 --secret 'a-long-secret' --name 'First Agent'", data.display());
-        println!("then register a SIP phone as 1001 at {sip}.");
+        println!("  {exe} --data {} extension add 1001 --secret 'a-long-secret' --name 'First Agent'", data.display());
+        println!("then register a SIP phone as user 1001 with that secret at {at}.");
     }
     shutdown_signal().await;
     println!("switchboard stopping");
