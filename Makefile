@@ -3,28 +3,38 @@
 
 CARGO        ?= cargo
 DATA         ?= ./var
-# Debian packages the real-peer tests drive (SIPp, baresip, sox).
-TEST_DEBS    := sip-tester baresip sox libsox-fmt-all
+# Debian packages the build needs (libopus for the Opus codec).
+BUILD_DEBS   := pkg-config libopus-dev gcc
+# Debian packages the tests drive or compare against: SIPp, baresip, sox,
+# spandsp (reference DTMF), espeak-ng (speech for talk-off), opus-tools.
+TEST_DEBS    := sip-tester baresip sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools
 APT_ENV      := DEBIAN_FRONTEND=noninteractive
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run build test test-deps fuzz fuzz-deps clean
-
-build:
-	$(CARGO) build --release --locked
-
-run: build
-	./target/release/switchboard --data $(DATA) run
+.PHONY: run build build-deps test test-deps fuzz fuzz-deps clean
 
 # Installs only what is missing, so a second run costs a dpkg query.
-test-deps:
-	@missing=""; for p in $(TEST_DEBS); do \
+define apt_ensure
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env $(APT_ENV) apt-get install -y --no-install-recommends $$missing; \
 	fi
+endef
+
+build-deps:
+	$(call apt_ensure,$(BUILD_DEBS))
+
+build: build-deps
+	$(CARGO) build --release --locked
+
+run: build
+	./target/release/switchboard --data $(DATA) run
+
+test-deps: build-deps
+	$(call apt_ensure,$(TEST_DEBS))
 
 test: test-deps
 	$(CARGO) build --locked

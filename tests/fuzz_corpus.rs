@@ -39,7 +39,7 @@ fn replay(target: &str) {
 #[test]
 fn every_target_has_a_corpus_test() {
     let names: Vec<&str> = checks::TARGETS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["digest", "sdp", "sip_message"]);
+    assert_eq!(names, ["digest", "rtcp", "rtp", "sdp", "sip_message"]);
 }
 
 #[test]
@@ -55,4 +55,14 @@ fn sdp_corpus() {
 #[test]
 fn digest_corpus() {
     replay("digest");
+}
+
+#[test]
+fn rtp_corpus() {
+    replay("rtp");
+}
+
+#[test]
+fn rtcp_corpus() {
+    replay("rtcp");
 }

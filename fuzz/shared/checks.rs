@@ -18,6 +18,8 @@ use switchboard::sip::message::{
 /// (corpus directory name, check) for every target, in `cargo fuzz list` order.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("digest", check_digest),
+    ("rtcp", check_rtcp),
+    ("rtp", check_rtp),
     ("sdp", check_sdp),
     ("sip_message", check_sip_message),
 ];
@@ -206,5 +208,46 @@ pub fn check_digest(data: &[u8]) {
         let wrong_pw = format!("{password}x");
         let bad = ch.authorization("INVITE", &uri, &user, &wrong_pw, "0a4f113b", nc);
         assert_eq!(server.verify(NOW + 3, "INVITE", &bad, lookup), Err(AuthError::WrongPassword), "{bad}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// RTP and RTCP (src/media/rtp.rs, src/media/rtcp/)
+// ---------------------------------------------------------------------------
+
+use switchboard::media::jitter::{JitterBuffer, JitterConfig, Playout, PushOutcome};
+use switchboard::media::{rtcp, rtp};
+
+/// `media::rtp::fuzz_parse` (parse -> build -> parse is stable), then:
+/// - the relay's shallow check (`media::is_valid_rtp`) accepts exactly what depacketizes, so
+///   the relay never forwards what the endpoint would refuse, nor drops what it would take;
+/// - a parsed packet pushed into a fresh jitter buffer comes out intact once the largest
+///   playout delay (200 ms) has passed. The `Instant` is only an origin: nothing depends on
+///   its absolute value, so the check stays deterministic.
+pub fn check_rtp(data: &[u8]) {
+    rtp::fuzz_parse(data);
+    let parsed = rtp::depacketize(data);
+    assert_eq!(parsed.is_ok(), switchboard::media::is_valid_rtp(data), "is_valid_rtp and depacketize disagree");
+    let Ok(p) = parsed else { return };
+    let cfg = JitterConfig::default();
+    let mut jb = JitterBuffer::new(cfg);
+    let t0 = std::time::Instant::now();
+    match jb.push(p.header.seq, p.header.timestamp, p.payload, t0) {
+        PushOutcome::Stored => match jb.pop(t0 + std::time::Duration::from_millis(u64::from(cfg.max_delay_ms))) {
+            Playout::Frame(b) => assert_eq!(b, p.payload, "jitter buffer changed the payload"),
+            other => panic!("first packet not played after the maximum delay: {other:?}"),
+        },
+        PushOutcome::TooLarge => assert!(p.payload.len() > cfg.max_payload),
+        other => panic!("first packet refused: {other:?}"),
+    }
+}
+
+/// `media::rtcp::fuzz_parse` (walker, Appendix A.2 validation, writer round trip, session
+/// input and BYE output), then: whatever passes the full compound validation also passes the
+/// relay's first-packet check (`media::is_valid_rtcp`).
+pub fn check_rtcp(data: &[u8]) {
+    rtcp::fuzz_parse(data);
+    if rtcp::validate_compound(data).is_ok() {
+        assert!(switchboard::media::is_valid_rtcp(data), "valid compound refused by is_valid_rtcp");
     }
 }

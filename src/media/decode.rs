@@ -80,11 +80,8 @@ fn decode_mono(path: &Path) -> Result<(Vec<f32>, u32), DecodeError> {
         .map_err(|source| DecodeError::Format { path: p(), source })?;
     let track = format.default_track(TrackType::Audio).ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?;
     let track_id = track.id;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|c| c.audio())
-        .ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?;
+    let params =
+        track.codec_params.as_ref().and_then(|c| c.audio()).ok_or_else(|| DecodeError::NoAudioTrack { path: p() })?;
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(params, &AudioDecoderOptions::default())
         .map_err(|source| DecodeError::Codec { path: p(), source })?;

@@ -8,8 +8,21 @@
 //! Layout: sans-IO pieces (`latch`, `validate`, `stats`) are plain code tested without sockets;
 //! `ports` and `relay_task` are the thin tokio drivers around them; `relay` is the public API.
 
+pub mod codec;
+pub mod decode;
+pub mod dtmf;
 mod frame;
+pub mod jitter;
 mod latch;
+pub mod mixer;
+pub mod moh;
+pub mod prompt;
+pub mod quality;
+pub mod recorder;
+pub mod resample;
+pub mod rtcp;
+pub mod rtp;
+pub mod tone;
 mod ports;
 mod relay;
 mod relay_task;
@@ -21,6 +34,7 @@ mod tests;
 
 pub use frame::{samples_per_frame, AudioFrame, MediaPort, FRAME_MS, MAX_FRAME_SAMPLES, MAX_RATE};
 pub use latch::{Latch, LatchDecision};
+pub use resample::{Resample, Resampler};
 pub use ports::{PortAllocator, PortError, PortPair, DEFAULT_PORT_RANGE};
 pub use relay::{Leg, RelayConfig, RelayEvent, RelayHandle, RelaySession};
 pub use stats::{LegStats, RelayStats};

@@ -79,7 +79,7 @@ impl std::fmt::Debug for Resampler {
 }
 
 fn check_frame_rate(rate: u32) -> Result<(), ResampleError> {
-    if (8000..=MAX_RATE).contains(&rate) && rate % 1000 == 0 {
+    if (8000..=MAX_RATE).contains(&rate) && rate.is_multiple_of(1000) {
         Ok(())
     } else {
         Err(ResampleError::UnsupportedRate(rate))
@@ -228,11 +228,9 @@ pub fn resample_all(pcm: &[i16], from: u32, to: u32) -> Result<Vec<i16>, Resampl
     let mut fft = Fft::<f32>::new(from as usize, to as usize, 2048, 1, FixedSync::Both)
         .map_err(|e| ResampleError::Construction(e.to_string()))?;
     let input: Vec<f32> = pcm.iter().map(|&v| f32::from(v) / I16_SCALE).collect();
-    let adapter = InterleavedSlice::new(&input[..], 1, input.len())
-        .map_err(|e| ResampleError::Process(e.to_string()))?;
-    let out = fft
-        .process_all(&adapter, input.len(), None)
-        .map_err(|e| ResampleError::Process(e.to_string()))?;
+    let adapter =
+        InterleavedSlice::new(&input[..], 1, input.len()).map_err(|e| ResampleError::Process(e.to_string()))?;
+    let out = fft.process_all(&adapter, input.len(), None).map_err(|e| ResampleError::Process(e.to_string()))?;
     Ok(out.take_data().into_iter().map(to_i16).collect())
 }
 

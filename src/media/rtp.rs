@@ -152,9 +152,7 @@ fn build(b: RtpPacketBuilder<'_>, out: &mut [u8]) -> Result<usize, RtpError> {
         RtpPacketBuildError::BufferTooSmall => RtpError::BufferTooSmall { need, have: out.len() },
         // Checked before building (`check_pt`), so unreachable in practice; map it anyway.
         RtpPacketBuildError::PayloadTypeInvalid => RtpError::BadPayloadType(0x80),
-        RtpPacketBuildError::ExtensionTooLarge | RtpPacketBuildError::ExtensionMissingPadding => {
-            RtpError::BadExtension
-        }
+        RtpPacketBuildError::ExtensionTooLarge | RtpPacketBuildError::ExtensionMissingPadding => RtpError::BadExtension,
     })
 }
 
@@ -246,9 +244,8 @@ mod tests {
     use super::*;
 
     /// RFC 3550 §5.1 layout by hand: V=2 P=0 X=0 CC=0 | M=1 PT=0 | seq 0x1234 | ts | SSRC.
-    const PCMU: [u8; 16] = [
-        0x80, 0x80, 0x12, 0x34, 0x00, 0x00, 0x01, 0x40, 0xde, 0xad, 0xbe, 0xef, 0xff, 0x7f, 0x00, 0x01,
-    ];
+    const PCMU: [u8; 16] =
+        [0x80, 0x80, 0x12, 0x34, 0x00, 0x00, 0x01, 0x40, 0xde, 0xad, 0xbe, 0xef, 0xff, 0x7f, 0x00, 0x01];
 
     #[test]
     fn parses_hand_built_packet() {
@@ -302,10 +299,7 @@ mod tests {
         let mut out = [0u8; 64];
         let n = packetize(&h, &[0xff, 0x7f, 0x00, 0x01], &mut out).unwrap();
         assert_eq!(&out[..n], &PCMU);
-        assert_eq!(
-            packetize(&h, &[0; 60], &mut out),
-            Err(RtpError::BufferTooSmall { need: 72, have: 64 })
-        );
+        assert_eq!(packetize(&h, &[0; 60], &mut out), Err(RtpError::BufferTooSmall { need: 72, have: 64 }));
         let bad = RtpHeader { payload_type: 200, ..h };
         assert_eq!(packetize(&bad, &[], &mut out), Err(RtpError::BadPayloadType(200)));
         assert_eq!(packetize_with_extension(&h, 1, &[1, 2, 3], &[], &mut out), Err(RtpError::BadExtension));
@@ -334,5 +328,39 @@ mod tests {
         fuzz_parse(&PCMU);
         fuzz_parse(&[]);
         fuzz_parse(&[0x80; 12]);
+    }
+
+    /// Deterministic mutation loop (xorshift64): flips, overwrites, truncations and
+    /// extensions of valid packets never panic and keep the round-trip property.
+    #[test]
+    fn mutation_loop_never_panics() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut ext = [0u8; 64];
+        let h = RtpHeader { payload_type: 111, marker: false, seq: 1, timestamp: 2, ssrc: 3 };
+        let n = packetize_with_extension(&h, 0xbede, &[0x10, 0xff, 0, 0], &[1, 2, 3], &mut ext).unwrap();
+        let seeds: [&[u8]; 2] = [&PCMU, &ext[..n]];
+        for seed in seeds {
+            let mut v = seed.to_vec();
+            for i in 0..20_000 {
+                if i % 40 == 0 {
+                    v = seed.to_vec();
+                }
+                let r = rnd();
+                let at = if v.is_empty() { 0 } else { (r >> 8) as usize % v.len() };
+                match r % 4 {
+                    0 if !v.is_empty() => v[at] ^= 1 << ((r >> 40) % 8),
+                    1 if !v.is_empty() => v[at] = (r >> 32) as u8,
+                    2 => v.truncate(at),
+                    _ => v.extend((0..(r >> 56) % 9).map(|k| (r >> k) as u8)),
+                }
+                fuzz_parse(&v);
+            }
+        }
     }
 }

@@ -35,6 +35,8 @@ use super::frame::{samples_per_frame, AudioFrame, MediaPort};
 pub const DEFAULT_LEVEL_DBM0: f32 = -13.0;
 
 /// Linear-PCM level of a full-scale sine relative to 0 dBm0 (ITU-T G.711).
+// 3.14 is the G.711 figure, not π (clippy's approx_constant misfires).
+#[allow(clippy::approx_constant)]
 const FULL_SCALE_DBM0: f32 = 3.14;
 
 /// Raised-cosine ramp at each burst edge. A tone switched on or off

@@ -8,6 +8,7 @@
 mod direction;
 mod error;
 mod model;
+pub mod negotiate;
 mod parse;
 mod query;
 mod rewrite;

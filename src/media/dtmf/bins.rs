@@ -52,6 +52,8 @@ pub struct BinResult {
     /// Mean power of the component at this frequency, in the same units as `BlockResult::power`
     /// (a full-scale-amplitude `a` sine gives a²/2).
     pub power: f32,
+    /// The same for each half block alone (coarser: 157 Hz resolution).
+    pub half_power: [f32; 2],
     /// Estimated deviation of the component from the bin's nominal frequency, Hz.
     pub deviation_hz: f32,
 }
@@ -62,6 +64,8 @@ pub struct BlockResult {
     pub bins: [BinResult; NBINS],
     /// Mean power of the whole block (all frequencies).
     pub power: f32,
+    /// Mean power of each half block.
+    pub half_power: [f32; 2],
 }
 
 /// Fixed-size accumulator; `push` one sample at a time, `finish` after `BLOCK` samples.
@@ -72,7 +76,7 @@ pub struct ToneBank {
     rot: [(f32, f32); NBINS],
     re: [[f32; NBINS]; 2],
     im: [[f32; NBINS]; 2],
-    energy: f32,
+    energy: [f32; 2],
     n: usize,
 }
 
@@ -90,7 +94,7 @@ impl ToneBank {
             rot: [(1.0, 0.0); NBINS],
             re: [[0.0; NBINS]; 2],
             im: [[0.0; NBINS]; 2],
-            energy: 0.0,
+            energy: [0.0; 2],
             n: 0,
         };
         for b in 0..NBINS {
@@ -110,10 +114,6 @@ impl ToneBank {
         self.n
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
-    }
-
     /// Adds one sample; returns true when the block is complete (call `finish`).
     #[inline]
     pub fn push(&mut self, x: i16) -> bool {
@@ -124,14 +124,19 @@ impl ToneBank {
             self.re[h][b] += x * self.cos[b][k];
             self.im[h][b] -= x * self.sin[b][k];
         }
-        self.energy += x * x;
+        self.energy[h] += x * x;
         self.n += 1;
         self.n == BLOCK
     }
 
     /// Computes the block's result and resets for the next block.
     pub fn finish(&mut self) -> BlockResult {
-        let mut out = BlockResult { power: self.energy / BLOCK as f32, ..BlockResult::default() };
+        let mut out = BlockResult {
+            power: (self.energy[0] + self.energy[1]) / BLOCK as f32,
+            half_power: [self.energy[0] / HALF as f32, self.energy[1] / HALF as f32],
+            ..BlockResult::default()
+        };
+        let half_scale = 2.0 / (HALF as f32 * HALF as f32);
         // |X|² of a sine of amplitude a over N samples is (aN/2)²; ×2/N² gives a²/2.
         let scale = 2.0 / (BLOCK as f32 * BLOCK as f32);
         for b in 0..NBINS {
@@ -144,11 +149,18 @@ impl ToneBank {
             // X1 · conj(X0) · e^{-jω·HALF} = e^{j2πΔ·HALF/RATE} scaled; its angle gives Δ.
             let (pr, pi) = (sr * x0r + si * x0i, si * x0r - sr * x0i);
             let dev = pi.atan2(pr) * RATE as f32 / (2.0 * std::f32::consts::PI * HALF as f32);
-            out.bins[b] = BinResult { power: (xr * xr + xi * xi) * scale, deviation_hz: dev };
+            out.bins[b] = BinResult {
+                power: (xr * xr + xi * xi) * scale,
+                half_power: [
+                    (x0r * x0r + x0i * x0i) * half_scale,
+                    (x1r * x1r + x1i * x1i) * half_scale,
+                ],
+                deviation_hz: dev,
+            };
         }
         self.re = [[0.0; NBINS]; 2];
         self.im = [[0.0; NBINS]; 2];
-        self.energy = 0.0;
+        self.energy = [0.0; 2];
         self.n = 0;
         out
     }
@@ -174,7 +186,11 @@ mod tests {
     fn power_and_deviation_of_a_pure_tone() {
         let r = block_of(770.0, 10_000.0);
         let expect = 10_000.0f32 * 10_000.0 / 2.0;
-        assert!((r.bins[row_bin(1)].power / expect - 1.0).abs() < 0.05, "{:?}", r.bins[1]);
+        assert!(
+            (r.bins[row_bin(1)].power / expect - 1.0).abs() < 0.05,
+            "{:?}",
+            r.bins[1]
+        );
         assert!(r.bins[row_bin(1)].deviation_hz.abs() < 1.0);
         assert!(r.bins[row_bin(0)].power < expect / 100.0);
         // 3.5 % high on 1633 Hz: 57 Hz, still measured without aliasing.

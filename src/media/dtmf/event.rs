@@ -44,7 +44,9 @@ const BY_CODE: [Digit; 16] = [
     Digit::D,
 ];
 
-const CHARS: [char; 16] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D'];
+const CHARS: [char; 16] = [
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#', 'A', 'B', 'C', 'D',
+];
 
 /// Q.23 keypad layout, row-major: `KEYPAD[row][col]` is the key sounding low-group tone `row`
 /// (697, 770, 852, 941 Hz) together with high-group tone `col` (1209, 1336, 1477, 1633 Hz).

@@ -19,7 +19,10 @@ pub const DEFAULT_MAX_TALKERS: usize = 3;
 /// Rates an `AudioFrame` cannot carry are rounded up to the next one it can.
 pub fn internal_rate_for(rates: impl IntoIterator<Item = u32>) -> u32 {
     let highest = rates.into_iter().max().unwrap_or(DEFAULT_INTERNAL_RATE);
-    [8_000, 16_000, 24_000, 32_000, 48_000].into_iter().find(|&r| r >= highest).unwrap_or(48_000)
+    [8_000, 16_000, 24_000, 32_000, 48_000]
+        .into_iter()
+        .find(|&r| r >= highest)
+        .unwrap_or(48_000)
 }
 
 /// A conference bridge, driven per 20 ms tick: `put` each party's frame, `mix`, `get` each party's
@@ -92,7 +95,7 @@ impl Conference {
             None => {
                 self.slots.push(Slot::new(self.samples));
                 // Keep room to free every slot later without `remove_party` allocating.
-                self.free.reserve(self.slots.len().saturating_sub(self.free.capacity()));
+                self.free.reserve(self.slots.len() - self.free.len());
                 self.slots.len() - 1
             }
         };
@@ -101,7 +104,10 @@ impl Conference {
         if self.join_leave_tones && role.speaks_to_all() {
             self.tone = ToneSource::beep(Beep::Join);
         }
-        Ok(PartyId { slot: index as u32, gen: slot.gen })
+        Ok(PartyId {
+            slot: index as u32,
+            gen: slot.gen,
+        })
     }
 
     /// Removes a party; its id becomes invalid. Whisperers whose target it was now reach nobody.
@@ -162,7 +168,10 @@ impl Conference {
     /// Whether the party's voice went into the last mix and was above the speech floor (for "who is
     /// talking" indicators).
     pub fn is_talking(&self, party: PartyId) -> bool {
-        self.slot(party).is_ok_and(|s| (s.in_mix || s.role == Role::Whisper { to: party }) && s.level.value >= SPEECH_FLOOR)
+        self.slot(party).is_ok_and(|s| {
+            let whispering = matches!(s.role, Role::Whisper { .. }) && !s.muted;
+            (s.in_mix || whispering) && s.level.value >= SPEECH_FLOOR
+        })
     }
 
     /// Hands in the party's audio for this tick. A party that puts nothing is silent this tick. A frame
@@ -172,10 +181,16 @@ impl Conference {
         let slot = self.slot_mut(party)?;
         slot.fresh = false;
         if frame.rate != rate {
-            return Err(MixerError::RateMismatch { expected: rate, got: frame.rate });
+            return Err(MixerError::RateMismatch {
+                expected: rate,
+                got: frame.rate,
+            });
         }
         if frame.pcm().len() != samples {
-            return Err(MixerError::LengthMismatch { expected: samples, got: frame.pcm().len() });
+            return Err(MixerError::LengthMismatch {
+                expected: samples,
+                got: frame.pcm().len(),
+            });
         }
         slot.input.copy_from_slice(frame.pcm());
         slot.fresh = true;
@@ -196,7 +211,7 @@ impl Conference {
                     let mut v = total[i];
                     if slot.in_mix {
                         // Mix-minus: never hear yourself (echo and the loop it would make).
-                        v -= i32::from(slot.input[i]);
+                        v = v.saturating_sub(i32::from(slot.input[i]));
                     }
                     if slot.whispered {
                         v = v.saturating_add(slot.whisper[i]);
@@ -225,7 +240,12 @@ impl Conference {
     fn update_levels_and_select(&mut self) {
         self.talkers.clear();
         let mut candidates = 0;
-        for (i, slot) in self.slots.iter_mut().enumerate().filter(|(_, s)| s.occupied) {
+        for (i, slot) in self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, s)| s.occupied)
+        {
             slot.level.update(slot.fresh.then_some(&slot.input[..]));
             let was_mixed = slot.in_mix;
             slot.in_mix = false;

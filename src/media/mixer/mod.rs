@@ -24,9 +24,9 @@ mod talkers;
 mod tones;
 
 #[cfg(test)]
-pub(crate) mod testutil;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use conference::{internal_rate_for, Conference, DEFAULT_INTERNAL_RATE, DEFAULT_MAX_TALKERS};
 pub use error::MixerError;

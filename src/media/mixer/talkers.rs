@@ -54,7 +54,10 @@ fn mean_square(pcm: &[i16]) -> u64 {
         return 0;
     }
     // At most 960 samples of at most 2^30 each: no overflow in u64.
-    let sum: u64 = pcm.iter().map(|&s| (i64::from(s) * i64::from(s)) as u64).sum();
+    let sum: u64 = pcm
+        .iter()
+        .map(|&s| (i64::from(s) * i64::from(s)) as u64)
+        .sum();
     sum / pcm.len() as u64
 }
 
@@ -67,7 +70,10 @@ pub(super) struct TopK {
 
 impl TopK {
     pub fn new(k: usize) -> TopK {
-        TopK { k, best: Vec::with_capacity(k + 1) }
+        TopK {
+            k,
+            best: Vec::with_capacity(k + 1),
+        }
     }
 
     pub fn clear(&mut self) {
@@ -86,7 +92,11 @@ impl TopK {
             }
             self.best.pop();
         }
-        let at = self.best.iter().position(|&(s, _)| score > s).unwrap_or(self.best.len());
+        let at = self
+            .best
+            .iter()
+            .position(|&(s, _)| score > s)
+            .unwrap_or(self.best.len());
         // len < k here, and capacity is k + 1: no reallocation.
         self.best.insert(at, (score, slot));
     }

@@ -30,8 +30,15 @@ const RAMP_MS: u32 = 5;
 pub(super) enum ToneSource {
     #[default]
     Idle,
-    Beep { segments: &'static [(f32, u32)], pos: u32, phase: f32 },
-    Pcm { pcm: Arc<[i16]>, pos: usize },
+    Beep {
+        segments: &'static [(f32, u32)],
+        pos: u32,
+        phase: f32,
+    },
+    Pcm {
+        pcm: Arc<[i16]>,
+        pos: usize,
+    },
 }
 
 impl ToneSource {
@@ -40,7 +47,11 @@ impl ToneSource {
             Beep::Join => JOIN,
             Beep::Leave => LEAVE,
         };
-        ToneSource::Beep { segments, pos: 0, phase: 0.0 }
+        ToneSource::Beep {
+            segments,
+            pos: 0,
+            phase: 0.0,
+        }
     }
 
     /// Writes the next frame into `out` (zeros where nothing plays). Returns false when idle, so the
@@ -48,7 +59,11 @@ impl ToneSource {
     pub fn next_frame(&mut self, rate: u32, out: &mut [i32]) -> bool {
         let playing = match self {
             ToneSource::Idle => false,
-            ToneSource::Beep { segments, pos, phase } => beep_frame(segments, pos, phase, rate, out),
+            ToneSource::Beep {
+                segments,
+                pos,
+                phase,
+            } => beep_frame(segments, pos, phase, rate, out),
             ToneSource::Pcm { pcm, pos } => {
                 let left = pcm.len().saturating_sub(*pos);
                 let n = left.min(out.len());
@@ -68,7 +83,13 @@ impl ToneSource {
 }
 
 /// One frame of a segmented beep; `pos` counts samples since the start of the beep.
-fn beep_frame(segments: &[(f32, u32)], pos: &mut u32, phase: &mut f32, rate: u32, out: &mut [i32]) -> bool {
+fn beep_frame(
+    segments: &[(f32, u32)],
+    pos: &mut u32,
+    phase: &mut f32,
+    rate: u32,
+    out: &mut [i32],
+) -> bool {
     let ramp = (rate / 1000 * RAMP_MS).max(1) as f32;
     let mut any = false;
     for o in out.iter_mut() {

@@ -84,12 +84,7 @@ fn reported_delay_matches_impulse_response_peak() {
         let mut impulse = vec![0i16; samples_per_frame(from) * 4];
         impulse[0] = 20_000;
         let out = stream(&mut r, &impulse);
-        let peak = out
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, v)| v.unsigned_abs())
-            .map(|(i, _)| i)
-            .unwrap_or(usize::MAX);
+        let peak = out.iter().enumerate().max_by_key(|(_, v)| v.unsigned_abs()).map(|(i, _)| i).unwrap_or(usize::MAX);
         let d = r.delay_samples();
         assert!(peak.abs_diff(d) <= 1, "{from}→{to}: peak at {peak}, reported {d}");
         assert_eq!(r.delay(), std::time::Duration::from_millis(10));

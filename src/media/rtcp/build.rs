@@ -99,7 +99,7 @@ impl<'a> RtcpWriter<'a> {
     /// Writes the common header (§6.4.1: V=2, P=0, count, PT, length in words minus one) and
     /// returns the body to fill, of exactly `body` bytes (a multiple of 4).
     fn reserve(&mut self, pt: u8, count: u8, body: usize) -> Result<&mut [u8], RtcpError> {
-        debug_assert!(body % 4 == 0);
+        debug_assert_eq!(body & 3, 0, "RTCP bodies are whole 32-bit words");
         let total = 4 + body;
         let words = u16::try_from(total / 4 - 1).map_err(|_| RtcpError::BufferTooSmall)?;
         let start = self.len;

@@ -211,7 +211,11 @@ pub enum RtcpPacket<'a> {
     Sdes(Sdes<'a>),
     Bye(Bye<'a>),
     /// APP, XR, feedback (RFC 4585) and anything newer: skipped by length, body without padding.
-    Other { packet_type: u8, count: u8, body: &'a [u8] },
+    Other {
+        packet_type: u8,
+        count: u8,
+        body: &'a [u8],
+    },
 }
 
 impl RtcpPacket<'_> {

@@ -35,7 +35,5 @@ pub fn rms(pcm: &[i16]) -> f64 {
 /// `secs` seconds of a `freq` Hz sine at peak `amp`, sampled at `rate`.
 pub fn sine(rate: u32, freq: f64, amp: f64, secs: f64) -> Vec<i16> {
     let n = (f64::from(rate) * secs) as usize;
-    (0..n)
-        .map(|i| (amp * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as i16)
-        .collect()
+    (0..n).map(|i| (amp * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as i16).collect()
 }

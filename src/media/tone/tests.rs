@@ -37,12 +37,16 @@ fn every_tone_has_its_frequencies_at_level() {
                 let amp = f64::from(g.amplitude());
                 // First "on" stretch, minus ramps: at least 100 ms in all plans.
                 let on_ms = spec.cadence.first().copied().unwrap_or(1000);
-                let pcm = render(&mut g, (on_ms / 20) as usize);
+                let pcm = render(&mut g, on_ms.div_ceil(20) as usize);
                 let ramp = (rate / 1000 * RAMP_MS) as usize;
                 let on = &pcm[ramp..(on_ms * rate / 1000) as usize - ramp];
                 for f in spec.freqs.iter().filter(|&&f| f > 0.0) {
                     let a = amplitude(on, rate, f64::from(*f));
-                    assert!((a - amp).abs() < 0.05 * amp, "{:?} {kind:?} {rate}: {f} Hz at {a}, want {amp}", plan.country);
+                    assert!(
+                        (a - amp).abs() < 0.05 * amp,
+                        "{:?} {kind:?} {rate}: {f} Hz at {a}, want {amp}",
+                        plan.country
+                    );
                 }
                 // Nothing strong elsewhere (1 kHz is far from all these tones).
                 assert!(amplitude(on, rate, 1000.0) < 0.02 * amp, "{:?} {kind:?}", plan.country);
@@ -72,14 +76,25 @@ fn cadences_are_exact_in_samples() {
                         let len = (ms * rate / 1000) as usize;
                         let seg = &pcm[start..start + len];
                         if i % 2 == 1 {
-                            assert!(seg.iter().all(|&s| s == 0), "{:?} {kind:?}: off segment {i} not silent", plan.country);
+                            assert!(
+                                seg.iter().all(|&s| s == 0),
+                                "{:?} {kind:?}: off segment {i} not silent",
+                                plan.country
+                            );
                         } else {
                             // Energy right up to the ramps on both edges.
                             let inner = &seg[ramp..len - ramp];
                             let want = amp * (spec.freqs.iter().filter(|&&f| f > 0.0).count() as f64 / 2.0).sqrt();
                             let r = rms(inner);
-                            assert!((r - want).abs() < 0.1 * want, "{:?} {kind:?}: on segment {i} rms {r}, want {want}", plan.country);
-                            assert!(rms(&seg[ramp..2 * ramp]) > 0.3 * want && rms(&seg[len - 2 * ramp..len - ramp]) > 0.3 * want);
+                            assert!(
+                                (r - want).abs() < 0.1 * want,
+                                "{:?} {kind:?}: on segment {i} rms {r}, want {want}",
+                                plan.country
+                            );
+                            assert!(
+                                rms(&seg[ramp..2 * ramp]) > 0.3 * want
+                                    && rms(&seg[len - 2 * ramp..len - ramp]) > 0.3 * want
+                            );
                         }
                         start += len;
                     }

@@ -61,7 +61,12 @@ pub(crate) fn skeleton(local: &LocalMedia) -> SessionDescription {
 }
 
 /// An empty `m=` section.
-pub(crate) fn media_line(media: &str, port: u16, proto: &str, formats: Vec<String>) -> MediaDescription {
+pub(crate) fn media_line(
+    media: &str,
+    port: u16,
+    proto: &str,
+    formats: Vec<String>,
+) -> MediaDescription {
     MediaDescription {
         media: media.to_owned(),
         port,
@@ -80,19 +85,32 @@ pub(crate) fn media_line(media: &str, port: u16, proto: &str, formats: Vec<Strin
 /// `a=rtpmap` (always, even for static PTs: RFC 4566 §6 allows it and it spares peers the
 /// table lookup) and `a=fmtp` when there are parameters.
 pub(crate) fn push_codec_attrs(m: &mut MediaDescription, pt: u8, codec: &CodecSpec) {
-    m.attributes
-        .push(Attribute::value("rtpmap", &format!("{pt} {}", codec.rtpmap_value())));
+    m.attributes.push(Attribute::value(
+        "rtpmap",
+        &format!("{pt} {}", codec.rtpmap_value()),
+    ));
     if let Some(f) = &codec.fmtp {
-        m.attributes.push(Attribute::value("fmtp", &format!("{pt} {f}")));
+        m.attributes
+            .push(Attribute::value("fmtp", &format!("{pt} {f}")));
     }
 }
 
 /// `a=ptime`, `a=rtcp` when not the default, and an explicit direction (explicit even for
 /// sendrecv: some phones only leave hold when they see it).
-pub(crate) fn push_stream_attrs(m: &mut MediaDescription, local: &LocalMedia, ptime: u32, dir: Direction) {
-    m.attributes.push(Attribute::value("ptime", &ptime.to_string()));
-    if let Some(rtcp) = local.rtcp_port.filter(|p| Some(*p) != local.port.checked_add(1)) {
-        m.attributes.push(Attribute::value("rtcp", &rtcp.to_string()));
+pub(crate) fn push_stream_attrs(
+    m: &mut MediaDescription,
+    local: &LocalMedia,
+    ptime: u32,
+    dir: Direction,
+) {
+    m.attributes
+        .push(Attribute::value("ptime", &ptime.to_string()));
+    if let Some(rtcp) = local
+        .rtcp_port
+        .filter(|p| Some(*p) != local.port.checked_add(1))
+    {
+        m.attributes
+            .push(Attribute::value("rtcp", &rtcp.to_string()));
     }
     m.attributes.push(Attribute::property(dir.as_str()));
 }
@@ -140,7 +158,11 @@ pub(crate) fn choose_ptime(m: &MediaDescription, ours: u32) -> u32 {
         let whole = v.split('.').next()?;
         whole.parse().ok().filter(|p| (10..=120).contains(p))
     };
-    let ours = if (10..=120).contains(&ours) { ours } else { DEFAULT_PTIME };
+    let ours = if (10..=120).contains(&ours) {
+        ours
+    } else {
+        DEFAULT_PTIME
+    };
     let want = read("ptime").unwrap_or(ours);
     match read("maxptime") {
         Some(max) if want > max => max,
@@ -150,7 +172,13 @@ pub(crate) fn choose_ptime(m: &MediaDescription, ours: u32) -> u32 {
 
 /// Remote RTP and RTCP addresses of `index`, except an unspecified address (`c=0.0.0.0`,
 /// RFC 3264 §8.4 hold) which means "do not send to me".
-pub(crate) fn remote_addrs(sdp: &SessionDescription, index: usize) -> (Option<SocketAddr>, Option<SocketAddr>) {
+pub(crate) fn remote_addrs(
+    sdp: &SessionDescription,
+    index: usize,
+) -> (Option<SocketAddr>, Option<SocketAddr>) {
     let usable = |a: Option<SocketAddr>| a.filter(|a| !a.ip().is_unspecified() && a.port() != 0);
-    (usable(sdp.rtp_endpoint(index)), usable(sdp.rtcp_endpoint(index)))
+    (
+        usable(sdp.rtp_endpoint(index)),
+        usable(sdp.rtcp_endpoint(index)),
+    )
 }

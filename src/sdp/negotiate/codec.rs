@@ -68,7 +68,12 @@ impl CodecSpec {
     /// in-band FEC helps on lossy Wi-Fi phones; 16 kHz playback is all speech prompts,
     /// recordings and agents need, and lets the peer's encoder spend fewer bits (RFC 7587 §6.1).
     pub fn opus() -> Self {
-        Self::new("opus", 48000, 2, Some("maxplaybackrate=16000;useinbandfec=1"))
+        Self::new(
+            "opus",
+            48000,
+            2,
+            Some("maxplaybackrate=16000;useinbandfec=1"),
+        )
     }
 
     /// Named-event payload for DTMF (RFC 4733 §7.1.1) at `clock_rate`.
@@ -101,7 +106,11 @@ impl CodecSpec {
     pub fn static_pt(&self) -> Option<u8> {
         STATIC_PTS
             .iter()
-            .find(|(_, name, clock)| self.name.eq_ignore_ascii_case(name) && self.clock_rate == *clock && self.channels == 1)
+            .find(|(_, name, clock)| {
+                self.name.eq_ignore_ascii_case(name)
+                    && self.clock_rate == *clock
+                    && self.channels == 1
+            })
             .map(|(pt, ..)| *pt)
     }
 
@@ -158,7 +167,9 @@ impl CodecPrefs {
                 return Err(CodecPrefsError::TelephoneEvent);
             }
             if codecs[..i].iter().any(|earlier| earlier.same_codec(c)) {
-                return Err(CodecPrefsError::Duplicate { codec: c.to_string() });
+                return Err(CodecPrefsError::Duplicate {
+                    codec: c.to_string(),
+                });
             }
         }
         Ok(CodecPrefs(codecs))
@@ -202,9 +213,13 @@ fn parse_token(token: &str) -> Result<CodecSpec, CodecPrefsError> {
         return Ok(c);
     }
     if !token.contains('/') {
-        return Err(CodecPrefsError::Unknown { token: token.to_owned() });
+        return Err(CodecPrefsError::Unknown {
+            token: token.to_owned(),
+        });
     }
-    parse_rtpmap_encoding(token).ok_or_else(|| CodecPrefsError::Invalid { token: token.to_owned() })
+    parse_rtpmap_encoding(token).ok_or_else(|| CodecPrefsError::Invalid {
+        token: token.to_owned(),
+    })
 }
 
 /// `name/clock[/channels]` as in `a=rtpmap` (RFC 4566 §6). `None` if malformed.
@@ -225,7 +240,9 @@ fn parse_rtpmap_encoding(s: &str) -> Option<CodecSpec> {
 /// RFC 4566 §9 `token`-ish: printable ASCII without separators. Keeps config typos and hostile
 /// SDP out of the rtpmap lines we write.
 fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!%*+`'~".contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.!%*+`'~".contains(&b))
 }
 
 fn digits<T: FromStr>(s: &str) -> Option<T> {
@@ -279,7 +296,9 @@ fn attr_for_pt<'a>(m: &'a MediaDescription, name: &str, pt: u8) -> Option<&'a st
         .filter(|a| a.name.trim() == name)
         .find_map(|a| {
             let v = a.value.as_deref()?.trim_start();
-            let (p, rest) = v.split_once(|c: char| c.is_ascii_whitespace()).unwrap_or((v, ""));
+            let (p, rest) = v
+                .split_once(|c: char| c.is_ascii_whitespace())
+                .unwrap_or((v, ""));
             (digits::<u8>(p) == Some(pt)).then_some(rest)
         })
 }

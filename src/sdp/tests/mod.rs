@@ -2,6 +2,7 @@
 
 mod errors;
 mod mutation;
+mod negotiate;
 mod parse_vectors;
 mod query;
 mod rewrite;

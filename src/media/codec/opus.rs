@@ -1,0 +1,181 @@
+//! Opus (RFC 6716) through libopus via the `audiopus` 0.2 binding; RTP
+//! payload per RFC 7587 (dynamic payload type, 48 kHz clock).
+//!
+//! Owns: encoder settings (VOIP application, in-band FEC, expected loss,
+//! bitrate, DTX off), decoding, FEC recovery and libopus's own PLC.
+//! Must not touch: SDP negotiation of fmtp (the call layer turns the remote
+//! `maxaveragebitrate`/`useinbandfec` into `OpusSettings`), RTP framing.
+//!
+//! We always run at 48 kHz mono: the appliance's frames carry one channel
+//! and 48 kHz is what RFC 7587 §4.1 fixes for the RTP clock anyway; a peer
+//! sending stereo is downmixed by libopus (the decoder is opened mono).
+
+use super::{CodecError, Decoder, Encoder};
+use crate::media::{samples_per_frame, AudioFrame};
+use audiopus::coder::{Decoder as LibDecoder, Encoder as LibEncoder};
+use audiopus::{Application, Bitrate, Channels, SampleRate};
+
+const RATE: u32 = 48_000;
+/// Samples in 20 ms at 48 kHz: the longest packet one `AudioFrame` holds.
+const FRAME_SAMPLES: usize = samples_per_frame(RATE);
+/// Largest Opus packet for one 20 ms frame (RFC 6716 §3.2.1: a frame is at
+/// most 1275 octets; one frame plus the TOC octet for code 0).
+pub const OPUS_MAX_PACKET: usize = 1276;
+
+/// `OPUS_SET_DTX_REQUEST` from opus_defines.h; audiopus 0.2 has no setter.
+const OPUS_SET_DTX_REQUEST: i32 = 4016;
+
+/// Encoder knobs. Defaults suit contact-center speech over the Internet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpusSettings {
+    /// Target bitrate in bit/s (libopus accepts 500..=512000). 32 kbit/s is
+    /// transparent wideband speech with room for the FEC copy.
+    pub bitrate: i32,
+    /// In-band FEC (RFC 6716 §2.1.7): each packet carries a low-rate copy of
+    /// the previous one. Only effective when `packet_loss_perc` > 0.
+    pub inband_fec: bool,
+    /// Expected packet loss in percent (0..=100); tells libopus how much of
+    /// the bitrate to spend on FEC.
+    pub packet_loss_perc: u8,
+}
+
+impl Default for OpusSettings {
+    fn default() -> Self {
+        OpusSettings {
+            bitrate: 32_000,
+            inband_fec: true,
+            packet_loss_perc: 10,
+        }
+    }
+}
+
+/// Opus encoder, 48 kHz mono, `OPUS_APPLICATION_VOIP`, DTX off (we always
+/// send a packet every 20 ms; comfort noise is not negotiated).
+pub struct OpusEncoder {
+    inner: LibEncoder,
+}
+
+impl OpusEncoder {
+    pub fn new(settings: OpusSettings) -> Result<OpusEncoder, CodecError> {
+        let mut inner = LibEncoder::new(SampleRate::Hz48000, Channels::Mono, Application::Voip)?;
+        inner.set_encoder_ctl_request(OPUS_SET_DTX_REQUEST, 0)?;
+        let mut enc = OpusEncoder { inner };
+        enc.apply(settings)?;
+        Ok(enc)
+    }
+
+    /// Changes settings mid-call (e.g. after a re-INVITE or on RTCP loss
+    /// reports); takes effect from the next frame.
+    pub fn apply(&mut self, settings: OpusSettings) -> Result<(), CodecError> {
+        self.inner
+            .set_bitrate(Bitrate::BitsPerSecond(settings.bitrate))?;
+        self.inner.set_inband_fec(settings.inband_fec)?;
+        self.inner.set_packet_loss_perc(settings.packet_loss_perc)?;
+        Ok(())
+    }
+
+    /// Bitrate libopus is actually using, in bit/s.
+    pub fn bitrate(&self) -> Result<i32, CodecError> {
+        Ok(i32::from(self.inner.bitrate()?))
+    }
+
+    pub fn set_bitrate(&mut self, bits_per_second: i32) -> Result<(), CodecError> {
+        Ok(self
+            .inner
+            .set_bitrate(Bitrate::BitsPerSecond(bits_per_second))?)
+    }
+
+    pub fn inband_fec(&self) -> Result<bool, CodecError> {
+        Ok(self.inner.inband_fec()?)
+    }
+
+    pub fn packet_loss_perc(&self) -> Result<u8, CodecError> {
+        Ok(self.inner.packet_loss_perc()?)
+    }
+}
+
+impl Encoder for OpusEncoder {
+    fn encode(&mut self, frame: &AudioFrame, out: &mut [u8]) -> Result<usize, CodecError> {
+        if frame.rate != RATE {
+            return Err(CodecError::RateMismatch {
+                expected: RATE,
+                got: frame.rate,
+            });
+        }
+        let pcm = frame.pcm();
+        // libopus encodes 2.5, 5, 10 or 20 ms (60 ms too, beyond our frame).
+        if ![120, 240, 480, 960].contains(&pcm.len()) {
+            return Err(CodecError::BadFrameLength { len: pcm.len() });
+        }
+        Ok(self.inner.encode(pcm, out)?)
+    }
+}
+
+/// Opus decoder, 48 kHz mono.
+pub struct OpusDecoder {
+    inner: LibDecoder,
+    /// Duration of the last decoded packet in samples: what a concealed or
+    /// FEC-recovered frame must cover (libopus requires the FEC frame size
+    /// to equal the lost packet's).
+    last_samples: usize,
+}
+
+impl OpusDecoder {
+    pub fn new() -> Result<OpusDecoder, CodecError> {
+        let inner = LibDecoder::new(SampleRate::Hz48000, Channels::Mono)?;
+        Ok(OpusDecoder {
+            inner,
+            last_samples: FRAME_SAMPLES,
+        })
+    }
+}
+
+impl Decoder for OpusDecoder {
+    fn decode(&mut self, payload: &[u8], out: &mut AudioFrame) -> Result<(), CodecError> {
+        if payload.is_empty() {
+            return Err(CodecError::EmptyPayload);
+        }
+        out.rate = RATE;
+        // libopus answers OPUS_BUFFER_TOO_SMALL for packets over 20 ms.
+        let n = self
+            .inner
+            .decode(Some(payload), &mut out.samples[..FRAME_SAMPLES], false)?;
+        out.len = n;
+        self.last_samples = n.clamp(1, FRAME_SAMPLES);
+        Ok(())
+    }
+
+    /// libopus PLC (decode with no data) for one packet duration.
+    fn conceal(&mut self, out: &mut AudioFrame) {
+        out.rate = RATE;
+        let want = self.last_samples;
+        match self
+            .inner
+            .decode(None::<&[u8]>, &mut out.samples[..want], false)
+        {
+            Ok(n) => out.len = n,
+            // libopus never fails PLC on a valid decoder and a 2.5 ms
+            // multiple; silence is the safe answer if it ever did.
+            Err(_) => {
+                out.len = want;
+                out.clear();
+            }
+        }
+    }
+
+    /// Recovers the lost frame from the FEC data in `next_payload` (the
+    /// packet after the gap). If that packet carries no FEC, libopus falls
+    /// back to PLC by itself. The caller then decodes `next_payload` normally.
+    fn decode_fec(&mut self, next_payload: &[u8], out: &mut AudioFrame) -> Result<(), CodecError> {
+        if next_payload.is_empty() {
+            return Err(CodecError::EmptyPayload);
+        }
+        out.rate = RATE;
+        let want = self.last_samples;
+        let n = self
+            .inner
+            .decode(Some(next_payload), &mut out.samples[..want], true)?;
+        out.len = n;
+        Ok(())
+    }
+}

@@ -1,0 +1,126 @@
+//! Opus through libopus: tone round trip, settings, FEC and PLC paths.
+
+use super::super::{
+    CodecError, CodecKind, Decoder, Encoder, OpusEncoder, OpusSettings, OPUS_MAX_PACKET,
+};
+use super::{goertzel, rms, sine_frame, snr_db};
+use crate::media::AudioFrame;
+
+fn encode_tone(enc: &mut impl Encoder, frames: usize, freq: f64) -> Vec<Vec<u8>> {
+    let mut buf = [0u8; OPUS_MAX_PACKET];
+    (0..frames)
+        .map(|i| {
+            let n = enc
+                .encode(&sine_frame(48_000, freq, 8000.0, i), &mut buf)
+                .expect("encode");
+            buf[..n].to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn tone_round_trip() {
+    let mut enc = CodecKind::Opus.new_encoder().expect("encoder");
+    let mut dec = CodecKind::Opus.new_decoder().expect("decoder");
+    let packets = encode_tone(&mut enc, 50, 1000.0);
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let mut out = AudioFrame::silence(48_000);
+    for (i, p) in packets.iter().enumerate() {
+        assert!(!p.is_empty() && p.len() <= OPUS_MAX_PACKET);
+        dec.decode(p, &mut out).expect("decode");
+        assert_eq!((out.rate, out.len), (48_000, 960));
+        x.extend_from_slice(sine_frame(48_000, 1000.0, 8000.0, i).pcm());
+        y.extend_from_slice(out.pcm());
+    }
+    // Skip the first 200 ms while the encoder settles; Opus is not a
+    // waveform codec, so judge by spectrum and a loose aligned SNR.
+    let (x, y) = (&x[9600..], &y[9600..]);
+    let tone = goertzel(y, 48_000, 1000.0);
+    let off = goertzel(y, 48_000, 3000.0);
+    assert!(
+        tone > 1000.0 * off,
+        "1 kHz dominates: {tone:.0} vs {off:.0}"
+    );
+    let (snr, lag) = snr_db(x, y, 960);
+    assert!(snr > 10.0, "aligned SNR {snr:.1} dB at lag {lag}");
+}
+
+#[test]
+fn settings_are_applied() {
+    let mut enc = OpusEncoder::new(OpusSettings::default()).expect("encoder");
+    assert_eq!(enc.bitrate().expect("bitrate"), 32_000);
+    assert!(enc.inband_fec().expect("fec"));
+    assert_eq!(enc.packet_loss_perc().expect("loss"), 10);
+    enc.set_bitrate(16_000).expect("set");
+    assert_eq!(enc.bitrate().expect("bitrate"), 16_000);
+    // Lower bitrate, smaller packets (averaged over a second of tone).
+    let low: usize = encode_tone(&mut enc, 50, 440.0).iter().map(Vec::len).sum();
+    enc.set_bitrate(64_000).expect("set");
+    let high: usize = encode_tone(&mut enc, 50, 440.0).iter().map(Vec::len).sum();
+    assert!(high > low, "64 kbit/s ({high} B) > 16 kbit/s ({low} B)");
+    // 16 kbit/s for 1 s is 2000 octets; allow VBR slack.
+    assert!(low < 2600, "16 kbit/s produced {low} octets per second");
+    assert!(matches!(enc.set_bitrate(-5), Err(CodecError::Opus(_))));
+}
+
+#[test]
+fn rejects_wrong_rate_and_length() {
+    let mut enc = CodecKind::Opus.new_encoder().expect("encoder");
+    let mut buf = [0u8; OPUS_MAX_PACKET];
+    assert_eq!(
+        enc.encode(&AudioFrame::silence(16_000), &mut buf),
+        Err(CodecError::RateMismatch {
+            expected: 48_000,
+            got: 16_000
+        })
+    );
+    let mut f = AudioFrame::silence(48_000);
+    f.len = 500;
+    assert_eq!(
+        enc.encode(&f, &mut buf),
+        Err(CodecError::BadFrameLength { len: 500 })
+    );
+    let mut dec = CodecKind::Opus.new_decoder().expect("decoder");
+    let mut out = AudioFrame::silence(48_000);
+    assert_eq!(dec.decode(&[], &mut out), Err(CodecError::EmptyPayload));
+}
+
+/// One packet lost: FEC from the next packet recovers it better than PLC
+/// does, and both produce audio of the tone's level.
+#[test]
+fn fec_and_plc() {
+    let mut enc = CodecKind::Opus.new_encoder().expect("encoder");
+    let packets = encode_tone(&mut enc, 40, 600.0);
+    let lost = 30;
+    let truth: Vec<i16> = sine_frame(48_000, 600.0, 8000.0, lost).pcm().to_vec();
+
+    let recover = |use_fec: bool| -> Vec<i16> {
+        let mut dec = CodecKind::Opus.new_decoder().expect("decoder");
+        let mut out = AudioFrame::silence(48_000);
+        for p in &packets[..lost] {
+            dec.decode(p, &mut out).expect("decode");
+        }
+        if use_fec {
+            dec.decode_fec(&packets[lost + 1], &mut out).expect("fec");
+        } else {
+            dec.conceal(&mut out);
+        }
+        assert_eq!((out.rate, out.len), (48_000, 960));
+        out.pcm().to_vec()
+    };
+    let fec = recover(true);
+    let plc = recover(false);
+    assert!(rms(&fec) > 0.3 * rms(&truth), "FEC frame carries the tone");
+    assert!(rms(&plc) > 0.1 * rms(&truth), "PLC frame is not silence");
+    assert!(
+        goertzel(&fec, 48_000, 600.0) > 100.0 * goertzel(&fec, 48_000, 2500.0),
+        "FEC frame is the tone"
+    );
+    // The decoder delays by a fixed amount; compare spectra rather than waveforms.
+    let fec_tone = goertzel(&fec, 48_000, 600.0);
+    let truth_tone = goertzel(&truth, 48_000, 600.0);
+    assert!(
+        fec_tone > 0.2 * truth_tone,
+        "FEC energy at 600 Hz: {fec_tone:.0} vs {truth_tone:.0}"
+    );
+}
