@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::call::{self, Ctx};
 use crate::config::Config;
+use crate::media::prompt::PromptStore;
 use crate::media::PortAllocator;
 use crate::sip::auth::{DigestServer, FailureTracker};
 use crate::sip::endpoint::Endpoint;
@@ -24,6 +25,14 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
     let key = crate::store::server_key(&store).await?;
     let ports = PortAllocator::new(config.rtp.bind, config.rtp.port_min..=config.rtp.port_max)
         .context("RTP port range")?;
+    let prompts = Arc::new(PromptStore::new(config.media.prompts_dir.clone(), config.media.language.clone()));
+    // Decode every prompt once at start (blocking work, off the runtime's
+    // worker threads), so calls never wait for a decoder.
+    let preload = prompts.clone();
+    let loaded = tokio::task::spawn_blocking(move || preload.preload(&[crate::call::apps::PROMPT_RATE])).await.unwrap_or(0);
+    if loaded == 0 {
+        tracing::warn!(dir = %config.media.prompts_dir.join(&config.media.language).display(), "no prompts found: applications will play silence");
+    }
     let (core_tx, core_rx) = mpsc::unbounded_channel();
     let endpoint = Endpoint::start(config.sip.listen, TimerConfig::default(), core_tx).await?;
     let http = crate::web::bind(config.http.listen)
@@ -40,6 +49,8 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
         digest: Mutex::new(digest),
         failures: Mutex::new(failures),
         active_calls: AtomicUsize::new(0),
+        prompts,
+        rooms: Default::default(),
     });
     tokio::spawn(call::run_core(ctx.clone(), core_rx));
     tokio::spawn(call::trunks::supervise(ctx.clone()));

@@ -54,6 +54,7 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
         record: None,
         final_status: 0,
         hangup_by: "system",
+        local_quality: None,
     };
     call.run().await;
     ctx.endpoint.unbind_dialog(&a_call_id);
@@ -71,9 +72,19 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
             packets: l.packets_in as i64,
             ..Default::default()
         };
-        let (a, b) = match &stats {
-            Some(s) => (Some(leg(&s.a)), Some(leg(&s.b))),
-            None => (None, None),
+        let (a, b) = match (&stats, &call.local_quality) {
+            (Some(s), _) => (Some(leg(&s.a)), Some(leg(&s.b))),
+            (None, Some(q)) => (
+                Some(crate::store::LegQualityRow {
+                    packets: q.packets as i64,
+                    lost: q.lost,
+                    jitter_ms: q.jitter_ms,
+                    rtt_ms: q.rtt_ms,
+                    mos: Some(q.mos),
+                }),
+                None,
+            ),
+            (None, None) => (None, None),
         };
         if let Err(e) = ctx.store.close_call_record(id, call.final_status, call.hangup_by, a, b).await {
             tracing::warn!("call record not closed: {e}");
@@ -169,15 +180,21 @@ struct Call {
     /// Final status the caller got, and who ended the call.
     final_status: u16,
     hangup_by: &'static str,
+    /// Receive quality of a leg the appliance terminated itself.
+    local_quality: Option<crate::media::quality::LegQuality>,
 }
 
 impl Call {
     async fn run(&mut self) {
-        if let Err(Refusal(status, reason)) = self.setup().await {
-            if !self.a.final_sent {
-                self.final_to_a(status, &reason);
+        match self.setup().await {
+            Err(Refusal(status, reason)) => {
+                if !self.a.final_sent {
+                    self.final_to_a(status, &reason);
+                }
+                return;
             }
-            return;
+            Ok(Some(kind)) => return self.serve_locally(kind).await,
+            Ok(None) => {}
         }
         let no_answer = Instant::now() + Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs);
         let mut drain_until: Option<Instant> = None;
@@ -223,7 +240,9 @@ impl Call {
 
     // ----- setup -----------------------------------------------------------
 
-    async fn setup(&mut self) -> Result<(), Refusal> {
+    /// Routes the call: `Ok(Some(app))` when the appliance answers it
+    /// itself, `Ok(None)` once the forks toward the callee are out.
+    async fn setup(&mut self) -> Result<Option<super::apps::AppKind>, Refusal> {
         let ctx = self.ctx.clone();
         let invite = self.a.invite.clone();
         let dialed = invite.uri.user().unwrap_or_default().to_string();
@@ -255,12 +274,20 @@ impl Call {
             (Some(t), Err(_)) => ("inbound", dialed.clone(), Some(t.name.clone())),
             (None, Ok(Target::Extension { number, .. })) => ("internal", number.clone(), None),
             (None, Err(_)) => ("internal", dialed.clone(), None),
+            (Some(t), Ok(Target::App(_))) => ("inbound", dialed.clone(), Some(t.name.clone())),
+            (None, Ok(Target::App(_))) => ("internal", dialed.clone(), None),
         };
         match ctx.store.open_call_record(invite.call_id().unwrap_or_default(), direction, &caller, &callee, trunk_name.as_deref()).await {
             Ok(id) => self.record = Some(id),
             Err(e) => tracing::warn!("call record not opened: {e}"),
         }
         let target = routed?;
+        if let Target::App(kind) = target {
+            if invite.body.is_empty() {
+                return Err(Refusal::new(488, "Not Acceptable Here - INVITE without SDP offer is not supported"));
+            }
+            return Ok(Some(kind));
+        }
         if invite.body.is_empty() {
             return Err(Refusal::new(488, "Not Acceptable Here - INVITE without SDP offer is not supported"));
         }
@@ -291,6 +318,7 @@ impl Call {
                     targets.push((uri, peer, number.clone()));
                 }
             }
+            Target::App(_) => unreachable_app(),
             Target::Trunk { trunk: t, addr, number } => {
                 let host = t.host.clone();
                 let uri = crate::sip::message::parse_uri(&format!("sip:{number}@{host}"))
@@ -314,7 +342,26 @@ impl Call {
         if self.forks.is_empty() {
             return Err(Refusal::new(503, "Service Unavailable"));
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// The appliance answers the call itself (IVR, conference).
+    async fn serve_locally(&mut self, kind: super::apps::AppKind) {
+        let ctx = self.ctx.clone();
+        let caller = super::uas::Caller {
+            key: &self.a.key,
+            invite: &self.a.invite,
+            peer: &self.a.peer,
+            local_tag: &self.a.local_tag,
+            our_ip: self.our_ip_toward(self.a.peer.addr),
+            tx: self.tx.clone(),
+            record: self.record,
+        };
+        let outcome = super::uas::serve(&ctx, caller, &mut self.rx, kind).await;
+        self.a.final_sent = true;
+        self.final_status = outcome.status;
+        self.hangup_by = outcome.hangup_by;
+        self.local_quality = outcome.quality;
     }
 
     fn our_ip_toward(&self, peer: SocketAddr) -> IpAddr {
@@ -897,6 +944,11 @@ impl Call {
             let _ = self.ctx.endpoint.send_request(req, dest, self.tx.clone()).await;
         }
     }
+}
+
+/// `setup` returns before building forks for application targets.
+fn unreachable_app() {
+    tracing::error!("application target reached the fork builder");
 }
 
 fn fwd_peer_addr(call: &Call, side: Side) -> SocketAddr {

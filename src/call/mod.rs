@@ -4,6 +4,7 @@
 //! talks SIP through `sip::endpoint::Endpoint` and media through
 //! `media::relay`) and knows nothing about the web.
 
+pub mod apps;
 mod auth;
 mod b2bua;
 mod build;
@@ -11,6 +12,7 @@ mod register;
 mod route;
 mod sdp_anchor;
 pub mod trunks;
+mod uas;
 
 use std::sync::{Arc, Mutex};
 
@@ -37,6 +39,10 @@ pub struct Ctx {
     pub failures: Mutex<FailureTracker>,
     /// Live calls, for status and tests.
     pub active_calls: std::sync::atomic::AtomicUsize,
+    /// Decoded prompts, shared by every call.
+    pub prompts: Arc<crate::media::prompt::PromptStore>,
+    /// Conference rooms in use.
+    pub rooms: apps::Rooms,
 }
 
 /// Runs the application core: every out-of-dialog event from the endpoint.

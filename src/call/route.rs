@@ -15,6 +15,13 @@ pub enum Target {
     Extension { number: String, bindings: Vec<Binding> },
     /// Out through a carrier trunk.
     Trunk { trunk: Trunk, addr: SocketAddr, number: String },
+    /// Answered by the appliance itself.
+    App(super::apps::AppKind),
+}
+
+/// An application number (IVR test, conference room), if `dialed` is one.
+fn app_target(ctx: &Ctx, dialed: &str) -> Option<Target> {
+    super::apps::AppKind::for_number(&ctx.config.apps, dialed).map(Target::App)
 }
 
 /// A routing failure with the status and reason phrase the caller gets.
@@ -55,6 +62,9 @@ pub async fn trunk_of(ctx: &Ctx, source: SocketAddr, req: &Request) -> Option<Tr
 /// Routes a call from a trunk: DID map, then an extension of that number.
 pub async fn from_trunk(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
     let number = match ctx.store.did(dialed).await {
+        Ok(Some(d)) if app_target(ctx, &d.extension).is_some() => {
+            return app_target(ctx, &d.extension).ok_or(Refusal::new(404, "Not Found"));
+        }
         Ok(Some(d)) => d.extension,
         Ok(None) => dialed.to_string(),
         Err(_) => return Err(Refusal::new(500, "Server Internal Error")),
@@ -64,6 +74,9 @@ pub async fn from_trunk(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
 
 /// Routes a call from an extension: another extension, else the default trunk.
 pub async fn from_extension(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
+    if let Some(app) = app_target(ctx, dialed) {
+        return Ok(app);
+    }
     if let Some(t) = extension_target(ctx, dialed).await? {
         return Ok(t);
     }

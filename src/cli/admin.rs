@@ -39,6 +39,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Extension(cmd) => extension(cmd, &config, &cli.data).await,
         Command::Trunk(cmd) => trunk(cmd, &config, &cli.data).await,
         Command::Calls { limit } => calls(&cli.data, limit).await,
+        Command::Dtmf { file } => dtmf(&file),
     }
 }
 
@@ -210,6 +211,16 @@ async fn calls(data: &Path, limit: i64) -> Result<()> {
             q(r.a_packets, r.a_lost, r.a_jitter_ms, r.a_mos),
             q(r.b_packets, r.b_lost, r.b_jitter_ms, r.b_mos),
         );
+    }
+    Ok(())
+}
+
+fn dtmf(file: &Path) -> Result<()> {
+    use switchboard::media::{decode::decode_file, dtmf::detect_pcm};
+    // The detector works at 8 kHz; decode resamples (with anti-aliasing).
+    let pcm = decode_file(file, 8000).with_context(|| format!("decoding {}", file.display()))?;
+    for (secs, digit) in detect_pcm(&pcm, 8000)? {
+        println!("{secs:.3} {digit}");
     }
     Ok(())
 }

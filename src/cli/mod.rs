@@ -33,6 +33,11 @@ pub enum Command {
     /// Manage SIP trunks toward carriers.
     #[command(subcommand)]
     Trunk(TrunkCmd),
+    /// Detect DTMF digits in an audio file (WAV, MP3, Ogg, FLAC; any rate):
+    /// prints `<start seconds> <digit>` per digit.
+    Dtmf {
+        file: PathBuf,
+    },
     /// Show recent call records (CDRs), newest first.
     Calls {
         /// How many records.

@@ -29,6 +29,47 @@ pub struct Config {
     pub http: HttpConfig,
     pub rtp: RtpConfig,
     pub trunks: TrunkConfig,
+    pub media: MediaConfig,
+    pub apps: AppsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Root of the prompt sets (`<dir>/<language>/<name>.wav|ogg|flac|mp3`).
+    pub prompts_dir: std::path::PathBuf,
+    pub language: String,
+    /// Codec preference for legs the appliance terminates (IVR, conference).
+    pub codecs: String,
+    /// Detect DTMF tones in the audio too (PSTN callers often send them in-band).
+    pub inband_dtmf: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppsConfig {
+    /// Number that reaches the IVR test application (prompt, digit
+    /// collection, read-back); empty disables it.
+    pub ivr_test: String,
+    /// Numbers that are conference rooms.
+    pub conference_rooms: Vec<String>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            prompts_dir: "prompts".into(),
+            language: "en".into(),
+            codecs: "PCMU,PCMA,G722,opus".into(),
+            inband_dtmf: true,
+        }
+    }
+}
+
+impl Default for AppsConfig {
+    fn default() -> Self {
+        AppsConfig { ivr_test: "7000".into(), conference_rooms: vec!["8000".into(), "8001".into()] }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +129,8 @@ impl Default for Config {
             http: HttpConfig::default(),
             rtp: RtpConfig::default(),
             trunks: TrunkConfig::default(),
+            media: MediaConfig::default(),
+            apps: AppsConfig::default(),
         }
     }
 }
@@ -130,6 +173,16 @@ impl Default for RtpConfig {
 impl Default for TrunkConfig {
     fn default() -> Self {
         TrunkConfig { options_interval_secs: 30, register_expires: 600 }
+    }
+}
+
+impl MediaConfig {
+    /// The validated codec preference list.
+    pub fn codec_prefs(&self) -> crate::sdp::negotiate::CodecPrefs {
+        self.codecs.parse().unwrap_or_else(|_| {
+            // validate() refused anything else; PCMU is always implemented.
+            "PCMU".parse().expect("PCMU parses")
+        })
     }
 }
 
@@ -219,6 +272,25 @@ impl Config {
         for a in &self.sip.digest_algorithms {
             if crate::sip::auth::Algorithm::parse(a).is_err() {
                 return err("sip.digest_algorithms", format!("unknown algorithm \"{a}\" (use \"SHA-256\" or \"MD5\")"));
+            }
+        }
+        match self.media.codecs.parse::<crate::sdp::negotiate::CodecPrefs>() {
+            Err(e) => return err("media.codecs", e.to_string()),
+            Ok(prefs) => {
+                for c in prefs.codecs() {
+                    if crate::media::codec::CodecKind::from_rtpmap(&c.name, c.clock_rate).is_none() {
+                        return err("media.codecs", format!("{} is not implemented (use PCMU, PCMA, G722, opus)", c.name));
+                    }
+                }
+            }
+        }
+        if self.media.language.is_empty() || self.media.language.contains(['/', '\\', '.']) {
+            return err("media.language", "must be a plain folder name like \"en\"".into());
+        }
+        let numbers = std::iter::once(&self.apps.ivr_test).chain(self.apps.conference_rooms.iter());
+        for n in numbers.filter(|n| !n.is_empty()) {
+            if !n.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') {
+                return err("apps", format!("\"{n}\" is not a dialable number"));
             }
         }
         if self.trunks.register_expires < 60 {

@@ -31,19 +31,19 @@ pub const MAX_DECODE_SECS: u64 = 20 * 60;
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     /// The file could not be opened (missing, permissions).
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {path}")]
     Open { path: PathBuf, source: std::io::Error },
     /// No enabled container reader recognised the file.
-    #[error("{path}: unrecognised or unsupported container: {source}")]
+    #[error("{path}: unrecognised or unsupported container")]
     Format { path: PathBuf, source: SymError },
     /// The container holds no audio track we know.
     #[error("{path}: no decodable audio track")]
     NoAudioTrack { path: PathBuf },
     /// The audio codec is not one of the enabled decoders.
-    #[error("{path}: unsupported audio codec: {source}")]
+    #[error("{path}: unsupported audio codec")]
     Codec { path: PathBuf, source: SymError },
     /// Reading or decoding failed part-way (other than a skippable bad packet).
-    #[error("{path}: decoding failed: {source}")]
+    #[error("{path}: decoding failed")]
     Decode { path: PathBuf, source: SymError },
     /// The stream changes sample rate mid-way (chained Ogg); not supported.
     #[error("{path}: sample rate changes mid-stream ({first} Hz then {later} Hz)")]
@@ -55,7 +55,7 @@ pub enum DecodeError {
     #[error("{path}: no audio samples")]
     Empty { path: PathBuf },
     /// Resampling to the target rate failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: resampling failed")]
     Resample { path: PathBuf, source: ResampleError },
 }
 

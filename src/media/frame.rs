@@ -73,6 +73,20 @@ pub trait MediaPort {
     fn get_frame(&mut self, frame: &mut AudioFrame) -> bool;
 }
 
+/// A boxed port is a port, so the call layer can pick the application at
+/// run time and hand the media task one type.
+impl<T: MediaPort + ?Sized> MediaPort for Box<T> {
+    fn rate(&self) -> u32 {
+        (**self).rate()
+    }
+    fn put_frame(&mut self, frame: &AudioFrame) {
+        (**self).put_frame(frame)
+    }
+    fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
+        (**self).get_frame(frame)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

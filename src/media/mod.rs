@@ -11,6 +11,7 @@
 pub mod codec;
 pub mod decode;
 pub mod dtmf;
+pub mod endpoint;
 mod frame;
 pub mod jitter;
 mod latch;

@@ -1,0 +1,214 @@
+//! Applications the appliance answers itself: the IVR test (greeting,
+//! digit collection, read-back) and conference rooms. Each is a `MediaPort`
+//! the terminated leg feeds every 20 ms, plus digit handling. The ports sit
+//! behind a short std Mutex because the media task ticks them while the call
+//! task steers them; neither side holds the lock across an await.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::config::AppsConfig;
+use crate::media::mixer::{Conference, PartyId, Role, DEFAULT_INTERNAL_RATE, DEFAULT_MAX_TALKERS};
+use crate::media::prompt::{say_digits, PromptPlayer, PromptStore};
+use crate::media::{AudioFrame, MediaPort};
+
+/// Prompts are recorded at 16 kHz; the leg resamples to its codec.
+pub const PROMPT_RATE: u32 = 16_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppKind {
+    IvrTest,
+    Conference(String),
+}
+
+impl AppKind {
+    pub fn for_number(cfg: &AppsConfig, dialed: &str) -> Option<AppKind> {
+        if !cfg.ivr_test.is_empty() && dialed == cfg.ivr_test {
+            return Some(AppKind::IvrTest);
+        }
+        cfg.conference_rooms.iter().any(|r| r == dialed).then(|| AppKind::Conference(dialed.to_string()))
+    }
+}
+
+/// A port shared between the media task and the call task.
+pub struct Shared<T>(pub Arc<Mutex<T>>);
+
+impl<T: MediaPort> MediaPort for Shared<T> {
+    fn rate(&self) -> u32 {
+        self.0.lock().map(|p| p.rate()).unwrap_or(PROMPT_RATE)
+    }
+    fn put_frame(&mut self, frame: &AudioFrame) {
+        if let Ok(mut p) = self.0.lock() {
+            p.put_frame(frame);
+        }
+    }
+    fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
+        self.0.lock().map(|mut p| p.get_frame(frame)).unwrap_or(false)
+    }
+}
+
+/// The IVR test: plays a greeting, collects digits until `#`, reads them back.
+pub struct IvrTest {
+    player: Arc<Mutex<PromptPlayer>>,
+    prompts: Arc<PromptStore>,
+    collected: String,
+}
+
+impl IvrTest {
+    pub fn start(prompts: Arc<PromptStore>) -> (IvrTest, Shared<PromptPlayer>) {
+        let player = Arc::new(Mutex::new(PromptPlayer::new(PROMPT_RATE)));
+        let ivr = IvrTest { player: player.clone(), prompts, collected: String::new() };
+        ivr.play(&["welcome", "enter-digits"]);
+        (ivr, Shared(player))
+    }
+
+    fn play<S: AsRef<str>>(&self, names: &[S]) {
+        if let Ok(mut p) = self.player.lock() {
+            p.enqueue_names(&self.prompts, names);
+        }
+    }
+
+    /// A digit arrived; returns the digits collected when `#` ends entry.
+    pub fn on_digit(&mut self, digit: char) -> Option<String> {
+        // Barge-in: a key press stops the prompt that is playing.
+        if let Ok(mut p) = self.player.lock() {
+            p.clear();
+        }
+        if digit == '#' {
+            let entered = std::mem::take(&mut self.collected);
+            let mut names: Vec<&str> = vec!["you-entered"];
+            names.extend(say_digits(&entered));
+            self.play(&names);
+            return Some(entered);
+        }
+        if self.collected.len() < 32 {
+            self.collected.push(digit);
+        }
+        None
+    }
+}
+
+/// One conference room: the mixer plus when it last mixed. Mixing happens
+/// lazily on the first `get` of each 20 ms period, so no extra task ticks
+/// the room; a party's input joins the mix at most one period late.
+pub struct Room {
+    conf: Conference,
+    last_mix: Option<Instant>,
+}
+
+impl Room {
+    fn mix_if_due(&mut self, now: Instant) {
+        let due = self.last_mix.map(|t| now.saturating_duration_since(t).as_millis() >= 19).unwrap_or(true);
+        if due {
+            self.conf.mix();
+            self.last_mix = Some(now);
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.conf.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.conf.is_empty()
+    }
+}
+
+/// All rooms, created on first join and dropped when the last party leaves.
+#[derive(Default)]
+pub struct Rooms {
+    rooms: Mutex<HashMap<String, Arc<Mutex<Room>>>>,
+}
+
+impl Rooms {
+    /// Joins `room`, returning the party's port.
+    pub fn join(&self, room: &str) -> Option<ConferencePort> {
+        let mut rooms = self.rooms.lock().ok()?;
+        let entry = match rooms.get(room) {
+            Some(r) => r.clone(),
+            None => {
+                let conf = Conference::new(DEFAULT_INTERNAL_RATE, DEFAULT_MAX_TALKERS).ok()?;
+                let r = Arc::new(Mutex::new(Room { conf, last_mix: None }));
+                rooms.insert(room.to_string(), r.clone());
+                r
+            }
+        };
+        let party = entry.lock().ok()?.conf.add_party(Role::Normal).ok()?;
+        Some(ConferencePort { room: entry, party, name: room.to_string() })
+    }
+
+    /// Leaves; the room goes away with its last party.
+    pub fn leave(&self, port: &ConferencePort) {
+        let Ok(mut rooms) = self.rooms.lock() else { return };
+        let empty = match port.room.lock() {
+            Ok(mut r) => {
+                let _ = r.conf.remove_party(port.party);
+                r.is_empty()
+            }
+            Err(_) => true,
+        };
+        if empty {
+            rooms.remove(&port.name);
+        }
+    }
+
+    /// Parties in `room` right now.
+    pub fn size(&self, room: &str) -> usize {
+        self.rooms
+            .lock()
+            .ok()
+            .and_then(|r| r.get(room).cloned())
+            .and_then(|r| r.lock().ok().map(|r| r.len()))
+            .unwrap_or(0)
+    }
+}
+
+/// A party's view of its room: its voice in, everyone else's mix out.
+#[derive(Clone)]
+pub struct ConferencePort {
+    room: Arc<Mutex<Room>>,
+    party: PartyId,
+    name: String,
+}
+
+impl MediaPort for ConferencePort {
+    fn rate(&self) -> u32 {
+        DEFAULT_INTERNAL_RATE
+    }
+    fn put_frame(&mut self, frame: &AudioFrame) {
+        if let Ok(mut r) = self.room.lock() {
+            let _ = r.conf.put(self.party, frame);
+        }
+    }
+    fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
+        let Ok(mut r) = self.room.lock() else { return false };
+        r.mix_if_due(Instant::now());
+        r.conf.get(self.party, frame).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_map_to_apps() {
+        let cfg = AppsConfig { ivr_test: "7000".into(), conference_rooms: vec!["8000".into()] };
+        assert_eq!(AppKind::for_number(&cfg, "7000"), Some(AppKind::IvrTest));
+        assert_eq!(AppKind::for_number(&cfg, "8000"), Some(AppKind::Conference("8000".into())));
+        assert_eq!(AppKind::for_number(&cfg, "1001"), None);
+        let off = AppsConfig { ivr_test: String::new(), conference_rooms: vec![] };
+        assert_eq!(AppKind::for_number(&off, ""), None);
+    }
+
+    #[test]
+    fn rooms_come_and_go_with_parties() {
+        let rooms = Rooms::default();
+        let a = rooms.join("8000").unwrap();
+        let b = rooms.join("8000").unwrap();
+        assert_eq!(rooms.size("8000"), 2);
+        rooms.leave(&a);
+        assert_eq!(rooms.size("8000"), 1);
+        rooms.leave(&b);
+        assert_eq!(rooms.size("8000"), 0);
+    }
+}

@@ -1,0 +1,150 @@
+//! Terminated media legs: the appliance itself is the RTP peer (IVR,
+//! conference, recorder bridge), unlike `relay`, which only forwards. The
+//! sans-IO `LegMedia` does the work; `spawn` runs it in a tokio task with
+//! the leg's two sockets and a 20 ms tick, attached to an application
+//! `MediaPort`. Must not touch SIP; the call layer hands in the negotiated
+//! codec and remote address and receives digits and a timeout.
+
+mod leg;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+pub use leg::{LegConfig, LegError, LegMedia};
+
+use crate::media::dtmf::{DtmfEvent, MergedDigit};
+use crate::media::quality::LegQuality;
+use crate::media::{MediaPort, PortPair};
+
+/// What a running leg reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EndpointEvent {
+    /// A de-duplicated digit (RFC 4733, SIP INFO or in-band).
+    Dtmf(MergedDigit),
+    /// No RTP for the configured inactivity time.
+    Timeout,
+}
+
+enum Command {
+    SetRemote(SocketAddr, Option<SocketAddr>),
+    InfoDtmf(DtmfEvent),
+    Stop,
+}
+
+/// The call layer's grip on a running leg. Dropping it stops the leg.
+pub struct EndpointHandle {
+    cmd: mpsc::UnboundedSender<Command>,
+    join: JoinHandle<LegQuality>,
+    local_rtp: SocketAddr,
+}
+
+impl EndpointHandle {
+    pub fn local_rtp(&self) -> SocketAddr {
+        self.local_rtp
+    }
+    /// The peer's media address (SDP); updated by re-INVITEs.
+    pub fn set_remote(&self, rtp: SocketAddr, rtcp: Option<SocketAddr>) {
+        let _ = self.cmd.send(Command::SetRemote(rtp, rtcp));
+    }
+    /// A digit that arrived by SIP INFO on this leg's dialog.
+    pub fn info_dtmf(&self, ev: DtmfEvent) {
+        let _ = self.cmd.send(Command::InfoDtmf(ev));
+    }
+    /// Stops the leg (sending RTCP BYE), waits for it and returns its
+    /// receive quality; the ports are free when this returns.
+    pub async fn shutdown(self) -> Option<LegQuality> {
+        let _ = self.cmd.send(Command::Stop);
+        self.join.await.ok()
+    }
+}
+
+/// Runs `leg` on `pair`'s sockets, feeding `port` every 20 ms.
+pub fn spawn<P: MediaPort + Send + 'static>(
+    pair: PortPair,
+    leg: LegMedia,
+    port: P,
+    remote: Option<(SocketAddr, Option<SocketAddr>)>,
+    inactivity: Duration,
+) -> (EndpointHandle, mpsc::UnboundedReceiver<EndpointEvent>) {
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let local_rtp = pair.rtp_addr();
+    let join = tokio::spawn(run(pair, leg, port, remote, inactivity, cmd_rx, ev_tx));
+    (EndpointHandle { cmd: cmd_tx, join, local_rtp }, ev_rx)
+}
+
+async fn run<P: MediaPort>(
+    pair: PortPair,
+    mut leg: LegMedia,
+    mut port: P,
+    mut remote: Option<(SocketAddr, Option<SocketAddr>)>,
+    inactivity: Duration,
+    mut cmds: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<EndpointEvent>,
+) -> LegQuality {
+    let mut rtp_buf = [0u8; 2048];
+    let mut rtcp_buf = [0u8; 2048];
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    // A late tick must not be followed by a burst: the jitter buffer and the
+    // peer expect one packet per 20 ms.
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let started = Instant::now();
+    let mut rtcp_source: Option<SocketAddr> = None;
+    loop {
+        tokio::select! {
+            r = pair.rtp.recv_from(&mut rtp_buf) => {
+                if let Ok((n, src)) = r {
+                    leg.on_rtp(Instant::now().into_std(), src, &rtp_buf[..n]);
+                }
+            }
+            r = pair.rtcp.recv_from(&mut rtcp_buf) => {
+                if let Ok((n, src)) = r {
+                    rtcp_source.get_or_insert(src);
+                    leg.on_rtcp(Instant::now().into_std(), &rtcp_buf[..n]);
+                }
+            }
+            cmd = cmds.recv() => match cmd {
+                Some(Command::SetRemote(rtp, rtcp)) => remote = Some((rtp, rtcp)),
+                Some(Command::InfoDtmf(ev)) => leg.on_info_dtmf(Instant::now().into_std(), &ev),
+                Some(Command::Stop) | None => break,
+            },
+            _ = tick.tick() => {
+                let now = Instant::now().into_std();
+                // Symmetric RTP: answer where the peer really sends from.
+                let dest = leg.rtp_source.or(remote.map(|r| r.0));
+                if let Some(pkt) = leg.tick(now, &mut port) {
+                    if let Some(d) = dest {
+                        let _ = pair.rtp.try_send_to(pkt, d);
+                    }
+                }
+                let rtcp_dest = rtcp_source
+                    .or(remote.and_then(|r| r.1))
+                    .or(dest.and_then(|d| d.port().checked_add(1).map(|p| SocketAddr::new(d.ip(), p))));
+                if let Some(pkt) = leg.poll_rtcp(now) {
+                    if let Some(d) = rtcp_dest {
+                        let _ = pair.rtcp.try_send_to(pkt, d);
+                    }
+                }
+                while let Some(d) = leg.poll_dtmf() {
+                    let _ = events.send(EndpointEvent::Dtmf(d));
+                }
+                let last = leg.last_rtp().unwrap_or(started.into_std());
+                if now.saturating_duration_since(last) >= inactivity {
+                    let _ = events.send(EndpointEvent::Timeout);
+                    break;
+                }
+            }
+        }
+    }
+    leg.close();
+    let now = Instant::now().into_std();
+    let dest = rtcp_source.or(remote.and_then(|r| r.1));
+    if let (Some(pkt), Some(d)) = (leg.poll_rtcp(now), dest) {
+        let _ = pair.rtcp.try_send_to(pkt, d);
+    }
+    leg.quality()
+}

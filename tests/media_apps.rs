@@ -1,0 +1,209 @@
+//! The media engine end to end: calls the appliance answers itself. A real
+//! phone (baresip) or SIPp reaches the IVR test application, hears its
+//! prompts, and its digits arrive by RFC 4733, in-band tones and SIP INFO;
+//! three phones talk in a conference room; and the `switchboard dtmf`
+//! command reads digits out of audio files in several formats.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::audio::{read_wav, rms, tone_power_ratio, write_tone};
+use common::baresip::{AnswerMode, Baresip, BaresipConfig};
+use common::sipp::Sipp;
+use common::switchboard::{bin, Switchboard};
+
+const T: Duration = Duration::from_secs(10);
+
+/// Digits as DTMF tone pairs (ITU-T Q.23), 8 kHz mono WAV: `lead` seconds of
+/// silence, then each digit for `on` seconds followed by `off` seconds.
+fn write_dtmf(path: &Path, digits: &str, lead: f64, on: f64, off: f64, tail: f64) {
+    let rate = 8000.0;
+    let pair = |d: char| -> (f64, f64) {
+        let (row, col) = match d {
+            '1' => (0, 0), '2' => (0, 1), '3' => (0, 2), 'A' => (0, 3),
+            '4' => (1, 0), '5' => (1, 1), '6' => (1, 2), 'B' => (1, 3),
+            '7' => (2, 0), '8' => (2, 1), '9' => (2, 2), 'C' => (2, 3),
+            '*' => (3, 0), '0' => (3, 1), '#' => (3, 2), _ => (3, 3),
+        };
+        ([697.0, 770.0, 852.0, 941.0][row], [1209.0, 1336.0, 1477.0, 1633.0][col])
+    };
+    let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+    let mut silence = |secs: f64, w: &mut hound::WavWriter<_>| {
+        for _ in 0..(secs * rate) as usize {
+            w.write_sample(0i16).unwrap();
+        }
+    };
+    silence(lead, &mut w);
+    for d in digits.chars() {
+        let (lo, hi) = pair(d);
+        for i in 0..(on * rate) as usize {
+            let t = i as f64 / rate;
+            // About -10 dBm0 per tone.
+            let s = 5000.0 * ((2.0 * std::f64::consts::PI * lo * t).sin() + (2.0 * std::f64::consts::PI * hi * t).sin());
+            w.write_sample(s as i16).unwrap();
+        }
+        silence(off, &mut w);
+    }
+    silence(tail, &mut w);
+    w.finalize().unwrap();
+}
+
+fn prompts_config() -> String {
+    format!("[media]\nprompts_dir = \"{}/prompts\"\n", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn phone(sb: &Switchboard, user: &str, secret: &str, source: Option<&Path>) -> Baresip {
+    let mut cfg = BaresipConfig::new(user).registrar(&sb.sip_addr(), user, secret).answermode(AnswerMode::Auto);
+    if let Some(src) = source {
+        cfg = cfg.audio_source(src);
+    }
+    let mut b = Baresip::start(cfg).expect("start baresip");
+    b.wait_registered(T).expect("registered");
+    b
+}
+
+#[test]
+fn dtmf_command_reads_digits_from_any_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("digits.wav");
+    write_dtmf(&wav, "159#", 0.2, 0.1, 0.3, 0.5);
+    // Re-encode as 44.1 kHz stereo FLAC and as Ogg Vorbis: the command must
+    // decode, downmix and resample before detecting.
+    let flac = dir.path().join("digits.flac");
+    let ogg = dir.path().join("digits.ogg");
+    for (out, extra) in [(&flac, vec!["-r", "44100", "-c", "2"]), (&ogg, vec!["-r", "48000"])] {
+        let st = Command::new("sox").arg(&wav).args(&extra).arg(out).status().expect("run sox");
+        assert!(st.success(), "sox converts to {}", out.display());
+    }
+    for file in [&wav, &flac, &ogg] {
+        let out = Command::new(bin()).arg("dtmf").arg(file).output().expect("run switchboard dtmf");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<(f64, String)> = text
+            .lines()
+            .map(|l| {
+                let (t, d) = l.split_once(' ').expect("`<seconds> <digit>`");
+                (t.parse().expect("seconds"), d.to_string())
+            })
+            .collect();
+        let digits: String = lines.iter().map(|(_, d)| d.as_str()).collect();
+        assert_eq!(digits, "159#", "{}: {text}", file.display());
+        for (i, (t, _)) in lines.iter().enumerate() {
+            let expected = 0.2 + 0.4 * i as f64;
+            assert!((t - expected).abs() < 0.03, "{}: digit {i} at {t}, expected {expected}", file.display());
+        }
+    }
+    let out = Command::new(bin()).arg("dtmf").arg(dir.path().join("missing.wav")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.wav"));
+}
+
+#[test]
+fn ivr_plays_prompts_and_collects_rfc4733_and_inband_digits() {
+    let mut sb = Switchboard::start_with(&prompts_config()).expect("start switchboard");
+    sb.add_extension("1001", "secret-one-1001");
+    sb.add_extension("1002", "secret-two-1002");
+
+    // RFC 4733: baresip's sndcode sends telephone-events.
+    let mut a = phone(&sb, "1001", "secret-one-1001", None);
+    a.dial(&format!("sip:7000@{}", sb.sip_addr())).expect("dial the IVR");
+    a.wait_event("CALL_ESTABLISHED", T).expect("IVR answers");
+    std::thread::sleep(Duration::from_millis(2500));
+    a.send_dtmf("42#").expect("send digits");
+    sb.wait_log("entered=\"42\"", T).expect("IVR collected 4, 2 and # as one entry");
+    let log = sb.log();
+    assert!(log.contains("digit=4 source=Rfc4733") && log.contains("digit=2 source=Rfc4733"), "{log}");
+    assert_eq!(log.matches("digit=4 ").count(), 1, "no double digit");
+    std::thread::sleep(Duration::from_millis(1500));
+    a.hangup().expect("hang up");
+    a.wait_event("CALL_CLOSED", T).expect("closed");
+    let heard = a.wait_received_recording(2.0, T).expect("recording of what the IVR played");
+    let audio = read_wav(&heard).unwrap();
+    let first = &audio.samples[..(audio.rate as usize * 2).min(audio.samples.len())];
+    assert!(rms(first) > 0.01, "the greeting prompt is audible (rms {})", rms(first));
+
+    // In-band: the phone's audio itself carries the tones.
+    let tones = sb.dir().join("inband.wav");
+    write_dtmf(&tones, "39#", 1.5, 0.12, 0.15, 3.0);
+    let mut b = phone(&sb, "1002", "secret-two-1002", Some(&tones));
+    b.dial(&format!("sip:7000@{}", sb.sip_addr())).expect("dial the IVR");
+    b.wait_event("CALL_ESTABLISHED", T).expect("IVR answers");
+    sb.wait_log("entered=\"39\"", T).expect("IVR collected in-band 3, 9 and #");
+    let log = sb.log();
+    assert!(log.contains("digit=3 source=InBand") && log.contains("digit=9 source=InBand"), "{log}");
+    b.hangup().expect("hang up");
+    b.wait_event("CALL_CLOSED", T).expect("closed");
+
+    // Both calls have records with receive quality for the caller's leg.
+    sb.wait_log("media released", Duration::from_secs(2)).ok();
+    let cdr = sb.admin_ok(&["calls"]);
+    let rows: Vec<&str> = cdr.lines().skip(1).filter(|l| l.contains(" 7000 ")).collect();
+    assert_eq!(rows.len(), 2, "{cdr}");
+    for r in rows {
+        let cols: Vec<&str> = r.split_whitespace().collect();
+        assert_eq!(cols[4], "200", "{r}");
+        let quality: Vec<&str> = cols[7].split('/').collect();
+        let pkts: u64 = quality[0].parse().unwrap();
+        let mos: f64 = quality[3].parse().unwrap();
+        assert!(pkts > 50 && mos > 3.5, "caller leg measured: {r}");
+    }
+}
+
+#[test]
+fn ivr_takes_digits_by_sip_info() {
+    let mut sb = Switchboard::start_with(&prompts_config()).expect("start switchboard");
+    sb.add_extension("1001", "secret-one-1001");
+    let run = Sipp::scenario("call_ext_info_dtmf.xml")
+        .remote(&sb.sip_addr())
+        .service("7000")
+        .key("caller", "1001")
+        .auth("1001", "secret-one-1001")
+        .calls(1)
+        .timeout(Duration::from_secs(20))
+        .run()
+        .expect("run sipp");
+    run.expect_success(1).expect("INFOs answered 200, call completed");
+    sb.wait_log("entered=\"7\"", T).expect("IVR collected INFO digits 7 and #");
+    assert!(sb.log().contains("digit=7 source=SipInfo"));
+}
+
+#[test]
+fn three_party_conference_mixes_everyone_but_yourself() {
+    let sb = Switchboard::start_with(&prompts_config()).expect("start switchboard");
+    let freqs = [440.0, 1000.0, 1700.0];
+    let mut phones = Vec::new();
+    for (i, f) in freqs.iter().enumerate() {
+        let user = format!("100{}", i + 1);
+        let secret = format!("secret-{user}-x");
+        sb.add_extension(&user, &secret);
+        let wav = sb.dir().join(format!("tone-{f}.wav"));
+        write_tone(&wav, *f, 30.0, 0.3).unwrap();
+        phones.push(phone(&sb, &user, &secret, Some(&wav)));
+    }
+    for p in &phones {
+        p.dial(&format!("sip:8000@{}", sb.sip_addr())).expect("dial the room");
+    }
+    for p in phones.iter_mut() {
+        p.wait_event("CALL_ESTABLISHED", T).expect("joined");
+    }
+    std::thread::sleep(Duration::from_millis(3000));
+    for p in &phones {
+        p.hangup().expect("leave");
+    }
+    for (i, p) in phones.iter_mut().enumerate() {
+        p.wait_event("CALL_CLOSED", T).expect("closed");
+        let heard = p.wait_received_recording(1.0, T).expect("recording");
+        let own = tone_power_ratio(&heard, freqs[i]).unwrap();
+        for (j, f) in freqs.iter().enumerate() {
+            if j != i {
+                let other = tone_power_ratio(&heard, *f).unwrap();
+                assert!(other > 0.15, "party {i} hears {f} Hz: {other:.3}");
+            }
+        }
+        assert!(own < 0.05, "party {i} does not hear itself ({} Hz): {own:.3}", freqs[i]);
+    }
+}

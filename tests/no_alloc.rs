@@ -1,0 +1,365 @@
+//! Proves "hot paths allocate nothing" for the media pipeline outside the mixer (which has
+//! tests/mixer_no_alloc.rs): every per-frame and per-packet path runs in steady state, after a
+//! warm-up, under a counting global allocator, and must not allocate.
+//!
+//! The counter is thread-local, so tests running in parallel do not see each other. Each test
+//! also asserts that the path did real work (digits detected, frames played, packets relayed),
+//! so a zero cannot come from a path that silently did nothing.
+//! An integration test, so the counting allocator is confined to this test binary.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use switchboard::media::codec::{CodecKind, Decoder, Encoder};
+use switchboard::media::dtmf::{Digit, DtmfDetector, TelephoneEventReceiver, TelephoneEventSender};
+use switchboard::media::jitter::{JitterBuffer, JitterConfig, Playout};
+use switchboard::media::rtcp::{RtcpConfig, RtcpSession};
+use switchboard::media::rtp::{depacketize, packetize, Packetizer, RtpHeader};
+use switchboard::media::{AudioFrame, Resample, Resampler};
+
+struct Counting;
+thread_local! { static ALLOCS: Cell<u64> = const { Cell::new(0) }; }
+// `realloc` and `alloc_zeroed` use the default methods, which call `alloc`: counted too.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+}
+#[global_allocator]
+static A: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(|c| c.get())
+}
+
+/// Allocations made on this thread while `f` runs.
+fn count<R>(f: impl FnOnce() -> R) -> (u64, R) {
+    let before = allocs();
+    let r = f();
+    (allocs() - before, r)
+}
+
+/// 8 kHz PCM with the 16 keys (80 ms on, 80 ms off, -10 dBm0 per tone) over low noise.
+fn dtmf_pcm() -> (Vec<i16>, String) {
+    const ROWS: [f64; 4] = [697.0, 770.0, 852.0, 941.0];
+    const COLS: [f64; 4] = [1209.0, 1336.0, 1477.0, 1633.0];
+    const KEYS: [&str; 4] = ["123A", "456B", "789C", "*0#D"];
+    let mut pcm = vec![0i16; 800];
+    let mut keys = String::new();
+    let mut seed = 1u32;
+    for (r, row) in KEYS.iter().enumerate() {
+        for (c, key) in row.chars().enumerate() {
+            keys.push(key);
+            for n in 0..1280 {
+                let t = n as f64 / 8000.0;
+                let tone = if n < 640 {
+                    7000.0 * ((std::f64::consts::TAU * ROWS[r] * t).sin() + (std::f64::consts::TAU * COLS[c] * t).sin())
+                } else {
+                    0.0
+                };
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let noise = f64::from((seed >> 16) % 400) - 200.0;
+                pcm.push((tone + noise) as i16);
+            }
+        }
+    }
+    pcm.extend(std::iter::repeat_n(0, 800));
+    (pcm, keys)
+}
+
+fn tone_frame(rate: u32, hz: f64, offset: usize) -> AudioFrame {
+    let mut f = AudioFrame::silence(rate);
+    for (i, s) in f.pcm_mut().iter_mut().enumerate() {
+        let t = (offset + i) as f64 / f64::from(rate);
+        *s = (8000.0 * (std::f64::consts::TAU * hz * t).sin()) as i16;
+    }
+    f
+}
+
+#[test]
+fn dtmf_detection_does_not_allocate() {
+    let (pcm, keys) = dtmf_pcm();
+    let mut det = DtmfDetector::new();
+    // Warm-up: one full pass, so every state (tone on, off, event queued) has been visited.
+    for chunk in pcm.chunks(160) {
+        det.process(chunk);
+    }
+    while det.poll_event().is_some() {}
+
+    let mut found = String::with_capacity(64);
+    let (n, ()) = count(|| {
+        for _ in 0..3 {
+            for chunk in pcm.chunks(160) {
+                det.process(chunk);
+                while let Some(e) = det.poll_event() {
+                    found.push(e.digit.to_char());
+                }
+            }
+        }
+    });
+    assert_eq!(n, 0, "allocations in DtmfDetector::process/poll_event");
+    assert_eq!(found, keys.repeat(3), "the detector did its job while measured");
+}
+
+#[test]
+fn rfc4733_receiver_does_not_allocate() {
+    // Packet trains for all 16 keys, 100 ms presses 200 ms apart (timestamps at 8 kHz).
+    let mut train = Vec::new();
+    for (k, ch) in "123A456B789C*0#D".chars().enumerate() {
+        let ts0 = 1000 + k as u32 * 1600;
+        for p in TelephoneEventSender::new(Digit::from_char(ch).expect("key"), ts0, 800, 10, 8000) {
+            train.push((u64::from(ts0 + p.send_at) / 8, p.timestamp, p.marker, p.payload));
+        }
+    }
+    let mut rx = TelephoneEventReceiver::new(8000);
+    let round_ts = 16 * 1600u32;
+    let mut run = |rx: &mut TelephoneEventReceiver, round: u32, out: &mut String| {
+        for &(ms, ts, marker, payload) in &train {
+            let now = u64::from(round) * u64::from(round_ts / 8) + ms;
+            rx.handle_packet(now, ts + round * round_ts, marker, &payload).expect("valid payload");
+            rx.handle_timeout(now);
+            while let Some(e) = rx.poll_event() {
+                out.push(e.digit.to_char());
+            }
+        }
+    };
+    let mut warm = String::new();
+    run(&mut rx, 0, &mut warm);
+    assert_eq!(warm, "123A456B789C*0#D");
+
+    let mut found = String::with_capacity(64);
+    let (n, ()) = count(|| {
+        for round in 1..4 {
+            run(&mut rx, round, &mut found);
+        }
+    });
+    assert_eq!(n, 0, "allocations in TelephoneEventReceiver::handle_packet/poll_event");
+    assert_eq!(found, "123A456B789C*0#D".repeat(3));
+}
+
+#[test]
+fn codecs_encode_and_decode_without_allocating() {
+    for kind in CodecKind::ALL {
+        let rate = kind.sample_rate();
+        let frames: Vec<AudioFrame> = (0..50).map(|i| tone_frame(rate, 440.0, i * (rate as usize / 50))).collect();
+        let mut enc = kind.new_encoder().expect("encoder");
+        let mut dec = kind.new_decoder().expect("decoder");
+        let mut payload = vec![0u8; kind.max_payload_len()];
+        let mut out = AudioFrame::silence(rate);
+        let mut step = |f: &AudioFrame, out: &mut AudioFrame| -> (usize, i64) {
+            let len = enc.encode(f, &mut payload).expect("encode");
+            dec.decode(&payload[..len], out).expect("decode");
+            let energy = out.pcm().iter().map(|&s| i64::from(s).abs()).sum::<i64>();
+            (len, energy)
+        };
+        for f in &frames {
+            step(f, &mut out);
+        }
+        let (n, (bytes, energy)) = count(|| {
+            let (mut bytes, mut energy) = (0, 0);
+            for _ in 0..4 {
+                for f in &frames {
+                    let (l, e) = step(f, &mut out);
+                    bytes += l;
+                    energy += e;
+                }
+            }
+            (bytes, energy)
+        });
+        assert_eq!(n, 0, "{kind}: allocations in encode/decode");
+        assert!(bytes > 0 && energy > 0, "{kind}: encoded {bytes} bytes, decoded energy {energy}");
+        assert_eq!((out.rate, out.len), (rate, rate as usize / 50), "{kind}: decoded a full frame");
+
+        // Loss paths of the decoder (PLC; Opus FEC) are per-frame too.
+        let (n, ()) = count(|| {
+            for _ in 0..10 {
+                dec.conceal(&mut out);
+                dec.decode_fec(&payload[..1], &mut out).ok();
+            }
+        });
+        assert_eq!(n, 0, "{kind}: allocations in conceal/decode_fec");
+    }
+}
+
+#[test]
+fn jitter_buffer_push_pop_does_not_allocate() {
+    let mut jb = JitterBuffer::new(JitterConfig::default());
+    let t0 = Instant::now();
+    let frame = Duration::from_millis(20);
+    let mut payload = [0u8; 160];
+    let mut played = 0u32;
+    let mut step = |k: u32, played: &mut u32| {
+        payload[..4].copy_from_slice(&k.to_be_bytes());
+        // Every 7th packet late by 30 ms, every 11th missing: reordering and loss paths too.
+        if k % 11 != 5 {
+            let late = if k % 7 == 3 { 30 } else { (k % 3) * 3 };
+            jb.push(k as u16, k * 160, &payload, t0 + frame * k + Duration::from_millis(u64::from(late)));
+        }
+        if let Playout::Frame(_) = jb.pop(t0 + frame * k + Duration::from_millis(10)) {
+            *played += 1;
+        }
+    };
+    for k in 0..200 {
+        step(k, &mut played);
+    }
+    let before = played;
+    let (n, ()) = count(|| {
+        // Crosses the 16-bit sequence wrap (65536) on the way.
+        for k in 200..70_000 {
+            step(k, &mut played);
+        }
+    });
+    assert_eq!(n, 0, "allocations in JitterBuffer::push/pop");
+    assert!(played - before > 50_000, "frames played while measured: {}", played - before);
+}
+
+#[test]
+fn resampler_does_not_allocate() {
+    for (from, to) in [(8000u32, 16_000u32), (16_000, 8000), (16_000, 48_000), (48_000, 16_000), (8000, 48_000)] {
+        let mut r = Resampler::new(from, to).expect("resampler");
+        let frames: Vec<AudioFrame> = (0..10).map(|i| tone_frame(from, 1000.0, i * (from as usize / 50))).collect();
+        let mut out = AudioFrame::silence(to);
+        for f in &frames {
+            r.process(f, &mut out);
+        }
+        let (n, energy) = count(|| {
+            let mut energy = 0i64;
+            for _ in 0..20 {
+                for f in &frames {
+                    r.process(f, &mut out);
+                    energy += out.pcm().iter().map(|&s| i64::from(s).abs()).sum::<i64>();
+                }
+            }
+            energy
+        });
+        assert_eq!(n, 0, "{from}->{to}: allocations in Resampler::process");
+        assert!(energy > 0 && r.mismatched_frames() == 0, "{from}->{to}: produced audio");
+        assert_eq!((out.rate, out.len), (to, to as usize / 50));
+    }
+}
+
+#[test]
+fn rtp_packetize_depacketize_does_not_allocate() {
+    let payload = [0xd5u8; 160];
+    let mut pk = Packetizer::new(0x1234_5678, 0, 65_000, 0).expect("pt");
+    let mut buf = [0u8; 1500];
+    let n = pk.next(&payload, 160, true, &mut buf).expect("fits");
+    depacketize(&buf[..n]).expect("parses");
+
+    let (allocs, sum) = count(|| {
+        let mut sum = 0u64;
+        for i in 0..2000u32 {
+            let n = pk.next(&payload, 160, i % 50 == 0, &mut buf).expect("fits");
+            let p = depacketize(&buf[..n]).expect("parses");
+            sum += u64::from(p.header.seq) + p.payload.len() as u64 + p.csrcs().count() as u64;
+            let h = RtpHeader { payload_type: 8, marker: false, seq: i as u16, timestamp: i * 160, ssrc: 9 };
+            let n = packetize(&h, &payload[..80], &mut buf).expect("fits");
+            sum += depacketize(&buf[..n]).expect("parses").payload.len() as u64;
+        }
+        sum
+    });
+    assert_eq!(allocs, 0, "allocations in packetize/depacketize");
+    assert!(sum > 2000 * 240, "packets were built and parsed");
+    assert_eq!(pk.packets(), 2001);
+}
+
+#[test]
+fn rtcp_on_rtp_received_does_not_allocate() {
+    let t0 = Instant::now();
+    let cfg = RtcpConfig {
+        ssrc: 1,
+        cname: b"test@switchboard".to_vec(),
+        clock_rate: 8000,
+        session_bandwidth_bps: 80_000,
+    };
+    let mut s = RtcpSession::new(cfg, t0, 0, 7);
+    let at = |k: u32| t0 + Duration::from_millis(u64::from(k) * 20 + u64::from(k % 4));
+    for k in 0..100u32 {
+        s.on_rtp_received(0xabcd, k as u16, k * 160, at(k));
+    }
+    let (n, ()) = count(|| {
+        for k in 100..70_000u32 {
+            s.on_rtp_received(0xabcd, k as u16, k * 160, at(k));
+        }
+    });
+    assert_eq!(n, 0, "allocations in RtcpSession::on_rtp_received");
+    assert_eq!(s.remote_ssrc(), Some(0xabcd));
+    assert!(s.stats().received() > 60_000, "packets counted: {}", s.stats().received());
+}
+
+/// The relay's per-packet path (`media::relay_task`: readiness, `try_recv_from`, validation,
+/// latch, counters, `try_send_to`) on a current-thread runtime, so the relay task, the tokio
+/// scheduler and the I/O driver all run on this thread and are seen by the thread-local counter.
+/// The two peers are plain non-blocking std sockets (no tokio, no allocation of their own); the
+/// test task sends one packet, then yields until the other peer has it, ping-pong A→B, B→A.
+#[test]
+fn relay_forwarding_does_not_allocate_in_steady_state() {
+    use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+    use switchboard::media::{Leg, PortAllocator, RelayConfig, RelaySession};
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let alloc = PortAllocator::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 31_400..=31_499).expect("range");
+        let a = alloc.allocate().await.expect("leg A ports");
+        let b = alloc.allocate().await.expect("leg B ports");
+        let (h, _events) = RelaySession::start(a, b, RelayConfig::default());
+        let peer = || {
+            let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+            s.set_nonblocking(true).expect("nonblocking");
+            s
+        };
+        let (pa, pb) = (peer(), peer());
+        h.set_remote(Leg::A, pa.local_addr().expect("addr"), None);
+        h.set_remote(Leg::B, pb.local_addr().expect("addr"), None);
+
+        let mut pkt = [0u8; 172];
+        let mut rbuf = [0u8; 2048];
+        // One packet from `from` to the relay's `leg` port; yields until `to` has received it.
+        // Returns whether it arrived (bounded: a lost packet fails the test, it cannot hang).
+        async fn hop(
+            from: &UdpSocket,
+            to: &UdpSocket,
+            relay: std::net::SocketAddr,
+            pkt: &mut [u8; 172],
+            rbuf: &mut [u8; 2048],
+            seq: u16,
+        ) -> bool {
+            let h = RtpHeader { payload_type: 0, marker: false, seq, timestamp: u32::from(seq) * 160, ssrc: 77 };
+            packetize(&h, &[0xd5; 160], pkt).expect("fits");
+            from.send_to(pkt, relay).expect("send");
+            for _ in 0..100_000 {
+                match to.recv_from(rbuf) {
+                    Ok((n, _)) => return n == pkt.len() && rbuf[..n] == pkt[..],
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => tokio::task::yield_now().await,
+                    Err(e) => panic!("recv: {e}"),
+                }
+            }
+            false
+        }
+        let (ra, rb) = (h.local_rtp(Leg::A), h.local_rtp(Leg::B));
+
+        // Warm-up: latching both legs (a Latched event each), timer and driver first use.
+        for seq in 0..100u16 {
+            assert!(hop(&pa, &pb, ra, &mut pkt, &mut rbuf, seq).await, "warm-up A->B {seq}");
+            assert!(hop(&pb, &pa, rb, &mut pkt, &mut rbuf, seq).await, "warm-up B->A {seq}");
+        }
+
+        let before = allocs();
+        let mut ok = 0u32;
+        for seq in 100..600u16 {
+            ok += u32::from(hop(&pa, &pb, ra, &mut pkt, &mut rbuf, seq).await);
+            ok += u32::from(hop(&pb, &pa, rb, &mut pkt, &mut rbuf, seq).await);
+        }
+        let n = allocs() - before;
+        assert_eq!(ok, 1000, "packets relayed while measured");
+        let st = h.stats();
+        assert_eq!((st.a.packets_in, st.b.packets_in), (600, 600));
+        assert_eq!(n, 0, "allocations while relaying 1000 packets (relay task + current-thread tokio runtime)");
+        h.shutdown().await;
+    });
+}
