@@ -51,6 +51,8 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
         active_calls: AtomicUsize::new(0),
         prompts,
         rooms: Default::default(),
+        calls: Default::default(),
+        data_dir: data.to_path_buf(),
     });
     tokio::spawn(call::run_core(ctx.clone(), core_rx));
     tokio::spawn(call::trunks::supervise(ctx.clone()));
@@ -87,13 +89,23 @@ struct Status {
     ctx: Arc<Ctx>,
 }
 
-impl crate::web::StatusSource for Status {
+impl crate::web::CoreApi for Status {
     fn status_lines(&self) -> Vec<String> {
         vec![
             format!("SIP listening on {}", self.ctx.endpoint.local_addr()),
             format!("active calls: {}", self.ctx.active_calls.load(Ordering::Relaxed)),
             format!("media ports in use: {}", self.ctx.ports.in_use()),
         ]
+    }
+    fn live_calls(&self) -> Vec<String> {
+        self.ctx.calls.list()
+    }
+    fn recording(&self, call_id: String, action: String) -> crate::web::BoxFuture<Result<(), String>> {
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            let action: crate::call::RecordingAction = action.parse()?;
+            ctx.calls.recording(&call_id, action).await
+        })
     }
 }
 

@@ -82,6 +82,12 @@ fn tone_frame(rate: u32, hz: f64, offset: usize) -> AudioFrame {
 }
 
 #[test]
+fn the_counter_sees_allocations() {
+    let (n, v) = count(|| std::hint::black_box(vec![1u8; 100]));
+    assert!(n >= 1 && v.len() == 100, "counted {n}");
+}
+
+#[test]
 fn dtmf_detection_does_not_allocate() {
     let (pcm, keys) = dtmf_pcm();
     let mut det = DtmfDetector::new();
@@ -118,7 +124,7 @@ fn rfc4733_receiver_does_not_allocate() {
     }
     let mut rx = TelephoneEventReceiver::new(8000);
     let round_ts = 16 * 1600u32;
-    let mut run = |rx: &mut TelephoneEventReceiver, round: u32, out: &mut String| {
+    let run = |rx: &mut TelephoneEventReceiver, round: u32, out: &mut String| {
         for &(ms, ts, marker, payload) in &train {
             let now = u64::from(round) * u64::from(round_ts / 8) + ms;
             rx.handle_packet(now, ts + round * round_ts, marker, &payload).expect("valid payload");
@@ -293,14 +299,57 @@ fn rtcp_on_rtp_received_does_not_allocate() {
 }
 
 /// The relay's per-packet path (`media::relay_task`: readiness, `try_recv_from`, validation,
-/// latch, counters, `try_send_to`) on a current-thread runtime, so the relay task, the tokio
-/// scheduler and the I/O driver all run on this thread and are seen by the thread-local counter.
-/// The two peers are plain non-blocking std sockets (no tokio, no allocation of their own); the
-/// test task sends one packet, then yields until the other peer has it, ping-pong A→B, B→A.
+/// latch, counters, quality observation of RTP headers and RTCP reports, `try_send_to`, the
+/// publish timer) on a current-thread runtime, so the relay task, the tokio scheduler and the I/O
+/// driver all run on this thread and are seen by the thread-local counter (checked with a probe
+/// task first). The peers are plain non-blocking std sockets (no tokio, no allocation of their
+/// own); the test task sends one datagram, then yields until the other peer has it: ping-pong
+/// A→B, B→A, with an RTCP SR (report block + SDES) each way every 10th round.
 #[test]
 fn relay_forwarding_does_not_allocate_in_steady_state() {
-    use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+    use switchboard::media::rtcp::{ReportBlock, RtcpWriter, SenderInfo};
     use switchboard::media::{Leg, PortAllocator, RelayConfig, RelaySession};
+
+    /// Sends `pkt` from `from` to the relay at `relay`; yields until `to` has received it and
+    /// returns whether it arrived unchanged (bounded: a lost datagram fails, it cannot hang).
+    async fn hop(from: &UdpSocket, to: &UdpSocket, relay: SocketAddr, pkt: &[u8], rbuf: &mut [u8; 2048]) -> bool {
+        from.send_to(pkt, relay).expect("send");
+        for _ in 0..100_000 {
+            match to.recv_from(rbuf) {
+                Ok((n, _)) => return rbuf[..n] == *pkt,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => tokio::task::yield_now().await,
+                Err(e) => panic!("recv: {e}"),
+            }
+        }
+        false
+    }
+    fn rtp(buf: &mut [u8; 172], ssrc: u32, seq: u16) -> &[u8] {
+        let h = RtpHeader { payload_type: 0, marker: false, seq, timestamp: u32::from(seq) * 160, ssrc };
+        let n = packetize(&h, &[0xd5; 160], buf).expect("fits");
+        &buf[..n]
+    }
+    fn sr(buf: &mut [u8; 256], ssrc: u32, about: u32, round: u32) -> &[u8] {
+        let info = SenderInfo {
+            ntp: (3_900_000_000u64 + u64::from(round)) << 32,
+            rtp_ts: round * 160,
+            packet_count: round,
+            octet_count: round * 160,
+        };
+        let block = ReportBlock {
+            ssrc: about,
+            ext_highest_seq: round,
+            jitter: 3,
+            lsr: ((3_900_000_000u32.wrapping_add(round).wrapping_sub(10)) & 0xffff) << 16,
+            dlsr: 65_536 / 10,
+            ..ReportBlock::default()
+        };
+        let mut w = RtcpWriter::new(buf);
+        w.sender_report(ssrc, &info, &[block]).expect("sr");
+        w.sdes_cname(ssrc, b"peer@127.0.0.1").expect("sdes");
+        let n = w.finish();
+        &buf[..n]
+    }
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
@@ -308,58 +357,54 @@ fn relay_forwarding_does_not_allocate_in_steady_state() {
         let a = alloc.allocate().await.expect("leg A ports");
         let b = alloc.allocate().await.expect("leg B ports");
         let (h, _events) = RelaySession::start(a, b, RelayConfig::default());
+        // Probe: work done by a spawned task (as the relay is) shows in this thread's counter.
+        let probe = tokio::spawn(async { std::hint::black_box(Box::new([0u8; 64])).len() });
+        let before = allocs();
+        assert_eq!(probe.await.expect("probe"), 64);
+        assert!(allocs() > before, "a spawned task's allocation was not counted on this thread");
+
         let peer = || {
             let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
             s.set_nonblocking(true).expect("nonblocking");
             s
         };
-        let (pa, pb) = (peer(), peer());
-        h.set_remote(Leg::A, pa.local_addr().expect("addr"), None);
-        h.set_remote(Leg::B, pb.local_addr().expect("addr"), None);
-
-        let mut pkt = [0u8; 172];
-        let mut rbuf = [0u8; 2048];
-        // One packet from `from` to the relay's `leg` port; yields until `to` has received it.
-        // Returns whether it arrived (bounded: a lost packet fails the test, it cannot hang).
-        async fn hop(
-            from: &UdpSocket,
-            to: &UdpSocket,
-            relay: std::net::SocketAddr,
-            pkt: &mut [u8; 172],
-            rbuf: &mut [u8; 2048],
-            seq: u16,
-        ) -> bool {
-            let h = RtpHeader { payload_type: 0, marker: false, seq, timestamp: u32::from(seq) * 160, ssrc: 77 };
-            packetize(&h, &[0xd5; 160], pkt).expect("fits");
-            from.send_to(pkt, relay).expect("send");
-            for _ in 0..100_000 {
-                match to.recv_from(rbuf) {
-                    Ok((n, _)) => return n == pkt.len() && rbuf[..n] == pkt[..],
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => tokio::task::yield_now().await,
-                    Err(e) => panic!("recv: {e}"),
-                }
-            }
-            false
-        }
+        let (pa, pa_rtcp, pb, pb_rtcp) = (peer(), peer(), peer(), peer());
+        let addr = |s: &UdpSocket| s.local_addr().expect("addr");
+        h.set_remote(Leg::A, addr(&pa), Some(addr(&pa_rtcp)));
+        h.set_remote(Leg::B, addr(&pb), Some(addr(&pb_rtcp)));
         let (ra, rb) = (h.local_rtp(Leg::A), h.local_rtp(Leg::B));
+        let (ca, cb) = (h.local_rtcp(Leg::A), h.local_rtcp(Leg::B));
 
-        // Warm-up: latching both legs (a Latched event each), timer and driver first use.
-        for seq in 0..100u16 {
-            assert!(hop(&pa, &pb, ra, &mut pkt, &mut rbuf, seq).await, "warm-up A->B {seq}");
-            assert!(hop(&pb, &pa, rb, &mut pkt, &mut rbuf, seq).await, "warm-up B->A {seq}");
+        let (mut pkt, mut cbuf, mut rbuf) = ([0u8; 172], [0u8; 256], [0u8; 2048]);
+        // One round: RTP each way; every 10th round an SR each way. Returns datagrams relayed.
+        let mut round = async |k: u16| -> u32 {
+            let mut ok = 0;
+            ok += u32::from(hop(&pa, &pb, ra, rtp(&mut pkt, 0xa, k), &mut rbuf).await);
+            ok += u32::from(hop(&pb, &pa, rb, rtp(&mut pkt, 0xb, k), &mut rbuf).await);
+            if k % 10 == 0 {
+                ok += u32::from(hop(&pa_rtcp, &pb_rtcp, ca, sr(&mut cbuf, 0xa, 0xb, u32::from(k)), &mut rbuf).await);
+                ok += u32::from(hop(&pb_rtcp, &pa_rtcp, cb, sr(&mut cbuf, 0xb, 0xa, u32::from(k)), &mut rbuf).await);
+            }
+            ok
+        };
+
+        // Warm-up: latching all four streams (a Latched event each for RTP), the timers' and
+        // the I/O driver's first use.
+        for k in 0..100u16 {
+            assert_eq!(round(k).await, if k % 10 == 0 { 4 } else { 2 }, "warm-up round {k}");
         }
 
         let before = allocs();
         let mut ok = 0u32;
-        for seq in 100..600u16 {
-            ok += u32::from(hop(&pa, &pb, ra, &mut pkt, &mut rbuf, seq).await);
-            ok += u32::from(hop(&pb, &pa, rb, &mut pkt, &mut rbuf, seq).await);
+        for k in 100..600u16 {
+            ok += round(k).await;
         }
         let n = allocs() - before;
-        assert_eq!(ok, 1000, "packets relayed while measured");
+        // 500 rounds: 1000 RTP + 100 RTCP datagrams.
+        assert_eq!(ok, 1100, "datagrams relayed while measured");
         let st = h.stats();
-        assert_eq!((st.a.packets_in, st.b.packets_in), (600, 600));
-        assert_eq!(n, 0, "allocations while relaying 1000 packets (relay task + current-thread tokio runtime)");
+        assert_eq!((st.a.packets_in, st.b.packets_in), (660, 660));
+        assert_eq!(n, 0, "allocations while relaying 1000 RTP + 100 RTCP datagrams (relay task + current-thread tokio)");
         h.shutdown().await;
     });
 }

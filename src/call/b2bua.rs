@@ -38,6 +38,8 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
     ctx.endpoint.bind_dialog(&a_call_id, tx.clone());
     ctx.active_calls.fetch_add(1, Ordering::SeqCst);
     let local_tag = new_tag();
+    let (control_tx, control_rx) = mpsc::unbounded_channel();
+    ctx.calls.register(&a_call_id, control_tx);
     let mut call = Call {
         ctx: ctx.clone(),
         tx,
@@ -55,10 +57,22 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
         final_status: 0,
         hangup_by: "system",
         local_quality: None,
+        bridge_mode: ctx.config.recording.mode != crate::config::RecordingMode::Off,
+        bridge_pairs: None,
+        b_offer: None,
+        bridge: None,
+        local_sdp: [None, None],
+        control: control_rx,
     };
     call.run().await;
     ctx.endpoint.unbind_dialog(&a_call_id);
     ctx.endpoint.unbind_dialog(&call.b_call_id);
+    ctx.calls.unregister(&a_call_id);
+    if let Some(bridge) = call.bridge.take() {
+        let (a, b) = bridge.shutdown(&ctx).await;
+        tracing::info!(?a, ?b, "media released");
+        call.local_quality = a;
+    }
     let stats = match call.relay.take() {
         Some(relay) => {
             let stats = relay.shutdown().await;
@@ -182,6 +196,17 @@ struct Call {
     hangup_by: &'static str,
     /// Receive quality of a leg the appliance terminated itself.
     local_quality: Option<crate::media::quality::LegQuality>,
+    /// Bridged through the media engine (recording, transcoding) instead of
+    /// the packet relay; the media starts when the callee answers.
+    bridge_mode: bool,
+    bridge_pairs: Option<(crate::media::PortPair, crate::media::PortPair)>,
+    /// Our offer toward the callee, to check its answer against.
+    b_offer: Option<crate::sdp::SessionDescription>,
+    bridge: Option<super::bridge::MediaBridge>,
+    /// The last SDP we answered on each side (for re-INVITE answers).
+    local_sdp: [Option<crate::sdp::SessionDescription>; 2],
+    /// Commands from the core API (recording control).
+    control: mpsc::UnboundedReceiver<super::CallCommand>,
 }
 
 impl Call {
@@ -207,12 +232,20 @@ impl Call {
                     None => std::future::pending().await,
                 }
             };
+            let bridge_ev = async {
+                match self.bridge.as_mut() {
+                    Some(b) => b.next_event().await,
+                    None => std::future::pending().await,
+                }
+            };
             let phase = tokio::select! {
                 ev = self.rx.recv() => match ev {
                     Some(ev) => self.on_event(ev).await,
                     None => Phase::End,
                 },
                 ev = relay_ev => self.on_relay(ev),
+                ev = bridge_ev => self.on_bridge_event(ev),
+                Some(cmd) = self.control.recv() => self.on_command(cmd).await,
                 _ = tokio::time::sleep_until(wake) => self.on_timer(no_answer, drain_until),
             };
             if let Phase::End = phase {
@@ -293,6 +326,10 @@ impl Call {
         }
         let a_pair = ctx.ports.allocate().await.map_err(|_| Refusal::new(503, "Service Unavailable - No media ports"))?;
         let b_pair = ctx.ports.allocate().await.map_err(|_| Refusal::new(503, "Service Unavailable - No media ports"))?;
+        if self.bridge_mode {
+            self.bridge_pairs = Some((a_pair, b_pair));
+            return self.send_forks(target).await;
+        }
         let cfg = RelayConfig { inactivity: ctx.config.rtp.inactivity_timeout(), ..RelayConfig::default() };
         let (relay, events) = RelaySession::start(a_pair, b_pair, cfg);
         // The caller's offer tells where A receives media.
@@ -304,6 +341,12 @@ impl Call {
         self.relay = Some(relay);
         self.relay_events = Some(events);
 
+        self.send_forks(target).await
+    }
+
+    /// Builds and sends the INVITE toward every target.
+    async fn send_forks(&mut self, target: Target) -> Result<Option<super::apps::AppKind>, Refusal> {
+        let ctx = self.ctx.clone();
         // Targets: every live contact of an extension, or the trunk.
         let mut targets: Vec<(Uri, Peer, String)> = Vec::new();
         match target {
@@ -384,8 +427,20 @@ impl Call {
             None => build::host_for(&self.ctx, dest),
         };
         let mf = a.headers.max_forwards().ok().flatten().unwrap_or(70).saturating_sub(1);
-        let offer = anchor(&a.body, self.our_ip_toward(dest.addr), self.relay_port(Side::B))
-            .map_err(|e| Refusal::new(488, format!("Not Acceptable Here - {e}")))?;
+        let offer_body = if self.bridge_mode {
+            // Our own offer: the callee may pick any codec we implement and
+            // the bridge transcodes.
+            let port = self.bridge_pairs.as_ref().map(|(_, b)| b.rtp_port()).unwrap_or(0);
+            let local = crate::sdp::negotiate::LocalMedia::new(self.our_ip_toward(dest.addr), port);
+            let offer = crate::sdp::negotiate::offer(&self.ctx.config.media.codec_prefs(), &local);
+            let body = offer.to_bytes();
+            self.b_offer = Some(offer);
+            body
+        } else {
+            anchor(&a.body, self.our_ip_toward(dest.addr), self.relay_port(Side::B))
+                .map_err(|e| Refusal::new(488, format!("Not Acceptable Here - {e}")))?
+                .body
+        };
         let mut h = Headers::default();
         h.push(HeaderName::Via, build::via(&self.ctx, dest));
         h.push(HeaderName::MaxForwards, mf.to_string());
@@ -397,7 +452,7 @@ impl Call {
         h.push(HeaderName::Allow, super::ALLOW);
         h.push(HeaderName::UserAgent, self.ctx.config.sip.user_agent.clone());
         h.push(HeaderName::ContentType, SDP);
-        Ok(Request { method: Method::Invite, uri, headers: h, body: offer.body })
+        Ok(Request { method: Method::Invite, uri, headers: h, body: offer_body })
     }
 
     /// One From tag for all forks: together they are one forked request.
@@ -544,6 +599,9 @@ impl Call {
         self.b_ok_ack = Some((dialog.remote_tag.clone(), ack));
         self.cancel_forks().await;
 
+        if self.bridge_mode {
+            return self.on_answer_bridged(dialog, dest, resp).await;
+        }
         let answer = match anchor(&resp.body, self.our_ip_toward(self.a.peer.addr), self.relay_port(Side::A)) {
             Ok(a) => a,
             Err(e) => {
@@ -562,6 +620,13 @@ impl Call {
         let mut ok = self.a_response(resp.status, &resp.reason);
         ok.headers.push(HeaderName::ContentType, SDP);
         ok.body = answer.body;
+        self.answer_caller(ok).await;
+        Phase::Continue
+    }
+
+    /// Sends the 2xx to the caller: our side of the A dialog, the call
+    /// record, and retransmissions until the ACK (§13.3.1.4).
+    async fn answer_caller(&mut self, ok: Response) {
         match Dialog::uas(&self.a.invite, &self.a.local_tag) {
             Ok(d) => self.a.dialog = Some(d),
             Err(e) => tracing::warn!("caller dialog: {e}"),
@@ -577,6 +642,175 @@ impl Call {
         let cseq = self.a.invite.headers.cseq().map(|c| c.seq).unwrap_or(0);
         self.a.pending_2xx = Some(Pending2xx::new(ok, cseq));
         tracing::info!("call answered");
+    }
+
+    /// The callee answered our own offer: negotiate the caller's offer,
+    /// start both terminated legs and the bridge between them.
+    async fn on_answer_bridged(&mut self, dialog: Dialog, dest: Peer, resp: Response) -> Phase {
+        use super::bridge::{BridgeLeg, MediaBridge, BRIDGE_RATE};
+        use crate::media::codec::CodecKind;
+        use crate::media::endpoint::{LegConfig, LegMedia};
+        use crate::sdp::negotiate::{answer, process_answer, LocalMedia, NegotiatedMedia};
+        self.b = Some(BLeg { dialog, dest, pending_2xx: None });
+        let ctx = self.ctx.clone();
+        let prefs = ctx.config.media.codec_prefs();
+        let a_ip = self.our_ip_toward(self.a.peer.addr);
+        let negotiated = (|| -> Result<_, (u16, &'static str)> {
+            let (a_pair, b_pair) = self.bridge_pairs.take().ok_or((500, "Server Internal Error"))?;
+            let b_offer = self.b_offer.as_ref().ok_or((500, "Server Internal Error"))?;
+            let b_answer = crate::sdp::parse(&resp.body).map_err(|_| (502, "Bad Gateway - Unusable SDP answer"))?;
+            let bm = process_answer(b_offer, &b_answer).map_err(|_| (502, "Bad Gateway - Unusable SDP answer"))?;
+            let bm = bm.into_iter().next().ok_or((502, "Bad Gateway - No audio answered"))?;
+            let a_offer = crate::sdp::parse(&self.a.invite.body).map_err(|_| (488, "Not Acceptable Here"))?;
+            let a_neg = answer(&a_offer, &prefs, &LocalMedia::new(a_ip, a_pair.rtp_port()))
+                .map_err(|_| (488, "Not Acceptable Here - No common codec"))?;
+            let am = a_neg.media.first().cloned().ok_or((488, "Not Acceptable Here"))?;
+            Ok((a_pair, b_pair, am, bm, a_neg.answer_sdp))
+        })();
+        let (a_pair, b_pair, am, bm, a_answer) = match negotiated {
+            Ok(n) => n,
+            Err((status, reason)) => {
+                self.bye(Side::B).await;
+                self.final_to_a(status, reason);
+                return Phase::End;
+            }
+        };
+        let now = std::time::Instant::now();
+        let leg = |m: &NegotiatedMedia| -> Option<LegMedia> {
+            let codec = CodecKind::from_rtpmap(&m.codec.name, m.codec.clock_rate)?;
+            let cfg = LegConfig {
+                codec,
+                pt: m.pt,
+                dtmf_pt: m.dtmf_pt,
+                dtmf_clock: m.dtmf_clock_rate,
+                inband_dtmf: false,
+                cname: format!("switchboard@{a_ip}"),
+            };
+            LegMedia::new(cfg, BRIDGE_RATE, now).map_err(|e| tracing::warn!("bridge leg: {e}")).ok()
+        };
+        let (Some(a_leg), Some(b_leg)) = (leg(&am), leg(&bm)) else {
+            self.bye(Side::B).await;
+            self.final_to_a(500, "Server Internal Error - Media");
+            return Phase::End;
+        };
+        tracing::info!(caller_codec = %am.codec.name, callee_codec = %bm.codec.name, "bridging through the media engine");
+        let bridge = MediaBridge::start(
+            BridgeLeg { pair: a_pair, media: a_leg, remote: am.remote_rtp.map(|r| (r, am.remote_rtcp)) },
+            BridgeLeg { pair: b_pair, media: b_leg, remote: bm.remote_rtp.map(|r| (r, bm.remote_rtcp)) },
+            ctx.config.rtp.inactivity_timeout(),
+        );
+        self.bridge = Some(bridge);
+        let mut ok = self.a_response(resp.status, &resp.reason);
+        ok.headers.push(HeaderName::ContentType, SDP);
+        ok.body = a_answer.to_bytes();
+        self.local_sdp = [Some(a_answer), self.b_offer.clone()];
+        self.answer_caller(ok).await;
+        if ctx.config.recording.mode == crate::config::RecordingMode::Always {
+            let call_id = self.a.invite.call_id().unwrap_or_default().to_string();
+            if let Some(b) = self.bridge.as_mut() {
+                if let Err(e) = b.start_recording(&ctx, &call_id).await {
+                    tracing::warn!("recording not started: {e}");
+                }
+            }
+        }
+        Phase::Continue
+    }
+
+    /// A re-INVITE or UPDATE with SDP on a bridged call is answered here:
+    /// each leg's media is ours, so the other party needs no new offer.
+    fn answer_locally(&mut self, from: Side, key: TransactionKey, req: Request) {
+        let idx = match from {
+            Side::A => 0,
+            Side::B => 1,
+        };
+        let ip = self.dest(from).map(|d| self.our_ip_toward(d.addr));
+        let port = self.bridge.as_ref().map(|b| match from {
+            Side::A => b.a.local_rtp().port(),
+            Side::B => b.b.local_rtp().port(),
+        });
+        let answered = match (ip, port, self.local_sdp[idx].as_ref(), crate::sdp::parse(&req.body)) {
+            (Some(ip), Some(port), Some(prev), Ok(offer)) => crate::sdp::negotiate::answer_update(
+                &offer,
+                &self.ctx.config.media.codec_prefs(),
+                &crate::sdp::negotiate::LocalMedia::new(ip, port),
+                prev,
+            )
+            .ok(),
+            _ => None,
+        };
+        let Some(n) = answered else {
+            let r = self.response_for(&req, from, 488, "Not Acceptable Here");
+            self.ctx.endpoint.respond(&key, r);
+            return;
+        };
+        if let (Some(b), Some(m)) = (self.bridge.as_ref(), n.media.first()) {
+            if let Some(rtp) = m.remote_rtp {
+                match from {
+                    Side::A => b.a.set_remote(rtp, m.remote_rtcp),
+                    Side::B => b.b.set_remote(rtp, m.remote_rtcp),
+                }
+            }
+        }
+        let mut r = build::response(&self.ctx, &req, 200, "OK");
+        if let Some(dest) = self.dest(from) {
+            r.headers.push(HeaderName::Contact, format!("<{}>", build::contact(&self.ctx, &dest)));
+        }
+        r.headers.push(HeaderName::ContentType, SDP);
+        r.body = n.answer_sdp.to_bytes();
+        self.local_sdp[idx] = Some(n.answer_sdp);
+        if req.method == Method::Invite {
+            let cseq = req.headers.cseq().map(|c| c.seq).unwrap_or(0);
+            let pend = Some(Pending2xx::new(r.clone(), cseq));
+            match from {
+                Side::A => self.a.pending_2xx = pend,
+                Side::B => {
+                    if let Some(b) = self.b.as_mut() {
+                        b.pending_2xx = pend;
+                    }
+                }
+            }
+        }
+        self.ctx.endpoint.respond(&key, r);
+    }
+
+    /// Digits cross the bridge as RFC 4733; a silent leg ends the call.
+    fn on_bridge_event(&mut self, ev: Option<(bool, crate::media::endpoint::EndpointEvent)>) -> Phase {
+        use crate::media::endpoint::EndpointEvent;
+        match ev {
+            Some((from_a, EndpointEvent::Dtmf(d))) => {
+                tracing::info!(digit = %d.digit.to_char(), source = ?d.source, from_caller = from_a, "dtmf");
+                if let Some(b) = self.bridge.as_ref() {
+                    if from_a {
+                        b.b.send_dtmf(d.digit);
+                    } else {
+                        b.a.send_dtmf(d.digit);
+                    }
+                }
+                Phase::Continue
+            }
+            Some((_, EndpointEvent::Timeout)) | None => {
+                self.hangup_by = "system";
+                self.on_relay(None)
+            }
+        }
+    }
+
+    /// A command from the core API.
+    async fn on_command(&mut self, cmd: super::CallCommand) -> Phase {
+        let super::CallCommand::Recording { action, reply } = cmd;
+        let ctx = self.ctx.clone();
+        let call_id = self.a.invite.call_id().unwrap_or_default().to_string();
+        let result = match self.bridge.as_mut() {
+            None if !self.bridge_mode => Err("recording is off ([recording] mode = \"off\")".to_string()),
+            None => Err("the call is not answered yet".to_string()),
+            Some(b) => match action {
+                super::RecordingAction::Start => b.start_recording(&ctx, &call_id).await,
+                super::RecordingAction::Stop => b.stop_recording(&ctx).await,
+                super::RecordingAction::Pause => b.pause_recording(true),
+                super::RecordingAction::Resume => b.pause_recording(false),
+            },
+        };
+        let _ = reply.send(result);
         Phase::Continue
     }
 
@@ -620,7 +854,7 @@ impl Call {
 
     fn provisional_to_a(&mut self, resp: &Response) {
         let mut p = self.a_response(resp.status, &resp.reason);
-        if !resp.body.is_empty() {
+        if !resp.body.is_empty() && !self.bridge_mode {
             if let Ok(early) = anchor(&resp.body, self.our_ip_toward(self.a.peer.addr), self.relay_port(Side::A)) {
                 if let (Some(relay), Some(rtp)) = (&self.relay, early.remote_rtp) {
                     relay.set_remote(Leg::B, rtp, early.remote_rtcp);
@@ -803,6 +1037,9 @@ impl Call {
     /// Forwards an in-dialog request (re-INVITE, UPDATE, INFO, ...) to the
     /// other leg, anchoring any SDP.
     async fn forward(&mut self, from: Side, server_key: TransactionKey, req: Request) {
+        if self.bridge_mode && matches!(req.method, Method::Invite | Method::Update) && !req.body.is_empty() {
+            return self.answer_locally(from, server_key, req);
+        }
         let to = from.other();
         let Some(dest) = self.dest(to) else { return };
         let via = build::via(&self.ctx, &dest);

@@ -7,6 +7,7 @@
 pub mod apps;
 mod auth;
 mod b2bua;
+mod bridge;
 mod build;
 mod register;
 mod route;
@@ -43,6 +44,69 @@ pub struct Ctx {
     pub prompts: Arc<crate::media::prompt::PromptStore>,
     /// Conference rooms in use.
     pub rooms: apps::Rooms,
+    /// Live calls by the caller's Call-ID, for the core API.
+    pub calls: CallRegistry,
+    /// The data directory (recordings go below it).
+    pub data_dir: std::path::PathBuf,
+}
+
+/// What the core API can ask of a running call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingAction {
+    Start,
+    Stop,
+    Pause,
+    Resume,
+}
+
+impl std::str::FromStr for RecordingAction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "start" => Ok(RecordingAction::Start),
+            "stop" => Ok(RecordingAction::Stop),
+            "pause" => Ok(RecordingAction::Pause),
+            "resume" => Ok(RecordingAction::Resume),
+            other => Err(format!("unknown recording action \"{other}\" (start, stop, pause, resume)")),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum CallCommand {
+    Recording { action: RecordingAction, reply: tokio::sync::oneshot::Sender<Result<(), String>> },
+}
+
+/// Command channels of live calls, keyed by the caller's Call-ID.
+#[derive(Default)]
+pub struct CallRegistry {
+    calls: Mutex<std::collections::HashMap<String, mpsc::UnboundedSender<CallCommand>>>,
+}
+
+impl CallRegistry {
+    pub fn register(&self, call_id: &str, tx: mpsc::UnboundedSender<CallCommand>) {
+        if let Ok(mut c) = self.calls.lock() {
+            c.insert(call_id.to_string(), tx);
+        }
+    }
+    pub fn unregister(&self, call_id: &str) {
+        if let Ok(mut c) = self.calls.lock() {
+            c.remove(call_id);
+        }
+    }
+    /// Call-IDs of live calls, sorted.
+    pub fn list(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.calls.lock().map(|c| c.keys().cloned().collect()).unwrap_or_default();
+        ids.sort();
+        ids
+    }
+    /// Sends a recording command and waits for the call's answer.
+    pub async fn recording(&self, call_id: &str, action: RecordingAction) -> Result<(), String> {
+        let tx = self.calls.lock().ok().and_then(|c| c.get(call_id).cloned()).ok_or_else(|| format!("no live call {call_id}"))?;
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        tx.send(CallCommand::Recording { action, reply }).map_err(|_| "the call has ended".to_string())?;
+        rx.await.map_err(|_| "the call has ended".to_string())?
+    }
 }
 
 /// Runs the application core: every out-of-dialog event from the endpoint.

@@ -40,6 +40,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Trunk(cmd) => trunk(cmd, &config, &cli.data).await,
         Command::Calls { limit } => calls(&cli.data, limit).await,
         Command::Dtmf { file } => dtmf(&file),
+        Command::Recordings { limit } => recordings(&cli.data, limit).await,
     }
 }
 
@@ -221,6 +222,26 @@ fn dtmf(file: &Path) -> Result<()> {
     let pcm = decode_file(file, 8000).with_context(|| format!("decoding {}", file.display()))?;
     for (secs, digit) in detect_pcm(&pcm, 8000)? {
         println!("{secs:.3} {digit}");
+    }
+    Ok(())
+}
+
+async fn recordings(data: &Path, limit: i64) -> Result<()> {
+    let store = open(data).await?;
+    println!("{:<5} {:<9} {:<6} {:<7} {:>8} {:>8}  {:<24} {}", "ID", "STATUS", "FORMAT", "LAYOUT", "SECONDS", "PAUSED", "CALL-ID", "PATH");
+    for r in store.list_recordings(limit.clamp(1, 10_000)).await? {
+        let secs = |ms: Option<i64>| ms.map(|m| format!("{:.1}", m as f64 / 1000.0)).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<5} {:<9} {:<6} {:<7} {:>8} {:>8}  {:<24} {}",
+            r.id,
+            r.status,
+            r.format,
+            r.layout,
+            secs(r.duration_ms),
+            secs(Some(r.paused_ms)),
+            r.call_id,
+            r.path
+        );
     }
     Ok(())
 }

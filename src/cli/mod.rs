@@ -38,6 +38,11 @@ pub enum Command {
     Dtmf {
         file: PathBuf,
     },
+    /// Show recent call recordings, newest first.
+    Recordings {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
     /// Show recent call records (CDRs), newest first.
     Calls {
         /// How many records.

@@ -31,6 +31,50 @@ pub struct Config {
     pub trunks: TrunkConfig,
     pub media: MediaConfig,
     pub apps: AppsConfig,
+    pub recording: RecordingConfig,
+}
+
+/// When bridged calls go through the media engine and get recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingMode {
+    /// Calls are relayed packet by packet; nothing can be recorded.
+    Off,
+    /// Every bridged call is recorded from the answer.
+    Always,
+    /// Calls run through the media engine and are recorded when started
+    /// from the console or API.
+    OnDemand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingFormat {
+    Wav,
+    Opus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingLayout {
+    /// Both parties mixed into one channel.
+    Mono,
+    /// Caller left, callee right.
+    Stereo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingConfig {
+    pub mode: RecordingMode,
+    pub format: RecordingFormat,
+    pub layout: RecordingLayout,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig { mode: RecordingMode::Off, format: RecordingFormat::Wav, layout: RecordingLayout::Stereo }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,6 +175,7 @@ impl Default for Config {
             trunks: TrunkConfig::default(),
             media: MediaConfig::default(),
             apps: AppsConfig::default(),
+            recording: RecordingConfig::default(),
         }
     }
 }

@@ -6,9 +6,15 @@
 //! One task per call (see `relay_task.rs`); the handle talks to it through a `watch` channel
 //! (latest remote addresses win, which is exactly the re-INVITE semantics) and reads its
 //! counters through atomics. Dropping the handle stops the task and frees the ports.
+//!
+//! Receive quality (loss, jitter, round trip, MOS per leg; see `stats::LegRx`) is measured by
+//! the task and published to the handle through a mutex per leg, at most every
+//! `relay_task::PUBLISH_EVERY` while packets flow and once more when the task ends, so
+//! [`RelayHandle::quality`] may lag by that much and the value [`RelayHandle::shutdown`]
+//! returns is exact. The packet path itself never locks.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -16,7 +22,12 @@ use tokio::task::JoinHandle;
 
 use super::ports::PortPair;
 use super::relay_task::RelayTask;
-use super::stats::{LegCounters, RelayStats};
+use super::quality::LegQuality;
+use super::rtcp::ReportBlock;
+use super::stats::{LegCounters, LegRx, RelayStats, DEFAULT_CLOCK_RATE};
+
+/// Per-leg quality snapshots, written by the task, read by the handle.
+pub(crate) type SharedQuality = Arc<[Mutex<LegRx>; 2]>;
 
 /// One side of the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +94,8 @@ pub(crate) struct Remote {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Control {
     pub remotes: [Remote; 2],
+    /// RTP clock rate per leg; 0 means [`DEFAULT_CLOCK_RATE`].
+    pub clock_rates: [u32; 2],
     pub stop: bool,
 }
 
@@ -103,12 +116,24 @@ impl RelaySession {
         let (event_tx, event_rx) = mpsc::channel(cfg.event_capacity.max(2));
         let (control_tx, control_rx) = watch::channel(Control::default());
         let counters: Arc<[LegCounters; 2]> = Arc::default();
+        let quality: SharedQuality = Arc::new([
+            Mutex::new(LegRx::new(DEFAULT_CLOCK_RATE)),
+            Mutex::new(LegRx::new(DEFAULT_CLOCK_RATE)),
+        ]);
         let local = [(a.rtp_addr(), a.rtcp_addr()), (b.rtp_addr(), b.rtcp_addr())];
-        let task = RelayTask::new([a, b], cfg, control_rx, event_tx, Arc::clone(&counters));
+        let task = RelayTask::new(
+            [a, b],
+            cfg,
+            control_rx,
+            event_tx,
+            Arc::clone(&counters),
+            Arc::clone(&quality),
+        );
         let join = tokio::spawn(task.run());
         let handle = RelayHandle {
             control: control_tx,
             counters,
+            quality,
             join,
             local,
         };
@@ -121,8 +146,24 @@ impl RelaySession {
 pub struct RelayHandle {
     control: watch::Sender<Control>,
     counters: Arc<[LegCounters; 2]>,
+    quality: SharedQuality,
     join: JoinHandle<()>,
     local: [(SocketAddr, SocketAddr); 2],
+}
+
+fn snapshot(counters: &[LegCounters; 2], quality: &SharedQuality) -> RelayStats {
+    let q = |i: usize| {
+        quality[i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .quality()
+    };
+    RelayStats {
+        a: counters[0].snapshot(),
+        b: counters[1].snapshot(),
+        a_quality: q(0),
+        b_quality: q(1),
+    }
 }
 
 impl RelayHandle {
@@ -141,6 +182,36 @@ impl RelayHandle {
         });
     }
 
+    /// The RTP clock rate of what `leg`'s peer sends (from the SDP's rtpmap), for jitter in
+    /// milliseconds. Defaults to 8000 (G.711, G.722). A change restarts that leg's statistics.
+    pub fn set_clock_rate(&self, leg: Leg, rate: u32) {
+        self.control.send_if_modified(|c| {
+            let changed = c.clock_rates[leg.index()] != rate;
+            c.clock_rates[leg.index()] = rate;
+            changed
+        });
+    }
+
+    /// Receive quality of what `leg`'s peer sends: loss and jitter (RFC 3550 A.3/A.8), the
+    /// round trip between the relay and that peer (from RTCP passing through, once both an SR
+    /// and a report citing it were seen), and an E-model MOS. May lag the packets by up to
+    /// 200 ms; the value in [`RelayHandle::shutdown`]'s result is final.
+    pub fn quality(&self, leg: Leg) -> LegQuality {
+        self.quality[leg.index()]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .quality()
+    }
+
+    /// The latest RTCP report block `leg`'s peer sent about the other leg's source: how that
+    /// direction arrives at the peer (its fraction lost, cumulative loss, jitter).
+    pub fn peer_report(&self, leg: Leg) -> Option<ReportBlock> {
+        self.quality[leg.index()]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .peer_report()
+    }
+
     /// Ask the task to end. Idempotent; returns at once (see [`RelayHandle::shutdown`]).
     pub fn stop(&self) {
         self.control
@@ -148,30 +219,25 @@ impl RelayHandle {
     }
 
     /// Stop and wait until the task has ended and both port pairs are released; returns the
-    /// final counters.
+    /// final counters and quality.
     pub async fn shutdown(self) -> RelayStats {
         self.stop();
         let RelayHandle {
             control,
             counters,
+            quality,
             join,
             ..
         } = self;
         // Err means the task panicked; unwinding dropped its PortPairs, so ports are free anyway.
         let _ = join.await;
         drop(control);
-        RelayStats {
-            a: counters[0].snapshot(),
-            b: counters[1].snapshot(),
-        }
+        snapshot(&counters, &quality)
     }
 
-    /// Current counters.
+    /// Current counters and quality (quality as of the last publish, see [`RelayHandle::quality`]).
     pub fn stats(&self) -> RelayStats {
-        RelayStats {
-            a: self.counters[0].snapshot(),
-            b: self.counters[1].snapshot(),
-        }
+        snapshot(&self.counters, &self.quality)
     }
 
     /// The task has ended (stopped, timed out, or panicked).

@@ -192,6 +192,25 @@ impl Packetizer {
         Ok(n)
     }
 
+    /// Builds a packet of another payload type on this stream (RFC 4733
+    /// telephone-events): same SSRC, next sequence number, but the caller's
+    /// timestamp, which stays at the event start for every packet of the event.
+    pub fn next_event(&mut self, payload_type: u8, timestamp: u32, payload: &[u8], marker: bool, out: &mut [u8]) -> Result<usize, RtpError> {
+        let mut h = self.peek_header(marker);
+        h.payload_type = payload_type;
+        h.timestamp = timestamp;
+        let n = packetize(&h, payload, out)?;
+        self.seq = self.seq.wrapping_add(1);
+        self.packets = self.packets.wrapping_add(1);
+        self.octets = self.octets.wrapping_add(payload.len() as u32);
+        Ok(n)
+    }
+
+    /// The timestamp the next audio packet will carry.
+    pub fn timestamp(&self) -> u32 {
+        self.timestamp
+    }
+
     /// Advances the media clock without sending (silence suppression / DTX): the timestamp must
     /// keep running so the receiver sees the gap (RFC 3550 §5.1), the sequence does not.
     pub fn skip(&mut self, samples: u32) {

@@ -1,10 +1,17 @@
-//! Relay counters.
+//! Relay counters and per-leg receive quality.
 //!
-//! Owns: per-leg packet/byte counters shared between one relay task and its handle.
-//! Must not touch: sockets, anything shared between calls (each session has its own counters,
-//! so there is no cross-call contention).
+//! Owns: per-leg packet/byte counters shared between one relay task and its handle, and the
+//! receive-quality state of each leg ([`LegRx`]: RFC 3550 receiver statistics of the stream the
+//! leg's peer sends, the round trip between the relay and that peer, the peer's own reports).
+//! Must not touch: sockets, wire formats (the task hands in parsed header fields and report
+//! blocks), anything shared between calls (each session has its own state, so there is no
+//! cross-call contention).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use super::quality::{mos, rtt_from_report, Codec, LegQuality, ReceiverStats};
+use super::rtcp::{ntp_mid32, ReportBlock};
 
 /// Counters of one leg, updated by the relay task. Relaxed ordering: they are independent
 /// monotonic tallies read for metrics, nothing synchronises on them.
@@ -68,9 +75,193 @@ impl LegStats {
     }
 }
 
-/// Counters of both legs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Counters and receive quality of both legs.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RelayStats {
     pub a: LegStats,
     pub b: LegStats,
+    /// Quality of the RTP A's peer sends us (see [`LegRx::quality`]).
+    pub a_quality: LegQuality,
+    pub b_quality: LegQuality,
+}
+
+impl Default for RelayStats {
+    fn default() -> Self {
+        let q = LegRx::new(DEFAULT_CLOCK_RATE).quality();
+        RelayStats {
+            a: LegStats::default(),
+            b: LegStats::default(),
+            a_quality: q,
+            b_quality: q,
+        }
+    }
+}
+
+/// RTP clock assumed until the call layer says otherwise: G.711 (and G.722, RFC 3551 §4.5.2).
+pub const DEFAULT_CLOCK_RATE: u32 = 8000;
+
+/// The relay does not decode and does not know the listener's concealment, so the E-model runs
+/// with the conservative G.711-without-PLC loss robustness (see [`Codec::G711NoPlc`]).
+const RELAY_CODEC: Codec = Codec::G711NoPlc;
+/// Packetization assumed in the mouth-to-ear delay (one 20 ms frame).
+const PACKETIZATION_MS: f64 = 20.0;
+/// SRs of one peer remembered for matching the LSR of the other peer's report blocks: a report
+/// normally cites the latest SR, but may cite an older one if reports crossed.
+const SR_HISTORY: usize = 4;
+/// Consecutive packets of a new SSRC before the leg's source is believed to have changed; a
+/// stray or interleaved second source never gets there.
+const SSRC_SWITCH: u8 = 3;
+
+/// One SR a peer sent, as the relay saw it pass.
+#[derive(Debug, Clone, Copy)]
+struct SeenSr {
+    ssrc: u32,
+    /// Middle 32 bits of its NTP timestamp: what the other peer will cite as LSR.
+    lsr: u32,
+    at: Instant,
+}
+
+/// Receive quality of one leg: what its peer sends us. Fixed size, `Clone` without allocation
+/// (the task copies it into the handle's snapshot).
+///
+/// - Loss and jitter: every valid RTP packet of the current source goes through
+///   [`ReceiverStats`] (RFC 3550 A.1, A.3, A.8). A new SSRC (after [`SSRC_SWITCH`] packets) or
+///   clock rate starts fresh statistics; the earlier source's counts are kept in `prior_*` so
+///   the call record covers the whole call.
+/// - Round trip between the relay and this leg's peer, RFC 3550 §6.4.1 applied at the relay:
+///   the other leg's peer sends an SR (we note its NTP middle 32 bits and when it passed us);
+///   this leg's peer later reports on that source with LSR = those bits and DLSR = how long it
+///   held the SR. `now − seen − DLSR` is the time the SR took from us to the peer plus the time
+///   the report took back: this leg's network round trip (our own forwarding is microseconds).
+/// - The peer's latest report block about the other leg's source (its fraction lost and
+///   jitter: how the far direction sounds at this peer), kept as an extra signal.
+#[derive(Debug, Clone)]
+pub(crate) struct LegRx {
+    clock_rate: u32,
+    ssrc: Option<u32>,
+    candidate: Option<(u32, u8)>,
+    stats: ReceiverStats,
+    prior_received: u64,
+    prior_expected: i64,
+    prior_lost: i64,
+    srs: [Option<SeenSr>; SR_HISTORY],
+    sr_next: usize,
+    rtt: Option<Duration>,
+    peer_report: Option<ReportBlock>,
+}
+
+impl LegRx {
+    pub fn new(clock_rate: u32) -> Self {
+        let clock_rate = clock_rate.max(1);
+        LegRx {
+            clock_rate,
+            ssrc: None,
+            candidate: None,
+            stats: ReceiverStats::new(clock_rate),
+            prior_received: 0,
+            prior_expected: 0,
+            prior_lost: 0,
+            srs: [None; SR_HISTORY],
+            sr_next: 0,
+            rtt: None,
+            peer_report: None,
+        }
+    }
+
+    /// Moves the current source's counts into the totals and starts fresh statistics.
+    fn restart(&mut self) {
+        self.prior_received += u64::from(self.stats.received());
+        self.prior_expected += self.stats.expected();
+        self.prior_lost += self.stats.lost();
+        self.stats = ReceiverStats::new(self.clock_rate);
+    }
+
+    /// The payload's RTP clock (from SDP). A change restarts the statistics (jitter is kept in
+    /// timestamp units).
+    pub fn set_clock_rate(&mut self, rate: u32) {
+        let rate = rate.max(1);
+        if rate != self.clock_rate {
+            self.restart();
+            self.clock_rate = rate;
+            self.stats = ReceiverStats::new(rate);
+        }
+    }
+
+    /// One valid RTP packet from this leg's peer.
+    pub fn on_rtp(&mut self, ssrc: u32, seq: u16, ts: u32, arrival: Instant) {
+        match self.ssrc {
+            Some(s) if s == ssrc => self.candidate = None,
+            None => self.ssrc = Some(ssrc),
+            Some(_) => {
+                let n = match self.candidate {
+                    Some((c, n)) if c == ssrc => n.saturating_add(1),
+                    _ => 1,
+                };
+                if n < SSRC_SWITCH {
+                    self.candidate = Some((ssrc, n));
+                    return;
+                }
+                self.candidate = None;
+                self.restart();
+                self.ssrc = Some(ssrc);
+            }
+        }
+        self.stats.on_rtp(seq, ts, arrival);
+    }
+
+    /// This leg's peer sent an SR (for its own source `ssrc`) at `at`.
+    pub fn on_sender_report(&mut self, ssrc: u32, ntp: u64, at: Instant) {
+        self.srs[self.sr_next % SR_HISTORY] = Some(SeenSr { ssrc, lsr: ntp_mid32(ntp), at });
+        self.sr_next = self.sr_next.wrapping_add(1);
+    }
+
+    /// Whether `ssrc` is a source this leg's peer sends (RTP or SR sender).
+    fn sends(&self, ssrc: u32) -> bool {
+        self.ssrc == Some(ssrc) || self.srs.iter().flatten().any(|s| s.ssrc == ssrc)
+    }
+
+    /// A report block this leg's peer sent (in an SR or RR) at `now`; `other` is the other
+    /// leg, whose peer's source the block must be about to count.
+    pub fn on_report_block(&mut self, block: &ReportBlock, other: &LegRx, now: Instant) {
+        if !other.sends(block.ssrc) {
+            // About some other source, or ciphertext (SRTCP encrypts past the first 8 bytes).
+            return;
+        }
+        self.peer_report = Some(*block);
+        let seen = other.srs.iter().flatten().find(|s| s.ssrc == block.ssrc && s.lsr == block.lsr && block.lsr != 0);
+        if let Some(sr) = seen {
+            // §6.4.1 arithmetic in 1/65536 s: A − LSR − DLSR, with A = LSR + time since the SR
+            // passed us, so neither peer's wallclock is compared with ours.
+            let since = now.saturating_duration_since(sr.at);
+            let since_units = u32::try_from(since.as_nanos() * 65_536 / 1_000_000_000).unwrap_or(u32::MAX);
+            if let Some(rtt) = rtt_from_report(sr.lsr.wrapping_add(since_units), sr.lsr, block.dlsr) {
+                self.rtt = Some(rtt);
+            }
+        }
+    }
+
+    /// The peer's latest report block about the other leg's source.
+    pub fn peer_report(&self) -> Option<ReportBlock> {
+        self.peer_report
+    }
+
+    /// Snapshot over the whole call. MOS: E-model for [`RELAY_CODEC`] with the cumulative loss,
+    /// one-way delay = RTT/2 (0 until measured) + one packet of packetization + twice the
+    /// jitter (the playout buffer a receiver needs to absorb it).
+    pub fn quality(&self) -> LegQuality {
+        let expected = self.prior_expected + self.stats.expected();
+        let lost = self.prior_lost + self.stats.lost();
+        let loss_fraction = if expected > 0 { (lost.max(0) as f64 / expected as f64).min(1.0) } else { 0.0 };
+        let jitter_ms = self.stats.jitter_ms();
+        let rtt_ms = self.rtt.map(|d| d.as_secs_f64() * 1000.0);
+        let delay = rtt_ms.unwrap_or(0.0) / 2.0 + PACKETIZATION_MS + 2.0 * jitter_ms;
+        LegQuality {
+            packets: self.prior_received + u64::from(self.stats.received()),
+            lost,
+            loss_fraction,
+            jitter_ms,
+            rtt_ms,
+            mos: mos(RELAY_CODEC, delay, loss_fraction * 100.0),
+        }
+    }
 }

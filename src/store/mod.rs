@@ -5,6 +5,7 @@
 
 mod calls;
 mod extensions;
+mod recordings;
 mod registrations;
 mod trunks;
 
@@ -16,6 +17,7 @@ use sqlx::SqlitePool;
 
 pub use calls::{unix_ms, CallRecord, LegQualityRow};
 pub use extensions::Extension;
+pub use recordings::{RecordingRow, RecordingSummary};
 pub use registrations::Binding;
 pub use trunks::{Did, Trunk, TrunkStatus};
 

@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::media::codec::{AnyDecoder, AnyEncoder, CodecError, CodecKind, Decoder, Encoder};
-use crate::media::dtmf::{DtmfDetector, DtmfEvent, DtmfMerger, MergedDigit, TelephoneEventReceiver};
+use crate::media::dtmf::{
+    Digit, DtmfDetector, DtmfEvent, DtmfMerger, MergedDigit, TelephoneEventReceiver, TelephoneEventSender,
+};
 use crate::media::jitter::{JitterBuffer, JitterConfig, Playout};
 use crate::media::quality::{Codec as QualityCodec, LegQuality};
 use crate::media::resample::{Resample, Resampler};
@@ -37,6 +39,11 @@ pub struct LegConfig {
 const MAX_PAYLOAD: usize = 1400;
 /// RTP header (12) + payload.
 const MAX_PACKET: usize = 12 + MAX_PAYLOAD;
+/// Digits queued for sending at most; more are dropped (a caller cannot
+/// usefully be ahead by more than this).
+const DTMF_QUEUE: usize = 32;
+/// Length of a digit we send, in ms (Q.24 wants at least 40).
+const DTMF_SEND_MS: u32 = 100;
 
 pub struct LegMedia {
     cfg: LegConfig,
@@ -63,6 +70,10 @@ pub struct LegMedia {
     /// Where the peer's RTP came from (symmetric RTP: we answer there).
     pub rtp_source: Option<SocketAddr>,
     decode_errors: u64,
+    /// Digit being sent as RFC 4733 events: the sender and the event's age
+    /// in telephone-event clock units; digits waiting their turn.
+    dtmf_tx: Option<(TelephoneEventSender, u32, Option<crate::media::dtmf::TelephoneEventPacket>)>,
+    dtmf_queue: std::collections::VecDeque<Digit>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +139,8 @@ impl LegMedia {
             last_rtp: None,
             rtp_source: None,
             decode_errors: 0,
+            dtmf_tx: None,
+            dtmf_queue: std::collections::VecDeque::with_capacity(DTMF_QUEUE),
             cfg,
         })
     }
@@ -162,6 +175,46 @@ impl LegMedia {
     pub fn on_info_dtmf(&mut self, now: Instant, ev: &DtmfEvent) {
         let now_ms = self.ms(now);
         self.merger.push(now_ms, ev);
+    }
+
+    /// Queues `digit` to be sent as RFC 4733 telephone-events (needs a
+    /// negotiated telephone-event payload type; returns false without one).
+    pub fn send_dtmf(&mut self, digit: Digit) -> bool {
+        if self.cfg.dtmf_pt.is_none() || self.dtmf_queue.len() >= DTMF_QUEUE {
+            return false;
+        }
+        self.dtmf_queue.push_back(digit);
+        true
+    }
+
+    /// The next telephone-event packet due this tick, if a digit is being sent.
+    fn dtmf_packet(&mut self) -> Option<usize> {
+        let pt = self.cfg.dtmf_pt?;
+        let clock = self.cfg.dtmf_clock;
+        if self.dtmf_tx.is_none() {
+            let digit = self.dtmf_queue.pop_front()?;
+            // The event starts at the media time of the packet it replaces.
+            let start = if clock == self.cfg.codec.clock_rate() { self.packetizer.timestamp() } else { 0 };
+            let duration = clock / 1000 * DTMF_SEND_MS;
+            let mut sender = TelephoneEventSender::new(digit, start, duration, 10, clock);
+            let first = sender.next();
+            self.dtmf_tx = Some((sender, 0, first));
+        }
+        let (sender, age, next) = self.dtmf_tx.as_mut()?;
+        let step = clock / 50;
+        let out = match next {
+            Some(p) if p.send_at <= *age => {
+                let pkt = *p;
+                *next = sender.next();
+                self.packetizer.next_event(pt, pkt.timestamp, &pkt.payload, pkt.marker, &mut self.packet).ok()
+            }
+            _ => None,
+        };
+        *age = age.saturating_add(step);
+        if next.is_none() {
+            self.dtmf_tx = None;
+        }
+        out
     }
 
     /// One 20 ms tick: play out received audio into `port`, take the port's
@@ -228,8 +281,15 @@ impl LegMedia {
             }
             None => &self.tx_app,
         };
-        let n = self.encoder.encode(frame, &mut self.payload).ok()?;
         let step = self.cfg.codec.timestamp_step();
+        // While a digit is being sent, its events replace the audio
+        // (RFC 4733 §2.5.1.2) and the audio clock keeps running.
+        if self.dtmf_tx.is_some() || !self.dtmf_queue.is_empty() {
+            let sent = self.dtmf_packet();
+            self.packetizer.skip(step);
+            return sent.map(|len| &self.packet[..len]);
+        }
+        let n = self.encoder.encode(frame, &mut self.payload).ok()?;
         let ts = self.packetizer_timestamp();
         let len = self.packetizer.next(&self.payload[..n], step, false, &mut self.packet).ok()?;
         self.rtcp.on_rtp_sent(ts, n, now);
@@ -356,6 +416,22 @@ mod tests {
             now += Duration::from_millis(20);
             b.tick(now, &mut pb);
         }
+        // And B can send a digit back as telephone-events A understands.
+        assert!(b.send_dtmf(Digit::from_char('9').unwrap()));
+        let mut t = now;
+        for _ in 0..15 {
+            t += Duration::from_millis(20);
+            if let Some(pkt) = b.tick(t, &mut pb).map(|p| p.to_vec()) {
+                a.on_rtp(t, src, &pkt);
+            }
+            a.tick(t, &mut pa);
+        }
+        for _ in 0..30 {
+            t += Duration::from_millis(20);
+            a.tick(t, &mut pa);
+        }
+        let back = a.poll_dtmf().expect("digit sent by B arrives at A");
+        assert_eq!((back.digit.to_char(), back.source), ('9', DtmfSource::Rfc4733));
         let d = b.poll_dtmf().expect("digit merged");
         assert_eq!((d.digit.to_char(), d.source), ('5', DtmfSource::Rfc4733));
         assert!(b.poll_dtmf().is_none(), "no double digit");

@@ -16,7 +16,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 pub use leg::{LegConfig, LegError, LegMedia};
 
-use crate::media::dtmf::{DtmfEvent, MergedDigit};
+use crate::media::dtmf::{Digit, DtmfEvent, MergedDigit};
 use crate::media::quality::LegQuality;
 use crate::media::{MediaPort, PortPair};
 
@@ -32,6 +32,7 @@ pub enum EndpointEvent {
 enum Command {
     SetRemote(SocketAddr, Option<SocketAddr>),
     InfoDtmf(DtmfEvent),
+    SendDtmf(Digit),
     Stop,
 }
 
@@ -53,6 +54,10 @@ impl EndpointHandle {
     /// A digit that arrived by SIP INFO on this leg's dialog.
     pub fn info_dtmf(&self, ev: DtmfEvent) {
         let _ = self.cmd.send(Command::InfoDtmf(ev));
+    }
+    /// Sends a digit to the peer as RFC 4733 telephone-events.
+    pub fn send_dtmf(&self, digit: Digit) {
+        let _ = self.cmd.send(Command::SendDtmf(digit));
     }
     /// Stops the leg (sending RTCP BYE), waits for it and returns its
     /// receive quality; the ports are free when this returns.
@@ -110,6 +115,11 @@ async fn run<P: MediaPort>(
             cmd = cmds.recv() => match cmd {
                 Some(Command::SetRemote(rtp, rtcp)) => remote = Some((rtp, rtcp)),
                 Some(Command::InfoDtmf(ev)) => leg.on_info_dtmf(Instant::now().into_std(), &ev),
+                Some(Command::SendDtmf(d)) => {
+                    if !leg.send_dtmf(d) {
+                        tracing::debug!("digit not sent: no telephone-event negotiated");
+                    }
+                }
                 Some(Command::Stop) | None => break,
             },
             _ = tick.tick() => {

@@ -1,0 +1,208 @@
+//! Bridged calls through the media engine instead of the packet relay:
+//! both legs are terminated (each with its own negotiated codec, so
+//! different codecs are transcoded), their audio meets in a pair of ports
+//! at 16 kHz, digits are regenerated as RFC 4733 on the other leg, and the
+//! call can be recorded. Used when `recording.mode` is not `off`.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::Ctx;
+use crate::config::{RecordingFormat, RecordingLayout};
+use crate::media::endpoint::{self, EndpointEvent, EndpointHandle, LegMedia};
+use crate::media::quality::LegQuality;
+use crate::media::recorder::{recording_path, spawn_recorder, Format, Layout, Recorder, RecorderHandle, RecorderTap};
+use crate::media::{AudioFrame, MediaPort, PortPair};
+use crate::store::RecordingSummary;
+
+/// Rate the two legs exchange audio at (and recordings are written at).
+pub const BRIDGE_RATE: u32 = 16_000;
+/// Writer queue: two seconds of ticks.
+const RECORDER_QUEUE_TICKS: usize = 100;
+
+struct BridgeState {
+    from_a: AudioFrame,
+    from_b: AudioFrame,
+    tap: Option<RecorderTap>,
+}
+
+/// One leg's view of the bridge: its audio in, the other leg's out.
+struct BridgePort {
+    state: Arc<Mutex<BridgeState>>,
+    is_a: bool,
+}
+
+impl MediaPort for BridgePort {
+    fn rate(&self) -> u32 {
+        BRIDGE_RATE
+    }
+    fn put_frame(&mut self, frame: &AudioFrame) {
+        let Ok(mut s) = self.state.lock() else { return };
+        if self.is_a {
+            s.from_a.fill(frame.rate, frame.pcm());
+            // The caller's tick is the recording clock: write the pair
+            // (caller, callee) once per 20 ms.
+            let BridgeState { from_a, from_b, tap } = &mut *s;
+            if let Some(t) = tap.as_mut() {
+                let _ = t.write(from_a, from_b);
+            }
+        } else {
+            s.from_b.fill(frame.rate, frame.pcm());
+        }
+    }
+    fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
+        let Ok(s) = self.state.lock() else { return false };
+        let other = if self.is_a { &s.from_b } else { &s.from_a };
+        frame.fill(other.rate, other.pcm());
+        true
+    }
+}
+
+struct Recording {
+    row: Option<i64>,
+    handle: RecorderHandle,
+}
+
+/// What one side of the bridge needs to start.
+pub struct BridgeLeg {
+    pub pair: PortPair,
+    pub media: LegMedia,
+    pub remote: Option<(SocketAddr, Option<SocketAddr>)>,
+}
+
+pub struct MediaBridge {
+    pub a: EndpointHandle,
+    pub b: EndpointHandle,
+    events: mpsc::UnboundedReceiver<(bool, EndpointEvent)>,
+    state: Arc<Mutex<BridgeState>>,
+    recording: Option<Recording>,
+}
+
+impl MediaBridge {
+    pub fn start(a: BridgeLeg, b: BridgeLeg, inactivity: Duration) -> MediaBridge {
+        let state = Arc::new(Mutex::new(BridgeState {
+            from_a: AudioFrame::silence(BRIDGE_RATE),
+            from_b: AudioFrame::silence(BRIDGE_RATE),
+            tap: None,
+        }));
+        let (a_handle, a_events) =
+            endpoint::spawn(a.pair, a.media, BridgePort { state: state.clone(), is_a: true }, a.remote, inactivity);
+        let (b_handle, b_events) =
+            endpoint::spawn(b.pair, b.media, BridgePort { state: state.clone(), is_a: false }, b.remote, inactivity);
+        // One stream of events, tagged with the side, for the call's select loop.
+        let (tx, rx) = mpsc::unbounded_channel();
+        for (is_a, mut evs) in [(true, a_events), (false, b_events)] {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Some(e) = evs.recv().await {
+                    if tx.send((is_a, e)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        MediaBridge { a: a_handle, b: b_handle, events: rx, state, recording: None }
+    }
+
+    /// The next media event: `(true, ..)` from the caller's leg.
+    pub async fn next_event(&mut self) -> Option<(bool, EndpointEvent)> {
+        self.events.recv().await
+    }
+
+    /// Starts recording into `<data>/recordings/<call id>-<n>.<ext>` and
+    /// inserts its row.
+    pub async fn start_recording(&mut self, ctx: &Ctx, call_id: &str) -> Result<(), String> {
+        if self.recording.is_some() {
+            return Err("already recording".into());
+        }
+        let format = match ctx.config.recording.format {
+            RecordingFormat::Wav => Format::Wav,
+            RecordingFormat::Opus => Format::OggOpus,
+        };
+        let layout = match ctx.config.recording.layout {
+            RecordingLayout::Mono => Layout::Mono,
+            RecordingLayout::Stereo => Layout::Stereo,
+        };
+        let name = format!("{call_id}-{}", crate::store::unix_ms());
+        let path = recording_path(&ctx.data_dir, &name, format);
+        let recorder = Recorder::create(&path, format, layout, BRIDGE_RATE).map_err(|e| e.to_string())?;
+        let (tap, handle) = spawn_recorder(recorder, RECORDER_QUEUE_TICKS).map_err(|e| e.to_string())?;
+        let row = ctx
+            .store
+            .start_recording_row(call_id, &path.display().to_string(), format.extension(), layout.as_str(), BRIDGE_RATE)
+            .await
+            .map_err(|e| tracing::warn!("recording row not written: {e}"))
+            .ok();
+        if let Ok(mut s) = self.state.lock() {
+            s.tap = Some(tap);
+        }
+        tracing::info!(path = %path.display(), "recording started");
+        self.recording = Some(Recording { row, handle });
+        Ok(())
+    }
+
+    pub fn pause_recording(&self, pause: bool) -> Result<(), String> {
+        if self.recording.is_none() {
+            return Err("not recording".into());
+        }
+        let mut s = self.state.lock().map_err(|_| "bridge poisoned".to_string())?;
+        if let Some(t) = s.tap.as_mut() {
+            if pause {
+                t.pause();
+            } else {
+                t.resume();
+            }
+        }
+        tracing::info!(paused = pause, "recording paused state changed");
+        Ok(())
+    }
+
+    /// Ends the recording (if any) and completes its row.
+    pub async fn stop_recording(&mut self, ctx: &Ctx) -> Result<(), String> {
+        let Some(rec) = self.recording.take() else { return Err("not recording".into()) };
+        // Dropping the tap ends the writer; joining blocks, so off the runtime.
+        if let Ok(mut s) = self.state.lock() {
+            s.tap = None;
+        }
+        let info = tokio::task::spawn_blocking(move || rec.handle.join()).await;
+        let summary = match info {
+            Ok(Ok(i)) => {
+                tracing::info!(path = %i.path.display(), secs = i.duration.as_secs_f64(), "recording finished");
+                Some(RecordingSummary {
+                    duration_ms: i.duration.as_millis() as i64,
+                    bytes: i.bytes as i64,
+                    paused_ms: i.paused.as_millis() as i64,
+                    pauses: i.pauses.iter().map(|p| (p.start.as_millis() as i64, p.end.as_millis() as i64)).collect(),
+                    dropped_ms: i.dropped.as_millis() as i64,
+                })
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("recording failed: {e}");
+                None
+            }
+            Err(e) => {
+                tracing::warn!("recording writer: {e}");
+                None
+            }
+        };
+        if let Some(row) = rec.row {
+            if let Err(e) = ctx.store.finish_recording_row(row, summary.as_ref()).await {
+                tracing::warn!("recording row not completed: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops both legs (and any recording); returns (caller, callee) quality.
+    pub async fn shutdown(mut self, ctx: &Ctx) -> (Option<LegQuality>, Option<LegQuality>) {
+        if self.recording.is_some() {
+            let _ = self.stop_recording(ctx).await;
+        }
+        let a = self.a.shutdown().await;
+        let b = self.b.shutdown().await;
+        (a, b)
+    }
+}
