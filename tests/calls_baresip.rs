@@ -77,7 +77,14 @@ fn two_phones_talk_through_the_appliance() {
     assert!(sb.log().contains("hangup"), "hangup logged");
 
     // The call record: internal, answered, hung up by the caller, media counted.
-    let cdr = sb.admin_ok(&["calls"]);
+    let deadline = std::time::Instant::now() + T;
+    let cdr = loop {
+        let cdr = sb.admin_ok(&["calls"]);
+        if cdr.lines().nth(1).is_some_and(|l| l.contains(" caller ")) || std::time::Instant::now() > deadline {
+            break cdr;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let row = cdr.lines().nth(1).unwrap_or_default().to_string();
     let cols: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(&cols[1..6], ["internal", "1001", "1002", "200", "caller"], "{cdr}");
@@ -138,7 +145,15 @@ fn caller_cancel_no_answer_and_busy() {
     let closed = a.wait_event("CALL_CLOSED", T).expect("caller sees the rejection");
     assert!(closed.param.contains("486"), "busy maps to 486: {closed:?}");
     // Three call records, newest first: busy, no answer, cancelled.
-    let cdr = sb.admin_ok(&["calls"]);
+    let deadline = std::time::Instant::now() + T;
+    let cdr = loop {
+        let cdr = sb.admin_ok(&["calls"]);
+        let closed = cdr.lines().skip(1).filter(|l| l.split_whitespace().nth(4).is_some_and(|s| s != "-")).count();
+        if closed == 3 || std::time::Instant::now() > deadline {
+            break cdr;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let statuses: Vec<&str> = cdr.lines().skip(1).map(|l| l.split_whitespace().nth(4).unwrap_or("")).collect();
     assert_eq!(statuses, ["486", "480", "487"], "{cdr}");
 

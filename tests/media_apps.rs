@@ -139,8 +139,16 @@ fn ivr_plays_prompts_and_collects_rfc4733_and_inband_digits() {
     b.wait_event("CALL_CLOSED", T).expect("closed");
 
     // Both calls have records with receive quality for the caller's leg.
-    sb.wait_log("media released", Duration::from_secs(2)).ok();
-    let cdr = sb.admin_ok(&["calls"]);
+    // The record is closed once the call task has torn the leg down.
+    let deadline = std::time::Instant::now() + T;
+    let cdr = loop {
+        let cdr = sb.admin_ok(&["calls"]);
+        let closed = cdr.lines().skip(1).filter(|l| l.contains(" 7000 ") && l.contains(" 200 ")).count();
+        if closed == 2 || std::time::Instant::now() > deadline {
+            break cdr;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     let rows: Vec<&str> = cdr.lines().skip(1).filter(|l| l.contains(" 7000 ")).collect();
     assert_eq!(rows.len(), 2, "{cdr}");
     for r in rows {

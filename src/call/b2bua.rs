@@ -39,6 +39,7 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
     ctx.active_calls.fetch_add(1, Ordering::SeqCst);
     let local_tag = new_tag();
     let (control_tx, control_rx) = mpsc::unbounded_channel();
+    let control_owner = control_tx.clone();
     ctx.calls.register(&a_call_id, control_tx);
     let mut call = Call {
         ctx: ctx.clone(),
@@ -65,9 +66,9 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
         control: control_rx,
     };
     call.run().await;
-    ctx.endpoint.unbind_dialog(&a_call_id);
-    ctx.endpoint.unbind_dialog(&call.b_call_id);
-    ctx.calls.unregister(&a_call_id);
+    ctx.endpoint.unbind_dialog(&a_call_id, &call.tx);
+    ctx.endpoint.unbind_dialog(&call.b_call_id, &call.tx);
+    ctx.calls.unregister(&a_call_id, &control_owner);
     if let Some(bridge) = call.bridge.take() {
         let (a, b) = bridge.shutdown(&ctx).await;
         tracing::info!(?a, ?b, "media released");

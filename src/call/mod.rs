@@ -89,9 +89,12 @@ impl CallRegistry {
             c.insert(call_id.to_string(), tx);
         }
     }
-    pub fn unregister(&self, call_id: &str) {
+    /// Removes `call_id` if `owner` still holds it (see `Endpoint::unbind_dialog`).
+    pub fn unregister(&self, call_id: &str, owner: &mpsc::UnboundedSender<CallCommand>) {
         if let Ok(mut c) = self.calls.lock() {
-            c.remove(call_id);
+            if c.get(call_id).is_some_and(|s| s.same_channel(owner)) {
+                c.remove(call_id);
+            }
         }
     }
     /// Call-IDs of live calls, sorted.

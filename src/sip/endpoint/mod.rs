@@ -48,7 +48,7 @@ enum Command {
     Respond { key: TransactionKey, resp: Response },
     Stateless { msg: Message, dest: Peer },
     BindDialog { call_id: String, reply: EventSender },
-    UnbindDialog { call_id: String },
+    UnbindDialog { call_id: String, owner: EventSender },
 }
 
 /// Handle to the endpoint task; cheap to clone.
@@ -124,8 +124,11 @@ impl Endpoint {
         let _ = self.cmd.send(Command::BindDialog { call_id: call_id.to_string(), reply });
     }
 
-    pub fn unbind_dialog(&self, call_id: &str) {
-        let _ = self.cmd.send(Command::UnbindDialog { call_id: call_id.to_string() });
+    /// Removes the route for `call_id` if `owner` still holds it: a call
+    /// task that ends late must not remove the binding a newer task made
+    /// for the same Call-ID (a retried INVITE after a 407 reuses it).
+    pub fn unbind_dialog(&self, call_id: &str, owner: &EventSender) {
+        let _ = self.cmd.send(Command::UnbindDialog { call_id: call_id.to_string(), owner: owner.clone() });
     }
 
     pub fn tcp_connection_count(&self) -> usize {
@@ -205,8 +208,10 @@ impl Driver {
             Command::BindDialog { call_id, reply } => {
                 self.dialogs.insert(call_id, reply);
             }
-            Command::UnbindDialog { call_id } => {
-                self.dialogs.remove(&call_id);
+            Command::UnbindDialog { call_id, owner } => {
+                if self.dialogs.get(&call_id).is_some_and(|s| s.same_channel(&owner)) {
+                    self.dialogs.remove(&call_id);
+                }
             }
         }
     }
