@@ -1,5 +1,5 @@
 //! Bridged calls through the media engine: two phones with different
-//! codecs (so the appliance transcodes), digits regenerated across the
+//! codecs (the callee's extension prefers PCMA, so the appliance transcodes), digits regenerated across the
 //! bridge, and a recording started, paused and resumed through the core
 //! API, checked in the database row and in the stereo WAV itself.
 
@@ -25,15 +25,20 @@ fn http(sb: &Switchboard, method: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
-fn phone(sb: &Switchboard, user: &str, freq: f64, codec: &str) -> Baresip {
+/// A phone offering `codecs`; `ext_codecs` is the extension's own preference list.
+fn phone(sb: &Switchboard, user: &str, freq: f64, codecs: &[&str], ext_codecs: Option<&str>) -> Baresip {
     let secret = format!("secret-{user}-x");
-    sb.add_extension(user, &secret);
+    let mut args = vec!["extension", "add", user, "--secret", &secret];
+    if let Some(c) = ext_codecs {
+        args.extend(["--codecs", c]);
+    }
+    sb.admin_ok(&args);
     let wav = sb.dir().join(format!("tone-{user}.wav"));
     write_tone(&wav, freq, 30.0, 0.3).unwrap();
     let cfg = BaresipConfig::new(user)
         .registrar(&sb.sip_addr(), user, &secret)
         .answermode(AnswerMode::Auto)
-        .codecs(&[codec])
+        .codecs(codecs)
         .audio_source(wav);
     let mut b = Baresip::start(cfg).expect("start baresip");
     b.wait_registered(T).expect("registered");
@@ -66,8 +71,10 @@ fn block_share(samples: &[f64], rate: f64, freq: f64) -> f64 {
 #[test]
 fn transcoded_call_recorded_on_demand_with_pause() {
     let mut sb = Switchboard::start_with("[recording]\nmode = \"on_demand\"\nformat = \"wav\"\nlayout = \"stereo\"\n").expect("start");
-    let mut a = phone(&sb, "1001", 440.0, "PCMU");
-    let mut b = phone(&sb, "1002", 1000.0, "PCMA");
+    // The caller only speaks PCMU; the callee could do both, but its
+    // extension prefers PCMA, so the bridge must transcode.
+    let mut a = phone(&sb, "1001", 440.0, &["PCMU"], None);
+    let mut b = phone(&sb, "1002", 1000.0, &["PCMU", "PCMA"], Some("PCMA"));
     a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
     a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
     b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");

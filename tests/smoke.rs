@@ -43,6 +43,10 @@ fn cli_contract() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
     let list = sb.admin_ok(&["extension", "list"]);
     assert!(list.contains("1001"), "{list}");
+    let out = sb.admin(&["extension", "add", "1002", "--secret", "long-enough-secret", "--codecs", "G729,PCMU"]);
+    assert_eq!(out.status.code(), Some(1), "codecs the engine cannot run are refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("G729 is not implemented"));
+    sb.admin_ok(&["extension", "add", "1002", "--secret", "long-enough-secret", "--codecs", "G722,PCMU"]);
     sb.admin_ok(&["trunk", "add", "carrier", "--host", "127.0.0.1:5099", "--did", "5550100=1001"]);
     let trunks = sb.admin_ok(&["trunk", "list"]);
     assert!(trunks.contains("carrier") && trunks.contains("5550100=1001"), "{trunks}");

@@ -64,6 +64,7 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
         bridge: None,
         local_sdp: [None, None],
         control: control_rx,
+        codecs: [None, None],
     };
     call.run().await;
     ctx.endpoint.unbind_dialog(&a_call_id, &call.tx);
@@ -208,6 +209,9 @@ struct Call {
     local_sdp: [Option<crate::sdp::SessionDescription>; 2],
     /// Commands from the core API (recording control).
     control: mpsc::UnboundedReceiver<super::CallCommand>,
+    /// Codec preference lists of the caller's and the callee's side
+    /// (extension or trunk; `None` = the appliance default).
+    codecs: [Option<String>; 2],
 }
 
 impl Call {
@@ -316,6 +320,15 @@ impl Call {
             Err(e) => tracing::warn!("call record not opened: {e}"),
         }
         let target = routed?;
+        self.codecs[0] = match &trunk {
+            Some(t) => t.codecs.clone(),
+            None => ctx.store.extension(&caller).await.ok().flatten().and_then(|e| e.codecs),
+        };
+        self.codecs[1] = match &target {
+            Target::Extension { number, .. } => ctx.store.extension(number).await.ok().flatten().and_then(|e| e.codecs),
+            Target::Trunk { trunk: t, .. } => t.codecs.clone(),
+            Target::App(_) => None,
+        };
         if let Target::App(kind) = target {
             if invite.body.is_empty() {
                 return Err(Refusal::new(488, "Not Acceptable Here - INVITE without SDP offer is not supported"));
@@ -400,12 +413,22 @@ impl Call {
             our_ip: self.our_ip_toward(self.a.peer.addr),
             tx: self.tx.clone(),
             record: self.record,
+            prefs: self.prefs(Side::A),
         };
         let outcome = super::uas::serve(&ctx, caller, &mut self.rx, kind).await;
         self.a.final_sent = true;
         self.final_status = outcome.status;
         self.hangup_by = outcome.hangup_by;
         self.local_quality = outcome.quality;
+    }
+
+    /// Codec preferences of one side: its extension's or trunk's list, else the default.
+    fn prefs(&self, side: Side) -> crate::sdp::negotiate::CodecPrefs {
+        let own = match side {
+            Side::A => self.codecs[0].as_deref(),
+            Side::B => self.codecs[1].as_deref(),
+        };
+        self.ctx.config.media.prefs_or_default(own)
     }
 
     fn our_ip_toward(&self, peer: SocketAddr) -> IpAddr {
@@ -433,7 +456,7 @@ impl Call {
             // the bridge transcodes.
             let port = self.bridge_pairs.as_ref().map(|(_, b)| b.rtp_port()).unwrap_or(0);
             let local = crate::sdp::negotiate::LocalMedia::new(self.our_ip_toward(dest.addr), port);
-            let offer = crate::sdp::negotiate::offer(&self.ctx.config.media.codec_prefs(), &local);
+            let offer = crate::sdp::negotiate::offer(&self.prefs(Side::B), &local);
             let body = offer.to_bytes();
             self.b_offer = Some(offer);
             body
@@ -654,7 +677,7 @@ impl Call {
         use crate::sdp::negotiate::{answer, process_answer, LocalMedia, NegotiatedMedia};
         self.b = Some(BLeg { dialog, dest, pending_2xx: None });
         let ctx = self.ctx.clone();
-        let prefs = ctx.config.media.codec_prefs();
+        let prefs = self.prefs(Side::A);
         let a_ip = self.our_ip_toward(self.a.peer.addr);
         let negotiated = (|| -> Result<_, (u16, &'static str)> {
             let (a_pair, b_pair) = self.bridge_pairs.take().ok_or((500, "Server Internal Error"))?;
@@ -732,7 +755,7 @@ impl Call {
         let answered = match (ip, port, self.local_sdp[idx].as_ref(), crate::sdp::parse(&req.body)) {
             (Some(ip), Some(port), Some(prev), Ok(offer)) => crate::sdp::negotiate::answer_update(
                 &offer,
-                &self.ctx.config.media.codec_prefs(),
+                &self.prefs(from),
                 &crate::sdp::negotiate::LocalMedia::new(ip, port),
                 prev,
             )

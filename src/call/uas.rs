@@ -39,6 +39,8 @@ pub struct Caller<'a> {
     pub tx: EventSender,
     /// Call record to mark answered when the 200 goes out.
     pub record: Option<i64>,
+    /// The caller's codec preferences (its extension's or trunk's list).
+    pub prefs: crate::sdp::negotiate::CodecPrefs,
 }
 
 /// How the call ended.
@@ -78,7 +80,7 @@ pub async fn serve(ctx: &Arc<Ctx>, c: Caller<'_>, rx: &mut mpsc::UnboundedReceiv
         Err(_) => return fail(503, "Service Unavailable - No media ports"),
     };
     let local = LocalMedia::new(c.our_ip, pair.rtp_port());
-    let prefs = ctx.config.media.codec_prefs();
+    let prefs = c.prefs.clone();
     let neg: Negotiated = match answer(&offer, &prefs, &local) {
         Ok(n) => n,
         Err(e) => return fail(e.sip_status().unwrap_or(488), "Not Acceptable Here - No common codec"),

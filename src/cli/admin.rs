@@ -48,6 +48,18 @@ async fn open(data: &Path) -> Result<Store> {
     Store::open(data).await.with_context(|| format!("opening data directory {}", data.display()))
 }
 
+/// A codec list must parse and name only codecs the media engine implements.
+fn check_codecs(list: &str) -> Result<()> {
+    let prefs: switchboard::sdp::negotiate::CodecPrefs =
+        list.parse().map_err(|e| anyhow::anyhow!("--codecs '{list}': {e}"))?;
+    for c in prefs.codecs() {
+        if switchboard::media::codec::CodecKind::from_rtpmap(&c.name, c.clock_rate).is_none() {
+            bail!("--codecs '{list}': {} is not implemented (use PCMU, PCMA, G722, opus)", c.name);
+        }
+    }
+    Ok(())
+}
+
 fn check_number(number: &str) -> Result<()> {
     if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
         bail!("extension number must be 1 to 20 digits, got '{number}'");
@@ -57,8 +69,11 @@ fn check_number(number: &str) -> Result<()> {
 
 async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()> {
     match cmd {
-        ExtensionCmd::Add { number, secret, name } => {
+        ExtensionCmd::Add { number, secret, name, codecs } => {
             check_number(&number)?;
+            if let Some(c) = &codecs {
+                check_codecs(c)?;
+            }
             if secret.chars().count() < 8 {
                 bail!("secret must be at least 8 characters");
             }
@@ -71,6 +86,7 @@ async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()
                     number: number.clone(),
                     name,
                     realm,
+                    codecs,
                 })
                 .await?;
             println!("extension {number} added; register a phone as {number}@<this host> with its secret");
@@ -99,7 +115,10 @@ async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()
 
 async fn trunk(cmd: TrunkCmd, config: &Config, data: &Path) -> Result<()> {
     match cmd {
-        TrunkCmd::Add { name, host, transport, register, user, secret, dids, default } => {
+        TrunkCmd::Add { name, host, transport, register, user, secret, dids, default, codecs } => {
+            if let Some(c) = &codecs {
+                check_codecs(c)?;
+            }
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                 bail!("trunk name must be letters, digits, '-' or '_', got '{name}'");
             }
@@ -130,6 +149,7 @@ async fn trunk(cmd: TrunkCmd, config: &Config, data: &Path) -> Result<()> {
                         username: user,
                         secret,
                         is_default: default,
+                        codecs,
                     },
                     &map,
                 )

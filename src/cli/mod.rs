@@ -76,6 +76,9 @@ pub enum ExtensionCmd {
         /// Display name.
         #[arg(long, default_value = "")]
         name: String,
+        /// Codec preference for this phone, e.g. "G722,PCMU" (default: [media] codecs).
+        #[arg(long)]
+        codecs: Option<String>,
     },
     /// List extensions and their live registrations.
     List,
@@ -115,6 +118,9 @@ pub enum TrunkCmd {
         /// Use this trunk for outbound calls (the first trunk is the default).
         #[arg(long)]
         default: bool,
+        /// Codec preference toward this carrier, e.g. "PCMA,PCMU" (default: [media] codecs).
+        #[arg(long)]
+        codecs: Option<String>,
     },
     /// List trunks with their DIDs and health.
     List,

@@ -222,6 +222,11 @@ impl Default for TrunkConfig {
 }
 
 impl MediaConfig {
+    /// A party's own list (extension or trunk) when set and valid, else the default.
+    pub fn prefs_or_default(&self, own: Option<&str>) -> crate::sdp::negotiate::CodecPrefs {
+        own.and_then(|c| c.parse().ok()).unwrap_or_else(|| self.codec_prefs())
+    }
+
     /// The validated codec preference list.
     pub fn codec_prefs(&self) -> crate::sdp::negotiate::CodecPrefs {
         self.codecs.parse().unwrap_or_else(|_| {

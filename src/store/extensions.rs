@@ -9,18 +9,21 @@ pub struct Extension {
     pub realm: String,
     pub ha1_md5: String,
     pub ha1_sha256: String,
+    /// Codec preference list; `None` uses `[media] codecs`.
+    pub codecs: Option<String>,
 }
 
 impl Store {
     pub async fn add_extension(&self, ext: &Extension) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO extensions (number, name, realm, ha1_md5, ha1_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO extensions (number, name, realm, ha1_md5, ha1_sha256, codecs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&ext.number)
         .bind(&ext.name)
         .bind(&ext.realm)
         .bind(&ext.ha1_md5)
         .bind(&ext.ha1_sha256)
+        .bind(&ext.codecs)
         .bind(unix_now())
         .execute(&self.pool)
         .await
@@ -29,7 +32,7 @@ impl Store {
     }
 
     pub async fn extension(&self, number: &str) -> Result<Option<Extension>, StoreError> {
-        Ok(sqlx::query_as("SELECT number, name, realm, ha1_md5, ha1_sha256 FROM extensions WHERE number = ?")
+        Ok(sqlx::query_as("SELECT number, name, realm, ha1_md5, ha1_sha256, codecs FROM extensions WHERE number = ?")
             .bind(number)
             .fetch_optional(&self.pool)
             .await?)
@@ -37,7 +40,7 @@ impl Store {
 
     pub async fn list_extensions(&self) -> Result<Vec<Extension>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT number, name, realm, ha1_md5, ha1_sha256 FROM extensions ORDER BY length(number), number",
+            "SELECT number, name, realm, ha1_md5, ha1_sha256, codecs FROM extensions ORDER BY length(number), number",
         )
         .fetch_all(&self.pool)
         .await?)
@@ -67,6 +70,7 @@ mod tests {
             realm: "r".into(),
             ha1_md5: "m".into(),
             ha1_sha256: "s".into(),
+            codecs: None,
         }
     }
 

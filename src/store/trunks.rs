@@ -13,6 +13,8 @@ pub struct Trunk {
     pub username: Option<String>,
     pub secret: Option<String>,
     pub is_default: bool,
+    /// Codec preference list; `None` uses `[media] codecs`.
+    pub codecs: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -31,7 +33,7 @@ pub struct TrunkStatus {
     pub updated_at: i64,
 }
 
-const TRUNK_COLS: &str = "name, host, transport, register, username, secret, is_default";
+const TRUNK_COLS: &str = "name, host, transport, register, username, secret, is_default, codecs";
 
 impl Store {
     /// Adds a trunk with its DIDs. The first trunk becomes the default one for
@@ -44,8 +46,8 @@ impl Store {
             sqlx::query("UPDATE trunks SET is_default = 0").execute(&mut *tx).await?;
         }
         sqlx::query(
-            "INSERT INTO trunks (name, host, transport, register, username, secret, is_default, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO trunks (name, host, transport, register, username, secret, is_default, codecs, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&t.name)
         .bind(&t.host)
@@ -54,6 +56,7 @@ impl Store {
         .bind(&t.username)
         .bind(&t.secret)
         .bind(is_default)
+        .bind(&t.codecs)
         .bind(unix_now())
         .execute(&mut *tx)
         .await
@@ -147,6 +150,7 @@ mod tests {
             username: None,
             secret: None,
             is_default: false,
+            codecs: None,
         }
     }
 

@@ -5,7 +5,12 @@
 //! - RTCP relayed on the odd ports, defaulting to RTP port + 1;
 //! - inactivity timeout (virtual time, and real time with traffic keeping it alive);
 //! - ports released after shutdown, timeout and handle drop;
-//! - malformed packets dropped, not forwarded.
+//! - malformed packets dropped, not forwarded;
+//! - per-leg receive quality: loss (a known gap), jitter (known timestamp skew), MOS lower
+//!   for the impaired leg than for a clean one (> 4), round trip from an SR passing one way and
+//!   a report citing it coming back, the peer's report block kept, unrelated blocks ignored;
+//! - quality state keeps totals across an SSRC change and a clock-rate change, ignores a stray
+//!   second source.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -16,6 +21,8 @@ use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 use super::{rtp_packet, RTCP_RR};
+use crate::media::rtcp::{ntp_mid32, ReportBlock, RtcpWriter, SenderInfo};
+use crate::media::stats::LegRx;
 use crate::media::{Leg, PortAllocator, RelayConfig, RelayEvent, RelayHandle, RelaySession};
 
 const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -348,4 +355,139 @@ async fn many_packets_on_multi_thread_runtime() {
     let st = h.shutdown().await;
     assert_eq!((st.a.packets_in, st.b.packets_out), (200, 200));
     assert_eq!(alloc.in_use(), 0);
+}
+
+/// RTP with chosen SSRC, sequence number and timestamp (PCMU, 160-byte payload).
+fn rtp_with(ssrc: u32, seq: u16, ts: u32) -> Vec<u8> {
+    rtp_rs::RtpPacketBuilder::new()
+        .payload_type(0)
+        .ssrc(ssrc)
+        .sequence(rtp_rs::Seq::from(seq))
+        .timestamp(ts)
+        .payload(&[0xffu8; 160])
+        .build()
+        .expect("RTP packet builds")
+}
+
+#[tokio::test]
+async fn measures_loss_jitter_rtt_and_mos_per_leg() {
+    const SSRC_A: u32 = 0xaaaa_0001;
+    const SSRC_B: u32 = 0xbbbb_0002;
+    const DROPPED: [u16; 5] = [50, 80, 110, 140, 170];
+    let (alloc, h, _ev) = start(31100..=31109, RelayConfig::default()).await;
+    let (pa, pb, pa_rtcp, pb_rtcp) = (peer().await, peer().await, peer().await, peer().await);
+    h.set_remote(Leg::A, pa.local_addr().expect("addr"), Some(pa_rtcp.local_addr().expect("addr")));
+    h.set_remote(Leg::B, pb.local_addr().expect("addr"), Some(pb_rtcp.local_addr().expect("addr")));
+    h.set_clock_rate(Leg::B, 8000); // the default, said explicitly
+
+    // 200 packets each way, paced 5 ms apart with timestamps 40 units (5 ms at 8 kHz) apart.
+    // A: 5 packets never sent, and every odd packet's timestamp 400 units (50 ms) late, so
+    // successive transit times differ by ±400 and the A.8 estimate converges near 400 (50 ms).
+    // B: clean.
+    for i in 0..200u16 {
+        if !DROPPED.contains(&i) {
+            let skew = if i % 2 == 1 { 400 } else { 0 };
+            pa.send_to(&rtp_with(SSRC_A, i, 1000 + 40 * u32::from(i) + skew), h.local_rtp(Leg::A))
+                .await
+                .expect("send");
+        }
+        pb.send_to(&rtp_with(SSRC_B, 30_000 + i, 7_000 + 40 * u32::from(i)), h.local_rtp(Leg::B))
+            .await
+            .expect("send");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // Live snapshot: published within 200 ms of the last packet.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while h.quality(Leg::A).packets < 194 || h.quality(Leg::B).packets < 199 {
+        assert!(tokio::time::Instant::now() < deadline, "quality published: {:?}", h.stats());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // RTT on leg B: A's peer sends an SR (the relay notes when it passed), B's peer answers
+    // ~100 ms later with a report citing it and DLSR = 50 ms: B's round trip is ~50 ms.
+    let ntp: u64 = 0xe000_1234_8000_0000;
+    let mut buf = [0u8; 512];
+    let mut w = RtcpWriter::new(&mut buf);
+    let info = SenderInfo { ntp, rtp_ts: 9000, packet_count: 195, octet_count: 195 * 160 };
+    w.sender_report(SSRC_A, &info, &[]).expect("SR");
+    w.sdes_cname(SSRC_A, b"a@test").expect("SDES");
+    let n = w.finish();
+    pa_rtcp.send_to(&buf[..n], h.local_rtcp(Leg::A)).await.expect("send SR");
+    let (sr, _) = recv(&pb_rtcp).await;
+    assert_eq!(sr, buf[..n], "RTCP relayed unchanged");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let about_a = ReportBlock {
+        ssrc: SSRC_A,
+        fraction_lost: 6,
+        cumulative_lost: 5,
+        ext_highest_seq: 199,
+        jitter: 400,
+        lsr: ntp_mid32(ntp),
+        dlsr: 3277, // 50 ms in 1/65536 s
+    };
+    // A block about a source nobody here sends is ignored.
+    let unrelated = ReportBlock { ssrc: 0xdead_beef, fraction_lost: 255, lsr: 1, ..ReportBlock::default() };
+    let mut w = RtcpWriter::new(&mut buf);
+    w.receiver_report(SSRC_B, &[about_a, unrelated]).expect("RR");
+    w.sdes_cname(SSRC_B, b"b@test").expect("SDES");
+    let n = w.finish();
+    pb_rtcp.send_to(&buf[..n], h.local_rtcp(Leg::B)).await.expect("send RR");
+    recv(&pa_rtcp).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while h.peer_report(Leg::B).is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "peer report seen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(h.peer_report(Leg::B), Some(about_a));
+    assert_eq!(h.peer_report(Leg::A), None);
+
+    let st = h.shutdown().await;
+    let (a, b) = (st.a_quality, st.b_quality);
+    // A: base is the second packet (A.1 probation), so expected 199, received 194.
+    assert_eq!((a.packets, a.lost), (194, 5), "{a:?}");
+    assert!((a.loss_fraction - 5.0 / 199.0).abs() < 1e-9 && (a.loss_fraction - 0.025).abs() < 0.001, "{a:?}");
+    assert!((35.0..=80.0).contains(&a.jitter_ms), "A jitter near 50 ms: {a:?}");
+    assert_eq!(a.rtt_ms, None, "A's peer reported nothing");
+    assert_eq!((b.packets, b.lost), (199, 0), "{b:?}");
+    assert_eq!(b.loss_fraction, 0.0);
+    assert!(b.jitter_ms < 20.0, "B clean: {b:?}");
+    let rtt = b.rtt_ms.expect("B round trip measured");
+    assert!((40.0..2000.0).contains(&rtt), "B round trip ~50 ms: {rtt}");
+    assert!(b.mos > 4.0, "clean leg: {b:?}");
+    assert!(a.mos < 3.5 && a.mos < b.mos - 0.5, "impaired leg below clean: {a:?} vs {b:?}");
+    // Counters unchanged in meaning: RTP and RTCP together.
+    assert_eq!((st.a.packets_in, st.b.packets_in), (196, 201));
+    wait_released(&alloc).await;
+}
+
+#[test]
+fn leg_quality_totals_survive_source_and_clock_changes() {
+    let t0 = std::time::Instant::now();
+    let at = |i: u64| t0 + Duration::from_millis(20 * i);
+    let mut rx = LegRx::new(8000);
+    // Source 1: seq 0..50 (0 is on probation): 49 counted.
+    for i in 0..50u16 {
+        rx.on_rtp(1, i, 160 * u32::from(i), at(u64::from(i)));
+        if i == 20 {
+            // A stray packet from another source does not switch.
+            rx.on_rtp(9, 7, 0, at(u64::from(i)));
+        }
+    }
+    assert_eq!((rx.quality().packets, rx.quality().lost), (49, 0));
+    // Source 2: its first two packets are needed to believe the switch, the third starts
+    // fresh statistics (on probation), so 1003..1050 count: 47, with 2 lost (1010, 1011).
+    for i in 1000..1050u16 {
+        if i != 1010 && i != 1011 {
+            rx.on_rtp(2, i, 160 * u32::from(i), at(u64::from(i)));
+        }
+    }
+    let q = rx.quality();
+    assert_eq!((q.packets, q.lost), (49 + 45, 2));
+    assert!((q.loss_fraction - 2.0 / 96.0).abs() < 1e-9, "{q:?}");
+    // A clock-rate change keeps the totals.
+    rx.set_clock_rate(16_000);
+    assert_eq!((rx.quality().packets, rx.quality().lost), (94, 2));
+    rx.set_clock_rate(16_000);
+    assert_eq!(rx.quality().packets, 94);
 }
