@@ -90,6 +90,11 @@ fn two_phones_talk_through_the_appliance() {
     assert_eq!(&cols[1..6], ["internal", "1001", "1002", "200", "caller"], "{cdr}");
     let pkts: u64 = cols[7].split('/').next().unwrap().parse().unwrap();
     assert!(pkts > 50, "caller leg RTP counted in the record: {cdr}");
+    // pkts/lost/jitter/mos: the relay measured the caller's stream (loopback: clean).
+    let quality: Vec<&str> = cols[7].split('/').collect();
+    assert!(quality[2].ends_with("ms"), "caller leg jitter recorded: {cdr}");
+    let mos: f64 = quality[3].parse().unwrap_or_else(|_| panic!("caller leg MOS recorded: {cdr}"));
+    assert!(mos > 3.5, "caller leg MOS on loopback: {cdr}");
 }
 
 #[test]

@@ -84,12 +84,17 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
         None => None,
     };
     if let Some(id) = call.record {
-        let leg = |l: &crate::media::LegStats| crate::store::LegQualityRow {
+        // Packets: everything the leg's peer sent (RTP + RTCP); loss, jitter, round trip and
+        // MOS: the relay's RTP receive quality of that leg (no MOS without RTP to judge).
+        let leg = |l: &crate::media::LegStats, q: &crate::media::quality::LegQuality| crate::store::LegQualityRow {
             packets: l.packets_in as i64,
-            ..Default::default()
+            lost: q.lost,
+            jitter_ms: q.jitter_ms,
+            rtt_ms: q.rtt_ms,
+            mos: (q.packets > 0).then_some(q.mos),
         };
         let (a, b) = match (&stats, &call.local_quality) {
-            (Some(s), _) => (Some(leg(&s.a)), Some(leg(&s.b))),
+            (Some(s), _) => (Some(leg(&s.a, &s.a_quality)), Some(leg(&s.b, &s.b_quality))),
             (None, Some(q)) => (
                 Some(crate::store::LegQualityRow {
                     packets: q.packets as i64,

@@ -324,7 +324,7 @@ fn observe(rx: &mut [LegRx; 2], from: Leg, stream: Stream, pkt: &[u8]) {
     if stream == Stream::Rtp && !muxed_rtcp {
         if let Ok(p) = depacketize(pkt) {
             let h = p.header;
-            rx[from.index()].on_rtp(h.ssrc, h.seq, h.timestamp, arrival);
+            rx[from.index()].on_rtp(h.ssrc, h.payload_type, h.seq, h.timestamp, arrival);
         }
         return;
     }

@@ -111,6 +111,8 @@ const SR_HISTORY: usize = 4;
 /// Consecutive packets of a new SSRC before the leg's source is believed to have changed; a
 /// stray or interleaved second source never gets there.
 const SSRC_SWITCH: u8 = 3;
+/// Payload types whose last timestamp is remembered (audio, telephone-event, CN, spare).
+const TS_TRACKED_PTS: usize = 4;
 
 /// One SR a peer sent, as the relay saw it pass.
 #[derive(Debug, Clone, Copy)]
@@ -141,6 +143,9 @@ pub(crate) struct LegRx {
     ssrc: Option<u32>,
     candidate: Option<(u32, u8)>,
     stats: ReceiverStats,
+    /// Per payload type: the last timestamp and when it first arrived (for RFC 4733 repeats).
+    last_ts: [Option<(u8, u32, Instant)>; TS_TRACKED_PTS],
+    last_ts_next: usize,
     prior_received: u64,
     prior_expected: i64,
     prior_lost: i64,
@@ -158,6 +163,8 @@ impl LegRx {
             ssrc: None,
             candidate: None,
             stats: ReceiverStats::new(clock_rate),
+            last_ts: [None; TS_TRACKED_PTS],
+            last_ts_next: 0,
             prior_received: 0,
             prior_expected: 0,
             prior_lost: 0,
@@ -174,6 +181,7 @@ impl LegRx {
         self.prior_expected += self.stats.expected();
         self.prior_lost += self.stats.lost();
         self.stats = ReceiverStats::new(self.clock_rate);
+        self.last_ts = [None; TS_TRACKED_PTS];
     }
 
     /// The payload's RTP clock (from SDP). A change restarts the statistics (jitter is kept in
@@ -188,7 +196,7 @@ impl LegRx {
     }
 
     /// One valid RTP packet from this leg's peer.
-    pub fn on_rtp(&mut self, ssrc: u32, seq: u16, ts: u32, arrival: Instant) {
+    pub fn on_rtp(&mut self, ssrc: u32, pt: u8, seq: u16, ts: u32, arrival: Instant) {
         match self.ssrc {
             Some(s) if s == ssrc => self.candidate = None,
             None => self.ssrc = Some(ssrc),
@@ -206,6 +214,28 @@ impl LegRx {
                 self.ssrc = Some(ssrc);
             }
         }
+        // RFC 4733 §2.5.1.2: every packet of a telephone event carries the event's start
+        // timestamp (phones such as baresip interleave them with the audio). Taken literally,
+        // each one looks 20–50 ms later than the last and the A.8 estimate climbs by tens of
+        // ms per digit. Audio never repeats a timestamp within its payload type, so a repeat
+        // is judged as if on time (timestamp extrapolated from the first packet carrying it):
+        // sequence accounting unchanged, no jitter contribution.
+        let slot = self.last_ts.iter().position(|e| matches!(e, Some((p, _, _)) if *p == pt));
+        let ts = match slot.and_then(|i| self.last_ts[i].map(|e| (i, e))) {
+            Some((_, (_, last, at))) if last == ts => {
+                let units = arrival.saturating_duration_since(at).as_nanos() * u128::from(self.clock_rate) / 1_000_000_000;
+                last.wrapping_add(units as u32)
+            }
+            found => {
+                let i = found.map(|(i, _)| i).unwrap_or_else(|| {
+                    let i = self.last_ts_next % TS_TRACKED_PTS;
+                    self.last_ts_next = self.last_ts_next.wrapping_add(1);
+                    i
+                });
+                self.last_ts[i] = Some((pt, ts, arrival));
+                ts
+            }
+        };
         self.stats.on_rtp(seq, ts, arrival);
     }
 

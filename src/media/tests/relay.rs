@@ -10,7 +10,7 @@
 //!   for the impaired leg than for a clean one (> 4), round trip from an SR passing one way and
 //!   a report citing it coming back, the peer's report block kept, unrelated blocks ignored;
 //! - quality state keeps totals across an SSRC change and a clock-rate change, ignores a stray
-//!   second source.
+//!   second source, and does not count RFC 4733 repeated timestamps as jitter.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -468,10 +468,10 @@ fn leg_quality_totals_survive_source_and_clock_changes() {
     let mut rx = LegRx::new(8000);
     // Source 1: seq 0..50 (0 is on probation): 49 counted.
     for i in 0..50u16 {
-        rx.on_rtp(1, i, 160 * u32::from(i), at(u64::from(i)));
+        rx.on_rtp(1, 0, i, 160 * u32::from(i), at(u64::from(i)));
         if i == 20 {
             // A stray packet from another source does not switch.
-            rx.on_rtp(9, 7, 0, at(u64::from(i)));
+            rx.on_rtp(9, 0, 7, 0, at(u64::from(i)));
         }
     }
     assert_eq!((rx.quality().packets, rx.quality().lost), (49, 0));
@@ -479,7 +479,7 @@ fn leg_quality_totals_survive_source_and_clock_changes() {
     // fresh statistics (on probation), so 1003..1050 count: 47, with 2 lost (1010, 1011).
     for i in 1000..1050u16 {
         if i != 1010 && i != 1011 {
-            rx.on_rtp(2, i, 160 * u32::from(i), at(u64::from(i)));
+            rx.on_rtp(2, 0, i, 160 * u32::from(i), at(u64::from(i)));
         }
     }
     let q = rx.quality();
@@ -490,4 +490,26 @@ fn leg_quality_totals_survive_source_and_clock_changes() {
     assert_eq!((rx.quality().packets, rx.quality().lost), (94, 2));
     rx.set_clock_rate(16_000);
     assert_eq!(rx.quality().packets, 94);
+}
+
+#[test]
+fn telephone_events_do_not_inflate_jitter() {
+    // 20 ms PCMU audio; from packet 20 on, RFC 4733 event packets (PT 101) interleaved with
+    // it, every one carrying the event's start timestamp (as baresip sends them), for 10
+    // packets. Sequence numbers all count, jitter stays ~0.
+    let t0 = std::time::Instant::now();
+    let mut rx = LegRx::new(8000);
+    let mut seq = 0u16;
+    for i in 0..60u32 {
+        let at = t0 + Duration::from_millis(20 * u64::from(i));
+        rx.on_rtp(5, 0, seq, 160 * i, at);
+        seq += 1;
+        if (20..30).contains(&i) {
+            rx.on_rtp(5, 101, seq, 160 * 20, at + Duration::from_micros(100));
+            seq += 1;
+        }
+    }
+    let q = rx.quality();
+    assert_eq!((q.packets, q.lost), (69, 0));
+    assert!(q.jitter_ms < 0.5, "{q:?}");
 }
