@@ -44,13 +44,13 @@ fn codecs(c: &mut Criterion, s: &mut Summary) {
         let mut enc = kind.new_encoder().expect("encoder");
         let mut out = vec![0u8; kind.max_payload_len()];
         let mut i = 0;
-        g.bench_function(format!("{name}/encode"), |b| {
+        g.bench_function(format!("{name}_encode"), |b| {
             b.iter(|| {
                 i = (i + 1) % FRAMES;
                 black_box(enc.encode(black_box(&frames[i]), &mut out).expect("encode"))
             })
         });
-        s.add(format!("codec/{name}/encode"), samples, "samples", FRAME);
+        s.add(format!("codec/{name}_encode"), samples, "samples", FRAME);
 
         // Decode what a fresh encoder made of the same second of audio, in order.
         let mut enc = kind.new_encoder().expect("encoder");
@@ -66,14 +66,14 @@ fn codecs(c: &mut Criterion, s: &mut Summary) {
         let mut dec = kind.new_decoder().expect("decoder");
         let mut pcm = AudioFrame::silence(rate);
         let mut i = 0;
-        g.bench_function(format!("{name}/decode"), |b| {
+        g.bench_function(format!("{name}_decode"), |b| {
             b.iter(|| {
                 i = (i + 1) % FRAMES;
                 dec.decode(black_box(&payloads[i]), &mut pcm).expect("decode");
                 black_box(pcm.len)
             })
         });
-        s.add(format!("codec/{name}/decode"), samples, "samples", FRAME);
+        s.add(format!("codec/{name}_decode"), samples, "samples", FRAME);
     }
     g.finish();
 }

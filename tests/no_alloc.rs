@@ -408,3 +408,82 @@ fn relay_forwarding_does_not_allocate_in_steady_state() {
         h.shutdown().await;
     });
 }
+
+/// A port playing a tone and counting what it receives, without allocating.
+struct TonePort {
+    rate: u32,
+    offset: usize,
+    received: usize,
+}
+
+impl switchboard::media::MediaPort for TonePort {
+    fn rate(&self) -> u32 {
+        self.rate
+    }
+    fn put_frame(&mut self, frame: &AudioFrame) {
+        self.received += frame.pcm().len();
+    }
+    fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
+        *frame = tone_frame(self.rate, 1000.0, self.offset);
+        self.offset += frame.pcm().len();
+        true
+    }
+}
+
+/// A terminated leg's whole tick (jitter buffer, decode, in-band DTMF,
+/// resampling to the app's rate, encode, packetize, RTCP) in steady state,
+/// two legs feeding each other, one with an RFC 4733 digit in flight.
+#[test]
+fn terminated_leg_tick_does_not_allocate() {
+    use std::time::{Duration, Instant};
+    use switchboard::media::codec::CodecKind;
+    use switchboard::media::dtmf::Digit;
+    use switchboard::media::endpoint::{LegConfig, LegMedia};
+    let cfg = |inband| LegConfig {
+        codec: CodecKind::Pcmu,
+        pt: 0,
+        dtmf_pt: Some(101),
+        dtmf_clock: 8000,
+        inband_dtmf: inband,
+        cname: "t@x".into(),
+    };
+    let t0 = Instant::now();
+    let mut a = LegMedia::new(cfg(false), 16_000, t0).unwrap();
+    let mut b = LegMedia::new(cfg(true), 16_000, t0).unwrap();
+    let mut pa = TonePort { rate: 16_000, offset: 0, received: 0 };
+    let mut pb = TonePort { rate: 16_000, offset: 0, received: 0 };
+    let src: std::net::SocketAddr = "127.0.0.1:4000".parse().unwrap();
+    let mut buf = [0u8; 1500];
+    let mut step = |i: u64, a: &mut LegMedia, b: &mut LegMedia, pa: &mut TonePort, pb: &mut TonePort| {
+        let now = t0 + Duration::from_millis(20 * i);
+        if let Some(p) = a.tick(now, pa) {
+            let n = p.len();
+            buf[..n].copy_from_slice(p);
+            b.on_rtp(now, src, &buf[..n]);
+        }
+        if let Some(p) = b.tick(now, pb) {
+            let n = p.len();
+            buf[..n].copy_from_slice(p);
+            a.on_rtp(now, src, &buf[..n]);
+        }
+        if let Some(p) = a.poll_rtcp(now) {
+            let n = p.len();
+            buf[..n].copy_from_slice(p);
+            b.on_rtcp(now, &buf[..n]);
+        }
+        while b.poll_dtmf().is_some() {}
+    };
+    // Warm-up: jitter buffers settle, the first RTCP goes out.
+    for i in 0..400 {
+        step(i, &mut a, &mut b, &mut pa, &mut pb);
+    }
+    let received_before = pb.received;
+    let (n, ()) = count(|| {
+        assert!(a.send_dtmf(Digit::from_char('5').unwrap()));
+        for i in 400..900 {
+            step(i, &mut a, &mut b, &mut pa, &mut pb);
+        }
+    });
+    assert!(pb.received - received_before >= 500 * 320, "audio flowed during the measurement");
+    assert_eq!(n, 0, "allocations in 500 steady-state ticks of two legs");
+}

@@ -77,7 +77,7 @@ pub fn dtmf_signal() -> (Vec<i16>, String) {
         let start = DTMF_RATE as usize + i * 2 * tone;
         // Full-scale sine is +3.14 dBm0 (G.711); -10 dBm0 per tone is ~7300 peak.
         let level_db = -10.0 - (i % 5) as f64 * 2.5;
-        let amp = 32767.0 * 10f64.powf((level_db - 3.14) / 20.0);
+        let amp = 32767.0 * 10f64.powf((level_db - DBM0_BELOW_FULL_SCALE_DB) / 20.0);
         let twist = 10f64.powf(-((i % 3) as f64) / 20.0); // 0, 1 or 2 dB, high tone weaker
         for (n, s) in pcm[start..start + tone].iter_mut().enumerate() {
             let t = n as f64 / rate;
@@ -194,13 +194,17 @@ impl Summary {
         for r in &self.rows {
             let Some(ns) = self.nanos(&r.id) else { continue };
             let per_s = r.elements as f64 * 1e9 / ns;
-            let realtime = r.audio.as_secs_f64() * 1e9 / ns;
+            let realtime = if r.audio.is_zero() {
+                "-".to_string()
+            } else {
+                format!("{:.0}x", r.audio.as_secs_f64() * 1e9 / ns)
+            };
             println!(
                 "{:<width$}  {:>12}  {:>22}  {:>14}",
                 r.id,
                 fmt_time(ns),
                 format!("{} {}/s", fmt_count(per_s), r.unit),
-                format!("{realtime:.0}x"),
+                realtime,
             );
             got.push((r.id.clone(), ns));
         }
@@ -245,3 +249,8 @@ pub fn fmt_count(x: f64) -> String {
         format!("{x:.1}")
     }
 }
+
+/// G.711: a sine at 0 dBm0 peaks 3.14 dB below digital full scale (G.711
+/// Table 5/6); the value only looks like pi.
+#[allow(clippy::approx_constant)]
+const DBM0_BELOW_FULL_SCALE_DB: f64 = 3.14;
