@@ -487,3 +487,42 @@ fn terminated_leg_tick_does_not_allocate() {
     assert!(pb.received - received_before >= 500 * 320, "audio flowed during the measurement");
     assert_eq!(n, 0, "allocations in 500 steady-state ticks of two legs");
 }
+
+/// A 20-party conference with a whisperer, and the recorder tap, per tick.
+#[test]
+fn mixer_and_recorder_tap_ticks_do_not_allocate() {
+    let mut c = switchboard::media::mixer::Conference::new(16_000, 3).expect("rate");
+    let ps: Vec<_> = (0..20).map(|_| c.add_party(switchboard::media::mixer::Role::Normal).expect("add")).collect();
+    let sup = c.add_party(switchboard::media::mixer::Role::Whisper { to: ps[0] }).expect("add");
+    let mut f = AudioFrame::silence(16_000);
+    for (i, s) in f.pcm_mut().iter_mut().enumerate() {
+        *s = ((i * 37) % 2000) as i16 - 1000;
+    }
+    let mut out = AudioFrame::silence(16_000);
+    let dir = std::env::temp_dir().join(format!("noalloc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("r.wav");
+    let _ = std::fs::remove_file(&path);
+    let rec = switchboard::media::recorder::Recorder::create(&path, switchboard::media::recorder::Format::Wav, switchboard::media::recorder::Layout::Stereo, 16_000).expect("create");
+    let (mut tap, drain) = switchboard::media::recorder::recording_channel(16_000, 400);
+
+    let before = allocs();
+    for _ in 0..200 {
+        for &p in ps.iter().chain([&sup]) {
+            c.put(p, &f).expect("put");
+        }
+        c.mix();
+        for &p in &ps {
+            c.get(p, &mut out).expect("get");
+        }
+        tap.write(&f, &out).expect("tap");
+    }
+    tap.pause();
+    tap.write(&f, &out).expect("tap");
+    assert_eq!(allocs() - before, 0, "allocations on the tick path");
+
+    drop(tap);
+    let info = drain.run(rec).expect("drain");
+    assert_eq!(info.duration.as_millis(), 201 * 20);
+    let _ = std::fs::remove_dir_all(&dir);
+}
