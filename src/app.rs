@@ -33,6 +33,10 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
     if loaded == 0 {
         tracing::warn!(dir = %config.media.prompts_dir.join(&config.media.language).display(), "no prompts found: applications will play silence");
     }
+    let moh = Arc::new(crate::media::moh::MohRegistry::new(config.media.moh_dir.clone()));
+    let (class, rate) = (config.media.moh_class.clone(), crate::call::bridge_rate());
+    let moh_load = moh.clone();
+    let _ = tokio::task::spawn_blocking(move || moh_load.class(&class, rate)).await;
     let (core_tx, core_rx) = mpsc::unbounded_channel();
     let endpoint = Endpoint::start(config.sip.listen, TimerConfig::default(), core_tx).await?;
     let http = crate::web::bind(config.http.listen)
@@ -50,6 +54,7 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
         failures: Mutex::new(failures),
         active_calls: AtomicUsize::new(0),
         prompts,
+        moh,
         rooms: Default::default(),
         calls: Default::default(),
         data_dir: data.to_path_buf(),

@@ -140,3 +140,45 @@ fn transcoded_call_recorded_on_demand_with_pause() {
     assert!(shares[1] > 0.5, "callee (1000 Hz) on the right: {shares:?}");
     assert!(tone_share(l, 16000.0, 1000.0) < 0.1 && tone_share(r, 16000.0, 440.0) < 0.1, "channels kept apart");
 }
+
+/// Share of `freq` and RMS of `samples[from..to]` seconds in an 8 kHz mono recording.
+fn segment(path: &std::path::Path, from: f64, to: f64, freq: f64) -> (f64, f64) {
+    let audio = common::audio::read_wav(path).expect("read recording");
+    let rate = f64::from(audio.rate);
+    let (a, b) = ((from * rate) as usize, ((to * rate) as usize).min(audio.samples.len()));
+    let seg = &audio.samples[a.min(b)..b];
+    (tone_share(seg, rate, freq), common::audio::rms(seg))
+}
+
+#[test]
+fn holding_party_gives_the_other_music_on_hold() {
+    let config = format!(
+        "[recording]\nmode = \"on_demand\"\n[media]\nmoh_dir = \"{}/prompts/moh\"\n",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut sb = Switchboard::start_with(&config).expect("start");
+    let mut a = phone(&sb, "1001", 440.0, &["PCMU"], None);
+    let mut b = phone(&sb, "1002", 1000.0, &["PCMU"], None);
+    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
+    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
+    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+    let t0 = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(2000));
+    a.command("hold", "").expect("hold");
+    sb.wait_log("music on hold caller_holds=true held=true", T).expect("hold noticed");
+    let held_at = t0.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(3000));
+    a.command("resume", "").expect("resume");
+    sb.wait_log("held=false", T).expect("resume noticed");
+    std::thread::sleep(Duration::from_millis(1500));
+    a.hangup().expect("hang up");
+    b.wait_event("CALL_CLOSED", T).expect("closed");
+    let heard = b.wait_received_recording(4.0, T).expect("callee recording");
+    // Before the hold the callee hears the caller's 440 Hz; during it,
+    // music (audible, but not the caller's tone).
+    let (before, _) = segment(&heard, 0.5, 1.5, 440.0);
+    let (during, level) = segment(&heard, held_at + 0.5, held_at + 2.5, 440.0);
+    assert!(before > 0.5, "caller audible before hold: {before:.3}");
+    assert!(level > 0.01, "music on hold audible during hold (rms {level:.4})");
+    assert!(during < 0.3, "not the caller's tone during hold: {during:.3}");
+}

@@ -772,6 +772,15 @@ impl Call {
             self.ctx.endpoint.respond(&key, r);
             return;
         };
+        // A sendonly/inactive offer (or c=0.0.0.0) puts the other party on hold.
+        let held = crate::sdp::parse(&req.body)
+            .ok()
+            .and_then(|o| o.media.iter().position(|m| m.media == "audio").and_then(|i| o.direction(i)))
+            .map(|d| d.is_hold())
+            .unwrap_or(false);
+        if let Some(b) = self.bridge.as_ref() {
+            b.set_hold(&self.ctx, from == Side::A, held);
+        }
         if let (Some(b), Some(m)) = (self.bridge.as_ref(), n.media.first()) {
             if let Some(rtp) = m.remote_rtp {
                 match from {

@@ -15,6 +15,7 @@ use crate::config::{RecordingFormat, RecordingLayout};
 use crate::media::endpoint::{self, EndpointEvent, EndpointHandle, LegMedia};
 use crate::media::quality::LegQuality;
 use crate::media::recorder::{recording_path, spawn_recorder, Format, Layout, Recorder, RecorderHandle, RecorderTap};
+use crate::media::moh::{MohListener, StartAt};
 use crate::media::{AudioFrame, MediaPort, PortPair};
 use crate::store::RecordingSummary;
 
@@ -27,6 +28,10 @@ struct BridgeState {
     from_a: AudioFrame,
     from_b: AudioFrame,
     tap: Option<RecorderTap>,
+    /// Music for the caller while the callee holds, and for the callee
+    /// while the caller holds.
+    moh_for_a: Option<MohListener>,
+    moh_for_b: Option<MohListener>,
 }
 
 /// One leg's view of the bridge: its audio in, the other leg's out.
@@ -45,7 +50,7 @@ impl MediaPort for BridgePort {
             s.from_a.fill(frame.rate, frame.pcm());
             // The caller's tick is the recording clock: write the pair
             // (caller, callee) once per 20 ms.
-            let BridgeState { from_a, from_b, tap } = &mut *s;
+            let BridgeState { from_a, from_b, tap, .. } = &mut *s;
             if let Some(t) = tap.as_mut() {
                 let _ = t.write(from_a, from_b);
             }
@@ -54,7 +59,11 @@ impl MediaPort for BridgePort {
         }
     }
     fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
-        let Ok(s) = self.state.lock() else { return false };
+        let Ok(mut s) = self.state.lock() else { return false };
+        let moh = if self.is_a { s.moh_for_a.as_mut() } else { s.moh_for_b.as_mut() };
+        if let Some(m) = moh {
+            return m.get_frame(frame);
+        }
         let other = if self.is_a { &s.from_b } else { &s.from_a };
         frame.fill(other.rate, other.pcm());
         true
@@ -87,6 +96,8 @@ impl MediaBridge {
             from_a: AudioFrame::silence(BRIDGE_RATE),
             from_b: AudioFrame::silence(BRIDGE_RATE),
             tap: None,
+            moh_for_a: None,
+            moh_for_b: None,
         }));
         let (a_handle, a_events) =
             endpoint::spawn(a.pair, a.media, BridgePort { state: state.clone(), is_a: true }, a.remote, inactivity);
@@ -158,6 +169,19 @@ impl MediaBridge {
         }
         tracing::info!(paused = pause, "recording paused state changed");
         Ok(())
+    }
+
+    /// `caller_holds`: the caller put the call on hold (or took it off);
+    /// the other party hears music on hold meanwhile.
+    pub fn set_hold(&self, ctx: &Ctx, caller_holds: bool, held: bool) {
+        let listener = held.then(|| ctx.moh.listener(&ctx.config.media.moh_class, BRIDGE_RATE, StartAt::Global));
+        if let Ok(mut s) = self.state.lock() {
+            let slot = if caller_holds { &mut s.moh_for_b } else { &mut s.moh_for_a };
+            if slot.is_some() != held {
+                tracing::info!(caller_holds, held, "music on hold");
+            }
+            *slot = listener;
+        }
     }
 
     /// Ends the recording (if any) and completes its row.

@@ -42,12 +42,19 @@ pub struct Ctx {
     pub active_calls: std::sync::atomic::AtomicUsize,
     /// Decoded prompts, shared by every call.
     pub prompts: Arc<crate::media::prompt::PromptStore>,
+    /// Music-on-hold classes, decoded once and shared by every listener.
+    pub moh: Arc<crate::media::moh::MohRegistry>,
     /// Conference rooms in use.
     pub rooms: apps::Rooms,
     /// Live calls by the caller's Call-ID, for the core API.
     pub calls: CallRegistry,
     /// The data directory (recordings go below it).
     pub data_dir: std::path::PathBuf,
+}
+
+/// Rate bridged audio (and music on hold) runs at.
+pub fn bridge_rate() -> u32 {
+    bridge::BRIDGE_RATE
 }
 
 /// What the core API can ask of a running call.

@@ -87,6 +87,10 @@ pub struct MediaConfig {
     pub codecs: String,
     /// Detect DTMF tones in the audio too (PSTN callers often send them in-band).
     pub inband_dtmf: bool,
+    /// Music-on-hold classes: one folder of audio files per class.
+    pub moh_dir: std::path::PathBuf,
+    /// The class played to a party whose peer put the call on hold.
+    pub moh_class: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +110,8 @@ impl Default for MediaConfig {
             language: "en".into(),
             codecs: "PCMU,PCMA,G722,opus".into(),
             inband_dtmf: true,
+            moh_dir: "prompts/moh".into(),
+            moh_class: "default".into(),
         }
     }
 }
