@@ -112,6 +112,13 @@ impl crate::web::CoreApi for Status {
             ctx.calls.recording(&call_id, action).await
         })
     }
+    fn conference(&self, call_id: String, action: String) -> crate::web::BoxFuture<Result<(), String>> {
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            let action: crate::call::ConferenceAction = action.parse()?;
+            ctx.calls.conference(&call_id, action).await
+        })
+    }
 }
 
 fn init_tracing() {

@@ -215,3 +215,85 @@ fn three_party_conference_mixes_everyone_but_yourself() {
         assert!(own < 0.05, "party {i} does not hear itself ({} Hz): {own:.3}", freqs[i]);
     }
 }
+
+/// The Call-ID of the INVITE this phone sent to `number`, from its SIP trace.
+fn invite_call_id(p: &Baresip, number: &str) -> String {
+    let log = std::fs::read_to_string(p.log_path()).unwrap_or_default();
+    let after = log.split(&format!("INVITE sip:{number}@")).nth(1).expect("INVITE in the trace");
+    after
+        .lines()
+        .find_map(|l| l.strip_prefix("Call-ID: "))
+        .expect("Call-ID header")
+        .trim()
+        .to_string()
+}
+
+fn post(sb: &Switchboard, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", sb.http_port)).expect("connect console");
+    s.set_read_timeout(Some(T)).unwrap();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// Share of `freq` (median over 50 ms blocks) and RMS in seconds `from..to` of a recording.
+fn share(path: &Path, from: f64, to: f64, freq: f64) -> (f64, f64) {
+    let audio = read_wav(path).unwrap();
+    let rate = f64::from(audio.rate);
+    let end = ((to * rate) as usize).min(audio.samples.len());
+    let seg = &audio.samples[((from * rate) as usize).min(end)..end];
+    (common::audio::tone_power_ratio_samples(seg, audio.rate, freq), rms(seg))
+}
+
+#[test]
+fn conference_mute_and_deaf_through_the_api() {
+    let sb = Switchboard::start_with(&prompts_config()).expect("start switchboard");
+    let freqs = [440.0, 1000.0, 1700.0];
+    let mut phones = Vec::new();
+    for (i, f) in freqs.iter().enumerate() {
+        let user = format!("100{}", i + 1);
+        let secret = format!("secret-{user}-x");
+        sb.add_extension(&user, &secret);
+        let wav = sb.dir().join(format!("tone-{f}.wav"));
+        write_tone(&wav, *f, 30.0, 0.3).unwrap();
+        phones.push(phone(&sb, &user, &secret, Some(&wav)));
+    }
+    for p in &phones {
+        p.dial(&format!("sip:8001@{}", sb.sip_addr())).expect("dial the room");
+    }
+    for p in phones.iter_mut() {
+        p.wait_event("CALL_ESTABLISHED", T).expect("joined");
+    }
+    let t0 = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(2000));
+    let muted = invite_call_id(&phones[1], "8001");
+    let deaf = invite_call_id(&phones[2], "8001");
+    assert_eq!(post(&sb, &format!("/api/calls/{muted}/conference/mute")), 204);
+    assert_eq!(post(&sb, &format!("/api/calls/{deaf}/conference/deaf")), 204);
+    assert_eq!(post(&sb, &format!("/api/calls/{deaf}/conference/sing")), 400);
+    assert_eq!(post(&sb, &format!("/api/calls/{deaf}/recording/start")), 409, "not a bridged call");
+    let switched = t0.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(3000));
+    for p in &phones {
+        p.hangup().expect("leave");
+    }
+    let mut heard = Vec::new();
+    for p in phones.iter_mut() {
+        p.wait_event("CALL_CLOSED", T).expect("closed");
+        heard.push(p.wait_received_recording(3.0, T).expect("recording"));
+    }
+    let after = (switched + 0.5, switched + 2.5);
+    // Party 0 heard 1000 Hz before the mute and not after it.
+    let (before_mute, _) = share(&heard[0], 0.5, 1.5, 1000.0);
+    let (after_mute, _) = share(&heard[0], after.0, after.1, 1000.0);
+    let (still_1700, _) = share(&heard[0], after.0, after.1, 1700.0);
+    assert!(before_mute > 0.15, "1000 Hz audible before mute: {before_mute:.3}");
+    assert!(after_mute < 0.05, "muted party silent for the room: {after_mute:.3}");
+    assert!(still_1700 > 0.3, "the deaf party still speaks to the room: {still_1700:.3}");
+    // The deaf party hears nothing after the switch.
+    let (_, deaf_level) = share(&heard[2], after.0, after.1, 440.0);
+    let (_, before_level) = share(&heard[2], 0.5, 1.5, 440.0);
+    assert!(before_level > 0.02 && deaf_level < before_level / 20.0, "deaf: {before_level:.4} -> {deaf_level:.4}");
+}

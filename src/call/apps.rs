@@ -151,6 +151,20 @@ impl Rooms {
         }
     }
 
+    /// Mutes (the room stops hearing the party) or makes deaf (the party
+    /// stops hearing the room).
+    pub fn control(&self, port: &ConferencePort, action: super::ConferenceAction) -> Result<(), String> {
+        use super::ConferenceAction::*;
+        let mut room = port.room.lock().map_err(|_| "room poisoned".to_string())?;
+        let r = match action {
+            Mute => room.conf.set_muted(port.party, true),
+            Unmute => room.conf.set_muted(port.party, false),
+            Deaf => room.conf.set_deaf(port.party, true),
+            Undeaf => room.conf.set_deaf(port.party, false),
+        };
+        r.map_err(|e| e.to_string())
+    }
+
     /// Parties in `room` right now.
     pub fn size(&self, room: &str) -> usize {
         self.rooms

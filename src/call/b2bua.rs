@@ -420,7 +420,7 @@ impl Call {
             record: self.record,
             prefs: self.prefs(Side::A),
         };
-        let outcome = super::uas::serve(&ctx, caller, &mut self.rx, kind).await;
+        let outcome = super::uas::serve(&ctx, caller, &mut self.rx, &mut self.control, kind).await;
         self.a.final_sent = true;
         self.final_status = outcome.status;
         self.hangup_by = outcome.hangup_by;
@@ -835,7 +835,13 @@ impl Call {
 
     /// A command from the core API.
     async fn on_command(&mut self, cmd: super::CallCommand) -> Phase {
-        let super::CallCommand::Recording { action, reply } = cmd;
+        let (action, reply) = match cmd {
+            super::CallCommand::Recording { action, reply } => (action, reply),
+            super::CallCommand::Conference { reply, .. } => {
+                let _ = reply.send(Err("the call is not in a conference".to_string()));
+                return Phase::Continue;
+            }
+        };
         let ctx = self.ctx.clone();
         let call_id = self.a.invite.call_id().unwrap_or_default().to_string();
         let result = match self.bridge.as_mut() {

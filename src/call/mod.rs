@@ -79,9 +79,34 @@ impl std::str::FromStr for RecordingAction {
     }
 }
 
+/// Per-party conference controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConferenceAction {
+    Mute,
+    Unmute,
+    Deaf,
+    Undeaf,
+}
+
+impl std::str::FromStr for ConferenceAction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mute" => Ok(ConferenceAction::Mute),
+            "unmute" => Ok(ConferenceAction::Unmute),
+            "deaf" => Ok(ConferenceAction::Deaf),
+            "undeaf" => Ok(ConferenceAction::Undeaf),
+            other => Err(format!("unknown conference action \"{other}\" (mute, unmute, deaf, undeaf)")),
+        }
+    }
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
+
 #[derive(Debug)]
 pub enum CallCommand {
-    Recording { action: RecordingAction, reply: tokio::sync::oneshot::Sender<Result<(), String>> },
+    Recording { action: RecordingAction, reply: Reply },
+    Conference { action: ConferenceAction, reply: Reply },
 }
 
 /// Command channels of live calls, keyed by the caller's Call-ID.
@@ -112,9 +137,18 @@ impl CallRegistry {
     }
     /// Sends a recording command and waits for the call's answer.
     pub async fn recording(&self, call_id: &str, action: RecordingAction) -> Result<(), String> {
+        self.ask(call_id, |reply| CallCommand::Recording { action, reply }).await
+    }
+
+    /// Sends a conference control and waits for the call's answer.
+    pub async fn conference(&self, call_id: &str, action: ConferenceAction) -> Result<(), String> {
+        self.ask(call_id, |reply| CallCommand::Conference { action, reply }).await
+    }
+
+    async fn ask(&self, call_id: &str, cmd: impl FnOnce(Reply) -> CallCommand) -> Result<(), String> {
         let tx = self.calls.lock().ok().and_then(|c| c.get(call_id).cloned()).ok_or_else(|| format!("no live call {call_id}"))?;
         let (reply, rx) = tokio::sync::oneshot::channel();
-        tx.send(CallCommand::Recording { action, reply }).map_err(|_| "the call has ended".to_string())?;
+        tx.send(cmd(reply)).map_err(|_| "the call has ended".to_string())?;
         rx.await.map_err(|_| "the call has ended".to_string())?
     }
 }

@@ -64,7 +64,13 @@ struct Retransmit {
     give_up: Instant,
 }
 
-pub async fn serve(ctx: &Arc<Ctx>, c: Caller<'_>, rx: &mut mpsc::UnboundedReceiver<SipEvent>, kind: AppKind) -> Outcome {
+pub async fn serve(
+    ctx: &Arc<Ctx>,
+    c: Caller<'_>,
+    rx: &mut mpsc::UnboundedReceiver<SipEvent>,
+    control: &mut mpsc::UnboundedReceiver<super::CallCommand>,
+    kind: AppKind,
+) -> Outcome {
     let fail = |status: u16, reason: &str| {
         let mut r = build::response(ctx, c.invite, status, reason);
         build::tag_to(&mut r, c.local_tag);
@@ -218,6 +224,19 @@ pub async fn serve(ctx: &Arc<Ctx>, c: Caller<'_>, rx: &mut mpsc::UnboundedReceiv
                     }
                 }
                 Some(_) => {}
+            },
+            Some(cmd) = control.recv() => match cmd {
+                super::CallCommand::Conference { action, reply } => {
+                    let r = match &app {
+                        App::Conference(p) => ctx.rooms.control(p, action),
+                        App::Ivr(_) => Err("the call is not in a conference".to_string()),
+                    };
+                    tracing::info!(?action, ok = r.is_ok(), "conference control");
+                    let _ = reply.send(r);
+                }
+                super::CallCommand::Recording { reply, .. } => {
+                    let _ = reply.send(Err("recording applies to bridged calls".to_string()));
+                }
             },
             ev = media_events.recv() => match ev {
                 Some(EndpointEvent::Dtmf(d)) => {

@@ -24,6 +24,8 @@ pub trait CoreApi: Send + Sync + 'static {
     fn live_calls(&self) -> Vec<String>;
     /// Recording control: `action` is start, stop, pause or resume.
     fn recording(&self, call_id: String, action: String) -> BoxFuture<Result<(), String>>;
+    /// Conference control of one party: mute, unmute, deaf or undeaf.
+    fn conference(&self, call_id: String, action: String) -> BoxFuture<Result<(), String>>;
 }
 
 pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> std::io::Result<()> {
@@ -32,6 +34,7 @@ pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> st
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/calls", get(live_calls::<C>))
         .route("/api/calls/{call_id}/recording/{action}", post(recording::<C>))
+        .route("/api/calls/{call_id}/conference/{action}", post(conference::<C>))
         .with_state(Arc::new(core));
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
 }
@@ -74,10 +77,27 @@ async fn recording<C: CoreApi>(
     if let Err(r) = loopback_only(&peer) {
         return r;
     }
-    match core.recording(call_id, action).await {
+    command_response(core.recording(call_id, action).await)
+}
+
+async fn conference<C: CoreApi>(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(core): State<Arc<C>>,
+    Path((call_id, action)): Path<(String, String)>,
+) -> Response {
+    if let Err(r) = loopback_only(&peer) {
+        return r;
+    }
+    command_response(core.conference(call_id, action).await)
+}
+
+/// 204 on success; 404 for an unknown call, 400 for an unknown action,
+/// 409 when the call cannot do it now.
+fn command_response(r: Result<(), String>) -> Response {
+    match r {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) if e.starts_with("no live call") => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
-        Err(e) if e.starts_with("unknown recording action") => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+        Err(e) if e.starts_with("unknown ") => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
         Err(e) => (StatusCode::CONFLICT, format!("{e}\n")).into_response(),
     }
 }
