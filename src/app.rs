@@ -112,10 +112,10 @@ impl crate::web::CoreApi for Status {
             ctx.calls.recording(&call_id, action).await
         })
     }
-    fn conference(&self, call_id: String, action: String) -> crate::web::BoxFuture<Result<(), String>> {
+    fn conference(&self, call_id: String, action: String, to: Option<String>) -> crate::web::BoxFuture<Result<(), String>> {
         let ctx = self.ctx.clone();
         Box::pin(async move {
-            let action: crate::call::ConferenceAction = action.parse()?;
+            let action = crate::call::ConferenceAction::parse(&action, to.as_deref())?;
             ctx.calls.conference(&call_id, action).await
         })
     }

@@ -297,3 +297,59 @@ fn conference_mute_and_deaf_through_the_api() {
     let (_, before_level) = share(&heard[2], 0.5, 1.5, 440.0);
     assert!(before_level > 0.02 && deaf_level < before_level / 20.0, "deaf: {before_level:.4} -> {deaf_level:.4}");
 }
+
+#[test]
+fn supervisor_listens_whispers_and_barges() {
+    let sb = Switchboard::start_with(&prompts_config()).expect("start switchboard");
+    // caller 1000 Hz, agent 440 Hz, supervisor 1700 Hz
+    let freqs = [1000.0, 440.0, 1700.0];
+    let mut phones = Vec::new();
+    for (i, f) in freqs.iter().enumerate() {
+        let user = format!("200{}", i + 1);
+        let secret = format!("secret-{user}-x");
+        sb.add_extension(&user, &secret);
+        let wav = sb.dir().join(format!("tone-{f}.wav"));
+        write_tone(&wav, *f, 30.0, 0.3).unwrap();
+        phones.push(phone(&sb, &user, &secret, Some(&wav)));
+    }
+    for p in &phones {
+        p.dial(&format!("sip:8000@{}", sb.sip_addr())).expect("dial the room");
+    }
+    for p in phones.iter_mut() {
+        p.wait_event("CALL_ESTABLISHED", T).expect("joined");
+    }
+    let t0 = std::time::Instant::now();
+    let agent = invite_call_id(&phones[1], "8000");
+    let sup = invite_call_id(&phones[2], "8000");
+    assert_eq!(post(&sb, &format!("/api/calls/{sup}/conference/listen")), 204);
+    let t_listen = t0.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(post(&sb, &format!("/api/calls/{sup}/conference/whisper")), 400, "whisper needs a target");
+    assert_eq!(post(&sb, &format!("/api/calls/{sup}/conference/whisper?to={agent}")), 204);
+    let t_whisper = t0.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(post(&sb, &format!("/api/calls/{sup}/conference/barge")), 204);
+    let t_barge = t0.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(2000));
+    for p in &phones {
+        p.hangup().expect("leave");
+    }
+    let mut heard = Vec::new();
+    for p in phones.iter_mut() {
+        p.wait_event("CALL_CLOSED", T).expect("closed");
+        heard.push(p.wait_received_recording(5.0, T).expect("recording"));
+    }
+    let (caller, agent_rec, sup_rec) = (&heard[0], &heard[1], &heard[2]);
+    // Listen: nobody hears the supervisor, the supervisor hears both.
+    let seg = (t_listen + 0.5, t_whisper - 0.3);
+    assert!(share(caller, seg.0, seg.1, 1700.0).0 < 0.05, "caller does not hear a listening supervisor");
+    assert!(share(agent_rec, seg.0, seg.1, 1700.0).0 < 0.05, "agent does not hear a listening supervisor");
+    assert!(share(sup_rec, seg.0, seg.1, 1000.0).0 > 0.15 && share(sup_rec, seg.0, seg.1, 440.0).0 > 0.15, "supervisor hears both");
+    // Whisper: only the agent hears the supervisor.
+    let seg = (t_whisper + 0.5, t_barge - 0.3);
+    assert!(share(agent_rec, seg.0, seg.1, 1700.0).0 > 0.15, "agent hears the whisper");
+    assert!(share(caller, seg.0, seg.1, 1700.0).0 < 0.05, "caller does not hear the whisper");
+    // Barge: everyone hears the supervisor.
+    let seg = (t_barge + 0.5, t_barge + 1.7);
+    assert!(share(caller, seg.0, seg.1, 1700.0).0 > 0.15, "caller hears the barging supervisor");
+}

@@ -117,11 +117,13 @@ impl Room {
 #[derive(Default)]
 pub struct Rooms {
     rooms: Mutex<HashMap<String, Arc<Mutex<Room>>>>,
+    /// Which party each call is, for whisper targets.
+    parties: Mutex<HashMap<String, PartyId>>,
 }
 
 impl Rooms {
-    /// Joins `room`, returning the party's port.
-    pub fn join(&self, room: &str) -> Option<ConferencePort> {
+    /// Joins `room` as call `call_id`, returning the party's port.
+    pub fn join(&self, room: &str, call_id: &str) -> Option<ConferencePort> {
         let mut rooms = self.rooms.lock().ok()?;
         let entry = match rooms.get(room) {
             Some(r) => r.clone(),
@@ -133,11 +135,17 @@ impl Rooms {
             }
         };
         let party = entry.lock().ok()?.conf.add_party(Role::Normal).ok()?;
-        Some(ConferencePort { room: entry, party, name: room.to_string() })
+        if let Ok(mut p) = self.parties.lock() {
+            p.insert(call_id.to_string(), party);
+        }
+        Some(ConferencePort { room: entry, party, name: room.to_string(), call_id: call_id.to_string() })
     }
 
     /// Leaves; the room goes away with its last party.
     pub fn leave(&self, port: &ConferencePort) {
+        if let Ok(mut p) = self.parties.lock() {
+            p.remove(&port.call_id);
+        }
         let Ok(mut rooms) = self.rooms.lock() else { return };
         let empty = match port.room.lock() {
             Ok(mut r) => {
@@ -153,14 +161,28 @@ impl Rooms {
 
     /// Mutes (the room stops hearing the party) or makes deaf (the party
     /// stops hearing the room).
-    pub fn control(&self, port: &ConferencePort, action: super::ConferenceAction) -> Result<(), String> {
+    pub fn control(&self, port: &ConferencePort, action: &super::ConferenceAction) -> Result<(), String> {
         use super::ConferenceAction::*;
+        let target = match action {
+            Whisper { to } => Some(
+                self.parties
+                    .lock()
+                    .ok()
+                    .and_then(|p| p.get(to).copied())
+                    .ok_or_else(|| format!("no live call {to} in a conference"))?,
+            ),
+            _ => None,
+        };
         let mut room = port.room.lock().map_err(|_| "room poisoned".to_string())?;
-        let r = match action {
-            Mute => room.conf.set_muted(port.party, true),
-            Unmute => room.conf.set_muted(port.party, false),
-            Deaf => room.conf.set_deaf(port.party, true),
-            Undeaf => room.conf.set_deaf(port.party, false),
+        let r = match (action, target) {
+            (Mute, _) => room.conf.set_muted(port.party, true),
+            (Unmute, _) => room.conf.set_muted(port.party, false),
+            (Deaf, _) => room.conf.set_deaf(port.party, true),
+            (Undeaf, _) => room.conf.set_deaf(port.party, false),
+            (Listen, _) => room.conf.set_role(port.party, Role::Listen),
+            (Barge, _) => room.conf.set_role(port.party, Role::Barge),
+            (Whisper { .. }, Some(to)) => room.conf.set_role(port.party, Role::Whisper { to }),
+            (Whisper { .. }, None) => return Err("no whisper target".into()),
         };
         r.map_err(|e| e.to_string())
     }
@@ -182,6 +204,7 @@ pub struct ConferencePort {
     room: Arc<Mutex<Room>>,
     party: PartyId,
     name: String,
+    call_id: String,
 }
 
 impl MediaPort for ConferencePort {
@@ -217,8 +240,8 @@ mod tests {
     #[test]
     fn rooms_come_and_go_with_parties() {
         let rooms = Rooms::default();
-        let a = rooms.join("8000").unwrap();
-        let b = rooms.join("8000").unwrap();
+        let a = rooms.join("8000", "call-a").unwrap();
+        let b = rooms.join("8000", "call-b").unwrap();
         assert_eq!(rooms.size("8000"), 2);
         rooms.leave(&a);
         assert_eq!(rooms.size("8000"), 1);

@@ -79,13 +79,30 @@ impl std::str::FromStr for RecordingAction {
     }
 }
 
-/// Per-party conference controls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Per-party conference controls, including the supervisor modes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConferenceAction {
     Mute,
     Unmute,
     Deaf,
     Undeaf,
+    /// Hear everyone, be heard by nobody (silent monitoring).
+    Listen,
+    /// Be heard only by the party of call `to` (coaching).
+    Whisper { to: String },
+    /// Join the conversation (heard by all).
+    Barge,
+}
+
+impl ConferenceAction {
+    /// Parses an API action; `whisper` needs the target call.
+    pub fn parse(action: &str, to: Option<&str>) -> Result<Self, String> {
+        match (action, to) {
+            ("whisper", Some(t)) if !t.is_empty() => Ok(ConferenceAction::Whisper { to: t.to_string() }),
+            ("whisper", _) => Err("unknown whisper target: pass ?to=<call id>".to_string()),
+            _ => action.parse(),
+        }
+    }
 }
 
 impl std::str::FromStr for ConferenceAction {
@@ -96,7 +113,11 @@ impl std::str::FromStr for ConferenceAction {
             "unmute" => Ok(ConferenceAction::Unmute),
             "deaf" => Ok(ConferenceAction::Deaf),
             "undeaf" => Ok(ConferenceAction::Undeaf),
-            other => Err(format!("unknown conference action \"{other}\" (mute, unmute, deaf, undeaf)")),
+            "listen" => Ok(ConferenceAction::Listen),
+            "barge" => Ok(ConferenceAction::Barge),
+            other => Err(format!(
+                "unknown conference action \"{other}\" (mute, unmute, deaf, undeaf, listen, whisper, barge)"
+            )),
         }
     }
 }

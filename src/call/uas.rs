@@ -100,7 +100,7 @@ pub async fn serve(
             let (ivr, port) = IvrTest::start(ctx.prompts.clone());
             (App::Ivr(ivr), Box::new(port))
         }
-        AppKind::Conference(room) => match ctx.rooms.join(room) {
+        AppKind::Conference(room) => match ctx.rooms.join(room, c.invite.call_id().unwrap_or_default()) {
             Some(p) => (App::Conference(p.clone()), Box::new(p)),
             None => return fail(500, "Server Internal Error - Conference unavailable"),
         },
@@ -228,7 +228,7 @@ pub async fn serve(
             Some(cmd) = control.recv() => match cmd {
                 super::CallCommand::Conference { action, reply } => {
                     let r = match &app {
-                        App::Conference(p) => ctx.rooms.control(p, action),
+                        App::Conference(p) => ctx.rooms.control(p, &action),
                         App::Ivr(_) => Err("the call is not in a conference".to_string()),
                     };
                     tracing::info!(?action, ok = r.is_ok(), "conference control");

@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,8 +26,9 @@ pub trait CoreApi: Send + Sync + 'static {
     fn live_calls(&self) -> Vec<String>;
     /// Recording control: `action` is start, stop, pause or resume.
     fn recording(&self, call_id: String, action: String) -> BoxFuture<Result<(), String>>;
-    /// Conference control of one party: mute, unmute, deaf or undeaf.
-    fn conference(&self, call_id: String, action: String) -> BoxFuture<Result<(), String>>;
+    /// Conference control of one party: mute, unmute, deaf, undeaf, listen,
+    /// barge, or whisper to the call `to`.
+    fn conference(&self, call_id: String, action: String, to: Option<String>) -> BoxFuture<Result<(), String>>;
 }
 
 pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> std::io::Result<()> {
@@ -84,11 +87,12 @@ async fn conference<C: CoreApi>(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     State(core): State<Arc<C>>,
     Path((call_id, action)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(r) = loopback_only(&peer) {
         return r;
     }
-    command_response(core.conference(call_id, action).await)
+    command_response(core.conference(call_id, action, query.get("to").cloned()).await)
 }
 
 /// 204 on success; 404 for an unknown call, 400 for an unknown action,
