@@ -179,25 +179,32 @@ fn ivr_takes_digits_by_sip_info() {
     assert!(sb.log().contains("digit=7 source=SipInfo"));
 }
 
-#[test]
-fn three_party_conference_mixes_everyone_but_yourself() {
-    let sb = Switchboard::start_with(&prompts_config()).expect("start switchboard");
-    let freqs = [440.0, 1000.0, 1700.0];
+/// One phone per tone (extensions `<prefix>1`, `<prefix>2`, ...), all joined
+/// to conference `room`.
+fn room_of_tones(sb: &Switchboard, room: &str, prefix: &str, freqs: &[f64]) -> Vec<Baresip> {
     let mut phones = Vec::new();
     for (i, f) in freqs.iter().enumerate() {
-        let user = format!("100{}", i + 1);
+        let user = format!("{prefix}{}", i + 1);
         let secret = format!("secret-{user}-x");
         sb.add_extension(&user, &secret);
         let wav = sb.dir().join(format!("tone-{f}.wav"));
         write_tone(&wav, *f, 30.0, 0.3).unwrap();
-        phones.push(phone(&sb, &user, &secret, Some(&wav)));
+        phones.push(phone(sb, &user, &secret, Some(&wav)));
     }
     for p in &phones {
-        p.dial(&format!("sip:8000@{}", sb.sip_addr())).expect("dial the room");
+        p.dial(&format!("sip:{room}@{}", sb.sip_addr())).expect("dial the room");
     }
     for p in phones.iter_mut() {
         p.wait_event("CALL_ESTABLISHED", T).expect("joined");
     }
+    phones
+}
+
+#[test]
+fn three_party_conference_mixes_everyone_but_yourself() {
+    let sb = Switchboard::start_with(&prompts_config()).expect("start switchboard");
+    let freqs = [440.0, 1000.0, 1700.0];
+    let mut phones = room_of_tones(&sb, "8000", "100", &freqs);
     std::thread::sleep(Duration::from_millis(3000));
     for p in &phones {
         p.hangup().expect("leave");
@@ -251,21 +258,7 @@ fn share(path: &Path, from: f64, to: f64, freq: f64) -> (f64, f64) {
 fn conference_mute_and_deaf_through_the_api() {
     let sb = Switchboard::start_with(&prompts_config()).expect("start switchboard");
     let freqs = [440.0, 1000.0, 1700.0];
-    let mut phones = Vec::new();
-    for (i, f) in freqs.iter().enumerate() {
-        let user = format!("100{}", i + 1);
-        let secret = format!("secret-{user}-x");
-        sb.add_extension(&user, &secret);
-        let wav = sb.dir().join(format!("tone-{f}.wav"));
-        write_tone(&wav, *f, 30.0, 0.3).unwrap();
-        phones.push(phone(&sb, &user, &secret, Some(&wav)));
-    }
-    for p in &phones {
-        p.dial(&format!("sip:8001@{}", sb.sip_addr())).expect("dial the room");
-    }
-    for p in phones.iter_mut() {
-        p.wait_event("CALL_ESTABLISHED", T).expect("joined");
-    }
+    let mut phones = room_of_tones(&sb, "8001", "100", &freqs);
     let t0 = std::time::Instant::now();
     std::thread::sleep(Duration::from_millis(2000));
     let muted = invite_call_id(&phones[1], "8001");
@@ -303,21 +296,7 @@ fn supervisor_listens_whispers_and_barges() {
     let sb = Switchboard::start_with(&prompts_config()).expect("start switchboard");
     // caller 1000 Hz, agent 440 Hz, supervisor 1700 Hz
     let freqs = [1000.0, 440.0, 1700.0];
-    let mut phones = Vec::new();
-    for (i, f) in freqs.iter().enumerate() {
-        let user = format!("200{}", i + 1);
-        let secret = format!("secret-{user}-x");
-        sb.add_extension(&user, &secret);
-        let wav = sb.dir().join(format!("tone-{f}.wav"));
-        write_tone(&wav, *f, 30.0, 0.3).unwrap();
-        phones.push(phone(&sb, &user, &secret, Some(&wav)));
-    }
-    for p in &phones {
-        p.dial(&format!("sip:8000@{}", sb.sip_addr())).expect("dial the room");
-    }
-    for p in phones.iter_mut() {
-        p.wait_event("CALL_ESTABLISHED", T).expect("joined");
-    }
+    let mut phones = room_of_tones(&sb, "8000", "200", &freqs);
     let t0 = std::time::Instant::now();
     let agent = invite_call_id(&phones[1], "8000");
     let sup = invite_call_id(&phones[2], "8000");
