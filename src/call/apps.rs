@@ -11,6 +11,7 @@ use std::time::Instant;
 use crate::config::AppsConfig;
 use crate::media::mixer::{Conference, PartyId, Role, DEFAULT_INTERNAL_RATE, DEFAULT_MAX_TALKERS};
 use crate::media::prompt::{say_digits, PromptPlayer, PromptStore};
+use crate::media::codec::{CodecKind, Encoder};
 use crate::media::{AudioFrame, MediaPort};
 
 /// Prompts are recorded at 16 kHz; the leg resamples to its codec.
@@ -46,6 +47,9 @@ impl<T: MediaPort> MediaPort for Shared<T> {
     fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
         self.0.lock().map(|mut p| p.get_frame(frame)).unwrap_or(false)
     }
+    fn get_encoded(&mut self, codec: &str, out: &mut [u8]) -> Option<usize> {
+        self.0.lock().ok()?.get_encoded(codec, out)
+    }
 }
 
 /// The IVR test: plays a greeting, collects digits until `#`, reads them back.
@@ -53,19 +57,33 @@ pub struct IvrTest {
     player: Arc<Mutex<PromptPlayer>>,
     prompts: Arc<PromptStore>,
     collected: String,
+    /// The leg's codec when prompts can be played pre-encoded for it.
+    encoded: Option<CodecKind>,
 }
 
 impl IvrTest {
-    pub fn start(prompts: Arc<PromptStore>) -> (IvrTest, Shared<PromptPlayer>) {
+    /// `codec` is the leg's negotiated codec: for G.711 the prompts are
+    /// played from a per-codec cache of encoded frames.
+    pub fn start(prompts: Arc<PromptStore>, codec: CodecKind) -> (IvrTest, Shared<PromptPlayer>) {
         let player = Arc::new(Mutex::new(PromptPlayer::new(PROMPT_RATE)));
-        let ivr = IvrTest { player: player.clone(), prompts, collected: String::new() };
+        let encoded = pre_encodable(codec).then_some(codec);
+        let ivr = IvrTest { player: player.clone(), prompts, collected: String::new(), encoded };
         ivr.play(&["welcome", "enter-digits"]);
         (ivr, Shared(player))
     }
 
     fn play<S: AsRef<str>>(&self, names: &[S]) {
-        if let Ok(mut p) = self.player.lock() {
-            p.enqueue_names(&self.prompts, names);
+        let Ok(mut p) = self.player.lock() else { return };
+        match self.encoded {
+            Some(codec) => {
+                for name in names {
+                    let enc = self.prompts.encoded(name.as_ref(), codec.sample_rate(), codec.encoding_name(), |pcm| {
+                        encode_frames(codec, pcm)
+                    });
+                    p.enqueue_encoded(self.prompts.get(name.as_ref(), PROMPT_RATE), enc);
+                }
+            }
+            None => p.enqueue_names(&self.prompts, names),
         }
     }
 
@@ -87,6 +105,30 @@ impl IvrTest {
         }
         None
     }
+}
+
+/// Stateless codecs can splice frames encoded in advance into a live
+/// stream exactly; G.722 and Opus carry predictor state, so they encode live.
+fn pre_encodable(codec: CodecKind) -> bool {
+    matches!(codec, CodecKind::Pcmu | CodecKind::Pcma)
+}
+
+/// A whole prompt as 20 ms payloads (the last frame padded with silence).
+fn encode_frames(codec: CodecKind, pcm: &[i16]) -> Vec<Vec<u8>> {
+    let Ok(mut enc) = codec.new_encoder() else { return Vec::new() };
+    let rate = codec.sample_rate();
+    let n = crate::media::samples_per_frame(rate);
+    let mut frame = AudioFrame::silence(rate);
+    let mut out = vec![0u8; 1500];
+    pcm.chunks(n)
+        .filter_map(|chunk| {
+            frame.clear();
+            frame.len = n;
+            frame.samples[..chunk.len()].copy_from_slice(chunk);
+            let len = enc.encode(&frame, &mut out).ok()?;
+            Some(out[..len].to_vec())
+        })
+        .collect()
 }
 
 /// One conference room: the mixer plus when it last mixed. Mixing happens

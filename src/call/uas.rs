@@ -97,7 +97,7 @@ pub async fn serve(
     };
     let (app, port): (App, Box<dyn MediaPort + Send>) = match &kind {
         AppKind::IvrTest => {
-            let (ivr, port) = IvrTest::start(ctx.prompts.clone());
+            let (ivr, port) = IvrTest::start(ctx.prompts.clone(), codec);
             (App::Ivr(ivr), Box::new(port))
         }
         AppKind::Conference(room) => match ctx.rooms.join(room, c.invite.call_id().unwrap_or_default()) {

@@ -71,6 +71,13 @@ pub trait MediaPort {
     /// Fills `frame` with the port's next 20 ms; returns false when the port
     /// has nothing (the caller treats that as silence).
     fn get_frame(&mut self, frame: &mut AudioFrame) -> bool;
+
+    /// The next 20 ms already encoded for `codec` (SDP encoding name), copied
+    /// into `out`, or `None` to be asked for PCM instead. Ports that play
+    /// pre-encoded prompts use it so the leg skips its encoder.
+    fn get_encoded(&mut self, _codec: &str, _out: &mut [u8]) -> Option<usize> {
+        None
+    }
 }
 
 /// A boxed port is a port, so the call layer can pick the application at
@@ -84,6 +91,9 @@ impl<T: MediaPort + ?Sized> MediaPort for Box<T> {
     }
     fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
         (**self).get_frame(frame)
+    }
+    fn get_encoded(&mut self, codec: &str, out: &mut [u8]) -> Option<usize> {
+        (**self).get_encoded(codec, out)
     }
 }
 

@@ -263,6 +263,8 @@ fn silence(rate: u32) -> Arc<[i16]> {
 pub struct PromptPlayer {
     rate: u32,
     queue: Vec<Arc<[i16]>>,
+    /// Per clip, its pre-encoded frames when queued with `enqueue_encoded`.
+    encoded: Vec<Option<Arc<EncodedPrompt>>>,
     clip: usize,
     pos: usize,
 }
@@ -270,7 +272,7 @@ pub struct PromptPlayer {
 impl PromptPlayer {
     /// An idle player at `rate` Hz.
     pub fn new(rate: u32) -> PromptPlayer {
-        PromptPlayer { rate, queue: Vec::with_capacity(16), clip: 0, pos: 0 }
+        PromptPlayer { rate, queue: Vec::with_capacity(16), encoded: Vec::with_capacity(16), clip: 0, pos: 0 }
     }
 
     /// Appends already-decoded PCM (at this player's rate).
@@ -279,6 +281,16 @@ impl PromptPlayer {
             self.clear();
         }
         self.queue.push(pcm);
+        self.encoded.push(None);
+    }
+
+    /// Appends a clip with its frames pre-encoded for one codec: a leg of
+    /// that codec takes the encoded frames (`get_encoded`), any other the PCM.
+    pub fn enqueue_encoded(&mut self, pcm: Arc<[i16]>, encoded: Arc<EncodedPrompt>) {
+        self.enqueue(pcm);
+        if let Some(slot) = self.encoded.last_mut() {
+            *slot = Some(encoded);
+        }
     }
 
     /// Appends `names` from `store` (decoding any not yet cached — see the
@@ -292,6 +304,7 @@ impl PromptPlayer {
     /// Stops playback and forgets the queue (barge-in on DTMF).
     pub fn clear(&mut self) {
         self.queue.clear();
+        self.encoded.clear();
         self.clip = 0;
         self.pos = 0;
     }
@@ -314,6 +327,26 @@ impl MediaPort for PromptPlayer {
 
     /// Prompts ignore input (the DTMF detector listens to the caller).
     fn put_frame(&mut self, _frame: &AudioFrame) {}
+
+    /// The current clip's next pre-encoded frame for `codec`; the PCM
+    /// position advances by the same 20 ms so both paths stay in step.
+    fn get_encoded(&mut self, codec: &str, out: &mut [u8]) -> Option<usize> {
+        let enc = self.encoded.get(self.clip)?.as_ref()?;
+        if enc.codec != codec {
+            return None;
+        }
+        let n = samples_per_frame(self.rate);
+        let index = self.pos / n.max(1);
+        let payload = enc.frames.get(index)?;
+        let dst = out.get_mut(..payload.len())?;
+        dst.copy_from_slice(payload);
+        self.pos += n;
+        if index + 1 >= enc.frames.len() {
+            self.clip += 1;
+            self.pos = 0;
+        }
+        Some(payload.len())
+    }
 
     /// Fills the frame across clip boundaries; the last frame is padded with
     /// silence. Returns false once nothing is left.

@@ -268,6 +268,18 @@ impl LegMedia {
         };
         port.put_frame(to_app);
 
+        let step = self.cfg.codec.timestamp_step();
+        // While a digit is being sent, its events replace the audio
+        // (RFC 4733 §2.5.1.2) and the audio clock keeps running.
+        if self.dtmf_tx.is_some() || !self.dtmf_queue.is_empty() {
+            let sent = self.dtmf_packet();
+            self.packetizer.skip(step);
+            return sent.map(|len| &self.packet[..len]);
+        }
+        // Pre-encoded audio (prompts) skips the encoder.
+        if let Some(n) = port.get_encoded(self.cfg.codec.encoding_name(), &mut self.payload) {
+            return self.send_payload(now, n, step);
+        }
         // Send side: silence when the app has nothing, so the peer's jitter
         // buffer and NAT bindings stay fed.
         if !port.get_frame(&mut self.tx_app) {
@@ -281,25 +293,16 @@ impl LegMedia {
             }
             None => &self.tx_app,
         };
-        let step = self.cfg.codec.timestamp_step();
-        // While a digit is being sent, its events replace the audio
-        // (RFC 4733 §2.5.1.2) and the audio clock keeps running.
-        if self.dtmf_tx.is_some() || !self.dtmf_queue.is_empty() {
-            let sent = self.dtmf_packet();
-            self.packetizer.skip(step);
-            return sent.map(|len| &self.packet[..len]);
-        }
         let n = self.encoder.encode(frame, &mut self.payload).ok()?;
-        let ts = self.packetizer_timestamp();
+        self.send_payload(now, n, step)
+    }
+
+    /// Packetizes `payload[..n]` as the next audio packet.
+    fn send_payload(&mut self, now: Instant, n: usize, step: u32) -> Option<&[u8]> {
+        let ts = self.packetizer.timestamp();
         let len = self.packetizer.next(&self.payload[..n], step, false, &mut self.packet).ok()?;
         self.rtcp.on_rtp_sent(ts, n, now);
         Some(&self.packet[..len])
-    }
-
-    fn packetizer_timestamp(&self) -> u32 {
-        // The RTCP SR extrapolates from the last sent timestamp; the
-        // packetizer owns it, so read it back from the header we build.
-        u32::from_be_bytes([self.packet[4], self.packet[5], self.packet[6], self.packet[7]])
     }
 
     /// An RTCP compound packet to send now, if one is due.
@@ -435,5 +438,34 @@ mod tests {
         let d = b.poll_dtmf().expect("digit merged");
         assert_eq!((d.digit.to_char(), d.source), ('5', DtmfSource::Rfc4733));
         assert!(b.poll_dtmf().is_none(), "no double digit");
+    }
+
+    /// A port that only offers pre-encoded PCMU frames.
+    struct Encoded;
+    impl MediaPort for Encoded {
+        fn rate(&self) -> u32 {
+            8000
+        }
+        fn put_frame(&mut self, _f: &AudioFrame) {}
+        fn get_frame(&mut self, _f: &mut AudioFrame) -> bool {
+            panic!("PCM must not be asked for while encoded frames are offered")
+        }
+        fn get_encoded(&mut self, codec: &str, out: &mut [u8]) -> Option<usize> {
+            assert_eq!(codec, "PCMU");
+            out[..160].fill(0x55);
+            Some(160)
+        }
+    }
+
+    #[test]
+    fn pre_encoded_frames_skip_the_encoder() {
+        let t0 = Instant::now();
+        let mut leg = LegMedia::new(cfg(CodecKind::Pcmu, false), 8000, t0).unwrap();
+        let pkt = leg.tick(t0, &mut Encoded).unwrap().to_vec();
+        let rtp = depacketize(&pkt).unwrap();
+        assert_eq!(rtp.payload, &[0x55u8; 160][..]);
+        let next = leg.tick(t0 + Duration::from_millis(20), &mut Encoded).unwrap().to_vec();
+        let next = depacketize(&next).unwrap();
+        assert_eq!(next.header.timestamp.wrapping_sub(rtp.header.timestamp), 160, "the clock advances per frame");
     }
 }

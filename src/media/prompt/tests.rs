@@ -194,3 +194,23 @@ fn shipped_english_set_is_complete_and_decodes() {
     }
     assert!(store.preload(&[8000]) >= names.len());
 }
+
+#[test]
+fn player_hands_out_pre_encoded_frames_for_its_codec_only() {
+    let pcm: Arc<[i16]> = vec![1i16; 320 * 2 + 100].into(); // 2.3 frames at 16 kHz
+    let enc = Arc::new(EncodedPrompt { codec: "PCMU".into(), frames: vec![vec![1; 160], vec![2; 160], vec![3; 160]] });
+    let mut p = PromptPlayer::new(16_000);
+    p.enqueue_encoded(pcm.clone(), enc);
+    p.enqueue(pcm);
+    let mut out = [0u8; 200];
+    assert_eq!(p.get_encoded("PCMA", &mut out), None, "another codec gets PCM");
+    for want in [1u8, 2, 3] {
+        assert_eq!(p.get_encoded("PCMU", &mut out), Some(160));
+        assert_eq!(out[0], want);
+    }
+    // The encoded clip is done; the next clip has no encoded frames.
+    assert_eq!(p.get_encoded("PCMU", &mut out), None);
+    let mut f = AudioFrame::silence(16_000);
+    assert!(p.get_frame(&mut f), "the PCM-only clip still plays");
+    assert_eq!(f.pcm()[0], 1);
+}
