@@ -39,7 +39,7 @@ fn replay(target: &str) {
 #[test]
 fn every_target_has_a_corpus_test() {
     let names: Vec<&str> = checks::TARGETS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["digest", "rtcp", "rtp", "sdp", "sip_message"]);
+    assert_eq!(names, ["dialplan", "digest", "rtcp", "rtp", "sdp", "sip_message"]);
 }
 
 #[test]
@@ -65,4 +65,9 @@ fn rtp_corpus() {
 #[test]
 fn rtcp_corpus() {
     replay("rtcp");
+}
+
+#[test]
+fn dialplan_corpus() {
+    replay("dialplan");
 }

@@ -17,6 +17,7 @@ use switchboard::sip::message::{
 
 /// (corpus directory name, check) for every target, in `cargo fuzz list` order.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("dialplan", check_dialplan),
     ("digest", check_digest),
     ("rtcp", check_rtcp),
     ("rtp", check_rtp),
@@ -249,5 +250,18 @@ pub fn check_rtcp(data: &[u8]) {
     rtcp::fuzz_parse(data);
     if rtcp::validate_compound(data).is_ok() {
         assert!(switchboard::media::is_valid_rtcp(data), "valid compound refused by is_valid_rtcp");
+    }
+}
+
+/// Dialplan loader: any bytes as a plan file must load or fail with
+/// positioned errors, never panic; a plan that loads is also simulated.
+pub fn check_dialplan(data: &[u8]) {
+    switchboard::dialplan::fuzz_load(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Err(errors) = switchboard::dialplan::load_str("f.toml", text) {
+            for e in errors {
+                assert!(e.starts_with("f.toml:"), "error without position: {e}");
+            }
+        }
     }
 }

@@ -16,7 +16,22 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::CheckConfig => {
             let name = cli.config.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "(defaults)".into());
+            load_dialplan(&config)?;
             println!("{name}: ok");
+            println!("{}: ok", config.dialplan.dir.display());
+            Ok(())
+        }
+        Command::Dialplan(super::DialplanCmd::Simulate { did, caller, trunk, digits, at }) => {
+            let plan = load_dialplan(&config)?;
+            let now = match at {
+                Some(t) => switchboard::dialplan::parse_rfc3339(&t).map_err(|e| anyhow::anyhow!("--at '{t}': {e}"))?,
+                None => switchboard::store::unix_time(),
+            };
+            let inputs: Vec<&str> = if digits.is_empty() { Vec::new() } else { digits.split(',').collect() };
+            let call = switchboard::dialplan::CallInfo { did, caller, trunk, now };
+            for line in switchboard::dialplan::simulate(&plan, call, &inputs) {
+                println!("{line}");
+            }
             Ok(())
         }
         Command::Run(args) => {
@@ -42,6 +57,11 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Dtmf { file } => dtmf(&file),
         Command::Recordings { limit } => recordings(&cli.data, limit).await,
     }
+}
+
+/// Loads and validates every dialplan file; all errors, one per line.
+fn load_dialplan(config: &Config) -> Result<switchboard::dialplan::Dialplan> {
+    switchboard::dialplan::load_dir(&config.dialplan.dir).map_err(|errors| anyhow::anyhow!("{}", errors.join("\n")))
 }
 
 async fn open(data: &Path) -> Result<Store> {

@@ -38,6 +38,9 @@ pub enum Command {
     Dtmf {
         file: PathBuf,
     },
+    /// Work with dialplans.
+    #[command(subcommand)]
+    Dialplan(DialplanCmd),
     /// Show recent call recordings, newest first.
     Recordings {
         #[arg(long, default_value_t = 20)]
@@ -84,6 +87,29 @@ pub enum ExtensionCmd {
     List,
     /// Remove an extension and its registrations.
     Rm { number: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DialplanCmd {
+    /// Print the path a call would take through the dialplan, without placing it.
+    Simulate {
+        /// Dialled number (DID) of the inbound call.
+        #[arg(long)]
+        did: String,
+        /// Caller's number.
+        #[arg(long, default_value = "anonymous")]
+        caller: String,
+        /// Trunk the call arrives on.
+        #[arg(long, default_value = "")]
+        trunk: String,
+        /// Input for successive menus and digit collections, comma separated;
+        /// an empty item is a timeout (e.g. "1,,2345#").
+        #[arg(long, default_value = "")]
+        digits: String,
+        /// Time of the call, RFC 3339 (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -32,6 +32,20 @@ pub struct Config {
     pub media: MediaConfig,
     pub apps: AppsConfig,
     pub recording: RecordingConfig,
+    pub dialplan: DialplanConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialplanConfig {
+    /// Folder of dialplan files (`*.toml`).
+    pub dir: std::path::PathBuf,
+}
+
+impl Default for DialplanConfig {
+    fn default() -> Self {
+        DialplanConfig { dir: "dialplans".into() }
+    }
 }
 
 /// When bridged calls go through the media engine and get recorded.
@@ -182,6 +196,7 @@ impl Default for Config {
             media: MediaConfig::default(),
             apps: AppsConfig::default(),
             recording: RecordingConfig::default(),
+            dialplan: DialplanConfig::default(),
         }
     }
 }

@@ -1,0 +1,549 @@
+//! Sans-IO dialplan interpreter. [`Session::poll`] returns the next
+//! [`Action`]; actions that need an answer (Play, Collect, Dial, Queue) are
+//! returned again by `poll` until [`Session::input`] delivers the event.
+//! Answer needs no answer; Voicemail, Conference and Hangup end the session
+//! (the next poll returns [`Action::Done`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{App, Dialplan};
+
+/// Everything the plan may know about the call. `now` is Unix seconds (UTC);
+/// time rules convert it with their own fixed offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    pub did: String,
+    pub caller: String,
+    pub trunk: String,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Answer,
+    /// Play prompts in order; answer with `Event::PlayDone`.
+    Play(Vec<String>),
+    /// Play prompts (interruptible) and collect digits; answer with
+    /// `Event::Digits` (terminator included or not) or `Event::Timeout`.
+    Collect { prompts: Vec<String>, min: u32, max: u32, terminator: Option<char>, first_timeout_ms: u64, inter_timeout_ms: u64 },
+    /// Answer with `Event::DialResult`.
+    Dial { targets: Vec<String>, timeout_s: u64 },
+    /// Answer with `Event::DialResult`.
+    Queue { name: String, members: Vec<String> },
+    Voicemail { mailbox: String },
+    Conference { room: String },
+    Hangup(u16),
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialOutcome {
+    Answered,
+    NoAnswer,
+    Busy,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    PlayDone,
+    Digits(String),
+    Timeout,
+    DialResult(DialOutcome),
+}
+
+/// Steps executed without waiting for input before the session gives up
+/// (protects against `goto` loops).
+const STEP_BUDGET: usize = 1000;
+
+#[derive(Debug, Clone)]
+enum State {
+    Run,
+    AwaitPlay,
+    AwaitCollect { into: String, terminator: Option<char>, max: u32 },
+    /// Menu step at the current pc; `attempt` starts at 0.
+    MenuCollect { attempt: u32 },
+    /// Playing the invalid prompt; then re-collect with `attempt`.
+    MenuInvalid { attempt: u32 },
+    AwaitDial,
+    Finished,
+}
+
+pub struct Session {
+    plan: Arc<Dialplan>,
+    call: CallInfo,
+    vars: BTreeMap<String, String>,
+    ctx: String,
+    pc: usize,
+    state: State,
+    outstanding: Option<Action>,
+    path: Vec<String>,
+    trace: Vec<String>,
+    steps_since_input: usize,
+}
+
+/// Prompt names for a digit string: 0-9, `star`, `pound`; others skipped.
+pub fn digits_to_prompts(s: &str) -> Vec<String> {
+    s.chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c.to_string()),
+            '*' => Some("star".into()),
+            '#' => Some("pound".into()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Prompt names for a non-negative number ("1", "hundred", "20", "3", ...).
+pub fn number_to_prompts(n: u64) -> Vec<String> {
+    fn below_thousand(n: u64, out: &mut Vec<String>) {
+        if n >= 100 {
+            out.push((n / 100).to_string());
+            out.push("hundred".into());
+        }
+        let r = n % 100;
+        if r >= 20 {
+            out.push((r / 10 * 10).to_string());
+            if !r.is_multiple_of(10) {
+                out.push((r % 10).to_string());
+            }
+        } else if r > 0 {
+            out.push(r.to_string());
+        }
+    }
+    if n == 0 {
+        return vec!["0".into()];
+    }
+    let mut out = Vec::new();
+    let groups = [(1_000_000_000u64, Some("billion")), (1_000_000, Some("million")), (1_000, Some("thousand")), (1, None)];
+    let mut rest = n;
+    for (unit, name) in groups {
+        let g = rest / unit;
+        rest %= unit;
+        if g > 0 {
+            if g >= 1000 {
+                // Only for billions above 999: "18 billion billion ..." style.
+                out.extend(number_to_prompts(g));
+            } else {
+                below_thousand(g, &mut out);
+            }
+            if let Some(name) = name {
+                out.push(name.into());
+            }
+        }
+    }
+    out
+}
+
+impl Session {
+    /// Start a call: picks the entry for `call.did`; with no entry the
+    /// session hangs up with cause 1 (unallocated number).
+    pub fn start(plan: Arc<Dialplan>, call: CallInfo) -> Session {
+        let mut vars = BTreeMap::new();
+        vars.insert("caller".to_string(), call.caller.clone());
+        vars.insert("did".to_string(), call.did.clone());
+        vars.insert("trunk".to_string(), call.trunk.clone());
+        let mut s = Session {
+            plan: plan.clone(),
+            call,
+            vars,
+            ctx: String::new(),
+            pc: 0,
+            state: State::Run,
+            outstanding: None,
+            path: Vec::new(),
+            trace: Vec::new(),
+            steps_since_input: 0,
+        };
+        match plan.find_entry(&s.call.did) {
+            Some(e) => {
+                s.trace.push(format!("entry {} -> context {}", e.matcher.key(), e.context));
+                s.enter(&e.context.clone());
+            }
+            None => {
+                s.trace.push(format!("no entry matches {:?}", s.call.did));
+                s.state = State::Finished;
+                s.outstanding = Some(Action::Hangup(1));
+            }
+        }
+        s
+    }
+
+    /// Contexts entered and menu choices taken (`choice=1`, `fallback`).
+    pub fn path(&self) -> &[String] {
+        &self.path
+    }
+
+    /// Human-readable notes (entries, branches, variables) so far.
+    pub fn trace(&self) -> &[String] {
+        &self.trace
+    }
+
+    pub fn vars(&self) -> &BTreeMap<String, String> {
+        &self.vars
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Finished) && self.outstanding.is_none()
+    }
+
+    fn enter(&mut self, ctx: &str) {
+        self.ctx = ctx.to_string();
+        self.pc = 0;
+        self.path.push(ctx.to_string());
+    }
+
+    /// Expand `${name}`; unknown variables expand to "".
+    pub fn expand(&self, s: &str) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            match rest[i + 2..].find('}') {
+                Some(j) => {
+                    let name = &rest[i + 2..i + 2 + j];
+                    out.push_str(self.vars.get(name).map_or("", |v| v.as_str()));
+                    rest = &rest[i + 3 + j..];
+                }
+                None => {
+                    out.push_str(&rest[i..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn finish(&mut self, a: Action) -> Action {
+        self.state = State::Finished;
+        self.outstanding = None;
+        a
+    }
+
+    fn menu_collect_action(&self) -> Action {
+        match &self.plan.contexts[&self.ctx].steps[self.pc].app {
+            App::Menu { prompt, timeout_ms, .. } => Action::Collect {
+                prompts: prompt.clone(),
+                min: 1,
+                max: 1,
+                terminator: None,
+                first_timeout_ms: *timeout_ms,
+                inter_timeout_ms: *timeout_ms,
+            },
+            _ => unreachable!("menu state on a menu step"),
+        }
+    }
+
+    /// The next thing to do.
+    pub fn poll(&mut self) -> Action {
+        if let Some(a) = &self.outstanding {
+            let a = a.clone();
+            if matches!(self.state, State::Finished) {
+                self.outstanding = None;
+            }
+            return a;
+        }
+        loop {
+            match self.state.clone() {
+                State::Finished => return Action::Done,
+                State::MenuCollect { .. } => {
+                    let a = self.menu_collect_action();
+                    self.outstanding = Some(a.clone());
+                    return a;
+                }
+                State::AwaitPlay | State::AwaitCollect { .. } | State::MenuInvalid { .. } | State::AwaitDial => {
+                    unreachable!("waiting states always have an outstanding action")
+                }
+                State::Run => {}
+            }
+            self.steps_since_input += 1;
+            if self.steps_since_input > STEP_BUDGET {
+                self.trace.push(format!("step budget exceeded in context {} (goto loop?)", self.ctx));
+                return self.finish(Action::Hangup(41));
+            }
+            let plan = self.plan.clone();
+            let Some(ctx) = plan.contexts.get(&self.ctx) else {
+                self.trace.push(format!("unknown context {}", self.ctx));
+                return self.finish(Action::Hangup(41));
+            };
+            let Some(step) = ctx.steps.get(self.pc) else {
+                self.trace.push(format!("end of context {}", self.ctx));
+                return self.finish(Action::Hangup(16));
+            };
+            self.pc += 1;
+            let wait = |s: &mut Session, st: State, a: Action| {
+                s.state = st;
+                s.outstanding = Some(a.clone());
+                a
+            };
+            match &step.app {
+                App::Answer => return Action::Answer,
+                App::Play { prompts } => {
+                    let p = prompts.iter().map(|p| self.expand(p)).collect();
+                    return wait(self, State::AwaitPlay, Action::Play(p));
+                }
+                App::Say { digits, number } => {
+                    let p = match (digits, number) {
+                        (Some(d), _) => digits_to_prompts(&self.expand(d)),
+                        (None, Some(n)) => {
+                            let v = self.expand(n);
+                            match v.trim().parse::<u64>() {
+                                Ok(n) => number_to_prompts(n),
+                                Err(_) => digits_to_prompts(&v),
+                            }
+                        }
+                        (None, None) => Vec::new(),
+                    };
+                    if p.is_empty() {
+                        self.trace.push("say: nothing to say".into());
+                        continue;
+                    }
+                    return wait(self, State::AwaitPlay, Action::Play(p));
+                }
+                App::Menu { .. } => {
+                    self.pc -= 1; // the menu stays current while it runs
+                    self.state = State::MenuCollect { attempt: 0 };
+                }
+                App::Goto { context } => {
+                    self.trace.push(format!("goto {context}"));
+                    self.enter(context);
+                }
+                App::If { time, then, else_ } => {
+                    let (ok, local) = match plan.time_rules.get(time) {
+                        Some(r) => {
+                            let c = r.local(self.call.now);
+                            (r.matches(self.call.now), format!("{} {:04}-{:02}-{:02} {:02}:{:02}", c.weekday_name(), c.year, c.month, c.day, c.hour, c.minute))
+                        }
+                        None => (false, "unknown rule".into()),
+                    };
+                    let target = if ok { then } else { else_ };
+                    self.trace.push(format!("if {time} ({local}): {ok} -> {target}"));
+                    self.enter(target);
+                }
+                App::Collect { into, min, max, terminator, first_timeout_ms, inter_timeout_ms, prompt } => {
+                    let a = Action::Collect {
+                        prompts: prompt.iter().map(|p| self.expand(p)).collect(),
+                        min: *min,
+                        max: *max,
+                        terminator: *terminator,
+                        first_timeout_ms: *first_timeout_ms,
+                        inter_timeout_ms: *inter_timeout_ms,
+                    };
+                    return wait(self, State::AwaitCollect { into: into.clone(), terminator: *terminator, max: *max }, a);
+                }
+                App::Set { var, value } => {
+                    let v = self.expand(value);
+                    self.trace.push(format!("set {var} = {v:?}"));
+                    self.vars.insert(var.clone(), v);
+                }
+                App::Dial { targets, timeout_s } => {
+                    let t = targets.iter().map(|t| self.expand(t)).collect();
+                    return wait(self, State::AwaitDial, Action::Dial { targets: t, timeout_s: *timeout_s });
+                }
+                App::Queue { name, members } => {
+                    let m = members.iter().map(|t| self.expand(t)).collect();
+                    return wait(self, State::AwaitDial, Action::Queue { name: self.expand(name), members: m });
+                }
+                App::Voicemail { mailbox } => {
+                    let a = Action::Voicemail { mailbox: self.expand(mailbox) };
+                    return self.finish(a);
+                }
+                App::Conference { room } => {
+                    let a = Action::Conference { room: self.expand(room) };
+                    return self.finish(a);
+                }
+                App::Hangup { cause } => return self.finish(Action::Hangup(*cause)),
+            }
+        }
+    }
+
+    /// Deliver the answer to the outstanding action. Events that do not fit
+    /// the current state are ignored (and noted in the trace).
+    pub fn input(&mut self, ev: Event) {
+        self.steps_since_input = 0;
+        let state = self.state.clone();
+        match (state, ev) {
+            (State::AwaitPlay, Event::PlayDone) => {
+                self.state = State::Run;
+                self.outstanding = None;
+            }
+            (State::AwaitCollect { into, terminator, max }, ev) if matches!(ev, Event::Digits(_) | Event::Timeout) => {
+                let mut d = match ev {
+                    Event::Digits(d) => d,
+                    _ => String::new(),
+                };
+                if let Some(t) = terminator {
+                    if let Some(i) = d.find(t) {
+                        d.truncate(i);
+                    }
+                }
+                d = d.chars().take(max as usize).collect();
+                self.trace.push(format!("collected {into} = {d:?}"));
+                self.vars.insert(into, d);
+                self.state = State::Run;
+                self.outstanding = None;
+            }
+            (State::MenuCollect { attempt }, ev) if matches!(ev, Event::Digits(_) | Event::Timeout) => {
+                self.outstanding = None;
+                let plan = self.plan.clone();
+                let App::Menu { choices, invalid, retries, fallback, .. } = &plan.contexts[&self.ctx].steps[self.pc].app else {
+                    unreachable!("menu state on a menu step")
+                };
+                let digit = match &ev {
+                    Event::Digits(d) => d.chars().next().map(|c| c.to_string()),
+                    _ => None,
+                };
+                if let Some(target) = digit.as_ref().and_then(|d| choices.get(d)) {
+                    let d = digit.clone().unwrap_or_default();
+                    self.trace.push(format!("menu choice {d} -> {target}"));
+                    self.path.push(format!("choice={d}"));
+                    self.state = State::Run;
+                    self.enter(target);
+                    return;
+                }
+                let what = match &digit {
+                    Some(d) => format!("invalid choice {d}"),
+                    None => "timeout".to_string(),
+                };
+                let attempt = attempt + 1;
+                if attempt > *retries {
+                    self.state = State::Run;
+                    self.path.push("fallback".into());
+                    match fallback {
+                        Some(f) => {
+                            self.trace.push(format!("menu {what}; attempts exhausted -> fallback {f}"));
+                            self.enter(f);
+                        }
+                        None => {
+                            self.trace.push(format!("menu {what}; attempts exhausted -> hangup"));
+                            self.state = State::Finished;
+                            self.outstanding = Some(Action::Hangup(16));
+                        }
+                    }
+                    return;
+                }
+                self.trace.push(format!("menu {what} (attempt {attempt} of {})", retries + 1));
+                if digit.is_some() && !invalid.is_empty() {
+                    self.state = State::MenuInvalid { attempt };
+                    self.outstanding = Some(Action::Play(invalid.clone()));
+                } else {
+                    self.state = State::MenuCollect { attempt };
+                }
+            }
+            (State::MenuInvalid { attempt }, Event::PlayDone) => {
+                self.outstanding = None;
+                self.state = State::MenuCollect { attempt };
+            }
+            (State::AwaitDial, Event::DialResult(r)) => {
+                self.outstanding = None;
+                if r == DialOutcome::Answered {
+                    self.trace.push("answered".into());
+                    self.state = State::Finished;
+                } else {
+                    self.trace.push(format!("dial result {r:?}, continuing"));
+                    self.state = State::Run;
+                }
+            }
+            (st, ev) => self.trace.push(format!("ignored event {ev:?} in state {st:?}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialplan::load_str;
+
+    const PLAN: &str = r#"
+[[entry]]
+match = { did = "100" }
+context = "main"
+[context.main]
+steps = [
+  { app = "answer" },
+  { app = "menu", prompt = ["main-menu"], choices = { "1" = "sales", "2" = "support" }, invalid = ["invalid"], timeout_ms = 4000, retries = 2, fallback = "operator" },
+]
+[context.sales]
+steps = [{ app = "dial", targets = ["1001"] }]
+[context.support]
+steps = [{ app = "set", var = "who", value = "${caller}@${did}" }, { app = "dial", targets = ["${who}"], timeout_s = 5 }, { app = "voicemail", mailbox = "1002" }]
+[context.operator]
+steps = [{ app = "hangup", cause = 17 }]
+"#;
+
+    fn start() -> Session {
+        let plan = Arc::new(load_str("p.toml", PLAN).unwrap());
+        Session::start(plan, CallInfo { did: "100".into(), caller: "555".into(), trunk: "t1".into(), now: 0 })
+    }
+
+    fn menu_action() -> Action {
+        Action::Collect { prompts: vec!["main-menu".into()], min: 1, max: 1, terminator: None, first_timeout_ms: 4000, inter_timeout_ms: 4000 }
+    }
+
+    #[test]
+    fn valid_choice() {
+        let mut s = start();
+        assert_eq!(s.poll(), Action::Answer);
+        assert_eq!(s.poll(), menu_action());
+        assert_eq!(s.poll(), menu_action(), "outstanding action repeats");
+        s.input(Event::Digits("1".into()));
+        assert_eq!(s.poll(), Action::Dial { targets: vec!["1001".into()], timeout_s: 30 });
+        s.input(Event::DialResult(DialOutcome::Answered));
+        assert_eq!(s.poll(), Action::Done);
+        assert_eq!(s.path(), ["main", "choice=1", "sales"]);
+    }
+
+    #[test]
+    fn invalid_then_valid_and_vars_and_dial_failover() {
+        let mut s = start();
+        s.poll();
+        assert_eq!(s.poll(), menu_action());
+        s.input(Event::Digits("7".into()));
+        assert_eq!(s.poll(), Action::Play(vec!["invalid".into()]));
+        s.input(Event::PlayDone);
+        assert_eq!(s.poll(), menu_action());
+        s.input(Event::Digits("2".into()));
+        assert_eq!(s.poll(), Action::Dial { targets: vec!["555@100".into()], timeout_s: 5 });
+        s.input(Event::DialResult(DialOutcome::NoAnswer));
+        assert_eq!(s.poll(), Action::Voicemail { mailbox: "1002".into() });
+        assert_eq!(s.poll(), Action::Done);
+        assert_eq!(s.path(), ["main", "choice=2", "support"]);
+    }
+
+    #[test]
+    fn timeouts_exhaust_retries_then_fallback() {
+        let mut s = start();
+        s.poll();
+        for _ in 0..3 {
+            assert_eq!(s.poll(), menu_action());
+            s.input(Event::Timeout);
+        }
+        assert_eq!(s.poll(), Action::Hangup(17));
+        assert_eq!(s.poll(), Action::Done);
+        assert_eq!(s.path(), ["main", "fallback", "operator"]);
+    }
+
+    #[test]
+    fn no_entry_and_goto_loop() {
+        let plan = Arc::new(load_str("p.toml", "[[entry]]\nmatch = { pattern = \"_9X\" }\ncontext = \"a\"\n[context.a]\nsteps = [{ app = \"goto\", context = \"a\" }]\n").unwrap());
+        let mut s = Session::start(plan.clone(), CallInfo { did: "1".into(), caller: "".into(), trunk: "".into(), now: 0 });
+        assert_eq!(s.poll(), Action::Hangup(1));
+        assert_eq!(s.poll(), Action::Done);
+        let mut s = Session::start(plan, CallInfo { did: "91".into(), caller: "".into(), trunk: "".into(), now: 0 });
+        assert_eq!(s.poll(), Action::Hangup(41));
+        assert_eq!(s.poll(), Action::Done);
+    }
+
+    #[test]
+    fn say_mappings() {
+        assert_eq!(digits_to_prompts("12*#a"), ["1", "2", "star", "pound"]);
+        assert_eq!(number_to_prompts(0), ["0"]);
+        assert_eq!(number_to_prompts(15), ["15"]);
+        assert_eq!(number_to_prompts(42), ["40", "2"]);
+        assert_eq!(number_to_prompts(300), ["3", "hundred"]);
+        assert_eq!(number_to_prompts(1_234_017), ["1", "million", "2", "hundred", "30", "4", "thousand", "17"]);
+        assert_eq!(number_to_prompts(u64::MAX).first().map(String::as_str), Some("18"));
+    }
+}
