@@ -154,7 +154,9 @@ pub async fn serve(
     let mut hangup_by = "system";
 
     loop {
-        let wake = pending.as_ref().map(|p| p.next.min(p.give_up)).unwrap_or(now + Duration::from_secs(3600));
+        // Recomputed each turn: a fixed far deadline would turn into a busy loop
+        // once a long call outlived it.
+        let wake = pending.as_ref().map(|p| p.next.min(p.give_up)).unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             ev = rx.recv() => match ev {
                 None => break,
