@@ -106,7 +106,7 @@ fn parse_into(plan: &mut Dialplan, file: &str, text: &str, errors: &mut Vec<Stri
             cx.err(&loc, "entry match needs exactly one of did, pattern, feature");
             continue;
         }
-        let (kind, v) = given.into_iter().next().expect("one");
+        let Some((kind, v)) = given.into_iter().next() else { continue };
         let vloc = cx.loc(v.span().start);
         let v = v.into_inner();
         let matcher = match kind {
