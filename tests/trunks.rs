@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::baresip::{Baresip, BaresipConfig};
 use common::ports;
-use common::sipp::{Sipp, SippRun};
+use common::sipp::{Sipp, SippProcess, SippRun};
 use common::switchboard::Switchboard;
 use md5::{Digest, Md5};
 
@@ -51,6 +51,28 @@ fn wait_trunk(sb: &Switchboard, name: &str, timeout: Duration, want: impl Fn(&st
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// A SIPp carrier registrar (trunk_registrar.xml: expects `user`/`carrier_secret`,
+/// grants 4 s, optionally ignores OPTIONS) and a running appliance whose trunk
+/// registers to it with `trunk_secret`, OPTIONS every second.
+fn registering_trunk(user: &str, carrier_secret: &str, trunk_secret: &str, ignore_options: bool) -> (Switchboard, SippProcess) {
+    let carrier_ports = ports::alloc_sipp();
+    let mut carrier = Sipp::scenario("trunk_registrar.xml")
+        .ports(carrier_ports)
+        .key("user", user)
+        .key("secret", carrier_secret)
+        .key("grant", "4")
+        .key("ignore_options", if ignore_options { "1" } else { "0" })
+        .timeout(Duration::from_secs(25))
+        .spawn()
+        .expect("spawn carrier registrar");
+    carrier.wait_bound(Duration::from_secs(5)).expect("carrier bound");
+    let mut sb = Switchboard::new(&config(1)).expect("prepare");
+    let host = format!("127.0.0.1:{}", carrier_ports.sip);
+    sb.admin_ok(&["trunk", "add", "carrier", "--host", &host, "--register", "--user", user, "--secret", trunk_secret]);
+    sb.start().expect("start switchboard");
+    (sb, carrier)
 }
 
 /// One SIP message from a SIPp `-trace_msg` log.
@@ -159,22 +181,7 @@ fn digest_valid(header: &str, method: &str, user: &str, secret: &str) -> Result<
 #[test]
 fn registers_with_digest_and_refreshes_at_half_the_granted_lifetime() {
     let (user, secret) = ("4420799990001", "carrier-secret-1");
-    let carrier_ports = ports::alloc_sipp();
-    let mut carrier = Sipp::scenario("trunk_registrar.xml")
-        .ports(carrier_ports)
-        .key("user", user)
-        .key("secret", secret)
-        .key("grant", "4")
-        .key("ignore_options", "0")
-        .timeout(Duration::from_secs(25))
-        .spawn()
-        .expect("spawn carrier registrar");
-    carrier.wait_bound(Duration::from_secs(5)).expect("carrier bound");
-
-    let mut sb = Switchboard::new(&config(1)).expect("prepare");
-    let host = format!("127.0.0.1:{}", carrier_ports.sip);
-    sb.admin_ok(&["trunk", "add", "carrier", "--host", &host, "--register", "--user", user, "--secret", secret]);
-    sb.start().expect("start switchboard");
+    let (mut sb, mut carrier) = registering_trunk(user, secret, secret, false);
 
     let (opt, reg) = wait_trunk(&sb, "carrier", Duration::from_secs(15), |o, r| o == "up" && r == "up");
     assert_eq!((opt.as_str(), reg.as_str()), ("up", "up"), "trunk list after registering\n{}", sb.log());
@@ -216,22 +223,7 @@ fn registers_with_digest_and_refreshes_at_half_the_granted_lifetime() {
 #[test]
 fn wrong_secret_shows_down_and_backs_off() {
     let user = "4420799990002";
-    let carrier_ports = ports::alloc_sipp();
-    let mut carrier = Sipp::scenario("trunk_registrar.xml")
-        .ports(carrier_ports)
-        .key("user", user)
-        .key("secret", "the-right-secret")
-        .key("grant", "4")
-        .key("ignore_options", "0")
-        .timeout(Duration::from_secs(25))
-        .spawn()
-        .expect("spawn carrier registrar");
-    carrier.wait_bound(Duration::from_secs(5)).expect("carrier bound");
-
-    let mut sb = Switchboard::new(&config(1)).expect("prepare");
-    let host = format!("127.0.0.1:{}", carrier_ports.sip);
-    sb.admin_ok(&["trunk", "add", "carrier", "--host", &host, "--register", "--user", user, "--secret", "a-wrong-secret"]);
-    sb.start().expect("start switchboard");
+    let (mut sb, mut carrier) = registering_trunk(user, "the-right-secret", "a-wrong-secret", false);
 
     let (opt, reg) = wait_trunk(&sb, "carrier", Duration::from_secs(15), |_, r| r == "down");
     assert_eq!(reg, "down", "REGISTERED after a 403\n{}", sb.log());
@@ -261,22 +253,7 @@ fn wrong_secret_shows_down_and_backs_off() {
 #[test]
 fn registration_not_held_up_by_unanswered_options() {
     let (user, secret) = ("4420799990003", "carrier-secret-3");
-    let carrier_ports = ports::alloc_sipp();
-    let mut carrier = Sipp::scenario("trunk_registrar.xml")
-        .ports(carrier_ports)
-        .key("user", user)
-        .key("secret", secret)
-        .key("grant", "4")
-        .key("ignore_options", "1")
-        .timeout(Duration::from_secs(25))
-        .spawn()
-        .expect("spawn carrier registrar");
-    carrier.wait_bound(Duration::from_secs(5)).expect("carrier bound");
-
-    let mut sb = Switchboard::new(&config(1)).expect("prepare");
-    let host = format!("127.0.0.1:{}", carrier_ports.sip);
-    sb.admin_ok(&["trunk", "add", "carrier", "--host", &host, "--register", "--user", user, "--secret", secret]);
-    sb.start().expect("start switchboard");
+    let (mut sb, mut carrier) = registering_trunk(user, secret, secret, true);
 
     let run = carrier.wait(Duration::from_secs(30)).expect("carrier finished");
     assert!(

@@ -213,12 +213,7 @@ impl G711Encoder {
 
 impl Encoder for G711Encoder {
     fn encode(&mut self, frame: &AudioFrame, out: &mut [u8]) -> Result<usize, CodecError> {
-        if frame.rate != RATE {
-            return Err(CodecError::RateMismatch {
-                expected: RATE,
-                got: frame.rate,
-            });
-        }
+        CodecError::check_rate(frame, RATE)?;
         let pcm = frame.pcm();
         let have = out.len();
         let out = out.get_mut(..pcm.len()).ok_or(CodecError::OutputTooSmall {

@@ -376,12 +376,7 @@ impl Default for G722Encoder {
 
 impl Encoder for G722Encoder {
     fn encode(&mut self, frame: &AudioFrame, out: &mut [u8]) -> Result<usize, CodecError> {
-        if frame.rate != RATE {
-            return Err(CodecError::RateMismatch {
-                expected: RATE,
-                got: frame.rate,
-            });
-        }
+        CodecError::check_rate(frame, RATE)?;
         let pcm = frame.pcm();
         if pcm.len() & 1 == 1 {
             return Err(CodecError::BadFrameLength { len: pcm.len() });

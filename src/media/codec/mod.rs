@@ -67,6 +67,17 @@ pub enum CodecError {
     ResamplerMissing { from: u32, to: u32 },
 }
 
+impl CodecError {
+    /// Every encoder takes frames at its own audio rate only.
+    pub fn check_rate(frame: &AudioFrame, expected: u32) -> Result<(), CodecError> {
+        if frame.rate == expected {
+            Ok(())
+        } else {
+            Err(CodecError::RateMismatch { expected, got: frame.rate })
+        }
+    }
+}
+
 /// Turns 20 ms of PCM into one RTP payload.
 pub trait Encoder {
     /// Encodes `frame` (at the codec's `sample_rate`) into `out`; returns the

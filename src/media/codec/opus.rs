@@ -96,12 +96,7 @@ impl OpusEncoder {
 
 impl Encoder for OpusEncoder {
     fn encode(&mut self, frame: &AudioFrame, out: &mut [u8]) -> Result<usize, CodecError> {
-        if frame.rate != RATE {
-            return Err(CodecError::RateMismatch {
-                expected: RATE,
-                got: frame.rate,
-            });
-        }
+        CodecError::check_rate(frame, RATE)?;
         let pcm = frame.pcm();
         // libopus encodes 2.5, 5, 10 or 20 ms (60 ms too, beyond our frame).
         if ![120, 240, 480, 960].contains(&pcm.len()) {
