@@ -181,7 +181,7 @@ fn digest_valid(header: &str, method: &str, user: &str, secret: &str) -> Result<
 #[test]
 fn registers_with_digest_and_refreshes_at_half_the_granted_lifetime() {
     let (user, secret) = ("4420799990001", "carrier-secret-1");
-    let (mut sb, mut carrier) = registering_trunk(user, secret, secret, false);
+    let (mut sb, carrier) = registering_trunk(user, secret, secret, false);
 
     let (opt, reg) = wait_trunk(&sb, "carrier", Duration::from_secs(15), |o, r| o == "up" && r == "up");
     assert_eq!((opt.as_str(), reg.as_str()), ("up", "up"), "trunk list after registering\n{}", sb.log());
@@ -223,7 +223,7 @@ fn registers_with_digest_and_refreshes_at_half_the_granted_lifetime() {
 #[test]
 fn wrong_secret_shows_down_and_backs_off() {
     let user = "4420799990002";
-    let (mut sb, mut carrier) = registering_trunk(user, "the-right-secret", "a-wrong-secret", false);
+    let (sb, carrier) = registering_trunk(user, "the-right-secret", "a-wrong-secret", false);
 
     let (opt, reg) = wait_trunk(&sb, "carrier", Duration::from_secs(15), |_, r| r == "down");
     assert_eq!(reg, "down", "REGISTERED after a 403\n{}", sb.log());
@@ -253,7 +253,7 @@ fn wrong_secret_shows_down_and_backs_off() {
 #[test]
 fn registration_not_held_up_by_unanswered_options() {
     let (user, secret) = ("4420799990003", "carrier-secret-3");
-    let (mut sb, mut carrier) = registering_trunk(user, secret, secret, true);
+    let (sb, carrier) = registering_trunk(user, secret, secret, true);
 
     let run = carrier.wait(Duration::from_secs(30)).expect("carrier finished");
     assert!(
