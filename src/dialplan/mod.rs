@@ -11,6 +11,7 @@
 
 pub mod interp;
 pub mod load;
+pub mod ops;
 pub mod pattern;
 pub mod simulate;
 pub mod time;
