@@ -37,6 +37,16 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
     let (class, rate) = (config.media.moh_class.clone(), crate::call::bridge_rate());
     let moh_load = moh.clone();
     let _ = tokio::task::spawn_blocking(move || moh_load.class(&class, rate)).await;
+    let (dialplan, loaded) = crate::dialplan::live::LivePlan::start(&config.dialplan.dir);
+    match loaded {
+        Ok(()) => tracing::info!(dir = %config.dialplan.dir.display(), entries = dialplan.get().entries.len(), "dialplan loaded"),
+        Err(errors) => {
+            for e in &errors {
+                tracing::error!("dialplan: {e}");
+            }
+            tracing::error!("dialplan not loaded: calls are routed without it until the files are fixed");
+        }
+    }
     let (core_tx, core_rx) = mpsc::unbounded_channel();
     let endpoint = Endpoint::start(config.sip.listen, TimerConfig::default(), core_tx).await?;
     let http = crate::web::bind(config.http.listen)
@@ -58,9 +68,11 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
         rooms: Default::default(),
         calls: Default::default(),
         data_dir: data.to_path_buf(),
+        dialplan,
     });
     tokio::spawn(call::run_core(ctx.clone(), core_rx));
     tokio::spawn(call::trunks::supervise(ctx.clone()));
+    tokio::spawn(watch_dialplan(ctx.clone()));
     let status = Status { ctx: ctx.clone() };
     tokio::spawn(async move {
         if let Err(e) = crate::web::serve(http, status).await {
@@ -118,6 +130,26 @@ impl crate::web::CoreApi for Status {
             let action = crate::call::ConferenceAction::parse(&action, to.as_deref())?;
             ctx.calls.conference(&call_id, action).await
         })
+    }
+}
+
+/// Hot reload: looks at the dialplan files every two seconds.
+async fn watch_dialplan(ctx: Arc<Ctx>) {
+    use crate::dialplan::live::Reload;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let c = ctx.clone();
+        match tokio::task::spawn_blocking(move || c.dialplan.check()).await {
+            Ok(Reload::Swapped) => tracing::info!(entries = ctx.dialplan.get().entries.len(), "dialplan reloaded"),
+            Ok(Reload::Rejected(errors)) => {
+                for e in &errors {
+                    tracing::error!("dialplan: {e}");
+                }
+                tracing::error!("dialplan edit rejected: the previous plan stays in force");
+            }
+            _ => {}
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub const PROMPT_RATE: u32 = 16_000;
 pub enum AppKind {
     IvrTest,
     Conference(String),
+    /// The call runs the dialplan entry that matches the dialed number.
+    Dialplan,
 }
 
 impl AppKind {

@@ -14,6 +14,9 @@ mod route;
 mod sdp_anchor;
 pub mod trunks;
 mod uas;
+mod local_leg;
+mod originate;
+mod ivr;
 
 use std::sync::{Arc, Mutex};
 
@@ -50,6 +53,8 @@ pub struct Ctx {
     pub calls: CallRegistry,
     /// The data directory (recordings go below it).
     pub data_dir: std::path::PathBuf,
+    /// The dialplan in force (hot-reloaded).
+    pub dialplan: crate::dialplan::live::LivePlan,
 }
 
 /// Rate bridged audio (and music on hold) runs at.
@@ -260,4 +265,9 @@ fn on_request(ctx: &Arc<Ctx>, key: TransactionKey, req: Request, source: Peer) {
             ctx.endpoint.respond(&key, resp);
         }
     }
+}
+
+/// The status a caller gets when every fork of a call failed.
+fn b2bua_best_failure(statuses: &[u16]) -> u16 {
+    b2bua::best_failure(statuses).0
 }

@@ -59,8 +59,17 @@ pub async fn trunk_of(ctx: &Ctx, source: SocketAddr, req: &Request) -> Option<Tr
     ip_match
 }
 
-/// Routes a call from a trunk: DID map, then an extension of that number.
+/// The dialplan, if one of its entries matches `dialed`.
+fn dialplan_target(ctx: &Ctx, dialed: &str) -> Option<Target> {
+    ctx.dialplan.get().find_entry(dialed).map(|_| Target::App(super::apps::AppKind::Dialplan))
+}
+
+/// Routes a call from a trunk: the dialplan, the DID map, then an
+/// extension of that number.
 pub async fn from_trunk(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
+    if let Some(t) = dialplan_target(ctx, dialed) {
+        return Ok(t);
+    }
     let number = match ctx.store.did(dialed).await {
         Ok(Some(d)) if app_target(ctx, &d.extension).is_some() => {
             return app_target(ctx, &d.extension).ok_or(Refusal::new(404, "Not Found"));
@@ -72,12 +81,16 @@ pub async fn from_trunk(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
     extension_target(ctx, &number).await?.ok_or(Refusal::new(404, "Not Found"))
 }
 
-/// Routes a call from an extension: another extension, else the default trunk.
+/// Routes a call from an extension: an application, another extension,
+/// the dialplan (feature codes, patterns), else the default trunk.
 pub async fn from_extension(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
     if let Some(app) = app_target(ctx, dialed) {
         return Ok(app);
     }
     if let Some(t) = extension_target(ctx, dialed).await? {
+        return Ok(t);
+    }
+    if let Some(t) = dialplan_target(ctx, dialed) {
         return Ok(t);
     }
     if dialed.is_empty() || !dialed.bytes().all(|b| b.is_ascii_digit() || b == b'+' || b == b'*' || b == b'#') {

@@ -223,8 +223,8 @@ async fn trunk(cmd: TrunkCmd, config: &Config, data: &Path) -> Result<()> {
 async fn calls(data: &Path, limit: i64) -> Result<()> {
     let store = open(data).await?;
     println!(
-        "{:<6} {:<9} {:<12} {:<14} {:<6} {:<7} {:>8}  {:<28} {}",
-        "ID", "DIRECTION", "FROM", "TO", "STATUS", "ENDED", "SECONDS", "QUALITY A (pkts/lost/jit/mos)", "QUALITY B"
+        "{:<6} {:<9} {:<12} {:<14} {:<6} {:<7} {:>8}  {:<28} {:<28} {}",
+        "ID", "DIRECTION", "FROM", "TO", "STATUS", "ENDED", "SECONDS", "QUALITY A (pkts/lost/jit/mos)", "QUALITY B", "IVR PATH"
     );
     for r in store.list_call_records(limit.clamp(1, 10_000)).await? {
         let secs = match (r.answered_at, r.ended_at) {
@@ -241,7 +241,7 @@ async fn calls(data: &Path, limit: i64) -> Result<()> {
             None => "-".into(),
         };
         println!(
-            "{:<6} {:<9} {:<12} {:<14} {:<6} {:<7} {:>8}  {:<28} {}",
+            "{:<6} {:<9} {:<12} {:<14} {:<6} {:<7} {:>8}  {:<28} {:<28} {}",
             r.id,
             r.direction,
             r.caller,
@@ -251,6 +251,7 @@ async fn calls(data: &Path, limit: i64) -> Result<()> {
             secs,
             q(r.a_packets, r.a_lost, r.a_jitter_ms, r.a_mos),
             q(r.b_packets, r.b_lost, r.b_jitter_ms, r.b_mos),
+            r.ivr_path.as_deref().unwrap_or("-"),
         );
     }
     Ok(())

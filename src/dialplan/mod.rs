@@ -10,6 +10,7 @@
 //! * `simulate` drives a session with scripted digits and prints each step.
 
 pub mod interp;
+pub mod live;
 pub mod load;
 pub mod ops;
 pub mod pattern;

@@ -53,7 +53,7 @@ pub enum Op {
         first_timeout_ms: u64,
         inter_timeout_ms: u64,
     },
-    /// Record the caller into `path` (WAV, 8 kHz mono, 16-bit), optionally
+    /// Record the caller into `path` (WAV, 16 kHz mono, 16-bit), optionally
     /// after a beep, until a key in `terminators`, `silence_ms` of silence
     /// (0 = off), `max_ms`, or hang-up. Answer: `Recorded`.
     Record { path: PathBuf, max_ms: u64, silence_ms: u64, beep: bool, terminators: String },

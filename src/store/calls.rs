@@ -35,6 +35,8 @@ pub struct CallRecord {
     pub b_jitter_ms: Option<f64>,
     pub b_rtt_ms: Option<f64>,
     pub b_mos: Option<f64>,
+    /// Contexts and menu choices, `" > "`-separated (dialplan calls only).
+    pub ivr_path: Option<String>,
 }
 
 pub fn unix_ms() -> i64 {
@@ -66,6 +68,12 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.last_insert_rowid())
+    }
+
+    /// Saves the dialplan path the call took.
+    pub async fn set_call_path(&self, id: i64, path: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE call_records SET ivr_path = ? WHERE id = ?").bind(path).bind(id).execute(&self.pool).await?;
+        Ok(())
     }
 
     pub async fn answer_call_record(&self, id: i64) -> Result<(), StoreError> {

@@ -214,3 +214,38 @@ fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
+
+/// Digits as DTMF tone pairs (ITU-T Q.23), 8 kHz mono WAV: `lead` seconds of
+/// silence, then each digit for `on` seconds followed by `off` seconds.
+pub fn write_dtmf(path: &Path, digits: &str, lead: f64, on: f64, off: f64, tail: f64) {
+    let rate = 8000.0;
+    let pair = |d: char| -> (f64, f64) {
+        let (row, col) = match d {
+            '1' => (0, 0), '2' => (0, 1), '3' => (0, 2), 'A' => (0, 3),
+            '4' => (1, 0), '5' => (1, 1), '6' => (1, 2), 'B' => (1, 3),
+            '7' => (2, 0), '8' => (2, 1), '9' => (2, 2), 'C' => (2, 3),
+            '*' => (3, 0), '0' => (3, 1), '#' => (3, 2), _ => (3, 3),
+        };
+        ([697.0, 770.0, 852.0, 941.0][row], [1209.0, 1336.0, 1477.0, 1633.0][col])
+    };
+    let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+    let silence = |secs: f64, w: &mut hound::WavWriter<_>| {
+        for _ in 0..(secs * rate) as usize {
+            w.write_sample(0i16).unwrap();
+        }
+    };
+    silence(lead, &mut w);
+    for d in digits.chars() {
+        let (lo, hi) = pair(d);
+        for i in 0..(on * rate) as usize {
+            let t = i as f64 / rate;
+            // About -10 dBm0 per tone.
+            let s = 5000.0 * ((2.0 * std::f64::consts::PI * lo * t).sin() + (2.0 * std::f64::consts::PI * hi * t).sin());
+            w.write_sample(s as i16).unwrap();
+        }
+        silence(off, &mut w);
+    }
+    silence(tail, &mut w);
+    w.finalize().unwrap();
+}

@@ -32,10 +32,18 @@ pub fn bin() -> PathBuf {
 
 impl Switchboard {
     /// Prepares a data directory and config (TOML text), without starting.
+    /// Without a `[dialplan]` section the appliance gets an empty dialplan
+    /// folder of its own (see `dialplan_dir`), not the repository's demo.
     pub fn new(config_toml: &str) -> Result<Switchboard> {
         let dir = TestDir::new("sb")?;
         let config = dir.path().join("switchboard.toml");
-        std::fs::write(&config, config_toml).map_err(|e| Error::new(format!("write config: {e}")))?;
+        let mut text = config_toml.to_string();
+        if !text.contains("[dialplan]") {
+            let plans = dir.path().join("dialplans");
+            std::fs::create_dir_all(&plans).map_err(|e| Error::new(format!("dialplan dir: {e}")))?;
+            text.push_str(&format!("\n[dialplan]\ndir = \"{}\"\n", plans.display()));
+        }
+        std::fs::write(&config, text).map_err(|e| Error::new(format!("write config: {e}")))?;
         let sip_port = ports::alloc();
         let http_port = ports::alloc();
         let block = ports::alloc_block(64);
@@ -80,6 +88,11 @@ impl Switchboard {
 
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("var")
+    }
+
+    /// The dialplan folder the default config points at.
+    pub fn dialplan_dir(&self) -> PathBuf {
+        self.dir.path().join("dialplans")
     }
 
     pub fn dir(&self) -> &Path {

@@ -64,6 +64,7 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
         forwards: HashMap::new(),
         b_ok_ack: None,
         trunk: None,
+        trunk_in: None,
         record: None,
         final_status: 0,
         hangup_by: "system",
@@ -206,6 +207,8 @@ struct Call {
     /// The ACK we sent for the winning 2xx, re-sent on its retransmissions.
     b_ok_ack: Option<(String, Request)>,
     trunk: Option<Trunk>,
+    /// The trunk the call came in on, by name.
+    trunk_in: Option<String>,
     /// The call record (CDR) row, once the call is routed.
     record: Option<i64>,
     /// Final status the caller got, and who ended the call.
@@ -314,7 +317,7 @@ impl Pending2xx {
 /// The response the caller gets when every fork failed (RFC 3261 §16.7
 /// step 6, simplified): busy beats unavailable beats not found; timeouts
 /// read as no answer.
-fn best_failure(statuses: &[u16]) -> (u16, &'static str) {
+pub(super) fn best_failure(statuses: &[u16]) -> (u16, &'static str) {
     let pick = |s: u16| statuses.contains(&s);
     if let Some(s) = statuses.iter().find(|s| (600..700).contains(*s)) {
         return (*s, "Busy Everywhere");

@@ -41,6 +41,7 @@ impl Call {
             (Some(t), Ok(Target::App(_))) => ("inbound", dialed.clone(), Some(t.name.clone())),
             (None, Ok(Target::App(_))) => ("internal", dialed.clone(), None),
         };
+        self.trunk_in = trunk.as_ref().map(|t| t.name.clone());
         match ctx.store.open_call_record(invite.call_id().unwrap_or_default(), direction, &caller, &callee, trunk_name.as_deref()).await {
             Ok(id) => self.record = Some(id),
             Err(e) => tracing::warn!("call record not opened: {e}"),
@@ -141,7 +142,25 @@ impl Call {
             record: self.record,
             prefs: self.prefs(Side::A),
         };
-        let outcome = crate::call::uas::serve(&ctx, caller, &mut self.rx, &mut self.control, kind).await;
+        let outcome = if kind == crate::call::apps::AppKind::Dialplan {
+            let invite = &self.a.invite;
+            let info = crate::dialplan::CallInfo {
+                did: invite.uri.user().unwrap_or_default().to_string(),
+                caller: invite.headers.from_addr().ok().and_then(|f| f.uri.user().map(str::to_string)).unwrap_or_default(),
+                trunk: self.trunk_in.clone().unwrap_or_default(),
+                now: ctx.config.dialplan.now(),
+            };
+            let session = crate::dialplan::Session::start(ctx.dialplan.get(), info);
+            let r = crate::call::ivr::serve(&ctx, caller, &mut self.rx, &mut self.control, session).await;
+            if let Some(id) = self.record {
+                if let Err(e) = ctx.store.set_call_path(id, &r.path.join(" > ")).await {
+                    tracing::warn!("call path not saved: {e}");
+                }
+            }
+            r.outcome
+        } else {
+            crate::call::uas::serve(&ctx, caller, &mut self.rx, &mut self.control, kind).await
+        };
         self.a.final_sent = true;
         self.final_status = outcome.status;
         self.hangup_by = outcome.hangup_by;

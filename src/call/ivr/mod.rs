@@ -1,0 +1,173 @@
+//! Calls that run a dialplan: the driver around the sans-IO interpreter
+//! (`dialplan::Session`). It answers the caller, performs each action on
+//! the caller's leg (prompts, digit collection with type-ahead and
+//! barge-in, recording), places `dial`/`queue` calls and bridges the
+//! winner, hands over to voicemail and conference rooms, and hangs up with
+//! the plan's cause. Owns the call's legs for its whole life; the
+//! interpreter never sees a socket or a clock.
+
+pub mod port;
+mod record;
+mod run;
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use super::local_leg::{LegSignal, LocalLeg};
+use super::originate::Originator;
+use super::uas::{Caller, Outcome};
+use super::Ctx;
+use crate::dialplan::Session;
+use crate::sip::endpoint::SipEvent;
+use port::{IvrMedia, SharedIvr};
+
+/// How a dialplan call ended, for its call record.
+pub struct IvrOutcome {
+    pub outcome: Outcome,
+    /// Contexts entered and choices taken (`main`, `choice=1`, `sales`).
+    pub path: Vec<String>,
+}
+
+/// SIP status for a Q.850 cause when the call is refused before answer
+/// (RFC 3398 §8.2.6.1, the common ones).
+pub fn status_for_cause(cause: u16) -> (u16, &'static str) {
+    match cause {
+        1 => (404, "Not Found"),
+        17 => (486, "Busy Here"),
+        18 => (408, "Request Timeout"),
+        19 => (480, "Temporarily Unavailable"),
+        21 => (403, "Forbidden"),
+        27 => (502, "Bad Gateway"),
+        28 => (484, "Address Incomplete"),
+        34 | 38 | 41 | 42 | 47 => (503, "Service Unavailable"),
+        127 => (500, "Server Internal Error"),
+        _ => (480, "Temporarily Unavailable"),
+    }
+}
+
+/// Everything the driver touches while the call lives.
+pub(crate) struct Driver<'a> {
+    ctx: Arc<Ctx>,
+    caller: Caller<'a>,
+    rx: &'a mut mpsc::UnboundedReceiver<SipEvent>,
+    control: &'a mut mpsc::UnboundedReceiver<super::CallCommand>,
+    shared: SharedIvr,
+    /// The caller's leg, once answered.
+    a: Option<LocalLeg>,
+    /// The callee's leg of a `dial` that was answered.
+    b: Option<LocalLeg>,
+    originator: Option<Originator>,
+    /// Digits typed while nothing was collecting (callers who know the menu).
+    typeahead: String,
+    /// Set once the caller has gone (BYE, RTP timeout, unacknowledged 2xx).
+    caller_gone: bool,
+    hangup_by: &'static str,
+    final_status: u16,
+}
+
+pub async fn serve(
+    ctx: &Arc<Ctx>,
+    caller: Caller<'_>,
+    rx: &mut mpsc::UnboundedReceiver<SipEvent>,
+    control: &mut mpsc::UnboundedReceiver<super::CallCommand>,
+    session: Session,
+) -> IvrOutcome {
+    let mut d = Driver {
+        ctx: ctx.clone(),
+        caller,
+        rx,
+        control,
+        shared: Arc::new(Mutex::new(IvrMedia::new())),
+        a: None,
+        b: None,
+        originator: None,
+        typeahead: String::new(),
+        caller_gone: false,
+        hangup_by: "system",
+        final_status: 0,
+    };
+    let mut session = session;
+    d.run(&mut session).await;
+    for line in session.trace() {
+        tracing::debug!(%line, "dialplan");
+    }
+    if let Some(o) = d.originator.take() {
+        o.release(ctx);
+    }
+    if let Some(b) = d.b.take() {
+        let _ = b.shutdown().await;
+    }
+    let quality = match d.a.take() {
+        Some(a) => a.shutdown().await,
+        None => None,
+    };
+    let path = session.path().to_vec();
+    tracing::info!(path = %path.join(" > "), "dialplan finished");
+    IvrOutcome { outcome: Outcome { status: d.final_status, hangup_by: d.hangup_by, quality }, path }
+}
+
+impl Driver<'_> {
+    /// Answers the caller if not done yet; false when that failed (the
+    /// caller got an error response).
+    async fn ensure_answered(&mut self) -> bool {
+        if self.a.is_some() {
+            return true;
+        }
+        if self.caller_gone {
+            return false;
+        }
+        let shared = self.shared.clone();
+        match LocalLeg::answer(&self.ctx, &self.caller, move |_| Ok(Box::new(port::CallerPort(shared)))).await {
+            Ok(leg) => {
+                self.a = Some(leg);
+                self.final_status = 200;
+                true
+            }
+            Err(status) => {
+                self.final_status = status;
+                self.caller_gone = true;
+                false
+            }
+        }
+    }
+
+    /// Ends the call from our side with a Q.850 cause.
+    async fn hangup(&mut self, cause: u16) {
+        if let Some(b) = self.b.as_mut() {
+            b.bye(&self.ctx, Some(cause)).await;
+        }
+        if self.caller_gone {
+            return;
+        }
+        self.caller_gone = true;
+        match self.a.as_mut() {
+            Some(a) => {
+                tracing::info!(cause, "hanging up");
+                a.bye(&self.ctx, Some(cause)).await;
+            }
+            None => {
+                let (status, reason) = status_for_cause(cause);
+                tracing::info!(cause, status, "refusing the call");
+                let mut r = super::build::response(&self.ctx, self.caller.invite, status, reason);
+                super::build::tag_to(&mut r, self.caller.local_tag);
+                r.headers.push(crate::sip::message::HeaderName::Extension("Reason".into()), format!("Q.850;cause={cause}"));
+                self.ctx.endpoint.respond(self.caller.key, r);
+                self.final_status = status;
+            }
+        }
+    }
+
+    fn on_a_signal(&mut self, s: Option<LegSignal>) {
+        match s {
+            Some(LegSignal::Hangup) => {
+                tracing::info!("hangup side=A");
+                self.caller_gone = true;
+                self.hangup_by = "caller";
+            }
+            Some(LegSignal::Unacked) => self.caller_gone = true,
+            Some(LegSignal::Hold(held)) => tracing::info!(held, "caller hold state"),
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The caller's audio while a dialplan runs: what the caller hears (prompts,
+//! ringback, music, or the bridged callee) and an optional capture of what
+//! the caller says (voicemail, `record`). The media tasks tick the ports
+//! every 20 ms; the call task steers the shared state between ticks. Neither
+//! side holds the lock across an await. Owns no sockets and no SIP.
+
+use std::sync::{Arc, Mutex};
+
+use crate::dialplan::ops::RecordEnd;
+use crate::media::moh::MohListener;
+use crate::media::prompt::PromptPlayer;
+use crate::media::recorder::RecorderTap;
+use crate::media::tone::ToneGenerator;
+use crate::media::{AudioFrame, MediaPort};
+
+/// Everything runs at the bridge rate; the legs resample to their codecs.
+pub const IVR_RATE: u32 = crate::call::bridge::BRIDGE_RATE;
+/// Frames quieter than this peak count as silence (about −40 dBFS): line
+/// noise and comfort noise stay below it, speech does not.
+const SILENCE_PEAK: i16 = 330;
+
+/// What the caller hears.
+pub enum Feed {
+    /// The prompt player (silence when it is empty).
+    Prompts,
+    Ringback(ToneGenerator),
+    Music(MohListener),
+    /// The callee's audio.
+    Bridge,
+    /// Another port that also hears the caller (a conference room).
+    Port(Box<dyn MediaPort + Send>),
+}
+
+/// A capture of the caller's audio with end-of-message detection.
+pub struct Capture {
+    tap: RecorderTap,
+    silence: AudioFrame,
+    frames: u64,
+    max_frames: u64,
+    /// Frames of continuous silence that end the capture (0 = never).
+    silence_limit: u64,
+    silent_run: u64,
+    heard_voice: bool,
+    ended: Option<RecordEnd>,
+}
+
+impl Capture {
+    pub fn new(tap: RecorderTap, max_ms: u64, silence_ms: u64) -> Capture {
+        Capture {
+            tap,
+            silence: AudioFrame::silence(IVR_RATE),
+            frames: 0,
+            max_frames: (max_ms / 20).max(1),
+            silence_limit: silence_ms / 20,
+            silent_run: 0,
+            heard_voice: false,
+            ended: None,
+        }
+    }
+
+    fn put(&mut self, frame: &AudioFrame) {
+        if self.ended.is_some() {
+            return;
+        }
+        let _ = self.tap.write(frame, &self.silence);
+        self.frames += 1;
+        let peak = frame.pcm().iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+        if peak < SILENCE_PEAK as u16 {
+            self.silent_run += 1;
+        } else {
+            self.silent_run = 0;
+            self.heard_voice = true;
+        }
+        if self.frames >= self.max_frames {
+            self.ended = Some(RecordEnd::MaxLength);
+        } else if self.silence_limit > 0 && self.silent_run >= self.silence_limit {
+            self.ended = Some(RecordEnd::Silence);
+        }
+    }
+
+    /// Milliseconds captured, and of those the trailing silence.
+    pub fn lengths_ms(&self) -> (u64, u64) {
+        (self.frames * 20, self.silent_run * 20)
+    }
+
+    pub fn heard_voice(&self) -> bool {
+        self.heard_voice
+    }
+}
+
+pub struct IvrMedia {
+    pub player: PromptPlayer,
+    pub feed: Feed,
+    from_caller: AudioFrame,
+    from_callee: AudioFrame,
+    pub capture: Option<Capture>,
+}
+
+impl IvrMedia {
+    pub fn new() -> IvrMedia {
+        IvrMedia {
+            player: PromptPlayer::new(IVR_RATE),
+            feed: Feed::Prompts,
+            from_caller: AudioFrame::silence(IVR_RATE),
+            from_callee: AudioFrame::silence(IVR_RATE),
+            capture: None,
+        }
+    }
+
+    /// Why the capture ended, once it has.
+    pub fn capture_ended(&self) -> Option<RecordEnd> {
+        self.capture.as_ref().and_then(|c| c.ended)
+    }
+}
+
+impl Default for IvrMedia {
+    fn default() -> Self {
+        IvrMedia::new()
+    }
+}
+
+pub type SharedIvr = Arc<Mutex<IvrMedia>>;
+
+/// The caller's leg: hears the feed, speaks into the capture and the bridge.
+pub struct CallerPort(pub SharedIvr);
+
+impl MediaPort for CallerPort {
+    fn rate(&self) -> u32 {
+        IVR_RATE
+    }
+    fn put_frame(&mut self, frame: &AudioFrame) {
+        let Ok(mut m) = self.0.lock() else { return };
+        m.from_caller.fill(frame.rate, frame.pcm());
+        if let Some(c) = m.capture.as_mut() {
+            c.put(frame);
+        }
+        if let Feed::Port(p) = &mut m.feed {
+            p.put_frame(frame);
+        }
+    }
+    fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
+        let Ok(mut m) = self.0.lock() else { return false };
+        let IvrMedia { player, feed, from_callee, .. } = &mut *m;
+        match feed {
+            Feed::Prompts => player.get_frame(frame),
+            Feed::Ringback(tone) => tone.get_frame(frame),
+            Feed::Music(moh) => moh.get_frame(frame),
+            Feed::Bridge => {
+                frame.fill(from_callee.rate, from_callee.pcm());
+                true
+            }
+            Feed::Port(p) => p.get_frame(frame),
+        }
+    }
+    fn get_encoded(&mut self, codec: &str, out: &mut [u8]) -> Option<usize> {
+        let mut m = self.0.lock().ok()?;
+        match m.feed {
+            Feed::Prompts => m.player.get_encoded(codec, out),
+            _ => None,
+        }
+    }
+}
+
+/// The callee's leg of a dial from the dialplan.
+pub struct CalleePort(pub SharedIvr);
+
+impl MediaPort for CalleePort {
+    fn rate(&self) -> u32 {
+        IVR_RATE
+    }
+    fn put_frame(&mut self, frame: &AudioFrame) {
+        if let Ok(mut m) = self.0.lock() {
+            m.from_callee.fill(frame.rate, frame.pcm());
+        }
+    }
+    fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
+        let Ok(m) = self.0.lock() else { return false };
+        frame.fill(m.from_caller.rate, m.from_caller.pcm());
+        true
+    }
+}
+
+/// 400 ms of 440 Hz at −13 dBm0-ish, the record beep.
+pub fn beep() -> Arc<[i16]> {
+    let n = IVR_RATE as usize * 400 / 1000;
+    let w = 2.0 * std::f64::consts::PI * 440.0 / f64::from(IVR_RATE);
+    (0..n).map(|i| (6000.0 * (w * i as f64).sin()) as i16).collect::<Vec<i16>>().into()
+}
+
+/// `ms` of silence.
+pub fn silence(ms: u32) -> Arc<[i16]> {
+    vec![0i16; (IVR_RATE as usize / 1000) * ms as usize].into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::recorder::recording_channel;
+
+    fn frame(level: i16) -> AudioFrame {
+        let mut f = AudioFrame::silence(IVR_RATE);
+        f.pcm_mut().iter_mut().enumerate().for_each(|(i, s)| *s = if i % 2 == 0 { level } else { -level });
+        f
+    }
+
+    #[test]
+    fn capture_ends_on_silence_after_voice_and_on_max_length() {
+        let (tap, _drain) = recording_channel(IVR_RATE, 1000);
+        let mut c = Capture::new(tap, 60_000, 1000);
+        for _ in 0..25 {
+            c.put(&frame(5000));
+        }
+        assert!(c.heard_voice());
+        for _ in 0..49 {
+            c.put(&frame(10));
+        }
+        assert_eq!(c.ended, None, "49 silent frames are 980 ms");
+        c.put(&frame(10));
+        assert_eq!(c.ended, Some(RecordEnd::Silence));
+        assert_eq!(c.lengths_ms(), (1500, 1000));
+
+        let (tap, _drain) = recording_channel(IVR_RATE, 1000);
+        let mut c = Capture::new(tap, 100, 0);
+        for _ in 0..5 {
+            c.put(&frame(10));
+        }
+        assert_eq!(c.ended, Some(RecordEnd::MaxLength));
+        assert!(!c.heard_voice());
+    }
+
+    #[test]
+    fn caller_port_hears_the_feed_and_the_bridge() {
+        let shared: SharedIvr = Arc::new(Mutex::new(IvrMedia::new()));
+        let mut caller = CallerPort(shared.clone());
+        let mut callee = CalleePort(shared.clone());
+        callee.put_frame(&frame(1234));
+        caller.put_frame(&frame(777));
+        let mut out = AudioFrame::silence(IVR_RATE);
+        caller.get_frame(&mut out);
+        assert!(out.pcm().iter().all(|s| *s == 0), "prompts feed with an empty player is silence");
+        shared.lock().unwrap().feed = Feed::Bridge;
+        caller.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 1234);
+        callee.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 777);
+    }
+}

@@ -1,0 +1,502 @@
+//! The driver's loop: one wait primitive over every input of the call (SIP
+//! of both legs, API commands, digits, media timeouts, timers), the media
+//! operations built on it, and the interpreter's actions mapped onto them.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::port::{beep, silence, Feed, IVR_RATE};
+use super::Driver;
+use crate::call::local_leg::{route_event, LegSignal, LocalLeg};
+use crate::call::originate::{self, Originator, Progress};
+use crate::dialplan::ops::{Media, Op, OpResult};
+use crate::dialplan::{Action, DialOutcome, Event, Session};
+use crate::media::endpoint::EndpointEvent;
+use crate::media::moh::StartAt;
+use crate::media::tone::{Country, ToneGenerator, ToneKind};
+use crate::sip::endpoint::SipEvent;
+
+/// What woke the driver.
+pub(super) enum Wake {
+    Digit(char),
+    Deadline,
+    /// The caller is gone.
+    Hangup,
+    Dial(Progress),
+    /// The bridged callee hung up.
+    CalleeHangup,
+    /// Something irrelevant to the current operation.
+    Nothing,
+}
+
+impl Driver<'_> {
+    /// Runs the session to its end.
+    pub(super) async fn run(&mut self, session: &mut Session) {
+        loop {
+            if self.caller_gone {
+                return;
+            }
+            let action = session.poll();
+            tracing::debug!(?action, "dialplan action");
+            match action {
+                Action::Answer => {
+                    if !self.ensure_answered().await {
+                        return;
+                    }
+                }
+                Action::Play(names) => {
+                    let media = names.into_iter().map(Media::Prompt).collect();
+                    match self.op(Op::Play(media)).await {
+                        OpResult::Hangup => return,
+                        _ => session.input(Event::PlayDone),
+                    }
+                }
+                Action::Collect { prompts, min, max, terminator, first_timeout_ms, inter_timeout_ms } => {
+                    let prompts = prompts.into_iter().map(Media::Prompt).collect();
+                    let op = Op::Collect { prompts, min, max, terminator, first_timeout_ms, inter_timeout_ms };
+                    match self.op(op).await {
+                        OpResult::Digits(d) => session.input(Event::Digits(d)),
+                        OpResult::Hangup => return,
+                        _ => session.input(Event::Timeout),
+                    }
+                }
+                Action::Dial { targets, timeout_s } => {
+                    let r = self.dial(&targets, Duration::from_secs(timeout_s), false).await;
+                    session.input(Event::DialResult(r));
+                }
+                Action::Queue { name, members } => {
+                    tracing::info!(queue = %name, "queue (ring group of its members until the ACD lands)");
+                    let r = self.dial(&members, Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs), true).await;
+                    session.input(Event::DialResult(r));
+                }
+                Action::Voicemail { mailbox } => {
+                    self.voicemail(&mailbox).await;
+                    return;
+                }
+                Action::Conference { room } => {
+                    self.conference(&room).await;
+                    return;
+                }
+                Action::Hangup(cause) => {
+                    self.hangup(cause).await;
+                    return;
+                }
+                Action::Done => {
+                    self.hangup(16).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Waits for the next relevant input, or `deadline`.
+    pub(super) async fn wait(&mut self, deadline: Option<Instant>) -> Wake {
+        let far = Instant::now() + Duration::from_secs(3600);
+        let a_wake = self.a.as_ref().and_then(|a| a.next_wake());
+        let b_wake = self.b.as_ref().and_then(|b| b.next_wake());
+        let wake = [deadline, a_wake, b_wake].into_iter().flatten().min().unwrap_or(far);
+        let a_media = async {
+            match self.a.as_mut() {
+                Some(a) => a.next_media().await,
+                None => std::future::pending().await,
+            }
+        };
+        let b_media = async {
+            match self.b.as_mut() {
+                Some(b) => b.next_media().await,
+                None => std::future::pending().await,
+            }
+        };
+        enum Got {
+            Sip(Option<SipEvent>),
+            Cmd(crate::call::CallCommand),
+            AMedia(Option<EndpointEvent>),
+            BMedia(Option<EndpointEvent>),
+            Timer,
+        }
+        let got = tokio::select! {
+            ev = self.rx.recv() => Got::Sip(ev),
+            Some(cmd) = self.control.recv() => Got::Cmd(cmd),
+            ev = a_media => Got::AMedia(ev),
+            ev = b_media => Got::BMedia(ev),
+            _ = tokio::time::sleep_until(wake) => Got::Timer,
+        };
+        match got {
+            Got::Sip(None) => {
+                self.caller_gone = true;
+                Wake::Hangup
+            }
+            Got::Sip(Some(ev)) => self.on_sip(ev).await,
+            Got::Cmd(cmd) => {
+                match cmd {
+                    crate::call::CallCommand::Recording { reply, .. } => {
+                        let _ = reply.send(Err("recording is not available while the call runs a dialplan".to_string()));
+                    }
+                    crate::call::CallCommand::Conference { reply, .. } => {
+                        let _ = reply.send(Err("the call is not in a conference".to_string()));
+                    }
+                }
+                Wake::Nothing
+            }
+            Got::AMedia(Some(EndpointEvent::Dtmf(d))) => {
+                let digit = d.digit.to_char();
+                tracing::info!(%digit, source = ?d.source, "dtmf");
+                Wake::Digit(digit)
+            }
+            Got::AMedia(_) => {
+                tracing::warn!("no RTP from the caller: hanging up");
+                self.hangup(41).await;
+                Wake::Hangup
+            }
+            Got::BMedia(Some(EndpointEvent::Dtmf(d))) => {
+                // The callee's digits go to the caller as RFC 4733.
+                if let Some(a) = self.a.as_ref() {
+                    a.media.send_dtmf(d.digit);
+                }
+                Wake::Nothing
+            }
+            Got::BMedia(_) => {
+                tracing::warn!("no RTP from the callee: hanging up");
+                Wake::CalleeHangup
+            }
+            Got::Timer => {
+                if let Some(a) = self.a.as_mut() {
+                    if let Some(LegSignal::Unacked) = a.on_timer(&self.ctx).await {
+                        self.caller_gone = true;
+                        return Wake::Hangup;
+                    }
+                }
+                if let Some(b) = self.b.as_mut() {
+                    if let Some(LegSignal::Unacked) = b.on_timer(&self.ctx).await {
+                        return Wake::CalleeHangup;
+                    }
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    Wake::Deadline
+                } else {
+                    Wake::Nothing
+                }
+            }
+        }
+    }
+
+    async fn on_sip(&mut self, ev: SipEvent) -> Wake {
+        let ctx = self.ctx.clone();
+        if let Some(o) = self.originator.as_mut() {
+            if o.owns(&ev) {
+                return match o.on_event(&ctx, ev).await {
+                    Some(p) => Wake::Dial(p),
+                    None => Wake::Nothing,
+                };
+            }
+        }
+        // CANCEL of the caller's INVITE before we answered.
+        if let SipEvent::Cancel { invite_key, .. } = &ev {
+            if invite_key == self.caller.key && self.a.is_none() {
+                tracing::info!("caller cancelled");
+                let mut r = crate::call::build::response(&ctx, self.caller.invite, 487, "Request Terminated");
+                crate::call::build::tag_to(&mut r, self.caller.local_tag);
+                ctx.endpoint.respond(self.caller.key, r);
+                self.final_status = 487;
+                self.hangup_by = "caller";
+                self.caller_gone = true;
+                return Wake::Hangup;
+            }
+        }
+        let ev = match self.b.as_mut() {
+            Some(b) => match route_event(&ctx, b, ev) {
+                Ok(Some(LegSignal::Hangup)) | Ok(Some(LegSignal::Unacked)) => {
+                    tracing::info!("hangup side=B");
+                    return Wake::CalleeHangup;
+                }
+                Ok(_) => return Wake::Nothing,
+                Err(ev) => ev,
+            },
+            None => ev,
+        };
+        let ev = match self.a.as_mut() {
+            Some(a) => match route_event(&ctx, a, ev) {
+                Ok(s) => {
+                    self.on_a_signal(s);
+                    return if self.caller_gone { Wake::Hangup } else { Wake::Nothing };
+                }
+                Err(ev) => ev,
+            },
+            None => ev,
+        };
+        match ev {
+            // BYE (or anything) for the caller's dialog before we answered.
+            SipEvent::Request { key, request, .. } => {
+                let mut r = crate::call::build::response(&ctx, &request, 481, "Call/Transaction Does Not Exist");
+                crate::call::build::ensure_to_tag(&mut r);
+                ctx.endpoint.respond(&key, r);
+                Wake::Nothing
+            }
+            // Responses to our BYEs and other finished transactions.
+            _ => Wake::Nothing,
+        }
+    }
+
+    fn enqueue(&self, media: &[Media]) {
+        let mut files = Vec::new();
+        for m in media {
+            if let Media::File(p) = m {
+                files.push((p.clone(), crate::media::decode::decode_file(p, IVR_RATE)));
+            }
+        }
+        let Ok(mut s) = self.shared.lock() else { return };
+        s.feed = Feed::Prompts;
+        let mut files = files.into_iter();
+        for m in media {
+            match m {
+                Media::Prompt(name) => {
+                    let pcm = self.ctx.prompts.get(name, IVR_RATE);
+                    if pcm.is_empty() {
+                        tracing::warn!(prompt = %name, "prompt missing: playing nothing");
+                    }
+                    s.player.enqueue(pcm);
+                }
+                Media::File(_) => match files.next() {
+                    Some((_, Ok(pcm))) => s.player.enqueue(pcm.into()),
+                    Some((p, Err(e))) => tracing::warn!(file = %p.display(), "cannot play: {e}"),
+                    None => {}
+                },
+                Media::Beep => s.player.enqueue(beep()),
+                Media::Silence { ms } => s.player.enqueue(silence(*ms)),
+            }
+        }
+    }
+
+    fn stop_playing(&self) {
+        if let Ok(mut s) = self.shared.lock() {
+            s.player.clear();
+        }
+    }
+
+    /// When what is queued will have been played.
+    fn play_end(&self) -> Instant {
+        let left = self.shared.lock().map(|s| s.player.remaining_samples()).unwrap_or(0);
+        Instant::now() + Duration::from_millis((left as u64 * 1000) / IVR_RATE as u64 + 20)
+    }
+
+    fn playing(&self) -> bool {
+        self.shared.lock().map(|s| !s.player.is_done()).unwrap_or(false)
+    }
+
+    /// Performs one media operation on the caller's leg (answering first).
+    pub(crate) async fn op(&mut self, op: Op) -> OpResult {
+        if !self.ensure_answered().await {
+            return OpResult::Hangup;
+        }
+        match op {
+            Op::Play(media) => self.play(&media).await,
+            Op::Collect { prompts, min, max, terminator, first_timeout_ms, inter_timeout_ms } => {
+                let mut got = std::mem::take(&mut self.typeahead);
+                let done = |got: &str| {
+                    terminator.is_some_and(|t| got.contains(t)) || got.chars().filter(|c| Some(*c) != terminator).count() >= max.max(1) as usize
+                };
+                if got.is_empty() {
+                    self.enqueue(&prompts);
+                }
+                let mut deadline: Option<Instant> = None;
+                loop {
+                    if done(&got) {
+                        self.stop_playing();
+                        return OpResult::Digits(got);
+                    }
+                    if deadline.is_none() && !self.playing() {
+                        let ms = if got.is_empty() { first_timeout_ms } else { inter_timeout_ms };
+                        deadline = Some(Instant::now() + Duration::from_millis(ms));
+                    }
+                    let until = deadline.unwrap_or_else(|| self.play_end());
+                    match self.wait(Some(until)).await {
+                        Wake::Hangup => return OpResult::Hangup,
+                        Wake::Digit(d) => {
+                            self.stop_playing();
+                            got.push(d);
+                            deadline = Some(Instant::now() + Duration::from_millis(inter_timeout_ms));
+                        }
+                        Wake::Deadline if deadline.is_some_and(|d| Instant::now() >= d) => {
+                            let _ = min;
+                            return if got.is_empty() { OpResult::Timeout } else { OpResult::Digits(got) };
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Op::Record { path, max_ms, silence_ms, beep, terminators } => self.record(path, max_ms, silence_ms, beep, &terminators).await,
+        }
+    }
+
+    /// Plays to the end; digits typed meanwhile are kept for the next collect.
+    pub(super) async fn play(&mut self, media: &[Media]) -> OpResult {
+        self.enqueue(media);
+        loop {
+            if !self.playing() {
+                return OpResult::PlayDone;
+            }
+            let end = self.play_end();
+            match self.wait(Some(end)).await {
+                Wake::Hangup => return OpResult::Hangup,
+                Wake::Digit(d) if self.typeahead.len() < 32 => self.typeahead.push(d),
+                _ => {}
+            }
+        }
+    }
+
+    /// Rings `targets` (all at once) with ringback tone or music; bridges
+    /// the first to answer and stays bridged until either side hangs up.
+    async fn dial(&mut self, targets: &[String], timeout: Duration, music: bool) -> DialOutcome {
+        if !self.ensure_answered().await {
+            return DialOutcome::Failed;
+        }
+        let ctx = self.ctx.clone();
+        let mut resolved = Vec::new();
+        let mut statuses = Vec::new();
+        for t in targets {
+            match originate::resolve(&ctx, t).await {
+                Ok(mut v) => resolved.append(&mut v),
+                Err(s) => {
+                    tracing::info!(target = %t, status = s, "dial target unavailable");
+                    statuses.push(s);
+                }
+            }
+        }
+        if resolved.is_empty() {
+            return outcome_for(statuses.iter().copied().min().unwrap_or(404));
+        }
+        let Ok(pair) = ctx.ports.allocate().await else { return DialOutcome::Failed };
+        let our_ip = ctx.config.rtp.advertise.unwrap_or_else(|| crate::call::build::local_for(&ctx, resolved[0].dest.addr).ip());
+        let prefs = ctx.config.media.prefs_or_default(resolved[0].trunk.as_ref().and_then(|t| t.codecs.as_deref()));
+        let offer = crate::sdp::negotiate::offer(&prefs, &crate::sdp::negotiate::LocalMedia::new(our_ip, pair.rtp_port()));
+        let caller_user = self.caller.invite.headers.from_addr().ok().and_then(|f| f.uri.user().map(str::to_string)).unwrap_or_default();
+        let display = self.caller.invite.headers.from_addr().ok().and_then(|f| f.display_name.clone());
+        let originator = match Originator::start(&ctx, resolved, (&caller_user, display.as_deref()), &offer, self.caller.tx.clone()).await {
+            Ok(o) => o,
+            Err(s) => return outcome_for(s),
+        };
+        self.originator = Some(originator);
+        if let Ok(mut s) = self.shared.lock() {
+            s.player.clear();
+            s.feed = if music {
+                Feed::Music(ctx.moh.listener(&ctx.config.media.moh_class, IVR_RATE, StartAt::Random))
+            } else {
+                Feed::Ringback(ToneGenerator::for_country(Country::Us, ToneKind::Ringback, IVR_RATE))
+            };
+        }
+        let give_up = Instant::now() + timeout;
+        let mut pair = Some(pair);
+        let result = loop {
+            match self.wait(Some(give_up)).await {
+                Wake::Hangup => {
+                    if let Some(o) = self.originator.as_mut() {
+                        o.cancel(&ctx).await;
+                    }
+                    break DialOutcome::Failed;
+                }
+                Wake::Deadline => {
+                    tracing::info!("no answer: cancelling");
+                    if let Some(o) = self.originator.as_mut() {
+                        o.cancel(&ctx).await;
+                    }
+                    break DialOutcome::NoAnswer;
+                }
+                Wake::Dial(Progress::Ringing) => tracing::info!("callee ringing"),
+                Wake::Dial(Progress::Failed(s)) => break outcome_for(s),
+                Wake::Dial(Progress::Answered { dialog, dest, answer }) => {
+                    let Some(p) = pair.take() else { break DialOutcome::Failed };
+                    let port = super::port::CalleePort(self.shared.clone());
+                    match LocalLeg::dialled(&ctx, dialog, dest, self.caller.tx.clone(), p, offer.clone(), &answer, prefs.clone(), port) {
+                        Ok(b) => {
+                            tracing::info!(codec = b.codec.encoding_name(), "callee answered: bridged");
+                            self.b = Some(b);
+                            if let Ok(mut s) = self.shared.lock() {
+                                s.feed = Feed::Bridge;
+                            }
+                            self.bridged().await;
+                            break DialOutcome::Answered;
+                        }
+                        Err((status, reason)) => {
+                            tracing::warn!(status, reason, "callee's answer unusable");
+                            break DialOutcome::Failed;
+                        }
+                    }
+                }
+                Wake::Digit(_) | Wake::Nothing | Wake::CalleeHangup => {}
+            }
+        };
+        if result != DialOutcome::Answered {
+            if let Ok(mut s) = self.shared.lock() {
+                s.feed = Feed::Prompts;
+            }
+        }
+        result
+    }
+
+    /// A bridged call: until either side hangs up.
+    async fn bridged(&mut self) {
+        loop {
+            match self.wait(None).await {
+                Wake::Hangup => {
+                    if let Some(b) = self.b.as_mut() {
+                        b.bye(&self.ctx, None).await;
+                    }
+                    return;
+                }
+                Wake::CalleeHangup => {
+                    self.hangup_by = "callee";
+                    if !self.caller_gone {
+                        self.caller_gone = true;
+                        if let Some(a) = self.a.as_mut() {
+                            a.bye(&self.ctx, None).await;
+                        }
+                    }
+                    return;
+                }
+                Wake::Digit(d) => {
+                    if let (Some(b), Some(digit)) = (self.b.as_ref(), crate::media::dtmf::Digit::from_char(d)) {
+                        b.media.send_dtmf(digit);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Joins a conference room until the caller leaves.
+    async fn conference(&mut self, room: &str) {
+        if !self.ensure_answered().await {
+            return;
+        }
+        let call_id = self.caller.invite.call_id().unwrap_or_default().to_string();
+        let Some(p) = self.ctx.rooms.join(room, &call_id) else {
+            self.hangup(34).await;
+            return;
+        };
+        if let Ok(mut s) = self.shared.lock() {
+            s.player.clear();
+            s.feed = Feed::Port(Box::new(p.clone()));
+        }
+        tracing::info!(room, "joined conference");
+        while !matches!(self.wait(None).await, Wake::Hangup) {}
+        if let Ok(mut s) = self.shared.lock() {
+            s.feed = Feed::Prompts;
+        }
+        self.ctx.rooms.leave(&p);
+    }
+
+    async fn voicemail(&mut self, mailbox: &str) {
+        tracing::info!(mailbox, "voicemail");
+        let _ = self.op(Op::Play(vec![Media::prompt("goodbye")])).await;
+        self.hangup(16).await;
+    }
+}
+
+fn outcome_for(status: u16) -> DialOutcome {
+    match status {
+        486 | 600 => DialOutcome::Busy,
+        408 | 480 | 487 => DialOutcome::NoAnswer,
+        _ => DialOutcome::Failed,
+    }
+}
