@@ -6,8 +6,9 @@ DATA         ?= ./var
 # Debian packages the build needs (libopus for the Opus codec).
 BUILD_DEBS   := pkg-config libopus-dev gcc
 # Debian packages the tests drive or compare against: SIPp, baresip, sox,
-# spandsp (reference DTMF), espeak-ng (speech for talk-off), opus-tools.
-TEST_DEBS    := sip-tester baresip sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools
+# spandsp (reference DTMF), espeak-ng (speech for talk-off), opus-tools,
+# aiosmtpd (the SMTP receiver of tests/mail_smtp.rs).
+TEST_DEBS    := sip-tester baresip sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools python3-aiosmtpd
 APT_ENV      := DEBIAN_FRONTEND=noninteractive
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -69,6 +69,7 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
         calls: Default::default(),
         data_dir: data.to_path_buf(),
         dialplan,
+        mwi: Default::default(),
     });
     tokio::spawn(call::run_core(ctx.clone(), core_rx));
     tokio::spawn(call::trunks::supervise(ctx.clone()));

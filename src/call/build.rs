@@ -8,7 +8,7 @@ use crate::sip::message::{HeaderName, Request, Response};
 use crate::sip::transaction::{new_branch, new_tag, Peer, Transport};
 
 /// Methods we implement, for Allow headers (RFC 3261 §20.5).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE, SUBSCRIBE";
 
 pub fn response(ctx: &Ctx, req: &Request, status: u16, reason: &str) -> Response {
     let mut resp = Response::for_request(req, status, reason);

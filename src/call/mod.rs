@@ -14,6 +14,7 @@ mod route;
 mod sdp_anchor;
 pub mod trunks;
 mod uas;
+pub mod mwi;
 mod local_leg;
 mod originate;
 mod ivr;
@@ -55,6 +56,8 @@ pub struct Ctx {
     pub data_dir: std::path::PathBuf,
     /// The dialplan in force (hot-reloaded).
     pub dialplan: crate::dialplan::live::LivePlan,
+    /// Message-waiting subscriptions.
+    pub mwi: mwi::Subscriptions,
 }
 
 /// Rate bridged audio (and music on hold) runs at.
@@ -246,6 +249,11 @@ fn on_request(ctx: &Arc<Ctx>, key: TransactionKey, req: Request, source: Peer) {
             let ctx = ctx.clone();
             let span = tracing::info_span!("register", call_id = req.call_id().unwrap_or("-"));
             tokio::spawn(async move { register::handle(&ctx, key, req, source).await }.instrument(span));
+        }
+        Method::Subscribe => {
+            let ctx = ctx.clone();
+            let span = tracing::info_span!("subscribe", call_id = req.call_id().unwrap_or("-"));
+            tokio::spawn(async move { mwi::on_subscribe(&ctx, key, req, source).await }.instrument(span));
         }
         Method::Invite if !in_dialog => {
             let ctx = ctx.clone();

@@ -53,6 +53,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Extension(cmd) => extension(cmd, &config, &cli.data).await,
         Command::Trunk(cmd) => trunk(cmd, &config, &cli.data).await,
+        Command::Mailbox(cmd) => super::voicemail::mailbox(cmd, &config, &cli.data).await,
+        Command::Voicemail(cmd) => super::voicemail::messages(cmd, &cli.data).await,
         Command::Calls { limit } => calls(&cli.data, limit).await,
         Command::Dtmf { file } => dtmf(&file),
         Command::Recordings { limit } => recordings(&cli.data, limit).await,
@@ -64,7 +66,7 @@ fn load_dialplan(config: &Config) -> Result<switchboard::dialplan::Dialplan> {
     switchboard::dialplan::load_dir(&config.dialplan.dir).map_err(|errors| anyhow::anyhow!("{}", errors.join("\n")))
 }
 
-async fn open(data: &Path) -> Result<Store> {
+pub(super) async fn open(data: &Path) -> Result<Store> {
     Store::open(data).await.with_context(|| format!("opening data directory {}", data.display()))
 }
 
@@ -80,7 +82,7 @@ fn check_codecs(list: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_number(number: &str) -> Result<()> {
+pub(super) fn check_number(number: &str) -> Result<()> {
     if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
         bail!("extension number must be 1 to 20 digits, got '{number}'");
     }

@@ -2,6 +2,7 @@
 //! `anyhow`, printed as one line, exit code 1; usage errors exit 2.
 
 pub mod admin;
+pub mod voicemail;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +47,12 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+    /// Manage voicemail boxes (per extension or per group).
+    #[command(subcommand)]
+    Mailbox(MailboxCmd),
+    /// Voicemail messages.
+    #[command(subcommand)]
+    Voicemail(VoicemailCmd),
     /// Show recent call records (CDRs), newest first.
     Calls {
         /// How many records.
@@ -87,6 +94,46 @@ pub enum ExtensionCmd {
     List,
     /// Remove an extension and its registrations.
     Rm { number: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailboxCmd {
+    /// Add a mailbox.
+    Add {
+        /// Mailbox number (digits; an extension's number for its own box).
+        number: String,
+        /// PIN for listening with *97: 4 to 10 digits (stored only hashed).
+        #[arg(long)]
+        pin: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Send new messages to this address (needs [smtp] configured).
+        #[arg(long)]
+        email: Option<String>,
+        /// A shared mailbox for a group of extensions (needs --members).
+        #[arg(long, requires = "members")]
+        group: bool,
+        /// Group members, comma separated extensions (e.g. 1001,1002).
+        #[arg(long, value_delimiter = ',', requires = "group")]
+        members: Vec<String>,
+        /// Longest message in seconds (default: [voicemail] max_message_secs).
+        #[arg(long)]
+        max_secs: Option<u32>,
+    },
+    /// List mailboxes with their message counts.
+    List,
+    /// Remove a mailbox, its messages and their audio files.
+    Rm { number: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VoicemailCmd {
+    /// List messages, newest first (all mailboxes, or one).
+    List {
+        /// Only this mailbox.
+        mailbox: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

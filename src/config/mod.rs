@@ -33,6 +33,8 @@ pub struct Config {
     pub apps: AppsConfig,
     pub recording: RecordingConfig,
     pub dialplan: DialplanConfig,
+    pub smtp: SmtpConfig,
+    pub voicemail: VoicemailConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +60,89 @@ impl DialplanConfig {
             .as_deref()
             .and_then(|t| crate::dialplan::parse_rfc3339(t).ok())
             .unwrap_or_else(crate::store::unix_time)
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on the LAN or loopback).
+    None,
+    /// Plain connect, then STARTTLS, required (usually port 587).
+    Starttls,
+    /// TLS from the first byte, "SMTPS" (usually port 465).
+    Tls,
+}
+
+/// Outgoing e-mail (voicemail notifications, later fax). An empty `host`
+/// turns e-mail off.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    /// Sender address, `addr@host` or `Name <addr@host>`.
+    pub from: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: SmtpTls,
+    /// Connect and per-command timeout.
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: String::new(),
+            port: 25,
+            from: "switchboard@localhost".into(),
+            username: None,
+            password: None,
+            tls: SmtpTls::None,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl SmtpConfig {
+    pub fn enabled(&self) -> bool {
+        !self.host.trim().is_empty()
+    }
+}
+
+/// Voicemail deposit limits and message storage.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoicemailConfig {
+    /// Message audio folder; relative paths are under the data directory.
+    pub dir: PathBuf,
+    /// Longest message, for mailboxes created without their own limit.
+    pub max_message_secs: u32,
+    /// Shorter recordings are discarded.
+    pub min_message_ms: u64,
+    /// Continuous silence that ends a recording; 0 = off.
+    pub silence_secs: u64,
+    /// Attach the audio to notification e-mails (else a text-only notice).
+    pub email_attach: bool,
+}
+
+impl Default for VoicemailConfig {
+    fn default() -> Self {
+        VoicemailConfig {
+            dir: "voicemail".into(),
+            max_message_secs: 180,
+            min_message_ms: 1000,
+            silence_secs: 5,
+            email_attach: true,
+        }
+    }
+}
+
+impl VoicemailConfig {
+    /// The message folder for data directory `data` (an absolute `dir` wins).
+    pub fn dir_in(&self, data: &Path) -> PathBuf {
+        data.join(&self.dir)
     }
 }
 
@@ -210,6 +295,8 @@ impl Default for Config {
             apps: AppsConfig::default(),
             recording: RecordingConfig::default(),
             dialplan: DialplanConfig::default(),
+            smtp: SmtpConfig::default(),
+            voicemail: VoicemailConfig::default(),
         }
     }
 }
@@ -385,6 +472,52 @@ impl Config {
         if self.trunks.register_expires < 60 {
             return err("trunks.register_expires", "must be at least 60".into());
         }
+        self.validate_smtp()?;
+        self.validate_voicemail()
+    }
+
+    fn validate_smtp(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: String| Err((f.to_string(), m));
+        let smtp = &self.smtp;
+        if !smtp.enabled() {
+            return Ok(());
+        }
+        if smtp.host.contains([' ', '/', ':']) {
+            return err("smtp.host", format!("\"{}\" must be a host name or IPv4 address, without port", smtp.host));
+        }
+        if smtp.port == 0 {
+            return err("smtp.port", "must be 1 to 65535".into());
+        }
+        if let Err(e) = smtp.from.parse::<lettre::message::Mailbox>() {
+            return err("smtp.from", format!("\"{}\" is not an e-mail address: {e}", smtp.from));
+        }
+        if smtp.username.is_some() != smtp.password.is_some() {
+            return err("smtp.username", "smtp.username and smtp.password go together".into());
+        }
+        if smtp.username.is_some() && smtp.tls == SmtpTls::None && !is_loopback_host(&smtp.host) {
+            return err("smtp.tls", "a password is only sent over \"starttls\" or \"tls\" (or to localhost)".into());
+        }
+        if smtp.timeout_secs == 0 {
+            return err("smtp.timeout_secs", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    fn validate_voicemail(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: String| Err((f.to_string(), m));
+        let vm = &self.voicemail;
+        if vm.dir.as_os_str().is_empty() {
+            return err("voicemail.dir", "must not be empty".into());
+        }
+        if !(1..=3600).contains(&vm.max_message_secs) {
+            return err("voicemail.max_message_secs", "must be between 1 and 3600".into());
+        }
+        if vm.min_message_ms >= u64::from(vm.max_message_secs) * 1000 {
+            return err("voicemail.min_message_ms", "must be shorter than voicemail.max_message_secs".into());
+        }
+        if vm.silence_secs > u64::from(vm.max_message_secs) {
+            return err("voicemail.silence_secs", "must not exceed voicemail.max_message_secs (0 turns it off)".into());
+        }
         Ok(())
     }
 }
@@ -397,6 +530,11 @@ impl DataDir {
     pub fn db_path(&self) -> PathBuf {
         self.0.join("switchboard.db")
     }
+}
+
+/// Credentials may go unencrypted only to this machine.
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost" || host.parse::<IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
 }
 
 fn line_at(text: &str, offset: usize) -> usize {
@@ -442,6 +580,34 @@ mod tests {
         let e = Config::parse(text, "a.toml").unwrap_err();
         assert_eq!(e.field, "bogus");
         assert_eq!(e.line, 3, "{e}");
+    }
+
+    #[test]
+    fn smtp_and_voicemail_defaults_and_checks() {
+        let c = Config::default();
+        assert!(!c.smtp.enabled(), "no host, no e-mail");
+        assert_eq!((c.smtp.port, c.smtp.tls), (25, SmtpTls::None));
+        assert_eq!((c.voicemail.max_message_secs, c.voicemail.min_message_ms, c.voicemail.silence_secs), (180, 1000, 5));
+        assert_eq!(c.voicemail.dir_in(Path::new("/var/sb")), PathBuf::from("/var/sb/voicemail"));
+
+        let ok = Config::parse("[smtp]\nhost = \"mail.example.org\"\nport = 587\ntls = \"starttls\"\nfrom = \"PBX <pbx@example.org>\"\n", "a.toml").unwrap();
+        assert!(ok.smtp.enabled());
+        assert_eq!((ok.smtp.port, ok.smtp.tls), (587, SmtpTls::Starttls));
+
+        let bad_from = Config::parse("[smtp]\nhost = \"mx\"\nfrom = \"not an address\"\n", "a.toml").unwrap_err();
+        assert_eq!((bad_from.line, bad_from.field.as_str()), (3, "smtp.from"), "{bad_from}");
+        let bad_tls = Config::parse("[smtp]\nhost = \"mx\"\ntls = \"ssl\"\n", "a.toml").unwrap_err();
+        assert_eq!((bad_tls.line, bad_tls.field.as_str()), (3, "smtp.tls"), "{bad_tls}");
+        let clear_pw = Config::parse("[smtp]\nhost = \"mx.example.org\"\nusername = \"u\"\npassword = \"p\"\ntls = \"none\"\n", "a.toml")
+            .unwrap_err();
+        assert_eq!((clear_pw.line, clear_pw.field.as_str()), (5, "smtp.tls"), "{clear_pw}");
+        let lonely_user = Config::parse("[smtp]\nhost = \"127.0.0.1\"\nusername = \"u\"\n", "a.toml").unwrap_err();
+        assert_eq!(lonely_user.field, "smtp.username");
+
+        let vm = Config::parse("[voicemail]\nmax_message_secs = 0\n", "v.toml").unwrap_err();
+        assert_eq!(vm.to_string(), "v.toml:2: voicemail.max_message_secs: must be between 1 and 3600");
+        let vm = Config::parse("[voicemail]\nmax_message_secs = 2\nmin_message_ms = 2000\n", "v.toml").unwrap_err();
+        assert_eq!((vm.line, vm.field.as_str()), (3, "voicemail.min_message_ms"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod extensions;
 mod recordings;
 mod registrations;
 mod trunks;
+mod voicemail;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,6 +21,7 @@ pub use extensions::Extension;
 pub use recordings::{RecordingRow, RecordingSummary};
 pub use registrations::Binding;
 pub use trunks::{Did, Trunk, TrunkStatus};
+pub use voicemail::{Mailbox, MailboxKind, NewVoicemail, VoicemailMessage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -38,6 +40,9 @@ pub enum StoreError {
     /// A unique key is taken.
     #[error("{0} already exists")]
     Exists(String),
+    /// A file the database indexes (a voicemail message) could not be removed.
+    #[error("{path}: {source}")]
+    File { path: String, source: std::io::Error },
 }
 
 /// Handle to the appliance database; cheap to clone.

@@ -7,6 +7,7 @@
 //! interpreter never sees a socket or a clock.
 
 pub mod port;
+mod voicemail;
 mod record;
 mod run;
 

@@ -286,7 +286,7 @@ impl Driver<'_> {
 
     /// Performs one media operation on the caller's leg (answering first).
     pub(crate) async fn op(&mut self, op: Op) -> OpResult {
-        if !self.ensure_answered().await {
+        if self.caller_gone || !self.ensure_answered().await {
             return OpResult::Hangup;
         }
         match op {
@@ -331,6 +331,9 @@ impl Driver<'_> {
 
     /// Plays to the end; digits typed meanwhile are kept for the next collect.
     pub(super) async fn play(&mut self, media: &[Media]) -> OpResult {
+        if self.caller_gone {
+            return OpResult::Hangup;
+        }
         self.enqueue(media);
         loop {
             if !self.playing() {
@@ -484,12 +487,6 @@ impl Driver<'_> {
             s.feed = Feed::Prompts;
         }
         self.ctx.rooms.leave(&p);
-    }
-
-    async fn voicemail(&mut self, mailbox: &str) {
-        tracing::info!(mailbox, "voicemail");
-        let _ = self.op(Op::Play(vec![Media::prompt("goodbye")])).await;
-        self.hangup(16).await;
     }
 }
 
