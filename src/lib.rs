@@ -5,6 +5,7 @@
 pub mod app;
 pub mod call;
 pub mod config;
+pub mod csv;
 pub mod dialplan;
 pub mod mail;
 pub mod media;

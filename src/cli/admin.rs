@@ -9,7 +9,7 @@ use switchboard::config::Config;
 use switchboard::sip::auth::{ha1, Algorithm};
 use switchboard::store::{Extension, Store, Trunk};
 
-use super::{Cli, Command, ExtensionCmd, TransportArg, TrunkCmd};
+use super::{Cli, Command, CustomerCmd, ExtensionCmd, TransportArg, TrunkCmd};
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
@@ -21,7 +21,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             println!("{}: ok", config.dialplan.dir.display());
             Ok(())
         }
-        Command::Dialplan(super::DialplanCmd::Simulate { did, caller, trunk, digits, at }) => {
+        Command::Dialplan(super::DialplanCmd::Simulate { did, caller, trunk, digits, at, lookup, http, http_error }) => {
+            use switchboard::dialplan::simulate::{parse_kv_list, SimAnswers};
             let plan = load_dialplan(&config)?;
             let now = match at {
                 Some(t) => switchboard::dialplan::parse_rfc3339(&t).map_err(|e| anyhow::anyhow!("--at '{t}': {e}"))?,
@@ -29,7 +30,17 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             };
             let inputs: Vec<&str> = if digits.is_empty() { Vec::new() } else { digits.split(',').collect() };
             let call = switchboard::dialplan::CallInfo { did, caller, trunk, now };
-            for line in switchboard::dialplan::simulate(&plan, call, &inputs) {
+            let mut answers = SimAnswers::default();
+            if let Some(l) = lookup {
+                answers.lookup = Some(parse_kv_list(&l).map_err(|e| anyhow::anyhow!("--lookup: {e}"))?);
+            }
+            if let Some(h) = http {
+                answers.http = Ok(parse_kv_list(&h).map_err(|e| anyhow::anyhow!("--http: {e}"))?);
+            }
+            if let Some(e) = http_error {
+                answers.http = Err(e);
+            }
+            for line in switchboard::dialplan::simulate_with(&plan, call, &inputs, &answers) {
                 println!("{line}");
             }
             Ok(())
@@ -55,6 +66,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Trunk(cmd) => trunk(cmd, &config, &cli.data).await,
         Command::Mailbox(cmd) => super::voicemail::mailbox(cmd, &config, &cli.data).await,
         Command::Voicemail(cmd) => super::voicemail::messages(cmd, &cli.data).await,
+        Command::Customer(cmd) => customer(cmd, &cli.data).await,
         Command::Calls { limit } => calls(&cli.data, limit).await,
         Command::Dtmf { file } => dtmf(&file),
         Command::Recordings { limit } => recordings(&cli.data, limit).await,
@@ -117,7 +129,7 @@ async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()
         ExtensionCmd::List => {
             let store = open(data).await?;
             let now = switchboard::store::unix_time();
-            println!("{:<8} {:<24} {}", "NUMBER", "NAME", "REGISTERED CONTACTS");
+            println!("{:<8} {:<24} REGISTERED CONTACTS", "NUMBER", "NAME");
             for e in store.list_extensions().await? {
                 let bindings = store.bindings(&e.number, now).await?;
                 let contacts: Vec<String> =
@@ -181,7 +193,7 @@ async fn trunk(cmd: TrunkCmd, config: &Config, data: &Path) -> Result<()> {
         }
         TrunkCmd::List => {
             let store = open(data).await?;
-            println!("{:<12} {:<22} {:<5} {:<8} {:<10} {:<12} {}", "NAME", "HOST", "TRANS", "DEFAULT", "OPTIONS", "REGISTERED", "DIDS");
+            println!("{:<12} {:<22} {:<5} {:<8} {:<10} {:<12} DIDS", "NAME", "HOST", "TRANS", "DEFAULT", "OPTIONS", "REGISTERED");
             for t in store.list_trunks().await? {
                 let status = store.trunk_status(&t.name).await?;
                 let yes_no = |v: Option<bool>| match v {
@@ -217,6 +229,56 @@ async fn trunk(cmd: TrunkCmd, config: &Config, data: &Path) -> Result<()> {
         TrunkCmd::Rm { name } => {
             open(data).await?.remove_trunk(&name).await?;
             println!("trunk {name} removed");
+            Ok(())
+        }
+    }
+}
+
+async fn customer(cmd: CustomerCmd, data: &Path) -> Result<()> {
+    match cmd {
+        CustomerCmd::Add { name, account, phones, tags, notes, fields } => {
+            let mut data_fields = std::collections::BTreeMap::new();
+            for f in &fields {
+                let (k, v) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("--field '{f}': expected KEY=VALUE"))?;
+                data_fields.insert(k.trim().to_string(), v.to_string());
+            }
+            let c = switchboard::store::NewCustomer { name, account, phones, tags, notes, data: data_fields };
+            let id = open(data).await?.add_customer(&c).await?;
+            println!("customer {id} added");
+            Ok(())
+        }
+        CustomerCmd::List => {
+            let store = open(data).await?;
+            println!("{:<5} {:<24} {:<10} {:<32} {:<12} FIELDS", "ID", "NAME", "ACCOUNT", "PHONES", "TAGS");
+            for c in store.list_customers().await? {
+                let fields: Vec<String> = c.data.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!(
+                    "{:<5} {:<24} {:<10} {:<32} {:<12} {}",
+                    c.id,
+                    c.name,
+                    c.account.as_deref().unwrap_or("-"),
+                    if c.phones.is_empty() { "-".to_string() } else { c.phones.join(";") },
+                    c.tags,
+                    fields.join(",")
+                );
+            }
+            Ok(())
+        }
+        CustomerCmd::Import { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let report = open(data).await?.import_customers_csv(&text).await?;
+            for (line, msg) in &report.errors {
+                eprintln!("{}:{line}: {msg}", file.display());
+            }
+            println!("{} customers added, {} updated, {} rows with errors", report.added, report.updated, report.errors.len());
+            if !report.errors.is_empty() && report.added + report.updated == 0 {
+                bail!("nothing imported from {}", file.display());
+            }
+            Ok(())
+        }
+        CustomerCmd::Rm { id } => {
+            open(data).await?.delete_customer(id).await?;
+            println!("customer {id} removed");
             Ok(())
         }
     }
@@ -271,7 +333,7 @@ fn dtmf(file: &Path) -> Result<()> {
 
 async fn recordings(data: &Path, limit: i64) -> Result<()> {
     let store = open(data).await?;
-    println!("{:<5} {:<9} {:<6} {:<7} {:>8} {:>8}  {:<24} {}", "ID", "STATUS", "FORMAT", "LAYOUT", "SECONDS", "PAUSED", "CALL-ID", "PATH");
+    println!("{:<5} {:<9} {:<6} {:<7} {:>8} {:>8}  {:<24} PATH", "ID", "STATUS", "FORMAT", "LAYOUT", "SECONDS", "PAUSED", "CALL-ID");
     for r in store.list_recordings(limit.clamp(1, 10_000)).await? {
         let secs = |ms: Option<i64>| ms.map(|m| format!("{:.1}", m as f64 / 1000.0)).unwrap_or_else(|| "-".into());
         println!(

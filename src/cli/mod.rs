@@ -42,6 +42,9 @@ pub enum Command {
     /// Work with dialplans.
     #[command(subcommand)]
     Dialplan(DialplanCmd),
+    /// Manage the customer table the dialplan `lookup` app reads.
+    #[command(subcommand)]
+    Customer(CustomerCmd),
     /// Show recent call recordings, newest first.
     Recordings {
         #[arg(long, default_value_t = 20)]
@@ -156,7 +159,48 @@ pub enum DialplanCmd {
         /// Time of the call, RFC 3339 (default: now).
         #[arg(long)]
         at: Option<String>,
+        /// Pretend every `lookup` finds a customer with these fields, e.g.
+        /// "name=Ann,balance=42.17" (default: not found).
+        #[arg(long, value_name = "K=V,...")]
+        lookup: Option<String>,
+        /// Pretend every `http` webhook answers these top-level JSON fields
+        /// (default: an empty object).
+        #[arg(long, value_name = "K=V,...", conflicts_with = "http_error")]
+        http: Option<String>,
+        /// Pretend every `http` webhook fails with this error.
+        #[arg(long, value_name = "MESSAGE", num_args = 0..=1, default_missing_value = "simulated error")]
+        http_error: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CustomerCmd {
+    /// Add a customer.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Account number (letters, digits, '-'; unique).
+        #[arg(long)]
+        account: Option<String>,
+        /// Phone number, any notation (repeatable).
+        #[arg(long = "phone", value_name = "NUMBER")]
+        phones: Vec<String>,
+        #[arg(long, default_value = "")]
+        tags: String,
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// Extra field, e.g. balance=42.17 (repeatable); read in the dialplan
+        /// as ${customer_balance}.
+        #[arg(long = "field", value_name = "K=V")]
+        fields: Vec<String>,
+    },
+    /// List customers.
+    List,
+    /// Import a CSV file: header name,account,phones,tags,notes (phones
+    /// ';'-separated); further columns become fields. Existing accounts are updated.
+    Import { file: PathBuf },
+    /// Remove a customer by id (see `customer list`).
+    Rm { id: i64 },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

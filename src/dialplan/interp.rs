@@ -1,13 +1,15 @@
 //! Sans-IO dialplan interpreter. [`Session::poll`] returns the next
-//! [`Action`]; actions that need an answer (Play, Collect, Dial, Queue) are
-//! returned again by `poll` until [`Session::input`] delivers the event.
-//! Answer needs no answer; Voicemail, Conference and Hangup end the session
-//! (the next poll returns [`Action::Done`]).
+//! [`Action`]; actions that need an answer (Play, Collect, Dial, Queue,
+//! Lookup, Http, Record) are returned again by `poll` until
+//! [`Session::input`] delivers the event. Answer needs no answer; Voicemail,
+//! VoicemailMain, Conference and Hangup end the session (the next poll
+//! returns [`Action::Done`]). A conference PIN is collected here, with
+//! ordinary Collect/Play actions, before `Conference` is returned.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{App, Dialplan};
+use super::{App, Cond, Dialplan, SayKind, VarTest};
 
 /// Everything the plan may know about the call. `now` is Unix seconds (UTC);
 /// time rules convert it with their own fixed offset.
@@ -27,14 +29,59 @@ pub enum Action {
     /// Play prompts (interruptible) and collect digits; answer with
     /// `Event::Digits` (terminator included or not) or `Event::Timeout`.
     Collect { prompts: Vec<String>, min: u32, max: u32, terminator: Option<char>, first_timeout_ms: u64, inter_timeout_ms: u64 },
-    /// Answer with `Event::DialResult`.
-    Dial { targets: Vec<String>, timeout_s: u64 },
+    /// Answer with `Event::DialResult`. The caller hears `ringback` while
+    /// the targets ring.
+    Dial { targets: Vec<String>, timeout_s: u64, ringback: Ringback },
     /// Answer with `Event::DialResult`.
     Queue { name: String, members: Vec<String> },
     Voicemail { mailbox: String },
+    /// Voicemail retrieval (the `*97` feature). `None`: ask for the mailbox.
+    VoicemailMain { mailbox: Option<String> },
     Conference { room: String },
+    /// Customer table lookup; answer with `Event::Lookup`.
+    Lookup { by: LookupBy, value: String },
+    /// Webhook call (see `dialplan::webhook::call`); answer with `Event::Http`.
+    Http(HttpRequest),
+    /// Record the caller into a file the driver picks under the data dir,
+    /// beep first if `beep`, stop on a key in `terminators`, `silence_ms`
+    /// of silence (0 = off) or `max_ms`. Answer with `Event::Recorded`.
+    Record { max_ms: u64, silence_ms: u64, beep: bool, terminators: String },
     Hangup(u16),
     Done,
+}
+
+/// What the caller hears while a dial rings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ringback {
+    /// The ringing tone (or the callee's early media).
+    Tone,
+    /// Music on hold; `None` = the default class.
+    Music(Option<String>),
+}
+
+/// Which customer key a lookup uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupBy {
+    /// A phone number (normally `${caller}`); see `store::customers`.
+    Caller,
+    /// An account number (normally collected digits).
+    Account,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    Get,
+    Post,
+}
+
+/// A webhook request: POST sends `vars` as a JSON object body, GET as the
+/// query string. The answer is the response's top-level JSON scalars.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: HttpMethod,
+    pub url: String,
+    pub vars: BTreeMap<String, String>,
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +98,17 @@ pub enum Event {
     Digits(String),
     Timeout,
     DialResult(DialOutcome),
+    /// The customer's fields (`Customer::vars()`), or `None` = not found.
+    Lookup(Option<BTreeMap<String, String>>),
+    /// Top-level scalars of the JSON response, or why the call failed
+    /// (connect error, timeout, non-2xx, not JSON).
+    Http(Result<BTreeMap<String, String>, String>),
+    /// The recording's file and the audio kept (0 = nothing usable).
+    Recorded { path: String, duration_ms: u64 },
 }
+
+/// Conference PIN attempts before hanging up.
+const PIN_ATTEMPTS: u32 = 3;
 
 /// Steps executed without waiting for input before the session gives up
 /// (protects against `goto` loops).
@@ -67,7 +124,24 @@ enum State {
     /// Playing the invalid prompt; then re-collect with `attempt`.
     MenuInvalid { attempt: u32 },
     AwaitDial,
+    AwaitLookup { prefix: String, found: Option<String>, not_found: Option<String> },
+    AwaitHttp { map: Option<BTreeMap<String, String>>, prefix: String, on_error: Option<String> },
+    AwaitRecord { into: String },
+    /// Collecting a conference PIN; `attempt` failures so far.
+    ConfPin { room: String, pin: String, attempt: u32 },
+    /// Playing "conf-invalid-pin" after `attempt` failures.
+    ConfInvalid { room: String, pin: String, attempt: u32 },
     Finished,
+}
+
+/// A JSON key or customer field as a variable-name suffix: other characters
+/// become `_` (keys are input; `${...}` names must stay `[A-Za-z0-9_]`).
+fn var_suffix(key: &str) -> String {
+    key.chars().take(48).map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
+fn pin_collect() -> Action {
+    Action::Collect { prompts: vec!["conf-enter-pin".into()], min: 1, max: 16, terminator: Some('#'), first_timeout_ms: 10_000, inter_timeout_ms: 5_000 }
 }
 
 pub struct Session {
@@ -144,6 +218,7 @@ impl Session {
         vars.insert("caller".to_string(), call.caller.clone());
         vars.insert("did".to_string(), call.did.clone());
         vars.insert("trunk".to_string(), call.trunk.clone());
+        vars.insert("now".to_string(), call.now.to_string());
         let mut s = Session {
             plan: plan.clone(),
             call,
@@ -253,8 +328,19 @@ impl Session {
                     self.outstanding = Some(a.clone());
                     return a;
                 }
-                State::AwaitPlay | State::AwaitCollect { .. } | State::MenuInvalid { .. } | State::AwaitDial => {
-                    unreachable!("waiting states always have an outstanding action")
+                State::AwaitPlay
+                | State::AwaitCollect { .. }
+                | State::MenuInvalid { .. }
+                | State::AwaitDial
+                | State::AwaitLookup { .. }
+                | State::AwaitHttp { .. }
+                | State::AwaitRecord { .. }
+                | State::ConfPin { .. }
+                | State::ConfInvalid { .. } => {
+                    // Waiting states always have an outstanding action; an
+                    // inconsistency ends the call rather than the process.
+                    self.trace.push("internal: waiting without an action".into());
+                    return self.finish(Action::Hangup(41));
                 }
                 State::Run => {}
             }
@@ -284,17 +370,23 @@ impl Session {
                     let p = prompts.iter().map(|p| self.expand(p)).collect();
                     return wait(self, State::AwaitPlay, Action::Play(p));
                 }
-                App::Say { digits, number } => {
-                    let p = match (digits, number) {
-                        (Some(d), _) => digits_to_prompts(&self.expand(d)),
-                        (None, Some(n)) => {
-                            let v = self.expand(n);
-                            match v.trim().parse::<u64>() {
-                                Ok(n) => number_to_prompts(n),
-                                Err(_) => digits_to_prompts(&v),
+                App::Say { kind, value, offset_min } => {
+                    let v = self.expand(value);
+                    let p = match kind {
+                        SayKind::Digits => digits_to_prompts(&v),
+                        SayKind::Number => match v.trim().parse::<u64>() {
+                            Ok(n) => number_to_prompts(n),
+                            Err(_) => digits_to_prompts(&v),
+                        },
+                        SayKind::Amount => super::say::amount_to_prompts(&v),
+                        SayKind::Date | SayKind::Time => match super::say::parse_unix(&v) {
+                            Some(t) if *kind == SayKind::Date => super::say::date_to_prompts(t, *offset_min),
+                            Some(t) => super::say::time_to_prompts(t, *offset_min),
+                            None => {
+                                self.trace.push(format!("say: {v:?} is not unix seconds"));
+                                Vec::new()
                             }
-                        }
-                        (None, None) => Vec::new(),
+                        },
                     };
                     if p.is_empty() {
                         self.trace.push("say: nothing to say".into());
@@ -310,7 +402,7 @@ impl Session {
                     self.trace.push(format!("goto {context}"));
                     self.enter(context);
                 }
-                App::If { time, then, else_ } => {
+                App::If { cond: Cond::Time(time), then, else_ } => {
                     let (ok, local) = match plan.time_rules.get(time) {
                         Some(r) => {
                             let c = r.local(self.call.now);
@@ -320,6 +412,23 @@ impl Session {
                     };
                     let target = if ok { then } else { else_ };
                     self.trace.push(format!("if {time} ({local}): {ok} -> {target}"));
+                    self.enter(target);
+                }
+                App::If { cond: Cond::Var { var, test }, then, else_ } => {
+                    let value = self.vars.get(var).cloned().unwrap_or_default();
+                    let (ok, what) = match test {
+                        VarTest::Equals(e) => {
+                            let e = self.expand(e);
+                            (value == e, format!("== {e:?}"))
+                        }
+                        VarTest::Prefix(p) => {
+                            let p = self.expand(p);
+                            (value.starts_with(&p), format!("starts with {p:?}"))
+                        }
+                        VarTest::NotEmpty(want) => (value.is_empty() != *want, if *want { "not empty".into() } else { "empty".into() }),
+                    };
+                    let target = if ok { then } else { else_ };
+                    self.trace.push(format!("if {var} ({value:?}) {what}: {ok} -> {target}"));
                     self.enter(target);
                 }
                 App::Collect { into, min, max, terminator, first_timeout_ms, inter_timeout_ms, prompt } => {
@@ -338,9 +447,13 @@ impl Session {
                     self.trace.push(format!("set {var} = {v:?}"));
                     self.vars.insert(var.clone(), v);
                 }
-                App::Dial { targets, timeout_s } => {
+                App::Dial { targets, timeout_s, ringback } => {
                     let t = targets.iter().map(|t| self.expand(t)).collect();
-                    return wait(self, State::AwaitDial, Action::Dial { targets: t, timeout_s: *timeout_s });
+                    let ringback = match ringback {
+                        Ringback::Music(Some(c)) => Ringback::Music(Some(self.expand(c))),
+                        r => r.clone(),
+                    };
+                    return wait(self, State::AwaitDial, Action::Dial { targets: t, timeout_s: *timeout_s, ringback });
                 }
                 App::Queue { name, members } => {
                     let m = members.iter().map(|t| self.expand(t)).collect();
@@ -350,9 +463,40 @@ impl Session {
                     let a = Action::Voicemail { mailbox: self.expand(mailbox) };
                     return self.finish(a);
                 }
-                App::Conference { room } => {
+                App::Conference { room, pin: None } => {
                     let a = Action::Conference { room: self.expand(room) };
                     return self.finish(a);
+                }
+                App::Conference { room, pin: Some(pin) } => {
+                    let (room, pin) = (self.expand(room), self.expand(pin));
+                    if pin.is_empty() {
+                        // A `${var}` PIN that expanded to nothing: fail closed.
+                        self.trace.push(format!("conference {room}: pin is empty, refusing"));
+                        return self.finish(Action::Hangup(21));
+                    }
+                    return wait(self, State::ConfPin { room, pin, attempt: 0 }, pin_collect());
+                }
+                App::VoicemailMain { mailbox } => {
+                    let a = Action::VoicemailMain { mailbox: mailbox.as_ref().map(|m| self.expand(m)) };
+                    return self.finish(a);
+                }
+                App::Lookup { by, value, prefix, found, not_found } => {
+                    let a = Action::Lookup { by: *by, value: self.expand(value) };
+                    let st = State::AwaitLookup { prefix: prefix.clone(), found: found.clone(), not_found: not_found.clone() };
+                    return wait(self, st, a);
+                }
+                App::Http { method, url, send, map, prefix, timeout_ms, on_error } => {
+                    let vars = match send {
+                        Some(names) => names.iter().map(|n| (n.clone(), self.vars.get(n).cloned().unwrap_or_default())).collect(),
+                        None => self.vars.clone(),
+                    };
+                    let a = Action::Http(HttpRequest { method: *method, url: self.expand(url), vars, timeout_ms: *timeout_ms });
+                    let st = State::AwaitHttp { map: map.clone(), prefix: prefix.clone(), on_error: on_error.clone() };
+                    return wait(self, st, a);
+                }
+                App::Record { into, max_ms, silence_ms, beep, terminators } => {
+                    let a = Action::Record { max_ms: *max_ms, silence_ms: *silence_ms, beep: *beep, terminators: terminators.clone() };
+                    return wait(self, State::AwaitRecord { into: into.clone() }, a);
                 }
                 App::Hangup { cause } => return self.finish(Action::Hangup(*cause)),
             }
@@ -446,6 +590,104 @@ impl Session {
                     self.state = State::Run;
                 }
             }
+            (State::AwaitLookup { prefix, found, not_found }, Event::Lookup(res)) => {
+                self.outstanding = None;
+                self.state = State::Run;
+                let target = match res {
+                    Some(fields) => {
+                        self.trace.push(format!("lookup: found ({} fields)", fields.len()));
+                        for (k, v) in fields {
+                            self.vars.insert(format!("{prefix}_{}", var_suffix(&k)), v);
+                        }
+                        self.vars.insert(format!("{prefix}_found"), "yes".into());
+                        found
+                    }
+                    None => {
+                        self.trace.push("lookup: not found".into());
+                        self.vars.insert(format!("{prefix}_found"), "no".into());
+                        not_found
+                    }
+                };
+                if let Some(t) = target {
+                    self.trace.push(format!("goto {t}"));
+                    self.enter(&t);
+                }
+            }
+            (State::AwaitHttp { map, prefix, on_error }, Event::Http(res)) => {
+                self.outstanding = None;
+                self.state = State::Run;
+                match res {
+                    Ok(fields) => {
+                        let mut set = Vec::new();
+                        match &map {
+                            Some(map) => {
+                                for (key, var) in map {
+                                    if let Some(v) = fields.get(key) {
+                                        self.vars.insert(var.clone(), v.clone());
+                                        set.push(var.clone());
+                                    }
+                                }
+                            }
+                            None => {
+                                for (k, v) in fields {
+                                    let var = format!("{prefix}_{}", var_suffix(&k));
+                                    self.vars.insert(var.clone(), v);
+                                    set.push(var);
+                                }
+                            }
+                        }
+                        self.vars.insert(format!("{prefix}_status"), "ok".into());
+                        self.trace.push(format!("http ok; set {}", if set.is_empty() { "nothing".to_string() } else { set.join(", ") }));
+                    }
+                    Err(e) => {
+                        self.vars.insert(format!("{prefix}_status"), "error".into());
+                        self.vars.insert(format!("{prefix}_error"), e.clone());
+                        match on_error {
+                            Some(t) => {
+                                self.trace.push(format!("http error: {e} -> {t}"));
+                                self.enter(&t);
+                            }
+                            None => self.trace.push(format!("http error: {e}, continuing")),
+                        }
+                    }
+                }
+            }
+            (State::AwaitRecord { into }, Event::Recorded { path, duration_ms }) => {
+                self.outstanding = None;
+                self.state = State::Run;
+                self.trace.push(format!("recorded {into} = {path:?} ({duration_ms} ms)"));
+                self.vars.insert(format!("{into}_ms"), duration_ms.to_string());
+                self.vars.insert(into, path);
+            }
+            (State::ConfPin { room, pin, attempt }, ev) if matches!(ev, Event::Digits(_) | Event::Timeout) => {
+                let mut d = match ev {
+                    Event::Digits(d) => d,
+                    _ => String::new(),
+                };
+                if let Some(i) = d.find('#') {
+                    d.truncate(i);
+                }
+                if !d.is_empty() && d == pin {
+                    self.trace.push(format!("conference {room}: pin ok"));
+                    self.state = State::Finished;
+                    self.outstanding = Some(Action::Conference { room });
+                    return;
+                }
+                let attempt = attempt + 1;
+                self.trace.push(format!("conference {room}: wrong pin (attempt {attempt} of {PIN_ATTEMPTS})"));
+                self.state = State::ConfInvalid { room, pin, attempt };
+                self.outstanding = Some(Action::Play(vec!["conf-invalid-pin".into()]));
+            }
+            (State::ConfInvalid { room, pin, attempt }, Event::PlayDone) => {
+                if attempt >= PIN_ATTEMPTS {
+                    self.trace.push(format!("conference {room}: attempts exhausted -> hangup"));
+                    self.state = State::Finished;
+                    self.outstanding = Some(Action::Hangup(16));
+                } else {
+                    self.state = State::ConfPin { room, pin, attempt };
+                    self.outstanding = Some(pin_collect());
+                }
+            }
             (st, ev) => self.trace.push(format!("ignored event {ev:?} in state {st:?}")),
         }
     }
@@ -489,7 +731,7 @@ steps = [{ app = "hangup", cause = 17 }]
         assert_eq!(s.poll(), menu_action());
         assert_eq!(s.poll(), menu_action(), "outstanding action repeats");
         s.input(Event::Digits("1".into()));
-        assert_eq!(s.poll(), Action::Dial { targets: vec!["1001".into()], timeout_s: 30 });
+        assert_eq!(s.poll(), Action::Dial { targets: vec!["1001".into()], timeout_s: 30, ringback: Ringback::Tone });
         s.input(Event::DialResult(DialOutcome::Answered));
         assert_eq!(s.poll(), Action::Done);
         assert_eq!(s.path(), ["main", "choice=1", "sales"]);
@@ -505,7 +747,7 @@ steps = [{ app = "hangup", cause = 17 }]
         s.input(Event::PlayDone);
         assert_eq!(s.poll(), menu_action());
         s.input(Event::Digits("2".into()));
-        assert_eq!(s.poll(), Action::Dial { targets: vec!["555@100".into()], timeout_s: 5 });
+        assert_eq!(s.poll(), Action::Dial { targets: vec!["555@100".into()], timeout_s: 5, ringback: Ringback::Tone });
         s.input(Event::DialResult(DialOutcome::NoAnswer));
         assert_eq!(s.poll(), Action::Voicemail { mailbox: "1002".into() });
         assert_eq!(s.poll(), Action::Done);
@@ -534,6 +776,123 @@ steps = [{ app = "hangup", cause = 17 }]
         let mut s = Session::start(plan, CallInfo { did: "91".into(), caller: "".into(), trunk: "".into(), now: 0 });
         assert_eq!(s.poll(), Action::Hangup(41));
         assert_eq!(s.poll(), Action::Done);
+    }
+
+    fn session(plan: &str, caller: &str) -> Session {
+        let plan = Arc::new(load_str("p.toml", plan).unwrap_or_else(|e| panic!("{e:?}")));
+        Session::start(plan, CallInfo { did: "1".into(), caller: caller.into(), trunk: "t".into(), now: 1_772_442_000 })
+    }
+
+    const NEW: &str = r#"
+[[entry]]
+match = { did = "1" }
+context = "a"
+[context.a]
+steps = [
+  { app = "lookup", by = "caller", found = "known" },
+  { app = "if", var = "caller", prefix = "+1", then = "us", else = "other" },
+]
+[context.known]
+steps = [
+  { app = "http", method = "GET", url = "http://crm/${customer_name}", send = ["caller", "customer_name"] },
+  { app = "if", var = "http_vip", equals = "true", then = "vip", else = "rec" },
+]
+[context.vip]
+steps = [{ app = "conference", room = "vip-${customer_name}", pin = "${http_pin}" }]
+[context.rec]
+steps = [{ app = "record", into = "msg", silence_s = 0, beep = false, terminators = "*#" }, { app = "voicemail_main" }]
+[context.us]
+steps = [{ app = "say", date = "${now}", timezone = "-05:00" }, { app = "hangup" }]
+[context.other]
+steps = [{ app = "if", var = "customer_found", not_empty = true, then = "us", else = "a" }]
+"#;
+
+    #[test]
+    fn lookup_not_found_continues_and_if_var_branches() {
+        let mut s = session(NEW, "+15551234567");
+        assert_eq!(s.poll(), Action::Lookup { by: LookupBy::Caller, value: "+15551234567".into() });
+        s.input(Event::Lookup(None));
+        assert_eq!(s.vars()["customer_found"], "no");
+        // 2026-03-02 09:00 UTC is Monday 04:00 at -05:00.
+        assert_eq!(s.poll(), Action::Play(vec!["monday".into(), "march".into(), "ord-2".into()]));
+        assert_eq!(s.path(), ["a", "us"]);
+        let mut s = session(NEW, "4420");
+        s.poll();
+        s.input(Event::Lookup(None));
+        // customer_found = "no" is not empty -> us.
+        assert!(matches!(s.poll(), Action::Play(_)));
+        assert_eq!(s.path(), ["a", "other", "us"]);
+    }
+
+    #[test]
+    fn lookup_found_http_get_and_pin_conference() {
+        let mut s = session(NEW, "555");
+        s.poll();
+        s.input(Event::Lookup(Some(BTreeMap::from([("name".to_string(), "Ann".to_string()), ("odd key".to_string(), "1".to_string())]))));
+        assert_eq!(s.vars()["customer_odd_key"], "1");
+        let vars = BTreeMap::from([("caller".to_string(), "555".to_string()), ("customer_name".to_string(), "Ann".to_string())]);
+        let req = HttpRequest { method: HttpMethod::Get, url: "http://crm/Ann".into(), vars, timeout_ms: 3000 };
+        assert_eq!(s.poll(), Action::Http(req.clone()));
+        assert_eq!(s.poll(), Action::Http(req), "outstanding action repeats");
+        s.input(Event::Http(Ok(BTreeMap::from([("vip".to_string(), "true".to_string()), ("pin".to_string(), "77".to_string())]))));
+        assert_eq!(s.vars()["http_status"], "ok");
+        // PIN: two wrong tries (one a timeout), then right.
+        assert_eq!(s.poll(), pin_collect());
+        s.input(Event::Digits("1#".into()));
+        assert_eq!(s.poll(), Action::Play(vec!["conf-invalid-pin".into()]));
+        s.input(Event::PlayDone);
+        assert_eq!(s.poll(), pin_collect());
+        s.input(Event::Timeout);
+        s.poll();
+        s.input(Event::PlayDone);
+        s.input(Event::Digits("77#".into()));
+        assert_eq!(s.poll(), Action::Conference { room: "vip-Ann".into() });
+        assert_eq!(s.poll(), Action::Done);
+    }
+
+    #[test]
+    fn pin_attempts_exhausted_hang_up() {
+        let mut s = session(NEW, "555");
+        s.poll();
+        s.input(Event::Lookup(Some(BTreeMap::new())));
+        s.poll();
+        s.input(Event::Http(Ok(BTreeMap::from([("vip".to_string(), "true".to_string()), ("pin".to_string(), "77".to_string())]))));
+        for _ in 0..3 {
+            assert_eq!(s.poll(), pin_collect());
+            s.input(Event::Digits("9".into()));
+            assert_eq!(s.poll(), Action::Play(vec!["conf-invalid-pin".into()]));
+            s.input(Event::PlayDone);
+        }
+        assert_eq!(s.poll(), Action::Hangup(16));
+        assert_eq!(s.poll(), Action::Done);
+    }
+
+    #[test]
+    fn http_error_continues_record_and_voicemail_main() {
+        let mut s = session(NEW, "555");
+        s.poll();
+        s.input(Event::Lookup(Some(BTreeMap::new())));
+        s.poll();
+        s.input(Event::Http(Err("timed out after 3000 ms".into())));
+        assert_eq!(s.vars()["http_error"], "timed out after 3000 ms");
+        // No on_error: continue; http_vip is unset -> rec.
+        assert_eq!(s.poll(), Action::Record { max_ms: 60_000, silence_ms: 0, beep: false, terminators: "*#".into() });
+        s.input(Event::PlayDone);
+        assert!(matches!(s.poll(), Action::Record { .. }), "wrong event is ignored");
+        s.input(Event::Recorded { path: "/var/rec/1.wav".into(), duration_ms: 1234 });
+        assert_eq!((s.vars()["msg"].as_str(), s.vars()["msg_ms"].as_str()), ("/var/rec/1.wav", "1234"));
+        assert_eq!(s.poll(), Action::VoicemailMain { mailbox: None });
+        assert_eq!(s.poll(), Action::Done);
+    }
+
+    #[test]
+    fn empty_pin_fails_closed() {
+        let mut s = session(NEW, "555");
+        s.poll();
+        s.input(Event::Lookup(Some(BTreeMap::new())));
+        s.poll();
+        s.input(Event::Http(Ok(BTreeMap::from([("vip".to_string(), "true".to_string())]))));
+        assert_eq!(s.poll(), Action::Hangup(21));
     }
 
     #[test]

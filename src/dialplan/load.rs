@@ -7,7 +7,8 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
-use super::{App, Context, Dialplan, Entry, Loc, Match, Pattern, Step, TimeRule, KNOWN_APPS, PLANNED_APPS};
+use super::interp::{HttpMethod, LookupBy, Ringback};
+use super::{App, Cond, Context, Dialplan, Entry, Loc, Match, Pattern, SayKind, Step, TimeRule, VarTest, KNOWN_APPS, PLANNED_APPS};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -294,6 +295,64 @@ impl Fields<'_, '_> {
         }
     }
 
+    fn opt_bool(&mut self, k: &str) -> Option<bool> {
+        match self.take(k)? {
+            (Value::Boolean(b), _) => Some(b),
+            (v, loc) => {
+                self.fail(&loc, format!("{}: {k} must be true or false, not {}", self.app, v.type_str()));
+                None
+            }
+        }
+    }
+
+    /// Location of field `k` if given, else of the step.
+    fn loc_of(&self, k: &str) -> Loc {
+        self.locs.get(k).cloned().unwrap_or_else(|| self.step_loc.clone())
+    }
+
+    /// A variable name field: `[A-Za-z0-9_]+`.
+    fn var_name(&mut self, k: &str, default: Option<&str>) -> String {
+        let v = match (self.opt_str(k), default) {
+            (Some(v), _) => v,
+            (None, Some(d)) => return d.to_string(),
+            (None, None) => {
+                if !self.failed {
+                    let l = self.step_loc.clone();
+                    self.fail(&l, format!("{}: missing {k}", self.app));
+                }
+                return String::new();
+            }
+        };
+        if !is_var_name(&v) {
+            let l = self.loc_of(k);
+            self.fail(&l, format!("{}: {k} {v:?} must be a variable name [A-Za-z0-9_]+", self.app));
+        }
+        v
+    }
+
+    /// A table of string -> variable name (`map = { "balance" = "acct_balance" }`).
+    fn var_map(&mut self, k: &str) -> Option<BTreeMap<String, String>> {
+        let (v, loc) = self.take(k)?;
+        let Value::Table(t) = v else {
+            self.fail(&loc, format!("{}: {k} must be a table, not {}", self.app, v.type_str()));
+            return None;
+        };
+        let mut out = BTreeMap::new();
+        for (key, v) in t {
+            match v {
+                Value::String(var) if is_var_name(&var) => {
+                    out.insert(key, var);
+                }
+                Value::String(var) => self.fail(&loc, format!("{}: {k}: {var:?} must be a variable name [A-Za-z0-9_]+", self.app)),
+                other => self.fail(&loc, format!("{}: {k}: {key:?} must map to a variable name, not {}", self.app, other.type_str())),
+            }
+        }
+        if out.is_empty() && !self.failed {
+            self.fail(&loc, format!("{}: {k} must not be empty", self.app));
+        }
+        Some(out)
+    }
+
     fn choices(&mut self, k: &str) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         match self.take(k) {
@@ -323,6 +382,184 @@ impl Fields<'_, '_> {
         }
         out
     }
+}
+
+/// Variable names: what `${...}` can name and the store's field keys map to.
+pub(crate) fn is_var_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `if`: either `time = "rule"` or `var = "x"` with exactly one test.
+fn convert_if(f: &mut Fields<'_, '_>) -> App {
+    let time = f.opt_str("time");
+    let var = f.opt_str("var");
+    let equals = f.opt_str("equals");
+    let not_empty = f.opt_bool("not_empty");
+    let prefix = f.opt_str("prefix");
+    let tests = usize::from(equals.is_some()) + usize::from(not_empty.is_some()) + usize::from(prefix.is_some());
+    let cond = match (time, var) {
+        (Some(t), None) => {
+            if tests > 0 && !f.failed {
+                let l = f.step_loc.clone();
+                f.fail(&l, "if: equals, not_empty and prefix go with var, not time".into());
+            }
+            Cond::Time(t)
+        }
+        (None, Some(v)) => {
+            if !is_var_name(&v) {
+                let l = f.loc_of("var");
+                f.fail(&l, format!("if: var {v:?} must be a variable name [A-Za-z0-9_]+ (no ${{}})"));
+            }
+            if tests != 1 && !f.failed {
+                let l = f.step_loc.clone();
+                f.fail(&l, "if: var needs exactly one of equals, not_empty, prefix".into());
+            }
+            let test = match (equals, not_empty, prefix) {
+                (Some(e), _, _) => VarTest::Equals(e),
+                (_, Some(b), _) => VarTest::NotEmpty(b),
+                (_, _, Some(p)) => VarTest::Prefix(p),
+                _ => VarTest::NotEmpty(true),
+            };
+            Cond::Var { var: v, test }
+        }
+        _ => {
+            if !f.failed {
+                let l = f.step_loc.clone();
+                f.fail(&l, "if: needs exactly one of time, var".into());
+            }
+            Cond::Time(String::new())
+        }
+    };
+    App::If { cond, then: f.str("then"), else_: f.str("else") }
+}
+
+fn convert_say(f: &mut Fields<'_, '_>) -> App {
+    let kinds = [("digits", SayKind::Digits), ("number", SayKind::Number), ("amount", SayKind::Amount), ("date", SayKind::Date), ("time", SayKind::Time)];
+    let given: Vec<(SayKind, String)> = kinds.iter().filter_map(|(k, kind)| f.opt_str(k).map(|v| (*kind, v))).collect();
+    let tz = f.opt_str("timezone");
+    if given.len() != 1 && !f.failed {
+        let l = f.step_loc.clone();
+        f.fail(&l, "say: needs exactly one of digits, number, amount, date, time".into());
+    }
+    let (kind, value) = given.into_iter().next().unwrap_or((SayKind::Digits, String::new()));
+    let offset_min = match tz {
+        None => 0,
+        Some(_) if !matches!(kind, SayKind::Date | SayKind::Time) => {
+            let l = f.loc_of("timezone");
+            f.fail(&l, "say: timezone goes with date or time".into());
+            0
+        }
+        Some(t) => super::time::parse_offset(&t).unwrap_or_else(|| {
+            let l = f.loc_of("timezone");
+            f.fail(&l, format!("say: timezone {t:?} must be a fixed offset like \"+01:00\" or \"Z\""));
+            0
+        }),
+    };
+    App::Say { kind, value, offset_min }
+}
+
+fn convert_dial(f: &mut Fields<'_, '_>) -> App {
+    let targets = f.req_list("targets");
+    let timeout_s = f.int("timeout_s", 30, 3600);
+    let class = f.opt_str("music_class");
+    let ringback = match f.opt_str("ringback").as_deref() {
+        None | Some("tone") => {
+            if class.is_some() {
+                let l = f.loc_of("music_class");
+                f.fail(&l, "dial: music_class needs ringback = \"music\"".into());
+            }
+            Ringback::Tone
+        }
+        Some("music") => Ringback::Music(class),
+        Some(other) => {
+            let l = f.loc_of("ringback");
+            f.fail(&l, format!("dial: ringback {other:?} must be \"tone\" or \"music\""));
+            Ringback::Tone
+        }
+    };
+    App::Dial { targets, timeout_s, ringback }
+}
+
+fn convert_lookup(f: &mut Fields<'_, '_>) -> App {
+    let by = match f.opt_str("by").as_deref() {
+        Some("caller") => LookupBy::Caller,
+        Some("account") => LookupBy::Account,
+        Some(other) => {
+            let l = f.loc_of("by");
+            f.fail(&l, format!("lookup: by {other:?} must be \"caller\" or \"account\""));
+            LookupBy::Caller
+        }
+        None => {
+            let l = f.step_loc.clone();
+            f.fail(&l, "lookup: missing by (\"caller\" or \"account\")".into());
+            LookupBy::Caller
+        }
+    };
+    let value = match (f.opt_str("value"), by) {
+        (Some(v), _) => v,
+        (None, LookupBy::Caller) => "${caller}".to_string(),
+        (None, LookupBy::Account) => {
+            if !f.failed {
+                let l = f.step_loc.clone();
+                f.fail(&l, "lookup: by = \"account\" needs value (e.g. \"${account}\")".into());
+            }
+            String::new()
+        }
+    };
+    App::Lookup { by, value, prefix: f.var_name("prefix", Some("customer")), found: f.opt_str("found"), not_found: f.opt_str("not_found") }
+}
+
+fn convert_http(f: &mut Fields<'_, '_>) -> App {
+    let url = f.str("url");
+    // Variables in the host part are allowed (`http://${crm}/x`); only the
+    // scheme is checked here. https needs TLS, which this build leaves out.
+    if !f.failed && !url.starts_with("http://") {
+        let l = f.loc_of("url");
+        let why = if url.starts_with("https://") { "https is not supported (plain http:// to a LAN service)" } else { "must start with http://" };
+        f.fail(&l, format!("http: url {url:?}: {why}"));
+    }
+    let method = match f.opt_str("method").map(|m| m.to_ascii_uppercase()).as_deref() {
+        None | Some("POST") => HttpMethod::Post,
+        Some("GET") => HttpMethod::Get,
+        Some(other) => {
+            let l = f.loc_of("method");
+            f.fail(&l, format!("http: method {other:?} must be GET or POST"));
+            HttpMethod::Post
+        }
+    };
+    let send = if f.map.contains_key("send") {
+        let l = f.list("send");
+        for v in &l {
+            if !is_var_name(v) {
+                let loc = f.loc_of("send");
+                f.fail(&loc, format!("http: send: {v:?} must be a variable name [A-Za-z0-9_]+"));
+            }
+        }
+        Some(l)
+    } else {
+        None
+    };
+    let map = f.var_map("map");
+    let prefix = f.var_name("prefix", Some("http"));
+    let timeout_ms = f.int("timeout_ms", 3000, 60_000).max(1);
+    App::Http { method, url, send, map, prefix, timeout_ms, on_error: f.opt_str("on_error") }
+}
+
+fn convert_record(f: &mut Fields<'_, '_>) -> App {
+    let into = f.var_name("into", None);
+    let max_ms = f.int("max_s", 60, 3600) * 1000;
+    let silence_ms = f.int("silence_s", 5, 3600) * 1000;
+    let beep = f.opt_bool("beep").unwrap_or(true);
+    let terminators = f.opt_str("terminators").unwrap_or_else(|| "#".into());
+    if !terminators.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
+        let l = f.loc_of("terminators");
+        f.fail(&l, format!("record: terminators {terminators:?} may hold only digits, * and #"));
+    }
+    if max_ms == 0 {
+        let l = f.loc_of("max_s");
+        f.fail(&l, "record: max_s must be at least 1".into());
+    }
+    App::Record { into, max_ms, silence_ms, beep, terminators }
 }
 
 fn convert_step(cx: &mut Cx<'_>, loc: Loc, mut map: BTreeMap<String, Spanned<Value>>) -> Option<Step> {
@@ -359,7 +596,7 @@ fn convert_step(cx: &mut Cx<'_>, loc: Loc, mut map: BTreeMap<String, Spanned<Val
             fallback: f.opt_str("fallback"),
         },
         "goto" => App::Goto { context: f.str("context") },
-        "if" => App::If { time: f.str("time"), then: f.str("then"), else_: f.str("else") },
+        "if" => convert_if(&mut f),
         "collect" => {
             let into = f.str("into");
             let min = f.int("min", 1, 64) as u32;
@@ -384,19 +621,26 @@ fn convert_step(cx: &mut Cx<'_>, loc: Loc, mut map: BTreeMap<String, Spanned<Val
             }
         }
         "set" => App::Set { var: f.str("var"), value: f.str("value") },
-        "say" => {
-            let digits = f.opt_str("digits");
-            let number = f.opt_str("number");
-            if digits.is_some() == number.is_some() && !f.failed {
-                let l = step_loc.clone();
-                f.fail(&l, "say: needs exactly one of digits, number".into());
-            }
-            App::Say { digits, number }
-        }
-        "dial" => App::Dial { targets: f.req_list("targets"), timeout_s: f.int("timeout_s", 30, 3600) },
+        "say" => convert_say(&mut f),
+        "dial" => convert_dial(&mut f),
         "queue" => App::Queue { name: f.str("name"), members: f.req_list("members") },
         "voicemail" => App::Voicemail { mailbox: f.str("mailbox") },
-        "conference" => App::Conference { room: f.str("room") },
+        "conference" => {
+            let room = f.str("room");
+            let pin = f.opt_str("pin");
+            if let Some(p) = &pin {
+                // A literal PIN must be typeable; `${var}` PINs are checked at run time.
+                if !p.contains("${") && (p.is_empty() || p.len() > 16 || !p.bytes().all(|b| b.is_ascii_digit())) {
+                    let l = f.loc_of("pin");
+                    f.fail(&l, format!("conference: pin {p:?} must be 1 to 16 digits"));
+                }
+            }
+            App::Conference { room, pin }
+        }
+        "voicemail_main" => App::VoicemailMain { mailbox: f.opt_str("mailbox") },
+        "lookup" => convert_lookup(&mut f),
+        "http" => convert_http(&mut f),
+        "record" => convert_record(&mut f),
         "hangup" => App::Hangup { cause: f.int("cause", 16, 127) as u16 },
         _ => unreachable!("checked against KNOWN_APPS"),
     };
@@ -479,7 +723,15 @@ pub fn fuzz_load(data: &[u8]) {
         for did in dids {
             for (i, digits) in [&["1"][..], &["9", "", "3", "1234#"][..]].iter().enumerate() {
                 let call = super::CallInfo { did: did.clone(), caller: "100".into(), trunk: "t".into(), now: 1_772_442_000 + i as i64 * 43_200 };
-                let _ = super::simulate(&plan, call, digits);
+                // Alternate the scripted answers so both lookup/webhook
+                // branches run.
+                let answers = if i == 0 {
+                    super::SimAnswers::default()
+                } else {
+                    let fields: BTreeMap<String, String> = [("balance", "-12.5"), ("name", "x"), ("pin", "1234")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                    super::SimAnswers { lookup: Some(fields), http: Err("fuzz".into()) }
+                };
+                let _ = super::simulate_with(&plan, call, digits, &answers);
             }
         }
     }
@@ -510,8 +762,42 @@ mod tests {
 
     #[test]
     fn planned_apps_are_rejected_clearly() {
-        let e = errs("[context.main]\nsteps = [ { app = \"lookup\" } ]\n");
+        let e = errs("[context.main]\nsteps = [ { app = \"fax\" } ]\n");
         assert!(e[0].contains("known but not implemented yet"), "{e:?}");
+    }
+
+    #[test]
+    fn new_apps_report_positions() {
+        let text = concat!(
+            "[context.main]\nsteps = [\n",
+            " { app = \"lookup\", by = \"email\" },\n",
+            " { app = \"lookup\", by = \"account\" },\n",
+            " { app = \"http\", url = \"https://crm/x\" },\n",
+            " { app = \"http\", url = \"http://crm/x\", method = \"PUT\", map = { \"a\" = \"b-c\" } },\n",
+            " { app = \"record\", into = \"${x}\", terminators = \"a\" },\n",
+            " { app = \"dial\", targets = [\"1\"], ringback = \"bells\" },\n",
+            " { app = \"conference\", room = \"1\", pin = \"12ab\" },\n",
+            " { app = \"if\", var = \"x\", then = \"main\", else = \"main\" },\n",
+            " { app = \"if\", time = \"t\", var = \"x\", equals = \"1\", then = \"main\", else = \"main\" },\n",
+            " { app = \"say\", amount = \"1\", timezone = \"+01:00\" },\n",
+            " { app = \"say\", time = \"${now}\", timezone = \"Paris\" },\n",
+            "]\n"
+        );
+        let e = errs(text);
+        let has = |prefix: &str, needle: &str| e.iter().any(|m| m.starts_with(prefix) && m.contains(needle));
+        assert!(has("t.toml:3:25:", "by \"email\""), "{e:?}");
+        assert!(has("t.toml:4:", "needs value"), "{e:?}");
+        assert!(has("t.toml:5:24:", "https is not supported"), "{e:?}");
+        assert!(has("t.toml:6:", "method \"PUT\""), "{e:?}");
+        assert!(has("t.toml:6:", "\"b-c\" must be a variable name"), "{e:?}");
+        assert!(has("t.toml:7:", "into \"${x}\""), "{e:?}");
+        assert!(has("t.toml:7:", "terminators \"a\""), "{e:?}");
+        assert!(has("t.toml:8:", "ringback \"bells\""), "{e:?}");
+        assert!(has("t.toml:9:", "pin \"12ab\""), "{e:?}");
+        assert!(has("t.toml:10:", "exactly one of equals, not_empty, prefix"), "{e:?}");
+        assert!(has("t.toml:11:", "exactly one of time, var"), "{e:?}");
+        assert!(has("t.toml:12:", "timezone goes with date or time"), "{e:?}");
+        assert!(has("t.toml:13:", "timezone \"Paris\""), "{e:?}");
     }
 
     #[test]

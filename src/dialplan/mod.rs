@@ -7,24 +7,45 @@
 //! * `interp` runs one call: [`Session::poll`] returns the next [`Action`],
 //!   the driver answers with [`Session::input`]. No IO, no clock: the call's
 //!   time is given in [`CallInfo::now`].
-//! * `simulate` drives a session with scripted digits and prints each step.
+//! * `simulate` drives a session with scripted digits (and scripted lookup /
+//!   webhook answers) and prints each step.
+//! * `say` turns numbers, amounts, dates and times into prompt names.
+//! * `webhook` is the one piece with IO: the HTTP client the call driver uses
+//!   to answer [`Action::Http`]. The interpreter never calls it.
+//!
+//! This module owns the dialplan language; it must not touch calls, media or
+//! the database (the driver in `src/call/` executes actions, `store` answers
+//! lookups).
+//!
+//! ## Adding an app (the extension point; fax and callback come this way)
+//!
+//! 1. a variant in [`App`] (+ its name in [`App::name`] and [`KNOWN_APPS`]);
+//! 2. a loader arm in `load::convert_step` (field checks, file:line:col
+//!    errors) and, if it names contexts or variables, a check in `validate`;
+//! 3. an interpreter arm in `interp::Session::poll` returning a new
+//!    [`Action`] variant (and, if the driver answers, an [`Event`] variant
+//!    handled in `Session::input`), plus a line in `simulate`.
+//!
+//! The compiler points at every `match` that needs the new arm.
 
 pub mod interp;
 pub mod live;
 pub mod load;
 pub mod ops;
 pub mod pattern;
+pub mod say;
 pub mod simulate;
 pub mod time;
 pub mod validate;
+pub mod webhook;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use interp::{Action, CallInfo, DialOutcome, Event, Session};
+pub use interp::{Action, CallInfo, DialOutcome, Event, HttpMethod, HttpRequest, LookupBy, Ringback, Session};
 pub use load::{fuzz_load, load_dir, load_files, load_str};
 pub use pattern::Pattern;
-pub use simulate::simulate;
+pub use simulate::{simulate, simulate_with, SimAnswers};
 pub use time::{parse_rfc3339, Civil, TimeRule};
 pub use validate::validate;
 
@@ -123,7 +144,7 @@ pub enum App {
         context: String,
     },
     If {
-        time: String,
+        cond: Cond,
         then: String,
         else_: String,
     },
@@ -141,12 +162,16 @@ pub enum App {
         value: String,
     },
     Say {
-        digits: Option<String>,
-        number: Option<String>,
+        kind: SayKind,
+        /// Expanded at run time (`${account}`).
+        value: String,
+        /// Fixed UTC offset in minutes for `date` / `time`.
+        offset_min: i32,
     },
     Dial {
         targets: Vec<String>,
         timeout_s: u64,
+        ringback: interp::Ringback,
     },
     Queue {
         name: String,
@@ -157,10 +182,72 @@ pub enum App {
     },
     Conference {
         room: String,
+        /// Collected by the interpreter before joining (3 attempts).
+        pin: Option<String>,
+    },
+    VoicemailMain {
+        mailbox: Option<String>,
+    },
+    Lookup {
+        by: interp::LookupBy,
+        value: String,
+        prefix: String,
+        found: Option<String>,
+        not_found: Option<String>,
+    },
+    Http {
+        method: interp::HttpMethod,
+        url: String,
+        /// Variables sent; `None` = every call variable.
+        send: Option<Vec<String>>,
+        /// JSON key -> variable; `None` = every scalar as `${prefix}_<key>`.
+        map: Option<BTreeMap<String, String>>,
+        prefix: String,
+        timeout_ms: u64,
+        on_error: Option<String>,
+    },
+    Record {
+        into: String,
+        max_ms: u64,
+        silence_ms: u64,
+        beep: bool,
+        terminators: String,
     },
     Hangup {
         cause: u16,
     },
+}
+
+/// The test of an `if` step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cond {
+    /// A named time rule matches the call's time.
+    Time(String),
+    /// A variable test.
+    Var { var: String, test: VarTest },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VarTest {
+    /// Equal to the (expanded) string.
+    Equals(String),
+    /// `not_empty = true` (or `false`: is empty). Unset variables are empty.
+    NotEmpty(bool),
+    /// Starts with the (expanded) string.
+    Prefix(String),
+}
+
+/// What a `say` step speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SayKind {
+    Digits,
+    Number,
+    /// Money, "42.17" -> 42 dollars and 17 cents.
+    Amount,
+    /// Unix seconds -> weekday, month, day ordinal.
+    Date,
+    /// Unix seconds -> hour, minute, am/pm.
+    Time,
 }
 
 impl App {
@@ -178,6 +265,10 @@ impl App {
             App::Queue { .. } => "queue",
             App::Voicemail { .. } => "voicemail",
             App::Conference { .. } => "conference",
+            App::VoicemailMain { .. } => "voicemail_main",
+            App::Lookup { .. } => "lookup",
+            App::Http { .. } => "http",
+            App::Record { .. } => "record",
             App::Hangup { .. } => "hangup",
         }
     }
@@ -186,12 +277,12 @@ impl App {
 /// Apps the loader recognises.
 pub const KNOWN_APPS: &[&str] = &[
     "answer", "play", "menu", "goto", "if", "collect", "set", "say", "dial", "queue", "voicemail",
-    "conference", "hangup",
+    "conference", "voicemail_main", "lookup", "http", "record", "hangup",
 ];
 
 /// Apps that are planned but not implemented yet; the loader rejects them
-/// with a clear message.
-pub const PLANNED_APPS: &[&str] = &["http", "lookup", "record"];
+/// with a clear message (fax and callback land with their issues).
+pub const PLANNED_APPS: &[&str] = &["fax", "callback"];
 
 impl Dialplan {
     /// The entry for a dialed number: exact `did`, then `feature`, then the

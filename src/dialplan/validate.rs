@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{App, Dialplan, Loc};
+use super::{App, Cond, Dialplan, Loc};
 
 pub fn validate(plan: &Dialplan) -> Vec<String> {
     let mut errors = Vec::new();
@@ -38,9 +38,11 @@ pub fn validate(plan: &Dialplan) -> Vec<String> {
                     }
                     let _ = retries;
                 }
-                App::If { time, then, else_ } => {
-                    if !plan.time_rules.contains_key(time) {
-                        errors.push(format!("{}: if: unknown time rule {time:?}", s.loc_of("time")));
+                App::If { cond, then, else_ } => {
+                    if let Cond::Time(time) = cond {
+                        if !plan.time_rules.contains_key(time) {
+                            errors.push(format!("{}: if: unknown time rule {time:?}", s.loc_of("time")));
+                        }
                     }
                     need_ctx(&mut errors, s.loc_of("then"), "if then", then);
                     need_ctx(&mut errors, s.loc_of("else"), "if else", else_);
@@ -56,6 +58,15 @@ pub fn validate(plan: &Dialplan) -> Vec<String> {
                         errors.push(format!("{}: collect: variable name {into:?} must be [A-Za-z0-9_]+", s.loc_of("into")));
                     }
                 }
+                App::Lookup { found, not_found, .. } => {
+                    if let Some(c) = found {
+                        need_ctx(&mut errors, s.loc_of("found"), "lookup found", c);
+                    }
+                    if let Some(c) = not_found {
+                        need_ctx(&mut errors, s.loc_of("not_found"), "lookup not_found", c);
+                    }
+                }
+                App::Http { on_error: Some(c), .. } => need_ctx(&mut errors, s.loc_of("on_error"), "http on_error", c),
                 App::Set { var, .. } if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
                     errors.push(format!("{}: set: variable name {var:?} must be [A-Za-z0-9_]+", s.loc_of("var")));
                 }
@@ -123,6 +134,18 @@ mod tests {
         ));
         assert!(e.iter().any(|m| m.contains("'.' must be last")), "{e:?}");
         assert!(e.iter().any(|m| m.contains("choice key \"12\"")), "{e:?}");
+    }
+
+    #[test]
+    fn new_apps_check_their_contexts() {
+        let e = errs(&format!(
+            "{BASE}[context.y]\nsteps = [\n {{ app = \"lookup\", by = \"caller\", found = \"nope1\", not_found = \"nope2\" }},\n {{ app = \"http\", url = \"http://crm/x\", on_error = \"nope3\" }},\n {{ app = \"if\", var = \"x\", equals = \"1\", then = \"nope4\", else = \"main\" }},\n]\n"
+        ));
+        assert!(e.iter().any(|m| m.starts_with("v.toml:7:") && m.contains("lookup found: unknown context \"nope1\"")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("lookup not_found: unknown context \"nope2\"")), "{e:?}");
+        assert!(e.iter().any(|m| m.starts_with("v.toml:8:") && m.contains("http on_error: unknown context \"nope3\"")), "{e:?}");
+        assert!(e.iter().any(|m| m.starts_with("v.toml:9:") && m.contains("unknown context \"nope4\"")), "{e:?}");
+        assert_eq!(e.len(), 4, "{e:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! database is needed at build time.
 
 mod calls;
+mod customers;
 mod extensions;
 mod recordings;
 mod registrations;
@@ -17,6 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use calls::{unix_ms, CallRecord, LegQualityRow};
+pub use customers::{normalize_phone, Customer, ImportReport, NewCustomer};
 pub use extensions::Extension;
 pub use recordings::{RecordingRow, RecordingSummary};
 pub use registrations::Binding;
@@ -43,6 +45,9 @@ pub enum StoreError {
     /// A file the database indexes (a voicemail message) could not be removed.
     #[error("{path}: {source}")]
     File { path: String, source: std::io::Error },
+    /// A value failed validation before reaching the database.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Handle to the appliance database; cheap to clone.
@@ -108,19 +113,6 @@ pub(crate) async fn test_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-#[cfg(test)]
-mod tests {
-    #[tokio::test]
-    async fn opens_in_wal_mode_and_migrates_twice() {
-        let (dir, store) = super::test_store().await;
-        assert_eq!(store.journal_mode().await.unwrap().to_lowercase(), "wal");
-        drop(store);
-        // Reopening must not re-run or fail migrations.
-        let again = super::Store::open(dir.path()).await.unwrap();
-        assert!(again.list_extensions().await.unwrap().is_empty());
-    }
-}
-
 /// The 32-byte key that signs digest nonces, created on first use.
 pub async fn server_key(store: &Store) -> Result<[u8; 32], StoreError> {
     let existing: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE name = 'nonce_key'")
@@ -146,4 +138,17 @@ pub async fn server_key(store: &Store) -> Result<[u8; 32], StoreError> {
         .execute(&store.pool)
         .await?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn opens_in_wal_mode_and_migrates_twice() {
+        let (dir, store) = super::test_store().await;
+        assert_eq!(store.journal_mode().await.unwrap().to_lowercase(), "wal");
+        drop(store);
+        // Reopening must not re-run or fail migrations.
+        let again = super::Store::open(dir.path()).await.unwrap();
+        assert!(again.list_extensions().await.unwrap().is_empty());
+    }
 }

@@ -11,7 +11,7 @@ use super::Driver;
 use crate::call::local_leg::{route_event, LegSignal, LocalLeg};
 use crate::call::originate::{self, Originator, Progress};
 use crate::dialplan::ops::{Media, Op, OpResult};
-use crate::dialplan::{Action, DialOutcome, Event, Session};
+use crate::dialplan::{Action, DialOutcome, Event, LookupBy, Ringback, Session};
 use crate::media::endpoint::EndpointEvent;
 use crate::media::moh::StartAt;
 use crate::media::tone::{Country, ToneGenerator, ToneKind};
@@ -61,18 +61,63 @@ impl Driver<'_> {
                         _ => session.input(Event::Timeout),
                     }
                 }
-                Action::Dial { targets, timeout_s } => {
-                    let r = self.dial(&targets, Duration::from_secs(timeout_s), false).await;
+                Action::Dial { targets, timeout_s, ringback } => {
+                    let music = match ringback {
+                        Ringback::Tone => None,
+                        Ringback::Music(class) => Some(class.unwrap_or_else(|| self.ctx.config.media.moh_class.clone())),
+                    };
+                    let r = self.dial(&targets, Duration::from_secs(timeout_s), music).await;
                     session.input(Event::DialResult(r));
                 }
                 Action::Queue { name, members } => {
                     tracing::info!(queue = %name, "queue (ring group of its members until the ACD lands)");
-                    let r = self.dial(&members, Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs), true).await;
+                    let class = self.ctx.config.media.moh_class.clone();
+                    let r = self.dial(&members, Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs), Some(class)).await;
                     session.input(Event::DialResult(r));
                 }
                 Action::Voicemail { mailbox } => {
                     self.voicemail(&mailbox).await;
                     return;
+                }
+                Action::VoicemailMain { mailbox } => {
+                    self.voicemail_main(mailbox).await;
+                    return;
+                }
+                Action::Lookup { by, value } => {
+                    let found = match by {
+                        LookupBy::Caller => self.ctx.store.customer_by_phone(&value).await,
+                        LookupBy::Account => self.ctx.store.customer_by_account(&value).await,
+                    };
+                    let found = match found {
+                        Ok(c) => c.map(|c| c.vars()),
+                        Err(e) => {
+                            tracing::warn!("customer lookup failed: {e}");
+                            None
+                        }
+                    };
+                    tracing::info!(?by, %value, found = found.is_some(), "customer lookup");
+                    session.input(Event::Lookup(found));
+                }
+                Action::Http(req) => {
+                    // The caller hears silence meanwhile; the request has its own timeout.
+                    let r = crate::dialplan::webhook::call(&req).await;
+                    match &r {
+                        Ok(v) => tracing::info!(url = %req.url, fields = v.len(), "webhook answered"),
+                        Err(e) => tracing::warn!(url = %req.url, "webhook failed: {e}"),
+                    }
+                    session.input(Event::Http(r));
+                }
+                Action::Record { max_ms, silence_ms, beep, terminators } => {
+                    let call_id = self.caller.invite.call_id().unwrap_or_default().replace(['/', '\\'], "_");
+                    let path = self.ctx.data_dir.join("recordings").join("ivr").join(format!("{call_id}-{}.wav", crate::store::unix_ms()));
+                    let duration_ms = match self.op(Op::Record { path: path.clone(), max_ms, silence_ms, beep, terminators }).await {
+                        OpResult::Recorded { duration_ms, .. } => duration_ms,
+                        _ => 0,
+                    };
+                    if self.caller_gone && duration_ms == 0 {
+                        return;
+                    }
+                    session.input(Event::Recorded { path: path.display().to_string(), duration_ms });
                 }
                 Action::Conference { room } => {
                     self.conference(&room).await;
@@ -350,7 +395,7 @@ impl Driver<'_> {
 
     /// Rings `targets` (all at once) with ringback tone or music; bridges
     /// the first to answer and stays bridged until either side hangs up.
-    async fn dial(&mut self, targets: &[String], timeout: Duration, music: bool) -> DialOutcome {
+    async fn dial(&mut self, targets: &[String], timeout: Duration, music: Option<String>) -> DialOutcome {
         if !self.ensure_answered().await {
             return DialOutcome::Failed;
         }
@@ -382,8 +427,8 @@ impl Driver<'_> {
         self.originator = Some(originator);
         if let Ok(mut s) = self.shared.lock() {
             s.player.clear();
-            s.feed = if music {
-                Feed::Music(ctx.moh.listener(&ctx.config.media.moh_class, IVR_RATE, StartAt::Random))
+            s.feed = if let Some(class) = &music {
+                Feed::Music(ctx.moh.listener(class, IVR_RATE, StartAt::Random))
             } else {
                 Feed::Ringback(ToneGenerator::for_country(Country::Us, ToneKind::Ringback, IVR_RATE))
             };
