@@ -98,6 +98,7 @@ pub mod baresip;
 pub mod ports;
 pub mod proc;
 pub mod sipp;
+pub mod smtp;
 pub mod switchboard;
 
 use std::path::{Path, PathBuf};
