@@ -377,11 +377,18 @@ fn method_and_error_answers() {
     assert!(allow_has(&r, "INVITE"), "501 lists Allow: {:?}", r.headers);
     assert!(!allow_has(&r, "FOO"));
 
-    for m in ["SUBSCRIBE", "PUBLISH", "MESSAGE"] {
+    for m in ["PUBLISH", "MESSAGE"] {
         let r = one(request(m, local, server, &uniq(), ""));
         assert_eq!(r.status, 405, "{m}: {} {}", r.status, r.reason);
         assert!(allow_has(&r, "INVITE") && !allow_has(&r, m), "{m}: Allow {:?}", r.get("Allow"));
     }
+    // SUBSCRIBE is for message-summary (RFC 3842) only: without Event 400,
+    // another package 489 naming the one we serve (RFC 6665 §8.2.1).
+    let r = one(request("SUBSCRIBE", local, server, &uniq(), ""));
+    assert_eq!(r.status, 400, "{} {}", r.status, r.reason);
+    assert!(r.reason.contains("Event"), "{}", r.reason);
+    let r = one(request("SUBSCRIBE", local, server, &uniq(), "").replace("Max-Forwards: 70", "Max-Forwards: 70\r\nEvent: presence"));
+    assert_eq!((r.status, r.get("Allow-Events")), (489, Some("message-summary")), "{} {}", r.status, r.reason);
 
     // Max-Forwards: 0 on an INVITE: 483 (then ACK it, RFC 3261 §17.1.1.3).
     let cid = uniq();

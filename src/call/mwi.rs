@@ -61,7 +61,12 @@ pub async fn on_subscribe(ctx: &Arc<Ctx>, key: TransactionKey, req: Request, sou
         ctx.endpoint.respond(&key, r);
     };
     let event = req.headers.get(&HeaderName::Extension("Event".into())).map(|e| e.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-    if event.as_deref() != Some(EVENT) {
+    let Some(event) = event else {
+        // RFC 6665 §8.2.1: Event is mandatory in SUBSCRIBE.
+        reply(400, "Bad Request - Missing Event header", &[]);
+        return;
+    };
+    if event != EVENT {
         reply(489, "Bad Event", &[(HeaderName::Extension("Allow-Events".into()), EVENT.into())]);
         return;
     }
