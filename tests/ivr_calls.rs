@@ -45,16 +45,20 @@ fn phone(sb: &Switchboard, user: &str, source: Option<&Path>) -> Baresip {
     b
 }
 
-/// The IVR path of the newest closed call record to `callee`.
+/// The IVR path of the newest call record to `callee` that has one (the
+/// `calls` table is fixed-width: the path starts under its header).
 fn wait_path(sb: &Switchboard, callee: &str) -> String {
     let deadline = Instant::now() + T;
     loop {
         let cdr = sb.admin_ok(&["calls"]);
-        let row = cdr.lines().skip(1).find(|l| l.split_whitespace().nth(3) == Some(callee) && !l.contains(" - ") || l.contains(" > "));
-        if let Some(r) = row.filter(|r| r.contains(" > ")) {
-            let i = r.find(" > ").unwrap();
-            let start = r[..i].rfind("  ").map(|s| s + 2).unwrap_or(0);
-            return r[start..].trim().to_string();
+        let mut lines = cdr.lines();
+        let col = lines.next().and_then(|h| h.find("IVR PATH")).expect("IVR PATH column");
+        let path = lines
+            .filter(|l| l.split_whitespace().nth(3) == Some(callee))
+            .filter_map(|l| l.get(col..).map(str::trim))
+            .find(|p| !p.is_empty() && *p != "-");
+        if let Some(p) = path {
+            return p.to_string();
         }
         assert!(Instant::now() < deadline, "no call record with an IVR path:\n{cdr}\n{}", sb.log());
         std::thread::sleep(Duration::from_millis(200));
@@ -227,4 +231,65 @@ fn a_broken_edit_keeps_the_old_plan_and_names_the_line() {
         .expect("sipp");
     let msgs = run.messages();
     assert!(msgs.contains("SIP/2.0 486 Busy Here"), "{msgs}\n{}", sb.log());
+}
+
+const OUTBOUND_PLAN: &str = r#"
+# Outside line: 9 + number, out through the "carrier" trunk with the
+# company's main number as caller ID.
+[[entry]]
+match = { pattern = "_9." }
+context = "outside"
+[context.outside]
+steps = [
+  { app = "set", var = "caller_id_number", value = "+15550100" },
+  { app = "set", var = "caller_id_name", value = "Example Corp" },
+  { app = "dial", targets = ["${dialed:1}@carrier"], timeout_s = 20 },
+  { app = "hangup", cause = 17 },
+]
+"#;
+
+#[test]
+fn outbound_route_strips_the_prefix_rewrites_caller_id_rings_through_and_records() {
+    let carrier = Sipp::scenario("uas_carrier.xml").calls(1).timeout(Duration::from_secs(60)).spawn().expect("carrier");
+    let mut sb = Switchboard::start_with("[trunks]\noptions_interval_secs = 0\n[recording]\nmode = \"always\"\n").expect("start");
+    sb.add_extension("1001", "secret-of-1001");
+    sb.admin_ok(&["trunk", "add", "carrier", "--host", &carrier.addr()]);
+    std::fs::write(sb.dialplan_dir().join("out.toml"), OUTBOUND_PLAN).unwrap();
+    sb.wait_log("dialplan reloaded", T).expect("plan loaded");
+
+    let run = Sipp::scenario("call_ext_uac.xml")
+        .ports(ports::alloc_sipp())
+        .remote(&sb.sip_addr())
+        .service("95551234")
+        .key("caller", "1001")
+        .auth("1001", "secret-of-1001")
+        .pause(Duration::from_secs(2))
+        .calls(1)
+        .timeout(T)
+        .run()
+        .expect("caller");
+    run.expect_success(1).unwrap_or_else(|e| panic!("{e:?}\n{}\n{}", run.messages(), sb.log()));
+    // Ring-through: the caller heard 180 before the 200 (not answered by the IVR first).
+    let caller_msgs = run.messages();
+    let ringing = caller_msgs.find("SIP/2.0 180 Ringing").expect("180 relayed to the caller");
+    let ok = caller_msgs.rfind("SIP/2.0 200 OK").expect("answered");
+    assert!(ringing < ok, "{caller_msgs}");
+
+    let far = carrier.wait(T).expect("carrier done");
+    far.expect_success(1).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    let msgs = far.messages();
+    assert!(msgs.contains("INVITE sip:5551234@"), "prefix 9 stripped: {msgs}");
+    assert!(msgs.contains("\"Example Corp\" <sip:+15550100@"), "caller ID rewritten: {msgs}");
+
+    // recording.mode = always also covers calls bridged by a dialplan.
+    let deadline = Instant::now() + T;
+    loop {
+        let list = sb.admin_ok(&["recordings"]);
+        if list.lines().skip(1).any(|l| l.contains("done") || l.contains("wav")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no recording row: {list}\n{}", sb.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(wait_path(&sb, "95551234"), "outside");
 }

@@ -70,9 +70,69 @@ impl MediaPort for BridgePort {
     }
 }
 
-struct Recording {
+/// A call recording being written: its writer thread and its row. The
+/// audio goes in through the `RecorderTap` `start` returns.
+pub struct Recording {
     row: Option<i64>,
     handle: RecorderHandle,
+}
+
+impl Recording {
+    /// Creates `<data>/recordings/<call id>-<ms>.<ext>` in the configured
+    /// format and layout at the bridge rate, and inserts its row.
+    pub async fn start(ctx: &Ctx, call_id: &str) -> Result<(RecorderTap, Recording), String> {
+        let format = match ctx.config.recording.format {
+            RecordingFormat::Wav => Format::Wav,
+            RecordingFormat::Opus => Format::OggOpus,
+        };
+        let layout = match ctx.config.recording.layout {
+            RecordingLayout::Mono => Layout::Mono,
+            RecordingLayout::Stereo => Layout::Stereo,
+        };
+        let name = format!("{call_id}-{}", crate::store::unix_ms());
+        let path = recording_path(&ctx.data_dir, &name, format);
+        let recorder = Recorder::create(&path, format, layout, BRIDGE_RATE).map_err(|e| e.to_string())?;
+        let (tap, handle) = spawn_recorder(recorder, RECORDER_QUEUE_TICKS).map_err(|e| e.to_string())?;
+        let row = ctx
+            .store
+            .start_recording_row(call_id, &path.display().to_string(), format.extension(), layout.as_str(), BRIDGE_RATE)
+            .await
+            .map_err(|e| tracing::warn!("recording row not written: {e}"))
+            .ok();
+        tracing::info!(path = %path.display(), "recording started");
+        Ok((tap, Recording { row, handle }))
+    }
+
+    /// Waits for the writer (the tap must be dropped first) and completes the row.
+    pub async fn finish(self, ctx: &Ctx) {
+        let handle = self.handle;
+        let info = tokio::task::spawn_blocking(move || handle.join()).await;
+        let summary = match info {
+            Ok(Ok(i)) => {
+                tracing::info!(path = %i.path.display(), secs = i.duration.as_secs_f64(), "recording finished");
+                Some(RecordingSummary {
+                    duration_ms: i.duration.as_millis() as i64,
+                    bytes: i.bytes as i64,
+                    paused_ms: i.paused.as_millis() as i64,
+                    pauses: i.pauses.iter().map(|p| (p.start.as_millis() as i64, p.end.as_millis() as i64)).collect(),
+                    dropped_ms: i.dropped.as_millis() as i64,
+                })
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("recording failed: {e}");
+                None
+            }
+            Err(e) => {
+                tracing::warn!("recording writer: {e}");
+                None
+            }
+        };
+        if let Some(row) = self.row {
+            if let Err(e) = ctx.store.finish_recording_row(row, summary.as_ref()).await {
+                tracing::warn!("recording row not completed: {e}");
+            }
+        }
+    }
 }
 
 /// What one side of the bridge needs to start.
@@ -129,29 +189,11 @@ impl MediaBridge {
         if self.recording.is_some() {
             return Err("already recording".into());
         }
-        let format = match ctx.config.recording.format {
-            RecordingFormat::Wav => Format::Wav,
-            RecordingFormat::Opus => Format::OggOpus,
-        };
-        let layout = match ctx.config.recording.layout {
-            RecordingLayout::Mono => Layout::Mono,
-            RecordingLayout::Stereo => Layout::Stereo,
-        };
-        let name = format!("{call_id}-{}", crate::store::unix_ms());
-        let path = recording_path(&ctx.data_dir, &name, format);
-        let recorder = Recorder::create(&path, format, layout, BRIDGE_RATE).map_err(|e| e.to_string())?;
-        let (tap, handle) = spawn_recorder(recorder, RECORDER_QUEUE_TICKS).map_err(|e| e.to_string())?;
-        let row = ctx
-            .store
-            .start_recording_row(call_id, &path.display().to_string(), format.extension(), layout.as_str(), BRIDGE_RATE)
-            .await
-            .map_err(|e| tracing::warn!("recording row not written: {e}"))
-            .ok();
+        let (tap, rec) = Recording::start(ctx, call_id).await?;
         if let Ok(mut s) = self.state.lock() {
             s.tap = Some(tap);
         }
-        tracing::info!(path = %path.display(), "recording started");
-        self.recording = Some(Recording { row, handle });
+        self.recording = Some(rec);
         Ok(())
     }
 
@@ -187,36 +229,11 @@ impl MediaBridge {
     /// Ends the recording (if any) and completes its row.
     pub async fn stop_recording(&mut self, ctx: &Ctx) -> Result<(), String> {
         let Some(rec) = self.recording.take() else { return Err("not recording".into()) };
-        // Dropping the tap ends the writer; joining blocks, so off the runtime.
+        // Dropping the tap ends the writer.
         if let Ok(mut s) = self.state.lock() {
             s.tap = None;
         }
-        let info = tokio::task::spawn_blocking(move || rec.handle.join()).await;
-        let summary = match info {
-            Ok(Ok(i)) => {
-                tracing::info!(path = %i.path.display(), secs = i.duration.as_secs_f64(), "recording finished");
-                Some(RecordingSummary {
-                    duration_ms: i.duration.as_millis() as i64,
-                    bytes: i.bytes as i64,
-                    paused_ms: i.paused.as_millis() as i64,
-                    pauses: i.pauses.iter().map(|p| (p.start.as_millis() as i64, p.end.as_millis() as i64)).collect(),
-                    dropped_ms: i.dropped.as_millis() as i64,
-                })
-            }
-            Ok(Err(e)) => {
-                tracing::warn!("recording failed: {e}");
-                None
-            }
-            Err(e) => {
-                tracing::warn!("recording writer: {e}");
-                None
-            }
-        };
-        if let Some(row) = rec.row {
-            if let Err(e) = ctx.store.finish_recording_row(row, summary.as_ref()).await {
-                tracing::warn!("recording row not completed: {e}");
-            }
-        }
+        rec.finish(ctx).await;
         Ok(())
     }
 

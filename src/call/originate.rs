@@ -26,10 +26,22 @@ pub struct DialTarget {
     pub trunk: Option<Trunk>,
 }
 
-/// Resolves a dialplan target: an extension (every live contact), else a
-/// number out through the default trunk. `Err` carries the SIP status that
-/// explains the failure (404 unknown, 480 not registered, 503 no trunk).
+/// Resolves a dialplan target: `number@trunk` out through that trunk, an
+/// extension (every live contact), else a number out through the default
+/// trunk. `Err` carries the SIP status that explains the failure (404
+/// unknown, 480 not registered, 503 no trunk).
 pub async fn resolve(ctx: &Ctx, target: &str) -> Result<Vec<DialTarget>, u16> {
+    if let Some((number, trunk_name)) = target.rsplit_once('@') {
+        let trunk = match ctx.store.trunk(trunk_name).await {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                tracing::warn!(trunk = trunk_name, "dial: no such trunk");
+                return Err(404);
+            }
+            Err(_) => return Err(500),
+        };
+        return via_trunk(trunk, number);
+    }
     if let Ok(Some(_)) = ctx.store.extension(target).await {
         let bindings = ctx.store.bindings(target, unix_time()).await.map_err(|_| 500u16)?;
         let targets: Vec<DialTarget> = bindings
@@ -47,11 +59,18 @@ pub async fn resolve(ctx: &Ctx, target: &str) -> Result<Vec<DialTarget>, u16> {
     if !dialable {
         return Err(404);
     }
-    let trunk = match ctx.store.default_trunk().await {
-        Ok(Some(t)) => t,
-        Ok(None) => return Err(404),
-        Err(_) => return Err(500),
-    };
+    match ctx.store.default_trunk().await {
+        Ok(Some(t)) => via_trunk(t, target),
+        Ok(None) => Err(404),
+        Err(_) => Err(500),
+    }
+}
+
+fn via_trunk(trunk: Trunk, target: &str) -> Result<Vec<DialTarget>, u16> {
+    let dialable = !target.is_empty() && target.bytes().all(|b| b.is_ascii_digit() || b == b'+' || b == b'*' || b == b'#');
+    if !dialable {
+        return Err(484);
+    }
     let addr = resolve_host_port(&trunk.host).map_err(|_| 503u16)?;
     let uri = crate::sip::message::parse_uri(&format!("sip:{target}@{}", trunk.host)).map_err(|_| 484u16)?;
     let dest = if trunk.transport == "tcp" { Peer::tcp(addr, None) } else { Peer::udp(addr) };

@@ -60,14 +60,14 @@ pub async fn trunk_of(ctx: &Ctx, source: SocketAddr, req: &Request) -> Option<Tr
 }
 
 /// The dialplan, if one of its entries matches `dialed`.
-fn dialplan_target(ctx: &Ctx, dialed: &str) -> Option<Target> {
-    ctx.dialplan.get().find_entry(dialed).map(|_| Target::App(super::apps::AppKind::Dialplan))
+fn dialplan_target(ctx: &Ctx, dialed: &str, trunk: Option<&str>) -> Option<Target> {
+    ctx.dialplan.get().find_entry(dialed, trunk).map(|_| Target::App(super::apps::AppKind::Dialplan))
 }
 
 /// Routes a call from a trunk: the dialplan, the DID map, then an
 /// extension of that number.
-pub async fn from_trunk(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
-    if let Some(t) = dialplan_target(ctx, dialed) {
+pub async fn from_trunk(ctx: &Ctx, trunk: &str, dialed: &str) -> Result<Target, Refusal> {
+    if let Some(t) = dialplan_target(ctx, dialed, Some(trunk)) {
         return Ok(t);
     }
     let number = match ctx.store.did(dialed).await {
@@ -90,7 +90,7 @@ pub async fn from_extension(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> 
     if let Some(t) = extension_target(ctx, dialed).await? {
         return Ok(t);
     }
-    if let Some(t) = dialplan_target(ctx, dialed) {
+    if let Some(t) = dialplan_target(ctx, dialed, None) {
         return Ok(t);
     }
     if dialed.is_empty() || !dialed.bytes().all(|b| b.is_ascii_digit() || b == b'+' || b == b'*' || b == b'#') {

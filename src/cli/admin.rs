@@ -287,7 +287,7 @@ async fn customer(cmd: CustomerCmd, data: &Path) -> Result<()> {
 async fn calls(data: &Path, limit: i64) -> Result<()> {
     let store = open(data).await?;
     println!(
-        "{:<6} {:<9} {:<12} {:<14} {:<6} {:<7} {:>8}  {:<28} {:<28} {}",
+        "{:<6} {:<9} {:<12} {:<14} {:<6} {:<7} {:>8}  {:<30} {:<28} {}",
         "ID", "DIRECTION", "FROM", "TO", "STATUS", "ENDED", "SECONDS", "QUALITY A (pkts/lost/jit/mos)", "QUALITY B", "IVR PATH"
     );
     for r in store.list_call_records(limit.clamp(1, 10_000)).await? {
@@ -305,7 +305,7 @@ async fn calls(data: &Path, limit: i64) -> Result<()> {
             None => "-".into(),
         };
         println!(
-            "{:<6} {:<9} {:<12} {:<14} {:<6} {:<7} {:>8}  {:<28} {:<28} {}",
+            "{:<6} {:<9} {:<12} {:<14} {:<6} {:<7} {:>8}  {:<30} {:<28} {}",
             r.id,
             r.direction,
             r.caller,

@@ -210,6 +210,25 @@ pub fn number_to_prompts(n: u64) -> Vec<String> {
     out
 }
 
+/// `${var:offset}` / `${var:offset:length}` (Asterisk style): a negative
+/// offset counts from the end, a negative length leaves that many off the
+/// end. `${dialed:1}` strips an outside-line prefix, `${dialed:-4}` keeps
+/// the last four digits. A malformed range yields the whole value.
+fn substring(value: &str, range: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len() as i64;
+    let mut parts = range.splitn(2, ':');
+    let Some(Ok(offset)) = parts.next().map(|o| o.trim().parse::<i64>()) else { return value.to_string() };
+    let start = if offset < 0 { (n + offset).max(0) } else { offset.min(n) };
+    let end = match parts.next().map(|l| l.trim().parse::<i64>()) {
+        None => n,
+        Some(Ok(len)) if len < 0 => (n + len).max(start),
+        Some(Ok(len)) => (start + len).min(n),
+        Some(Err(_)) => return value.to_string(),
+    };
+    chars[start as usize..end as usize].iter().collect()
+}
+
 impl Session {
     /// Start a call: picks the entry for `call.did`; with no entry the
     /// session hangs up with cause 1 (unallocated number).
@@ -217,6 +236,7 @@ impl Session {
         let mut vars = BTreeMap::new();
         vars.insert("caller".to_string(), call.caller.clone());
         vars.insert("did".to_string(), call.did.clone());
+        vars.insert("dialed".to_string(), call.did.clone());
         vars.insert("trunk".to_string(), call.trunk.clone());
         vars.insert("now".to_string(), call.now.to_string());
         let mut s = Session {
@@ -231,9 +251,10 @@ impl Session {
             trace: Vec::new(),
             steps_since_input: 0,
         };
-        match plan.find_entry(&s.call.did) {
+        let trunk = Some(s.call.trunk.as_str()).filter(|t| !t.is_empty());
+        match plan.find_entry(&s.call.did, trunk) {
             Some(e) => {
-                s.trace.push(format!("entry {} -> context {}", e.matcher.key(), e.context));
+                s.trace.push(format!("entry {} -> context {}", e.key(), e.context));
                 s.enter(&e.context.clone());
             }
             None => {
@@ -243,6 +264,12 @@ impl Session {
             }
         }
         s
+    }
+
+    /// Sets a variable before the first poll (the driver's caller name,
+    /// for example); later steps can overwrite it.
+    pub fn set_var(&mut self, name: &str, value: &str) {
+        self.vars.insert(name.to_string(), value.to_string());
     }
 
     /// Contexts entered and menu choices taken (`choice=1`, `fallback`).
@@ -277,8 +304,13 @@ impl Session {
             out.push_str(&rest[..i]);
             match rest[i + 2..].find('}') {
                 Some(j) => {
-                    let name = &rest[i + 2..i + 2 + j];
-                    out.push_str(self.vars.get(name).map_or("", |v| v.as_str()));
+                    let inner = &rest[i + 2..i + 2 + j];
+                    let (name, range) = inner.split_once(':').map_or((inner, None), |(n, r)| (n, Some(r)));
+                    let value = self.vars.get(name).map_or("", |v| v.as_str());
+                    match range {
+                        Some(r) => out.push_str(&substring(value, r)),
+                        None => out.push_str(value),
+                    }
                     rest = &rest[i + 3 + j..];
                 }
                 None => {
@@ -893,6 +925,34 @@ steps = [{ app = "if", var = "customer_found", not_empty = true, then = "us", el
         s.poll();
         s.input(Event::Http(Ok(BTreeMap::from([("vip".to_string(), "true".to_string())]))));
         assert_eq!(s.poll(), Action::Hangup(21));
+    }
+
+    #[test]
+    fn substrings() {
+        assert_eq!(substring("912125550100", "1"), "12125550100");
+        assert_eq!(substring("912125550100", "-4"), "0100");
+        assert_eq!(substring("912125550100", "1:3"), "121");
+        assert_eq!(substring("912125550100", "0:-4"), "91212555");
+        assert_eq!(substring("12", "5"), "");
+        assert_eq!(substring("12", "-9:1"), "1");
+        assert_eq!(substring("12", "x"), "12");
+        assert_eq!(substring("", "1:2"), "");
+        let plan = Arc::new(load_str("p.toml", "[[entry]]\nmatch = { pattern = \"_9.\" }\ncontext = \"out\"\n[context.out]\nsteps = [{ app = \"dial\", targets = [\"${dialed:1}@carrier\"] }]\n").unwrap());
+        let mut s = Session::start(plan, CallInfo { did: "95551234".into(), caller: "1001".into(), trunk: "".into(), now: 0 });
+        assert!(matches!(s.poll(), Action::Dial { targets, .. } if targets == ["5551234@carrier"]));
+    }
+
+    #[test]
+    fn entries_for_a_trunk_win_over_any_source() {
+        let text = "[[entry]]\nmatch = { did = \"100\" }\ncontext = \"any\"\n[[entry]]\nmatch = { did = \"100\", trunk = \"b\" }\ncontext = \"from_b\"\n[[entry]]\nmatch = { trunk = \"c\" }\ncontext = \"from_c\"\n[context.any]\nsteps = [{ app = \"hangup\" }]\n[context.from_b]\nsteps = [{ app = \"hangup\" }]\n[context.from_c]\nsteps = [{ app = \"hangup\" }]\n";
+        let plan = load_str("p.toml", text).unwrap();
+        let ctx = |d: &str, t: Option<&str>| plan.find_entry(d, t).map(|e| e.context.clone());
+        assert_eq!(ctx("100", Some("a")).as_deref(), Some("any"));
+        assert_eq!(ctx("100", Some("b")).as_deref(), Some("from_b"));
+        assert_eq!(ctx("100", None).as_deref(), Some("any"));
+        assert_eq!(ctx("555", Some("c")).as_deref(), Some("from_c"));
+        assert_eq!(ctx("555", Some("a")), None);
+        assert_eq!(ctx("100", Some("c")).as_deref(), Some("any"), "an exact DID beats the trunk's catch-all");
     }
 
     #[test]

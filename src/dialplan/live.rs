@@ -127,19 +127,19 @@ mod tests {
         let live = LivePlan::load(dir.path()).unwrap();
         assert_eq!(live.check(), Reload::Unchanged);
         let before = live.get();
-        assert!(before.find_entry("100").is_some());
+        assert!(before.find_entry("100", None).is_some());
 
         std::fs::write(&f, GOOD.replace("100", "2000")).unwrap();
         assert_eq!(live.check(), Reload::Swapped);
-        assert!(live.get().find_entry("2000").is_some());
-        assert!(before.find_entry("100").is_some(), "a call holding the old plan keeps it");
+        assert!(live.get().find_entry("2000", None).is_some());
+        assert!(before.find_entry("100", None).is_some(), "a call holding the old plan keeps it");
 
         std::fs::write(&f, "[[entry]]\nmatch = { did = \"1\" }\ncontext = \"nowhere\"\n").unwrap();
         match live.check() {
             Reload::Rejected(errs) => assert!(errs.iter().any(|e| e.contains("a.toml:")), "{errs:?}"),
             other => panic!("expected a rejection, got {other:?}"),
         }
-        assert!(live.get().find_entry("2000").is_some(), "the previous plan stays in force");
+        assert!(live.get().find_entry("2000", None).is_some(), "the previous plan stays in force");
         assert_eq!(live.check(), Reload::Unchanged, "the same broken files are reported once");
     }
 }

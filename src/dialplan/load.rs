@@ -35,6 +35,8 @@ struct RawMatch {
     did: Option<Spanned<String>>,
     pattern: Option<Spanned<String>>,
     feature: Option<Spanned<String>>,
+    /// Only calls from this trunk (alone: every call from it).
+    trunk: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -99,12 +101,28 @@ fn parse_into(plan: &mut Dialplan, file: &str, text: &str, errors: &mut Vec<Stri
     for e in raw.entry {
         let loc = cx.loc(e.matcher.span().start);
         let m = e.matcher.into_inner();
-        let given: Vec<_> = [("did", m.did), ("pattern", m.pattern), ("feature", m.feature)]
+        let trunk = match m.trunk {
+            Some(t) if t.get_ref().trim().is_empty() => {
+                cx.err(&cx.loc(t.span().start), "entry match: trunk must name a trunk");
+                continue;
+            }
+            Some(t) if m.feature.is_some() => {
+                cx.err(&cx.loc(t.span().start), "entry match: feature codes come from extensions, not trunks");
+                continue;
+            }
+            Some(t) => Some(t.into_inner()),
+            None => None,
+        };
+        let mut given: Vec<_> = [("did", m.did), ("pattern", m.pattern), ("feature", m.feature)]
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v)))
             .collect();
+        if given.is_empty() && trunk.is_some() {
+            // `match = { trunk = "x" }`: every number that trunk delivers.
+            given.push(("pattern", Spanned::new(0..0, "_.".to_string())));
+        }
         if given.len() != 1 {
-            cx.err(&loc, "entry match needs exactly one of did, pattern, feature");
+            cx.err(&loc, "entry match needs exactly one of did, pattern, feature (optionally with trunk)");
             continue;
         }
         let Some((kind, v)) = given.into_iter().next() else { continue };
@@ -126,7 +144,7 @@ fn parse_into(plan: &mut Dialplan, file: &str, text: &str, errors: &mut Vec<Stri
             _ => Match::Feature(v),
         };
         let context_loc = cx.loc(e.context.span().start);
-        plan.entries.push(Entry { matcher, context: e.context.into_inner(), loc, context_loc });
+        plan.entries.push(Entry { matcher, trunk, context: e.context.into_inner(), loc, context_loc });
     }
 
     for (name, c) in raw.context {

@@ -75,6 +75,8 @@ pub struct Dialplan {
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub matcher: Match,
+    /// Only for calls from this trunk.
+    pub trunk: Option<String>,
     pub context: String,
     pub loc: Loc,
     /// Location of the `context = ...` value.
@@ -89,6 +91,16 @@ pub enum Match {
     Pattern(Pattern),
     /// Feature code such as `*97` (exact match on the dialed string).
     Feature(String),
+}
+
+impl Entry {
+    /// The matcher's key, qualified by the trunk when there is one.
+    pub fn key(&self) -> String {
+        match &self.trunk {
+            Some(t) => format!("{} from trunk {t}", self.matcher.key()),
+            None => self.matcher.key(),
+        }
+    }
 }
 
 impl Match {
@@ -285,21 +297,20 @@ pub const KNOWN_APPS: &[&str] = &[
 pub const PLANNED_APPS: &[&str] = &["fax", "callback"];
 
 impl Dialplan {
-    /// The entry for a dialed number: exact `did`, then `feature`, then the
-    /// first matching `pattern` in declaration order.
-    pub fn find_entry(&self, dialed: &str) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .find(|e| matches!(&e.matcher, Match::Did(d) if d == dialed))
-            .or_else(|| {
-                self.entries
-                    .iter()
-                    .find(|e| matches!(&e.matcher, Match::Feature(f) if f == dialed))
-            })
-            .or_else(|| {
-                self.entries
-                    .iter()
-                    .find(|e| matches!(&e.matcher, Match::Pattern(p) if p.matches(dialed)))
-            })
+    /// The entry for a dialed number arriving from `trunk` (None: from an
+    /// extension): exact `did`, then `feature`, then the first matching
+    /// `pattern` in declaration order; within each kind an entry for this
+    /// very trunk wins over one for any source.
+    pub fn find_entry(&self, dialed: &str, trunk: Option<&str>) -> Option<&Entry> {
+        let kinds: [&dyn Fn(&Match) -> bool; 3] = [
+            &|m| matches!(m, Match::Did(d) if d == dialed),
+            &|m| matches!(m, Match::Feature(f) if f == dialed) && trunk.is_none(),
+            &|m| matches!(m, Match::Pattern(p) if p.matches(dialed)),
+        ];
+        kinds.iter().find_map(|hit| {
+            let mut candidates = self.entries.iter().filter(|e| hit(&e.matcher));
+            let own = self.entries.iter().filter(|e| hit(&e.matcher)).find(|e| e.trunk.is_some() && e.trunk.as_deref() == trunk);
+            own.or_else(|| candidates.find(|e| e.trunk.is_none()))
+        })
     }
 }

@@ -16,7 +16,7 @@ pub fn validate(plan: &Dialplan) -> Vec<String> {
 
     let mut seen: BTreeMap<String, &Loc> = BTreeMap::new();
     for e in &plan.entries {
-        let key = e.matcher.key();
+        let key = e.key();
         if let Some(first) = seen.get(&key) {
             errors.push(format!("{}: duplicate entry {key} (first at {first})", e.loc));
         } else {

@@ -15,7 +15,7 @@ impl Call {
         let routed = match &trunk {
             Some(t) => {
                 tracing::info!(trunk = %t.name, dialed, "inbound call from trunk");
-                route::from_trunk(&ctx, &dialed).await
+                route::from_trunk(&ctx, &t.name, &dialed).await
             }
             None => {
                 match authenticate(&ctx, &invite, &self.a.peer, &caller, true).await {
@@ -150,7 +150,9 @@ impl Call {
                 trunk: self.trunk_in.clone().unwrap_or_default(),
                 now: ctx.config.dialplan.now(),
             };
-            let session = crate::dialplan::Session::start(ctx.dialplan.get(), info);
+            let mut session = crate::dialplan::Session::start(ctx.dialplan.get(), info);
+            let name = invite.headers.from_addr().ok().and_then(|f| f.display_name).unwrap_or_default();
+            session.set_var("caller_name", &name);
             let r = crate::call::ivr::serve(&ctx, caller, &mut self.rx, &mut self.control, session).await;
             if let Some(id) = self.record {
                 if let Err(e) = ctx.store.set_call_path(id, &r.path.join(" > ")).await {

@@ -65,6 +65,8 @@ pub(crate) struct Driver<'a> {
     caller_gone: bool,
     hangup_by: &'static str,
     final_status: u16,
+    /// Recording of the bridged call, when one runs.
+    recording: Option<super::bridge::Recording>,
 }
 
 pub async fn serve(
@@ -87,12 +89,14 @@ pub async fn serve(
         caller_gone: false,
         hangup_by: "system",
         final_status: 0,
+        recording: None,
     };
     let mut session = session;
     d.run(&mut session).await;
     for line in session.trace() {
         tracing::debug!(%line, "dialplan");
     }
+    d.stop_recording().await;
     if let Some(o) = d.originator.take() {
         o.release(ctx);
     }
@@ -159,6 +163,55 @@ impl Driver<'_> {
         }
     }
 
+    /// Starts recording the bridged call.
+    async fn start_recording(&mut self) -> Result<(), String> {
+        if self.b.is_none() {
+            return Err("recording applies to bridged calls".into());
+        }
+        if self.recording.is_some() {
+            return Err("already recording".into());
+        }
+        let call_id = self.caller.invite.call_id().unwrap_or_default().to_string();
+        let (tap, rec) = super::bridge::Recording::start(&self.ctx, &call_id).await?;
+        if let Ok(mut s) = self.shared.lock() {
+            s.call_tap = Some(tap);
+        }
+        self.recording = Some(rec);
+        Ok(())
+    }
+
+    async fn stop_recording(&mut self) -> bool {
+        let Some(rec) = self.recording.take() else { return false };
+        if let Ok(mut s) = self.shared.lock() {
+            s.call_tap = None;
+        }
+        rec.finish(&self.ctx).await;
+        true
+    }
+
+    /// A recording command from the core API.
+    async fn recording_command(&mut self, action: super::RecordingAction) -> Result<(), String> {
+        use super::RecordingAction as R;
+        match action {
+            R::Start => self.start_recording().await,
+            R::Stop => self.stop_recording().await.then_some(()).ok_or_else(|| "not recording".to_string()),
+            R::Pause | R::Resume => {
+                if self.recording.is_none() {
+                    return Err("not recording".into());
+                }
+                let mut s = self.shared.lock().map_err(|_| "media state poisoned".to_string())?;
+                if let Some(t) = s.call_tap.as_mut() {
+                    if action == R::Pause {
+                        t.pause();
+                    } else {
+                        t.resume();
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
     fn on_a_signal(&mut self, s: Option<LegSignal>) {
         match s {
             Some(LegSignal::Hangup) => {
@@ -167,7 +220,15 @@ impl Driver<'_> {
                 self.hangup_by = "caller";
             }
             Some(LegSignal::Unacked) => self.caller_gone = true,
-            Some(LegSignal::Hold(held)) => tracing::info!(held, "caller hold state"),
+            Some(LegSignal::Hold(held)) => {
+                tracing::info!(held, "caller hold state");
+                if self.b.is_some() {
+                    let moh = held.then(|| self.ctx.moh.listener(&self.ctx.config.media.moh_class, port::IVR_RATE, crate::media::moh::StartAt::Global));
+                    if let Ok(mut s) = self.shared.lock() {
+                        s.moh_for_callee = moh;
+                    }
+                }
+            }
             None => {}
         }
     }

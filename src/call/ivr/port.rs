@@ -94,6 +94,10 @@ pub struct IvrMedia {
     from_caller: AudioFrame,
     from_callee: AudioFrame,
     pub capture: Option<Capture>,
+    /// Recording of a bridged call: (caller, callee) per caller tick.
+    pub call_tap: Option<RecorderTap>,
+    /// Music for the callee while the caller holds.
+    pub moh_for_callee: Option<MohListener>,
 }
 
 impl IvrMedia {
@@ -104,6 +108,8 @@ impl IvrMedia {
             from_caller: AudioFrame::silence(IVR_RATE),
             from_callee: AudioFrame::silence(IVR_RATE),
             capture: None,
+            call_tap: None,
+            moh_for_callee: None,
         }
     }
 
@@ -133,6 +139,10 @@ impl MediaPort for CallerPort {
         m.from_caller.fill(frame.rate, frame.pcm());
         if let Some(c) = m.capture.as_mut() {
             c.put(frame);
+        }
+        let IvrMedia { call_tap, from_caller, from_callee, feed, .. } = &mut *m;
+        if let (Some(tap), Feed::Bridge) = (call_tap.as_mut(), &*feed) {
+            let _ = tap.write(from_caller, from_callee);
         }
         if let Feed::Port(p) = &mut m.feed {
             p.put_frame(frame);
@@ -174,7 +184,10 @@ impl MediaPort for CalleePort {
         }
     }
     fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
-        let Ok(m) = self.0.lock() else { return false };
+        let Ok(mut m) = self.0.lock() else { return false };
+        if let Some(moh) = m.moh_for_callee.as_mut() {
+            return moh.get_frame(frame);
+        }
         frame.fill(m.from_caller.rate, m.from_caller.pcm());
         true
     }

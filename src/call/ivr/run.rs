@@ -66,13 +66,15 @@ impl Driver<'_> {
                         Ringback::Tone => None,
                         Ringback::Music(class) => Some(class.unwrap_or_else(|| self.ctx.config.media.moh_class.clone())),
                     };
-                    let r = self.dial(&targets, Duration::from_secs(timeout_s), music).await;
+                    let id = self.caller_id(session);
+                    let r = self.dial(&targets, Duration::from_secs(timeout_s), music, id).await;
                     session.input(Event::DialResult(r));
                 }
                 Action::Queue { name, members } => {
                     tracing::info!(queue = %name, "queue (ring group of its members until the ACD lands)");
                     let class = self.ctx.config.media.moh_class.clone();
-                    let r = self.dial(&members, Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs), Some(class)).await;
+                    let id = self.caller_id(session);
+                    let r = self.dial(&members, Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs), Some(class), id).await;
                     session.input(Event::DialResult(r));
                 }
                 Action::Voicemail { mailbox } => {
@@ -114,6 +116,9 @@ impl Driver<'_> {
                         OpResult::Recorded { duration_ms, .. } => duration_ms,
                         _ => 0,
                     };
+                    if duration_ms > 0 {
+                        self.index_recording(&path, duration_ms).await;
+                    }
                     if self.caller_gone && duration_ms == 0 {
                         return;
                     }
@@ -175,8 +180,10 @@ impl Driver<'_> {
             Got::Sip(Some(ev)) => self.on_sip(ev).await,
             Got::Cmd(cmd) => {
                 match cmd {
-                    crate::call::CallCommand::Recording { reply, .. } => {
-                        let _ = reply.send(Err("recording is not available while the call runs a dialplan".to_string()));
+                    crate::call::CallCommand::Recording { action, reply } => {
+                        let r = self.recording_command(action).await;
+                        tracing::info!(?action, ok = r.is_ok(), "recording control");
+                        let _ = reply.send(r);
                     }
                     crate::call::CallCommand::Conference { reply, .. } => {
                         let _ = reply.send(Err("the call is not in a conference".to_string()));
@@ -254,6 +261,17 @@ impl Driver<'_> {
                 Ok(Some(LegSignal::Hangup)) | Ok(Some(LegSignal::Unacked)) => {
                     tracing::info!("hangup side=B");
                     return Wake::CalleeHangup;
+                }
+                Ok(Some(LegSignal::Hold(held))) => {
+                    tracing::info!(held, "callee hold state");
+                    if let Ok(mut s) = self.shared.lock() {
+                        s.feed = if held {
+                            Feed::Music(ctx.moh.listener(&ctx.config.media.moh_class, IVR_RATE, StartAt::Global))
+                        } else {
+                            Feed::Bridge
+                        };
+                    }
+                    return Wake::Nothing;
                 }
                 Ok(_) => return Wake::Nothing,
                 Err(ev) => ev,
@@ -395,8 +413,12 @@ impl Driver<'_> {
 
     /// Rings `targets` (all at once) with ringback tone or music; bridges
     /// the first to answer and stays bridged until either side hangs up.
-    async fn dial(&mut self, targets: &[String], timeout: Duration, music: Option<String>) -> DialOutcome {
-        if !self.ensure_answered().await {
+    /// `caller_id`: the number and name the callee sees (the plan's
+    /// `caller_id_number`/`caller_id_name`, else the caller's own). A caller
+    /// not answered yet hears the callee ring (180) and is answered only
+    /// when the callee answers.
+    async fn dial(&mut self, targets: &[String], timeout: Duration, music: Option<String>, caller_id: (String, Option<String>)) -> DialOutcome {
+        if self.caller_gone {
             return DialOutcome::Failed;
         }
         let ctx = self.ctx.clone();
@@ -418,13 +440,16 @@ impl Driver<'_> {
         let our_ip = ctx.config.rtp.advertise.unwrap_or_else(|| crate::call::build::local_for(&ctx, resolved[0].dest.addr).ip());
         let prefs = ctx.config.media.prefs_or_default(resolved[0].trunk.as_ref().and_then(|t| t.codecs.as_deref()));
         let offer = crate::sdp::negotiate::offer(&prefs, &crate::sdp::negotiate::LocalMedia::new(our_ip, pair.rtp_port()));
-        let caller_user = self.caller.invite.headers.from_addr().ok().and_then(|f| f.uri.user().map(str::to_string)).unwrap_or_default();
-        let display = self.caller.invite.headers.from_addr().ok().and_then(|f| f.display_name.clone());
-        let originator = match Originator::start(&ctx, resolved, (&caller_user, display.as_deref()), &offer, self.caller.tx.clone()).await {
+        let originator = match Originator::start(&ctx, resolved, (&caller_id.0, caller_id.1.as_deref()), &offer, self.caller.tx.clone()).await {
             Ok(o) => o,
             Err(s) => return outcome_for(s),
         };
-        self.originator = Some(originator);
+        if let Some(old) = self.originator.replace(originator) {
+            old.release(&ctx);
+        }
+        if self.a.is_none() {
+            self.ring_caller();
+        }
         if let Ok(mut s) = self.shared.lock() {
             s.player.clear();
             s.feed = if let Some(class) = &music {
@@ -454,6 +479,13 @@ impl Driver<'_> {
                 Wake::Dial(Progress::Failed(s)) => break outcome_for(s),
                 Wake::Dial(Progress::Answered { dialog, dest, answer }) => {
                     let Some(p) = pair.take() else { break DialOutcome::Failed };
+                    if !self.ensure_answered().await {
+                        // The caller could not be answered: the callee goes too.
+                        let mut d = dialog;
+                        let bye = d.request(crate::sip::message::Method::Bye, &crate::call::build::via(&ctx, &dest), &crate::call::build::contact(&ctx, &dest), None);
+                        let _ = ctx.endpoint.send_request(bye, dest, self.caller.tx.clone()).await;
+                        break DialOutcome::Failed;
+                    }
                     let port = super::port::CalleePort(self.shared.clone());
                     match LocalLeg::dialled(&ctx, dialog, dest, self.caller.tx.clone(), p, offer.clone(), &answer, prefs.clone(), port) {
                         Ok(b) => {
@@ -461,6 +493,11 @@ impl Driver<'_> {
                             self.b = Some(b);
                             if let Ok(mut s) = self.shared.lock() {
                                 s.feed = Feed::Bridge;
+                            }
+                            if ctx.config.recording.mode == crate::config::RecordingMode::Always {
+                                if let Err(e) = self.start_recording().await {
+                                    tracing::warn!("recording not started: {e}");
+                                }
                             }
                             self.bridged().await;
                             break DialOutcome::Answered;
@@ -482,6 +519,44 @@ impl Driver<'_> {
         result
     }
 
+    /// A `record` step's file joins the call recordings (console, CLI).
+    async fn index_recording(&self, path: &std::path::Path, duration_ms: u64) {
+        let call_id = self.caller.invite.call_id().unwrap_or_default();
+        let store = &self.ctx.store;
+        match store.start_recording_row(call_id, &path.display().to_string(), "wav", "mono", IVR_RATE).await {
+            Ok(row) => {
+                let bytes = std::fs::metadata(path).map(|m| m.len() as i64).unwrap_or(0);
+                let summary = crate::store::RecordingSummary { duration_ms: duration_ms as i64, bytes, paused_ms: 0, pauses: Vec::new(), dropped_ms: 0 };
+                if let Err(e) = store.finish_recording_row(row, Some(&summary)).await {
+                    tracing::warn!("recording row not completed: {e}");
+                }
+            }
+            Err(e) => tracing::warn!("recording row not written: {e}"),
+        }
+    }
+
+    /// 180 Ringing to the caller we have not answered.
+    fn ring_caller(&self) {
+        let mut r = crate::call::build::response(&self.ctx, self.caller.invite, 180, "Ringing");
+        crate::call::build::tag_to(&mut r, self.caller.local_tag);
+        r.headers.push(crate::sip::message::HeaderName::Contact, format!("<{}>", crate::call::build::contact(&self.ctx, self.caller.peer)));
+        self.ctx.endpoint.respond(self.caller.key, r);
+    }
+
+    /// The identity callees see: the plan's override or the caller's own.
+    fn caller_id(&self, session: &Session) -> (String, Option<String>) {
+        let from = self.caller.invite.headers.from_addr().ok();
+        let number = session
+            .vars()
+            .get("caller_id_number")
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .or_else(|| from.as_ref().and_then(|f| f.uri.user().map(str::to_string)))
+            .unwrap_or_default();
+        let name = session.vars().get("caller_id_name").filter(|v| !v.is_empty()).cloned().or_else(|| from.and_then(|f| f.display_name));
+        (number, name)
+    }
+
     /// A bridged call: until either side hangs up.
     async fn bridged(&mut self) {
         loop {
@@ -490,6 +565,7 @@ impl Driver<'_> {
                     if let Some(b) = self.b.as_mut() {
                         b.bye(&self.ctx, None).await;
                     }
+                    self.stop_recording().await;
                     return;
                 }
                 Wake::CalleeHangup => {
