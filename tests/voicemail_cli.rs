@@ -96,3 +96,107 @@ fn voicemail_list_shows_messages_and_rm_removes_files() {
     assert!(!a_path.exists(), "message audio removed with the mailbox");
     assert!(!sb.admin_ok(&["voicemail", "list"]).contains("5551000"));
 }
+
+/// A 16-bit WAV of a 440 Hz tone at `rate` Hz, `channels` channels.
+fn tone_wav(path: &std::path::Path, rate: u32, channels: u16, secs: f32) {
+    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..(rate as f32 * secs) as u32 {
+        let s = ((i as f32 * 440.0 * std::f32::consts::TAU / rate as f32).sin() * 8000.0) as i16;
+        for _ in 0..channels {
+            w.write_sample(s).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn mailbox_greeting_set_list_clear_and_bad_files() {
+    let sb = Switchboard::new("").expect("prepare");
+    sb.admin_ok(&["mailbox", "add", "1001", "--pin", "4321"]);
+    let greeting_col = |n: &str| {
+        let list = sb.admin_ok(&["mailbox", "list"]);
+        assert!(list.lines().next().unwrap_or_default().contains("GREETING"), "{list}");
+        let line = list.lines().find(|l| l.starts_with(&format!("{n} "))).unwrap_or_else(|| panic!("{n} in {list}")).to_string();
+        if line.contains(" recorded ") {
+            "recorded"
+        } else {
+            assert!(line.contains(" default "), "{line}");
+            "default"
+        }
+    };
+    assert_eq!(greeting_col("1001"), "default");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(Store::open(&sb.data_dir())).unwrap();
+    let greeting = || rt.block_on(store.mailbox("1001")).unwrap().unwrap().greeting_path;
+
+    // A 48 kHz stereo WAV becomes a 16 kHz mono WAV in the voicemail folder.
+    let src = sb.dir().join("hello.wav");
+    tone_wav(&src, 48_000, 2, 1.5);
+    let out = sb.admin_ok(&["mailbox", "greeting", "1001", src.to_str().unwrap()]);
+    assert!(out.contains("greeting set"), "{out}");
+    let first = std::path::PathBuf::from(greeting().expect("greeting stored"));
+    assert!(first.starts_with(sb.data_dir().join("voicemail").join("1001")), "{}", first.display());
+    let wav = hound::WavReader::open(&first).expect("a WAV");
+    let spec = wav.spec();
+    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (1, 16_000, 16));
+    let secs = wav.duration() as f32 / 16_000.0;
+    assert!((1.4..1.6).contains(&secs), "{secs} s");
+    assert_eq!(greeting_col("1001"), "recorded");
+
+    // A shipped Ogg prompt works too, and replaces (and removes) the first file.
+    let ogg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/en/vm-greeting-saved.ogg");
+    sb.admin_ok(&["mailbox", "greeting", "1001", ogg.to_str().unwrap()]);
+    let second = std::path::PathBuf::from(greeting().expect("greeting stored"));
+    assert_ne!(second, first);
+    assert!(second.is_file() && !first.exists(), "old greeting file removed");
+    assert_eq!(hound::WavReader::open(&second).expect("a WAV").spec().sample_rate, 16_000);
+
+    // Not audio: one line, exit code 1, greeting unchanged, nothing left behind.
+    let bad = sb.dir().join("notes.wav");
+    std::fs::write(&bad, b"this is not audio at all, just some text").unwrap();
+    for file in [bad.clone(), sb.dir().join("missing.ogg")] {
+        let out = sb.admin(&["mailbox", "greeting", "1001", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert!(stderr(&out).contains("greeting not set") && stderr(&out).contains(file.to_str().unwrap()), "{}", stderr(&out));
+    }
+    assert_eq!(greeting().map(std::path::PathBuf::from), Some(second.clone()));
+    let files = std::fs::read_dir(sb.data_dir().join("voicemail").join("1001")).unwrap().count();
+    assert_eq!(files, 1, "no half-written greeting left");
+
+    let out = sb.admin(&["mailbox", "greeting", "9999", src.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("mailbox 9999 not found"), "{}", stderr(&out));
+    let out = sb.admin(&["mailbox", "greeting", "1001"]);
+    assert_eq!(out.status.code(), Some(2), "a file or --clear is required");
+    let out = sb.admin(&["mailbox", "greeting", "1001", src.to_str().unwrap(), "--clear"]);
+    assert_eq!(out.status.code(), Some(2), "not both");
+
+    let out = sb.admin_ok(&["mailbox", "greeting", "1001", "--clear"]);
+    assert!(out.contains("greeting cleared"), "{out}");
+    assert_eq!(greeting(), None);
+    assert!(!second.exists(), "cleared greeting file removed");
+    assert_eq!(greeting_col("1001"), "default");
+}
+
+#[test]
+fn mailbox_pin_changes_the_pin() {
+    let sb = Switchboard::new("").expect("prepare");
+    sb.admin_ok(&["mailbox", "add", "1001", "--pin", "4321"]);
+    let out = sb.admin_ok(&["mailbox", "pin", "1001", "86420"]);
+    assert!(out.contains("PIN changed"), "{out}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(Store::open(&sb.data_dir())).unwrap();
+    assert!(rt.block_on(store.verify_pin("1001", "86420")).unwrap());
+    assert!(!rt.block_on(store.verify_pin("1001", "4321")).unwrap());
+    for bad in ["123", "12345678901", "12a4"] {
+        let out = sb.admin(&["mailbox", "pin", "1001", bad]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        assert!(stderr(&out).contains("PIN must be 4 to 10 digits"), "{}", stderr(&out));
+    }
+    assert!(rt.block_on(store.verify_pin("1001", "86420")).unwrap(), "unchanged by refused PINs");
+    let out = sb.admin(&["mailbox", "pin", "9999", "1234"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("mailbox 9999 not found"), "{}", stderr(&out));
+}

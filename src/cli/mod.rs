@@ -128,6 +128,19 @@ pub enum MailboxCmd {
     List,
     /// Remove a mailbox, its messages and their audio files.
     Rm { number: String },
+    /// Set the greeting callers hear from an audio file (WAV, MP3, Ogg, FLAC;
+    /// any rate), or go back to the spoken default with --clear.
+    Greeting {
+        number: String,
+        /// The recording; converted to 16 kHz mono WAV in the voicemail folder.
+        #[arg(required_unless_present = "clear", conflicts_with = "clear")]
+        file: Option<PathBuf>,
+        /// Remove the recorded greeting (and its file).
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Set a new PIN (4 to 10 digits).
+    Pin { number: String, pin: String },
 }
 
 #[derive(Debug, Subcommand)]

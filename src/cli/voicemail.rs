@@ -1,8 +1,9 @@
-//! Handlers for `mailbox add|list|rm` and `voicemail list`. Validates what
-//! an admin types (numbers, PIN, address) before it reaches the store; must
-//! not play or record audio.
+//! Handlers for `mailbox add|list|rm|greeting|pin` and `voicemail list`.
+//! Validates what an admin types (numbers, PIN, address, greeting file)
+//! before it reaches the store; must not play or record audio (a greeting
+//! file is only converted to the format the recorder writes).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use switchboard::config::Config;
@@ -14,11 +15,40 @@ use super::{MailboxCmd, VoicemailCmd};
 
 /// PINs are typed on a keypad: digits only. Four is the usual floor for a
 /// voicemail PIN; ten keeps it typeable.
-fn check_pin(pin: &str) -> Result<()> {
+fn check_pin(pin: &str, what: &str) -> Result<()> {
     if !(4..=10).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        bail!("--pin must be 4 to 10 digits");
+        bail!("{what} must be 4 to 10 digits");
     }
     Ok(())
+}
+
+/// Sample rate of stored greetings: what the call recorder writes, so a
+/// greeting set here and one recorded by phone are the same kind of file.
+const GREETING_RATE: u32 = 16_000;
+
+fn voicemail_dir(config: &Config, data: &Path) -> PathBuf {
+    let d = &config.voicemail.dir;
+    if d.is_absolute() {
+        d.clone()
+    } else {
+        data.join(d)
+    }
+}
+
+/// Decodes `src` (any format and rate the decoder reads) and writes it as a
+/// 16 kHz mono 16-bit WAV to `dst`.
+fn convert_greeting(src: &Path, dst: &Path) -> Result<()> {
+    let pcm = switchboard::media::decode::decode_file(src, GREETING_RATE)
+        .map_err(|e| anyhow::Error::new(e).context("greeting not set"))?;
+    let spec = hound::WavSpec { channels: 1, sample_rate: GREETING_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let write = || -> Result<(), hound::Error> {
+        let mut w = hound::WavWriter::create(dst, spec)?;
+        for s in &pcm {
+            w.write_sample(*s)?;
+        }
+        w.finalize()
+    };
+    write().with_context(|| format!("writing {}", dst.display()))
 }
 
 fn check_mailbox_number(number: &str) -> Result<()> {
@@ -32,7 +62,7 @@ pub async fn mailbox(cmd: MailboxCmd, config: &Config, data: &Path) -> Result<()
     match cmd {
         MailboxCmd::Add { number, pin, name, email, group, members, max_secs } => {
             check_mailbox_number(&number)?;
-            check_pin(&pin)?;
+            check_pin(&pin, "--pin")?;
             for m in &members {
                 check_number(m).with_context(|| format!("--members '{m}'"))?;
             }
@@ -60,17 +90,21 @@ pub async fn mailbox(cmd: MailboxCmd, config: &Config, data: &Path) -> Result<()
         }
         MailboxCmd::List => {
             let store = open(data).await?;
-            println!("{:<8} {:<20} {:<9} {:>4} {:>4} {:>7}  {:<28} MEMBERS", "NUMBER", "NAME", "KIND", "NEW", "OLD", "MAXSECS", "EMAIL");
+            println!(
+                "{:<8} {:<20} {:<9} {:>4} {:>4} {:>7}  {:<8} {:<28} MEMBERS",
+                "NUMBER", "NAME", "KIND", "NEW", "OLD", "MAXSECS", "GREETING", "EMAIL"
+            );
             for m in store.list_mailboxes().await? {
                 let (new, old) = store.message_counts(&m.number).await?;
                 println!(
-                    "{:<8} {:<20} {:<9} {:>4} {:>4} {:>7}  {:<28} {}",
+                    "{:<8} {:<20} {:<9} {:>4} {:>4} {:>7}  {:<8} {:<28} {}",
                     m.number,
                     m.name,
                     m.kind.as_str(),
                     new,
                     old,
                     m.max_message_secs,
+                    if m.greeting_path.is_some() { "recorded" } else { "default" },
                     m.email.as_deref().unwrap_or("-"),
                     if m.members.is_empty() { "-".to_string() } else { m.members.join(",") }
                 );
@@ -80,6 +114,44 @@ pub async fn mailbox(cmd: MailboxCmd, config: &Config, data: &Path) -> Result<()
         MailboxCmd::Rm { number } => {
             open(data).await?.delete_mailbox(&number).await?;
             println!("mailbox {number} removed with its messages");
+            Ok(())
+        }
+        MailboxCmd::Greeting { number, file, clear } => {
+            let store = open(data).await?;
+            // Checked before converting: a typo in the number should not
+            // leave a converted file behind.
+            if store.mailbox(&number).await?.is_none() {
+                bail!("mailbox {number} not found");
+            }
+            let Some(file) = file.filter(|_| !clear) else {
+                store.set_greeting(&number, None).await?;
+                println!("mailbox {number}: greeting cleared, callers hear the default");
+                return Ok(());
+            };
+            // A fresh name each time, like greetings recorded by phone: the
+            // store removes the old file only once the new one is in place.
+            let dir = voicemail_dir(config, data).join(&number);
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            // Stored absolute: the appliance may run from another directory
+            // than this command.
+            let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+            let dst = dir.join(format!("greeting-{}.wav", switchboard::store::unix_ms()));
+            if let Err(e) = convert_greeting(&file, &dst) {
+                let _ = std::fs::remove_file(&dst);
+                return Err(e);
+            }
+            let path = dst.display().to_string();
+            if let Err(e) = store.set_greeting(&number, Some(&path)).await {
+                let _ = std::fs::remove_file(&dst);
+                return Err(e.into());
+            }
+            println!("mailbox {number}: greeting set ({path})");
+            Ok(())
+        }
+        MailboxCmd::Pin { number, pin } => {
+            check_pin(&pin, "PIN")?;
+            open(data).await?.set_mailbox_pin(&number, &pin).await?;
+            println!("mailbox {number}: PIN changed");
             Ok(())
         }
     }

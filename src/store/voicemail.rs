@@ -1,6 +1,6 @@
 //! Voicemail mailboxes and the messages left in them. Owns the two tables of
-//! migration 0005 and the message files' removal (a deleted row must not
-//! leave its audio behind); must not decide call flow (that is
+//! migration 0005 and the removal of message and replaced greeting files (a
+//! deleted row must not leave its audio behind); must not decide call flow (that is
 //! `crate::voicemail`) or send mail.
 //!
 //! PINs are never stored: a mailbox keeps `sha256(salt || pin)` with a random
@@ -216,6 +216,29 @@ impl Store {
         Ok(())
     }
 
+    /// Sets (`Some(path)`) or clears (`None`, back to the spoken default) the
+    /// recorded greeting, then removes the previous greeting's file if it
+    /// exists and is not the new one: a replaced greeting is never played
+    /// again, and the mailbox owns its greeting file as it owns its messages.
+    pub async fn set_greeting(&self, number: &str, path: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let old: Option<(Option<String>,)> = sqlx::query_as("SELECT greeting_path FROM mailboxes WHERE number = ?")
+            .bind(number)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((old,)) = old else {
+            return Err(StoreError::NotFound(format!("mailbox {number}")));
+        };
+        sqlx::query("UPDATE mailboxes SET greeting_path = ? WHERE number = ?").bind(path).bind(number).execute(&mut *tx).await?;
+        tx.commit().await?;
+        // The file goes after the commit: a failed update must not leave the
+        // row pointing at a deleted greeting.
+        match old {
+            Some(old) if Some(old.as_str()) != path => remove_file(&old),
+            _ => Ok(()),
+        }
+    }
+
     pub async fn mailbox(&self, number: &str) -> Result<Option<Mailbox>, StoreError> {
         let row: Option<MailboxRow> = sqlx::query_as(&format!("SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE number = ?"))
             .bind(number)
@@ -406,6 +429,33 @@ mod tests {
         store.delete_mailbox("1001").await.unwrap();
         assert!(matches!(store.delete_mailbox("1001").await, Err(StoreError::NotFound(_))));
         assert_eq!(store.mailbox("1001").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn set_greeting_replaces_and_clears_removing_old_files() {
+        let (d, store) = crate::store::test_store().await;
+        store.create_mailbox(&Mailbox::extension("1001"), "1234").await.unwrap();
+        let file = |name: &str| {
+            let p = d.path().join(name);
+            std::fs::write(&p, b"RIFF").unwrap();
+            p.display().to_string()
+        };
+        let (first, second) = (file("g1.wav"), file("g2.wav"));
+        store.set_greeting("1001", Some(&first)).await.unwrap();
+        assert_eq!(store.mailbox("1001").await.unwrap().unwrap().greeting_path.as_deref(), Some(first.as_str()));
+        store.set_greeting("1001", Some(&first)).await.unwrap();
+        assert!(Path::new(&first).exists(), "setting the same file again keeps it");
+        store.set_greeting("1001", Some(&second)).await.unwrap();
+        assert!(!Path::new(&first).exists(), "replaced greeting removed");
+        assert_eq!(store.mailbox("1001").await.unwrap().unwrap().greeting_path.as_deref(), Some(second.as_str()));
+        store.set_greeting("1001", None).await.unwrap();
+        assert!(!Path::new(&second).exists(), "cleared greeting removed");
+        assert_eq!(store.mailbox("1001").await.unwrap().unwrap().greeting_path, None);
+        store.set_greeting("1001", None).await.unwrap();
+        // A greeting file already gone is not an error.
+        store.set_greeting("1001", Some("/nonexistent/greeting.wav")).await.unwrap();
+        store.set_greeting("1001", None).await.unwrap();
+        assert!(matches!(store.set_greeting("9", None).await, Err(StoreError::NotFound(_))));
     }
 
     #[tokio::test]

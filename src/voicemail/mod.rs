@@ -1,5 +1,6 @@
 //! Voicemail conversations as sans-IO state machines: [`Deposit`] (a caller
-//! leaves a message) and [`Retrieval`] (the owner listens with `*97`). They
+//! leaves a message) and [`Retrieval`] (the owner listens with `*97`, and
+//! records their greeting or changes the PIN in its mailbox options). They
 //! speak the shared vocabulary of `crate::dialplan::ops` ([`Op`] out,
 //! [`OpResult`] in) and ask the driver for data through queries and effects.
 //!
@@ -57,6 +58,19 @@ pub const PROMPTS: &[&str] = &[
     "vm-menu",
     "vm-deleted",
     "vm-no-more-messages",
+    "vm-end-menu",
+    "vm-options",
+    "vm-record-greeting",
+    "vm-greeting-review",
+    "vm-greeting-saved",
+    "vm-greeting-cancelled",
+    "vm-greeting-erased",
+    "vm-too-short",
+    "vm-enter-new-pin",
+    "vm-reenter-pin",
+    "vm-pin-changed",
+    "vm-pin-mismatch",
+    "vm-pin-invalid",
     "invalid",
     "goodbye",
 ];

@@ -1,21 +1,36 @@
 //! Listening to messages (`*97`): mailbox and PIN login, the count summary,
 //! then each message with a one-key menu (5 repeat, 7 delete, 9 next,
-//! # exit). Owns the menu logic and the login attempt limit; must not check
-//! PINs or change messages itself: it asks ([`Query`]) and tells
-//! ([`Effect`]), the driver does the work against the store.
+//! 0 mailbox options, # exit), an end menu after the last message (0
+//! options, # exit), and the mailbox options (1 record the greeting, 2 erase
+//! it, 3 change the PIN, * back). Owns the menu logic, the login attempt
+//! limit and the new-PIN rules; must not check PINs, touch files or change
+//! the store itself: it asks ([`Query`]) and tells ([`Effect`]), the driver
+//! does the work.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 
-use crate::dialplan::ops::{Media, Op, OpResult};
+use crate::dialplan::ops::{Media, Op, OpResult, RecordEnd};
 
 use super::{number, prompts, MessageInfo};
 
 /// Wrong logins (bad PIN, nothing typed) before the call is ended.
 const MAX_LOGIN_ATTEMPTS: u32 = 3;
-/// Times the message menu is offered again after a timeout before leaving.
+/// Times a menu is offered again after a timeout before leaving.
 const MENU_REPEATS: u32 = 3;
 const FIRST_TIMEOUT_MS: u64 = 5000;
 const INTER_TIMEOUT_MS: u64 = 3000;
+/// Greeting recording: long enough for any greeting, short enough that a
+/// forgotten call does not fill the disk.
+const GREETING_MAX_MS: u64 = 60_000;
+/// Silence that ends a greeting; shorter than a message's because the owner
+/// is reading a prepared text, not thinking.
+const GREETING_SILENCE_MS: u64 = 3000;
+/// Shorter greetings are refused: the owner pressed # at the beep, or the
+/// silence cut-off fired on nothing.
+const MIN_GREETING_MS: u64 = 1000;
+/// New PIN length, the same rule as `mailbox add --pin`.
+const PIN_LEN: std::ops::RangeInclusive<usize> = 4..=10;
 
 /// Data the machine needs from the driver before it can go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,25 +39,53 @@ pub enum Query {
     VerifyPin { mailbox: String, pin: String },
     /// Answer with [`Retrieval::answer_messages`] (in listening order).
     Messages { mailbox: String },
+    /// Where to record a new greeting; answer with
+    /// [`Retrieval::answer_greeting_path`]. Must not be the current
+    /// greeting's file: the recording may still be cancelled, and then the
+    /// old greeting has to survive (e.g. `<mailbox>/greeting-<unix ms>.wav`).
+    GreetingPath { mailbox: String },
 }
 
-/// A change the driver applies to the store; then it polls again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A change the driver applies; then it polls again.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     MarkHeard(i64),
     Delete(i64),
+    /// The recording at `path` is the mailbox's greeting from now on (the
+    /// store forgets and removes the previous one).
+    SetGreeting { mailbox: String, path: PathBuf },
+    /// Back to the spoken default greeting (the old file is removed).
+    ClearGreeting { mailbox: String },
+    /// A new PIN, already checked: 4 to 10 digits, typed twice alike.
+    SetPin { mailbox: String, pin: String },
+    /// A greeting recorded into this path is not kept (too short,
+    /// cancelled, hang-up): delete the file if it exists.
+    DiscardRecording(PathBuf),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RetrievalStep {
     /// Perform and answer with `input`.
     Op(Op),
-    /// Answer with `answer_pin` / `answer_messages`.
+    /// Answer with `answer_pin` / `answer_messages` / `answer_greeting_path`.
     Need(Query),
     /// Apply, no answer; returned once.
     Effect(Effect),
     /// Finished (hang up).
     Done,
+}
+
+/// The one-key menus; they share the timeout and invalid-key handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MenuKind {
+    /// After a message: 5 7 9 0 #.
+    Message,
+    /// After the last message (or an empty mailbox): 0 #.
+    End,
+    /// Mailbox options: 1 2 3 *.
+    Options,
+    /// A just-recorded greeting played back: 1 keep, 2 again, 3 cancel.
+    Review,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +98,19 @@ enum State {
     LoadMessages,
     Summary,
     PlayMessage,
-    Menu,
+    Menu(MenuKind),
     Deleted,
-    Invalid,
+    /// Playing "invalid", then the menu again.
+    Invalid(MenuKind),
+    GreetingPath,
+    /// "Record your greeting after the tone…".
+    GreetingIntro,
+    RecordGreeting,
+    NewPin,
+    ReenterPin { pin: String },
+    /// Playing a notice (saved, erased, PIN changed, mismatch…), then the
+    /// options menu again.
+    Notice(&'static str),
     /// Playing the closing prompts (`Done` afterwards).
     Closing(Vec<Media>),
     Done,
@@ -74,13 +127,19 @@ pub struct Retrieval {
     messages: Vec<MessageInfo>,
     index: usize,
     menu_timeouts: u32,
+    /// Where a new greeting is recorded (the driver's answer).
+    greeting: Option<PathBuf>,
     effects: VecDeque<Effect>,
     state: State,
 }
 
 fn collect(prompt: &str, max: u32, terminator: Option<char>) -> Op {
+    collect_items(prompts(&[prompt]), max, terminator)
+}
+
+fn collect_items(prompts: Vec<Media>, max: u32, terminator: Option<char>) -> Op {
     Op::Collect {
-        prompts: prompts(&[prompt]),
+        prompts,
         min: 1,
         max,
         terminator,
@@ -112,23 +171,27 @@ impl Retrieval {
             messages: Vec::new(),
             index: 0,
             menu_timeouts: 0,
+            greeting: None,
             effects: VecDeque::new(),
             state: if ask_mailbox { State::AskMailbox } else { State::AskPin },
         }
+    }
+
+    fn mailbox(&self) -> String {
+        self.mailbox.clone().unwrap_or_default()
     }
 
     pub fn poll(&mut self) -> RetrievalStep {
         if let Some(e) = self.effects.pop_front() {
             return RetrievalStep::Effect(e);
         }
-        let mailbox = || self.mailbox.clone().unwrap_or_default();
         match &self.state {
             State::AskMailbox => RetrievalStep::Op(collect("vm-enter-mailbox", 20, Some('#'))),
             State::AskPin => RetrievalStep::Op(collect("vm-enter-pin", 10, Some('#'))),
-            State::CheckPin { pin } => RetrievalStep::Need(Query::VerifyPin { mailbox: mailbox(), pin: pin.clone() }),
+            State::CheckPin { pin } => RetrievalStep::Need(Query::VerifyPin { mailbox: self.mailbox(), pin: pin.clone() }),
             State::Incorrect { last: false } => RetrievalStep::Op(Op::Play(prompts(&["vm-incorrect"]))),
             State::Incorrect { last: true } => RetrievalStep::Op(Op::Play(prompts(&["vm-incorrect", "goodbye"]))),
-            State::LoadMessages => RetrievalStep::Need(Query::Messages { mailbox: mailbox() }),
+            State::LoadMessages => RetrievalStep::Need(Query::Messages { mailbox: self.mailbox() }),
             State::Summary => {
                 let new = self.messages.iter().filter(|m| !m.heard).count() as u64;
                 let old = self.messages.len() as u64 - new;
@@ -151,18 +214,55 @@ impl Retrieval {
                 // Unreachable by construction; end politely rather than panic.
                 None => RetrievalStep::Done,
             },
-            State::Menu => RetrievalStep::Op(collect("vm-menu", 1, None)),
+            State::Menu(kind) => match self.menu_op(*kind) {
+                Some(op) => RetrievalStep::Op(op),
+                None => RetrievalStep::Done,
+            },
             State::Deleted => RetrievalStep::Op(Op::Play(prompts(&["vm-deleted"]))),
-            State::Invalid => RetrievalStep::Op(Op::Play(prompts(&["invalid"]))),
+            State::Invalid(_) => RetrievalStep::Op(Op::Play(prompts(&["invalid"]))),
+            State::GreetingPath => RetrievalStep::Need(Query::GreetingPath { mailbox: self.mailbox() }),
+            State::GreetingIntro => RetrievalStep::Op(Op::Play(prompts(&["vm-record-greeting"]))),
+            State::RecordGreeting => match &self.greeting {
+                Some(path) => RetrievalStep::Op(Op::Record {
+                    path: path.clone(),
+                    max_ms: GREETING_MAX_MS,
+                    silence_ms: GREETING_SILENCE_MS,
+                    beep: true,
+                    terminators: "#".into(),
+                }),
+                // Unreachable by construction (the path is answered first).
+                None => RetrievalStep::Done,
+            },
+            State::NewPin => RetrievalStep::Op(collect("vm-enter-new-pin", 10, Some('#'))),
+            State::ReenterPin { .. } => RetrievalStep::Op(collect("vm-reenter-pin", 10, Some('#'))),
+            State::Notice(name) => RetrievalStep::Op(Op::Play(prompts(&[*name]))),
             State::Closing(items) => RetrievalStep::Op(Op::Play(items.clone())),
             State::Done => RetrievalStep::Done,
         }
     }
 
+    fn menu_op(&self, kind: MenuKind) -> Option<Op> {
+        Some(match kind {
+            MenuKind::Message => collect("vm-menu", 1, None),
+            // "No more messages" is said again on a repeat: after a timeout
+            // the caller may have lost track of where they are.
+            MenuKind::End => collect_items(prompts(&["vm-no-more-messages", "vm-end-menu"]), 1, None),
+            MenuKind::Options => collect("vm-options", 1, None),
+            // The playback is interruptible: a key decides at once.
+            MenuKind::Review => {
+                let path = self.greeting.clone()?;
+                collect_items(vec![Media::File(path), Media::prompt("vm-greeting-review")], 1, None)
+            }
+        })
+    }
+
     /// The answer to the last `Op`.
     pub fn input(&mut self, result: OpResult) {
         if result == OpResult::Hangup {
-            // Effects already decided (a message heard to the end) still apply.
+            // Effects already decided (a message heard to the end) still apply;
+            // a greeting path not yet handed over as the greeting is
+            // discarded (a take under review, or nothing recorded yet).
+            self.discard_greeting();
             self.state = State::Done;
             return;
         }
@@ -190,12 +290,40 @@ impl Retrieval {
                         self.effects.push_back(Effect::MarkHeard(m.id));
                     }
                 }
-                self.menu_timeouts = 0;
-                State::Menu
+                self.enter_menu(MenuKind::Message)
             }
-            State::Menu => self.menu_choice(&result),
+            State::Menu(kind) => self.menu_input(kind, &result),
             State::Deleted => self.start_message(self.index),
-            State::Invalid => State::Menu,
+            State::Invalid(kind) => State::Menu(kind),
+            State::GreetingIntro => State::RecordGreeting,
+            State::RecordGreeting => match result {
+                // Hanging up is not accepting: the greeting is only taken
+                // after the owner heard it back and pressed 1.
+                OpResult::Recorded { end: RecordEnd::Hangup, .. } => {
+                    self.discard_greeting();
+                    State::Done
+                }
+                OpResult::Recorded { duration_ms, .. } if duration_ms >= MIN_GREETING_MS => self.enter_menu(MenuKind::Review),
+                _ => {
+                    self.discard_greeting();
+                    State::Notice("vm-too-short")
+                }
+            },
+            State::NewPin => match typed(&result) {
+                Some(pin) if PIN_LEN.contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit()) => State::ReenterPin { pin },
+                Some(_) => State::Notice("vm-pin-invalid"),
+                // Nothing typed: the owner changed their mind.
+                None => self.enter_menu(MenuKind::Options),
+            },
+            State::ReenterPin { pin } => {
+                if typed(&result).as_deref() == Some(pin.as_str()) {
+                    self.effects.push_back(Effect::SetPin { mailbox: self.mailbox(), pin });
+                    State::Notice("vm-pin-changed")
+                } else {
+                    State::Notice("vm-pin-mismatch")
+                }
+            }
+            State::Notice(_) => self.enter_menu(MenuKind::Options),
             State::Closing(_) => State::Done,
             // Waiting for an answer or finished: an op result changes nothing.
             other => other,
@@ -220,46 +348,95 @@ impl Retrieval {
         self.state = State::Summary;
     }
 
+    /// The driver's answer to `Query::GreetingPath`: the file to record the
+    /// new greeting into (see the query for what it must not be).
+    pub fn answer_greeting_path(&mut self, path: PathBuf) {
+        if self.state != State::GreetingPath {
+            return;
+        }
+        self.greeting = Some(path);
+        self.state = State::GreetingIntro;
+    }
+
     fn login_failed(&mut self) -> State {
         self.failures += 1;
         State::Incorrect { last: self.failures >= MAX_LOGIN_ATTEMPTS }
     }
 
-    /// Plays message `index`, or closes when there is none left.
+    /// Plays message `index`, or offers the end menu when there is none left.
     fn start_message(&mut self, index: usize) -> State {
         self.index = index;
         if index < self.messages.len() {
             State::PlayMessage
         } else {
-            State::Closing(prompts(&["vm-no-more-messages", "goodbye"]))
+            self.enter_menu(MenuKind::End)
         }
     }
 
-    fn menu_choice(&mut self, result: &OpResult) -> State {
-        match result {
+    /// A fresh menu gets its own timeout allowance.
+    fn enter_menu(&mut self, kind: MenuKind) -> State {
+        self.menu_timeouts = 0;
+        State::Menu(kind)
+    }
+
+    fn discard_greeting(&mut self) {
+        if let Some(path) = self.greeting.take() {
+            self.effects.push_back(Effect::DiscardRecording(path));
+        }
+    }
+
+    fn menu_input(&mut self, kind: MenuKind, result: &OpResult) -> State {
+        let key = match result {
+            OpResult::Digits(d) => d.chars().next(),
             OpResult::Timeout => {
                 self.menu_timeouts += 1;
-                if self.menu_timeouts > MENU_REPEATS {
-                    State::Closing(prompts(&["goodbye"]))
-                } else {
-                    State::Menu
+                if self.menu_timeouts <= MENU_REPEATS {
+                    return State::Menu(kind);
                 }
+                if kind == MenuKind::Review {
+                    self.discard_greeting();
+                }
+                return State::Closing(prompts(&["goodbye"]));
             }
-            OpResult::Digits(d) => match d.chars().next() {
-                Some('5') => State::PlayMessage,
-                Some('7') => {
-                    if let Some(m) = self.messages.get(self.index) {
-                        self.effects.push_back(Effect::Delete(m.id));
-                    }
-                    // The list keeps its indices: the next message is index + 1.
-                    self.index += 1;
-                    State::Deleted
+            _ => None,
+        };
+        match (kind, key) {
+            (MenuKind::Message, Some('5')) => State::PlayMessage,
+            (MenuKind::Message, Some('7')) => {
+                if let Some(m) = self.messages.get(self.index) {
+                    self.effects.push_back(Effect::Delete(m.id));
                 }
-                Some('9') => self.start_message(self.index + 1),
-                Some('#') => State::Closing(prompts(&["goodbye"])),
-                _ => State::Invalid,
+                // The list keeps its indices: the next message is index + 1.
+                self.index += 1;
+                State::Deleted
+            }
+            (MenuKind::Message, Some('9')) => self.start_message(self.index + 1),
+            (MenuKind::Message | MenuKind::End, Some('0')) => self.enter_menu(MenuKind::Options),
+            (MenuKind::Message | MenuKind::End, Some('#')) => State::Closing(prompts(&["goodbye"])),
+            (MenuKind::Options, Some('1')) => State::GreetingPath,
+            (MenuKind::Options, Some('2')) => {
+                self.effects.push_back(Effect::ClearGreeting { mailbox: self.mailbox() });
+                State::Notice("vm-greeting-erased")
+            }
+            (MenuKind::Options, Some('3')) => State::NewPin,
+            // Back to where the options were asked for: the current
+            // message's menu, or the end menu after the last one.
+            (MenuKind::Options, Some('*')) if self.index < self.messages.len() => self.enter_menu(MenuKind::Message),
+            (MenuKind::Options, Some('*')) => self.enter_menu(MenuKind::End),
+            (MenuKind::Review, Some('1')) => match self.greeting.take() {
+                Some(path) => {
+                    self.effects.push_back(Effect::SetGreeting { mailbox: self.mailbox(), path });
+                    State::Notice("vm-greeting-saved")
+                }
+                None => self.enter_menu(MenuKind::Options),
             },
-            _ => State::Invalid,
+            // Recorded again into the same file, which overwrites it.
+            (MenuKind::Review, Some('2')) => State::GreetingIntro,
+            (MenuKind::Review, Some('3')) => {
+                self.discard_greeting();
+                State::Notice("vm-greeting-cancelled")
+            }
+            _ => State::Invalid(kind),
         }
     }
 }
@@ -275,6 +452,46 @@ mod tests {
 
     fn menu() -> RetrievalStep {
         RetrievalStep::Op(collect("vm-menu", 1, None))
+    }
+
+    const GREETING: &str = "/vm/1001/greeting-new.wav";
+
+    fn options() -> RetrievalStep {
+        RetrievalStep::Op(collect("vm-options", 1, None))
+    }
+
+    fn record_greeting() -> RetrievalStep {
+        RetrievalStep::Op(Op::Record { path: GREETING.into(), max_ms: 60_000, silence_ms: 3000, beep: true, terminators: "#".into() })
+    }
+
+    fn review() -> RetrievalStep {
+        RetrievalStep::Op(collect_items(vec![Media::File(GREETING.into()), Media::prompt("vm-greeting-review")], 1, None))
+    }
+
+    fn recorded(duration_ms: u64, end: RecordEnd) -> OpResult {
+        OpResult::Recorded { duration_ms, end }
+    }
+
+    fn effects(steps: &[RetrievalStep]) -> Vec<Effect> {
+        steps
+            .iter()
+            .filter_map(|s| match s {
+                RetrievalStep::Effect(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Logged into an empty mailbox, past the summary, at the options menu.
+    fn at_options() -> Retrieval {
+        let mut r = logged_in(vec![]);
+        let steps = run(&mut r, VecDeque::from([OpResult::PlayDone, digits("0")]));
+        assert_eq!(steps[1..], [end_menu(), options()]);
+        r
+    }
+
+    fn end_menu() -> RetrievalStep {
+        RetrievalStep::Op(collect_items(prompts(&["vm-no-more-messages", "vm-end-menu"]), 1, None))
     }
 
     fn msg(id: i64, heard: bool) -> MessageInfo {
@@ -331,6 +548,9 @@ mod tests {
                     None => return steps,
                 },
                 RetrievalStep::Effect(_) => {}
+                // The driver's answer for greeting recordings; other needs
+                // are answered by the tests themselves.
+                RetrievalStep::Need(Query::GreetingPath { .. }) => r.answer_greeting_path(GREETING.into()),
                 RetrievalStep::Need(_) => return steps,
             }
         }
@@ -400,7 +620,8 @@ mod tests {
             digits("9"),
             OpResult::PlayDone, // message 3 (already heard)
             digits("9"),
-            OpResult::PlayDone, // closing
+            digits("#"), // end menu
+            OpResult::PlayDone, // goodbye
         ]));
         let summary = RetrievalStep::Op(Op::Play(prompts(&["vm-you-have", "2", "vm-new-messages", "vm-and", "1", "vm-old-messages"])));
         assert_eq!(
@@ -415,7 +636,8 @@ mod tests {
                 menu(),
                 message_play("3", 3),
                 menu(),
-                play(&["vm-no-more-messages", "goodbye"]),
+                end_menu(),
+                play(&["goodbye"]),
                 RetrievalStep::Done,
             ]
         );
@@ -424,12 +646,13 @@ mod tests {
     #[test]
     fn empty_mailbox() {
         let mut r = logged_in(vec![]);
-        let steps = run(&mut r, VecDeque::from([OpResult::PlayDone, OpResult::PlayDone]));
+        let steps = run(&mut r, VecDeque::from([OpResult::PlayDone, digits("#"), OpResult::PlayDone]));
         assert_eq!(
             steps,
             vec![
                 RetrievalStep::Op(Op::Play(prompts(&["vm-you-have", "0", "vm-new-messages", "vm-and", "0", "vm-old-messages"]))),
-                play(&["vm-no-more-messages", "goodbye"]),
+                end_menu(),
+                play(&["goodbye"]),
                 RetrievalStep::Done,
             ]
         );
@@ -471,7 +694,8 @@ mod tests {
             OpResult::PlayDone, // message 2
             digits("7"),
             OpResult::PlayDone, // vm-deleted
-            OpResult::PlayDone, // closing
+            digits("#"),        // end menu
+            OpResult::PlayDone, // goodbye
         ]));
         assert_eq!(
             steps[1..],
@@ -485,7 +709,8 @@ mod tests {
                 menu(),
                 RetrievalStep::Effect(Effect::Delete(2)),
                 play(&["vm-deleted"]),
-                play(&["vm-no-more-messages", "goodbye"]),
+                end_menu(),
+                play(&["goodbye"]),
                 RetrievalStep::Done,
             ]
         );
@@ -541,5 +766,308 @@ mod tests {
         r.answer_pin(true);
         r.answer_messages(vec![msg(1, false)]);
         assert_eq!(r.poll(), RetrievalStep::Op(collect("vm-enter-pin", 10, Some('#'))));
+    }
+
+    #[test]
+    fn message_menu_offers_options_and_star_goes_back_to_it() {
+        let mut r = logged_in(vec![msg(4, false), msg(5, true)]);
+        let steps = run(&mut r, VecDeque::from([
+            OpResult::PlayDone, // summary
+            OpResult::PlayDone, // message 1
+            digits("0"),
+            digits("*"),
+            digits("9"),
+            OpResult::PlayDone, // message 2
+            digits("#"),
+            OpResult::PlayDone, // goodbye
+        ]));
+        assert_eq!(
+            steps[1..],
+            [
+                message_play("1", 4),
+                RetrievalStep::Effect(Effect::MarkHeard(4)),
+                menu(),
+                options(),
+                menu(),
+                message_play("2", 5),
+                menu(),
+                play(&["goodbye"]),
+                RetrievalStep::Done,
+            ]
+        );
+    }
+
+    #[test]
+    fn end_menu_offers_options_star_returns_and_timeouts_leave() {
+        let mut r = at_options();
+        let steps = run(&mut r, VecDeque::from([
+            digits("*"),
+            digits("5"), // not offered here
+            OpResult::PlayDone,
+            OpResult::Timeout,
+            OpResult::Timeout,
+            OpResult::Timeout,
+            OpResult::Timeout,
+            OpResult::PlayDone,
+        ]));
+        assert_eq!(
+            steps,
+            [options(), end_menu(), play(&["invalid"]), end_menu(), end_menu(), end_menu(), end_menu(), play(&["goodbye"]), RetrievalStep::Done]
+        );
+    }
+
+    #[test]
+    fn record_greeting_accept() {
+        let mut r = at_options();
+        let steps = run(&mut r, VecDeque::from([
+            digits("1"),
+            OpResult::PlayDone, // "record after the tone"
+            recorded(4200, RecordEnd::Key('#')),
+            digits("1"),
+            OpResult::PlayDone, // saved
+            digits("*"),
+            digits("#"),
+            OpResult::PlayDone,
+        ]));
+        assert_eq!(
+            steps,
+            [
+                options(),
+                RetrievalStep::Need(Query::GreetingPath { mailbox: "1001".into() }),
+                play(&["vm-record-greeting"]),
+                record_greeting(),
+                review(),
+                RetrievalStep::Effect(Effect::SetGreeting { mailbox: "1001".into(), path: GREETING.into() }),
+                play(&["vm-greeting-saved"]),
+                options(),
+                end_menu(),
+                play(&["goodbye"]),
+                RetrievalStep::Done,
+            ]
+        );
+    }
+
+    #[test]
+    fn greeting_path_query_is_idempotent_and_stray_answers_ignored() {
+        let mut r = at_options();
+        r.answer_greeting_path("/stray.wav".into());
+        assert_eq!(r.poll(), options(), "no query asked yet");
+        r.input(digits("1"));
+        let need = RetrievalStep::Need(Query::GreetingPath { mailbox: "1001".into() });
+        assert_eq!(r.poll(), need);
+        r.input(OpResult::PlayDone);
+        assert_eq!(r.poll(), need, "op results do not answer a query");
+        r.answer_greeting_path(GREETING.into());
+        r.answer_greeting_path("/second.wav".into());
+        assert_eq!(r.poll(), play(&["vm-record-greeting"]));
+        r.input(OpResult::PlayDone);
+        assert_eq!(r.poll(), record_greeting(), "the first answer is the path");
+    }
+
+    #[test]
+    fn re_record_then_accept_keeps_the_second_take() {
+        let mut r = at_options();
+        let steps = run(&mut r, VecDeque::from([
+            digits("1"),
+            OpResult::PlayDone,
+            recorded(60_000, RecordEnd::MaxLength),
+            digits("2"),
+            OpResult::PlayDone,
+            recorded(3000, RecordEnd::Silence),
+            digits("1"),
+            OpResult::PlayDone,
+        ]));
+        assert_eq!(
+            steps[2..],
+            [
+                play(&["vm-record-greeting"]),
+                record_greeting(),
+                review(),
+                play(&["vm-record-greeting"]),
+                record_greeting(),
+                review(),
+                RetrievalStep::Effect(Effect::SetGreeting { mailbox: "1001".into(), path: GREETING.into() }),
+                play(&["vm-greeting-saved"]),
+                options(),
+            ]
+        );
+        assert_eq!(effects(&steps).len(), 1, "no discard: the same file was overwritten and kept");
+    }
+
+    #[test]
+    fn cancel_discards_the_recording() {
+        let mut r = at_options();
+        let steps = run(&mut r, VecDeque::from([
+            digits("1"),
+            OpResult::PlayDone,
+            recorded(5000, RecordEnd::Key('#')),
+            digits("4"), // not an option
+            OpResult::PlayDone,
+            digits("3"),
+            OpResult::PlayDone,
+        ]));
+        assert_eq!(
+            steps[3..],
+            [
+                record_greeting(),
+                review(),
+                play(&["invalid"]),
+                review(),
+                RetrievalStep::Effect(Effect::DiscardRecording(GREETING.into())),
+                play(&["vm-greeting-cancelled"]),
+                options(),
+            ]
+        );
+        assert_eq!(effects(&steps), [Effect::DiscardRecording(GREETING.into())], "never set");
+    }
+
+    #[test]
+    fn too_short_greeting_is_refused() {
+        for (end, ms) in [(RecordEnd::Key('#'), 999), (RecordEnd::Silence, 0), (RecordEnd::MaxLength, 500)] {
+            let mut r = at_options();
+            let steps = run(&mut r, VecDeque::from([digits("1"), OpResult::PlayDone, recorded(ms, end), OpResult::PlayDone]));
+            assert_eq!(
+                steps[3..],
+                [
+                    record_greeting(),
+                    RetrievalStep::Effect(Effect::DiscardRecording(GREETING.into())),
+                    play(&["vm-too-short"]),
+                    options(),
+                ],
+                "{end:?} {ms}"
+            );
+        }
+        // Exactly the minimum is reviewed.
+        let mut r = at_options();
+        let steps = run(&mut r, VecDeque::from([digits("1"), OpResult::PlayDone, recorded(1000, RecordEnd::Key('#'))]));
+        assert_eq!(steps.last(), Some(&review()));
+        // A good first take, then a too-short second one: the file is dropped.
+        let mut r = at_options();
+        let steps = run(&mut r, VecDeque::from([
+            digits("1"),
+            OpResult::PlayDone,
+            recorded(4000, RecordEnd::Key('#')),
+            digits("2"),
+            OpResult::PlayDone,
+            recorded(100, RecordEnd::Key('#')),
+        ]));
+        assert_eq!(effects(&steps), [Effect::DiscardRecording(GREETING.into())]);
+        assert_eq!(r.poll(), play(&["vm-too-short"]));
+    }
+
+    #[test]
+    fn hangup_during_greeting_recording_or_review_saves_nothing() {
+        let discard_then_done = [RetrievalStep::Effect(Effect::DiscardRecording(GREETING.into())), RetrievalStep::Done];
+        for hangup in [recorded(8000, RecordEnd::Hangup), OpResult::Hangup] {
+            let mut r = at_options();
+            let steps = run(&mut r, VecDeque::from([digits("1"), OpResult::PlayDone, hangup.clone()]));
+            assert_eq!(steps[3..], [record_greeting(), discard_then_done[0].clone(), RetrievalStep::Done], "{hangup:?}");
+        }
+        // Hanging up while hearing it back is not accepting it.
+        let mut r = at_options();
+        let steps = run(&mut r, VecDeque::from([digits("1"), OpResult::PlayDone, recorded(8000, RecordEnd::Key('#')), OpResult::Hangup]));
+        assert_eq!(steps[4..], [review(), discard_then_done[0].clone(), RetrievalStep::Done]);
+        assert!(!effects(&steps).iter().any(|e| matches!(e, Effect::SetGreeting { .. })));
+        // Hanging up during the intro of a re-record drops the first take too.
+        let mut r = at_options();
+        let steps = run(&mut r, VecDeque::from([digits("1"), OpResult::PlayDone, recorded(8000, RecordEnd::Key('#')), digits("2"), OpResult::Hangup]));
+        assert_eq!(steps[steps.len() - 2..], discard_then_done);
+        // Review timeouts: the take is dropped and the call ends.
+        let mut r = at_options();
+        let mut inputs = VecDeque::from([digits("1"), OpResult::PlayDone, recorded(8000, RecordEnd::Key('#'))]);
+        inputs.extend([OpResult::Timeout, OpResult::Timeout, OpResult::Timeout, OpResult::Timeout, OpResult::PlayDone]);
+        let steps = run(&mut r, inputs);
+        assert_eq!(
+            steps[4..],
+            [review(), review(), review(), review(), discard_then_done[0].clone(), play(&["goodbye"]), RetrievalStep::Done]
+        );
+    }
+
+    #[test]
+    fn erase_greeting() {
+        let mut r = at_options();
+        let steps = run(&mut r, VecDeque::from([digits("2"), OpResult::PlayDone, digits("9"), OpResult::PlayDone]));
+        assert_eq!(
+            steps,
+            [
+                options(),
+                RetrievalStep::Effect(Effect::ClearGreeting { mailbox: "1001".into() }),
+                play(&["vm-greeting-erased"]),
+                options(),
+                play(&["invalid"]),
+                options(),
+            ]
+        );
+    }
+
+    fn new_pin() -> RetrievalStep {
+        RetrievalStep::Op(collect("vm-enter-new-pin", 10, Some('#')))
+    }
+
+    fn reenter_pin() -> RetrievalStep {
+        RetrievalStep::Op(collect("vm-reenter-pin", 10, Some('#')))
+    }
+
+    #[test]
+    fn pin_change_ok() {
+        for pin in ["5678", "1234567890"] {
+            let mut r = at_options();
+            // Ten digits end the collect without '#'.
+            let typed = if pin.len() == 10 { pin.to_string() } else { format!("{pin}#") };
+            let steps = run(&mut r, VecDeque::from([digits("3"), digits(&typed), digits(&format!("{pin}#")), OpResult::PlayDone]));
+            assert_eq!(
+                steps,
+                [
+                    options(),
+                    new_pin(),
+                    reenter_pin(),
+                    RetrievalStep::Effect(Effect::SetPin { mailbox: "1001".into(), pin: pin.into() }),
+                    play(&["vm-pin-changed"]),
+                    options(),
+                ],
+                "{pin}"
+            );
+        }
+        // A typed mailbox is the one changed.
+        let mut r = Retrieval::new(None);
+        r.input(digits("2002#"));
+        r.input(digits("1111#"));
+        r.answer_pin(true);
+        r.answer_messages(vec![]);
+        let steps = run(&mut r, VecDeque::from([OpResult::PlayDone, digits("0"), digits("3"), digits("2468#"), digits("2468#")]));
+        assert_eq!(effects(&steps), [Effect::SetPin { mailbox: "2002".into(), pin: "2468".into() }]);
+    }
+
+    #[test]
+    fn pin_change_mismatch() {
+        for second in [digits("5679#"), digits("567#"), OpResult::Timeout] {
+            let mut r = at_options();
+            let steps = run(&mut r, VecDeque::from([digits("3"), digits("5678#"), second.clone(), OpResult::PlayDone]));
+            assert_eq!(steps[1..], [new_pin(), reenter_pin(), play(&["vm-pin-mismatch"]), options()], "{second:?}");
+            assert!(effects(&steps).is_empty());
+        }
+    }
+
+    #[test]
+    fn pin_change_too_short_or_not_digits() {
+        for bad in ["123#", "1#", "12*4#", "*#"] {
+            let mut r = at_options();
+            let steps = run(&mut r, VecDeque::from([digits("3"), digits(bad), OpResult::PlayDone]));
+            assert_eq!(steps[1..], [new_pin(), play(&["vm-pin-invalid"]), options()], "{bad}");
+            assert!(effects(&steps).is_empty());
+        }
+        // Nothing typed: straight back to the options, nothing said.
+        for nothing in [OpResult::Timeout, digits("#")] {
+            let mut r = at_options();
+            let steps = run(&mut r, VecDeque::from([digits("3"), nothing]));
+            assert_eq!(steps[1..], [new_pin(), options()]);
+        }
+    }
+
+    #[test]
+    fn options_timeouts_end_the_call() {
+        let mut r = at_options();
+        let steps = run(&mut r, VecDeque::from([OpResult::Timeout, OpResult::Timeout, OpResult::Timeout, OpResult::Timeout, OpResult::PlayDone]));
+        assert_eq!(steps, [options(), options(), options(), options(), play(&["goodbye"]), RetrievalStep::Done]);
     }
 }
