@@ -147,6 +147,31 @@ impl Driver<'_> {
                     tracing::info!(id, "voicemail deleted");
                     let _ = ctx.store.delete_message(id).await;
                 }
+                RetrievalStep::Need(Query::GreetingPath { mailbox }) => {
+                    // A fresh name per take: the current greeting must survive
+                    // until the new one is accepted.
+                    let dir = self.voicemail_dir().join(&mailbox);
+                    let _ = std::fs::create_dir_all(&dir);
+                    r.answer_greeting_path(dir.join(format!("greeting-{}.wav", crate::store::unix_ms())));
+                }
+                RetrievalStep::Effect(Effect::SetGreeting { mailbox, path }) => {
+                    let path = path.display().to_string();
+                    match ctx.store.set_greeting(&mailbox, Some(&path)).await {
+                        Ok(()) => tracing::info!(mailbox, path, "voicemail greeting recorded"),
+                        Err(e) => tracing::warn!(mailbox, path, "voicemail greeting not saved: {e}"),
+                    }
+                }
+                RetrievalStep::Effect(Effect::ClearGreeting { mailbox }) => match ctx.store.set_greeting(&mailbox, None).await {
+                    Ok(()) => tracing::info!(mailbox, "voicemail greeting erased"),
+                    Err(e) => tracing::warn!(mailbox, "voicemail greeting not erased: {e}"),
+                },
+                RetrievalStep::Effect(Effect::SetPin { mailbox, pin }) => match ctx.store.set_mailbox_pin(&mailbox, &pin).await {
+                    Ok(()) => tracing::info!(mailbox, "voicemail PIN changed"),
+                    Err(e) => tracing::warn!(mailbox, "voicemail PIN not changed: {e}"),
+                },
+                RetrievalStep::Effect(Effect::DiscardRecording(path)) => {
+                    let _ = std::fs::remove_file(&path);
+                }
                 RetrievalStep::Done => break,
             }
         }
