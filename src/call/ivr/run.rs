@@ -355,7 +355,17 @@ impl Driver<'_> {
         match op {
             Op::Play(media) => self.play(&media).await,
             Op::Collect { prompts, min, max, terminator, first_timeout_ms, inter_timeout_ms } => {
-                let mut got = std::mem::take(&mut self.typeahead);
+                // Type-ahead feeds this collect up to what it takes (its max,
+                // or through its terminator); the rest waits for the next one.
+                let mut got = String::new();
+                while let Some(c) = self.typeahead.chars().next() {
+                    let digits = got.chars().filter(|d| Some(*d) != terminator).count();
+                    if terminator.is_some_and(|t| got.contains(t)) || digits >= max.max(1) as usize {
+                        break;
+                    }
+                    got.push(c);
+                    self.typeahead.remove(0);
+                }
                 let done = |got: &str| {
                     terminator.is_some_and(|t| got.contains(t)) || got.chars().filter(|c| Some(*c) != terminator).count() >= max.max(1) as usize
                 };
