@@ -291,6 +291,7 @@ impl LocalLeg {
 
 /// Dispatches one SIP event to the leg when it is its own: ACKs and
 /// in-dialog requests. Returns the event back when it is someone else's.
+#[allow(clippy::result_large_err)] // the event moves on to its owner; boxing would allocate per event
 pub fn route_event(ctx: &Ctx, leg: &mut LocalLeg, ev: SipEvent) -> Result<Option<LegSignal>, SipEvent> {
     match ev {
         SipEvent::Ack { request, .. } if leg.owns(&request) => {

@@ -92,7 +92,7 @@ pub enum Progress {
     /// A 180/183 arrived (first one only).
     Ringing,
     /// The winning 2xx, already ACKed; the losers are being cancelled.
-    Answered { dialog: Dialog, dest: Peer, answer: SessionDescription },
+    Answered { dialog: Box<Dialog>, dest: Peer, answer: Box<SessionDescription> },
     /// Every fork failed; the best status to report.
     Failed(u16),
 }
@@ -216,7 +216,7 @@ impl Originator {
             self.winner = Some((dialog.remote_tag.clone(), ack, dest.clone()));
             self.cancel(ctx).await;
             return match crate::sdp::parse(&resp.body) {
-                Ok(answer) => Some(Progress::Answered { dialog, dest, answer }),
+                Ok(answer) => Some(Progress::Answered { dialog: Box::new(dialog), dest, answer: Box::new(answer) }),
                 Err(e) => {
                     tracing::warn!("callee answered without usable SDP: {e}");
                     let bye = dialog.request(Method::Bye, &build::via(ctx, &dest), &build::contact(ctx, &dest), None);

@@ -158,6 +158,7 @@ impl Driver<'_> {
                 None => std::future::pending().await,
             }
         };
+        #[allow(clippy::large_enum_variant)] // lives for one select, on the stack
         enum Got {
             Sip(Option<SipEvent>),
             Cmd(crate::call::CallCommand),
@@ -491,13 +492,13 @@ impl Driver<'_> {
                     let Some(p) = pair.take() else { break DialOutcome::Failed };
                     if !self.ensure_answered().await {
                         // The caller could not be answered: the callee goes too.
-                        let mut d = dialog;
+                        let mut d = *dialog;
                         let bye = d.request(crate::sip::message::Method::Bye, &crate::call::build::via(&ctx, &dest), &crate::call::build::contact(&ctx, &dest), None);
                         let _ = ctx.endpoint.send_request(bye, dest, self.caller.tx.clone()).await;
                         break DialOutcome::Failed;
                     }
                     let port = super::port::CalleePort(self.shared.clone());
-                    match LocalLeg::dialled(&ctx, dialog, dest, self.caller.tx.clone(), p, offer.clone(), &answer, prefs.clone(), port) {
+                    match LocalLeg::dialled(&ctx, *dialog, dest, self.caller.tx.clone(), p, offer.clone(), &answer, prefs.clone(), port) {
                         Ok(b) => {
                             tracing::info!(codec = b.codec.encoding_name(), "callee answered: bridged");
                             self.b = Some(b);
