@@ -118,3 +118,25 @@ pub async fn authenticate(ctx: &Ctx, req: &Request, source: &Peer, user: &str, p
         Err(_) => forbidden("Forbidden"),
     }
 }
+
+/// Our INVITE again with credentials for a carrier's 401/407 challenge (a
+/// trunk's username and secret), next CSeq and a new branch; `None` when the
+/// trunk has no credentials or the challenge is unusable.
+pub fn invite_with_credentials(ctx: &Ctx, invite: &Request, dest: &Peer, resp: &Response, trunk: &crate::store::Trunk) -> Option<Request> {
+    use crate::sip::message::{CSeq, Method};
+    let (user, secret) = (trunk.username.as_deref()?, trunk.secret.as_deref()?);
+    let (challenge_hdr, cred_hdr) = if resp.status == 407 {
+        (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
+    } else {
+        (HeaderName::WwwAuthenticate, HeaderName::Authorization)
+    };
+    let values: Vec<&str> = resp.headers.get_all(&challenge_hdr).collect();
+    let challenge = crate::sip::auth::select_challenge(&values)?;
+    let mut req = invite.clone();
+    let cseq = req.headers.cseq().ok()?;
+    req.headers.set(HeaderName::CSeq, CSeq { seq: cseq.seq + 1, method: Method::Invite }.to_string());
+    req.headers.set(HeaderName::Via, build::via(ctx, dest));
+    let cnonce = crate::sip::transaction::new_tag();
+    req.headers.push(cred_hdr, challenge.authorization("INVITE", &req.uri.to_string(), user, secret, &cnonce, 1));
+    Some(req)
+}

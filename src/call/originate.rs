@@ -9,10 +9,9 @@ use std::net::SocketAddr;
 
 use super::{build, Ctx};
 use crate::sdp::SessionDescription;
-use crate::sip::auth::select_challenge;
 use crate::sip::dialog::Dialog;
 use crate::sip::endpoint::{EventSender, SipEvent};
-use crate::sip::message::{CSeq, HeaderName, Headers, Message, Method, Request, Response, Uri};
+use crate::sip::message::{HeaderName, Headers, Message, Method, Request, Response, Uri};
 use crate::sip::resolve_host_port;
 use crate::sip::transaction::{cancel_request, new_tag, Peer, TransactionKey};
 use crate::store::{unix_time, Trunk};
@@ -250,21 +249,7 @@ impl Originator {
 
     fn authorized_retry(&self, ctx: &Ctx, i: usize, resp: &Response) -> Option<Request> {
         let f = &self.forks[i];
-        let trunk = f.target.trunk.as_ref()?;
-        let (user, secret) = (trunk.username.as_deref()?, trunk.secret.as_deref()?);
-        let (challenge_hdr, cred_hdr) = if resp.status == 407 {
-            (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
-        } else {
-            (HeaderName::WwwAuthenticate, HeaderName::Authorization)
-        };
-        let values: Vec<&str> = resp.headers.get_all(&challenge_hdr).collect();
-        let challenge = select_challenge(&values)?;
-        let mut req = f.invite.clone();
-        let cseq = req.headers.cseq().ok()?;
-        req.headers.set(HeaderName::CSeq, CSeq { seq: cseq.seq + 1, method: Method::Invite }.to_string());
-        req.headers.set(HeaderName::Via, build::via(ctx, &f.target.dest));
-        req.headers.push(cred_hdr, challenge.authorization("INVITE", &req.uri.to_string(), user, secret, &new_tag(), 1));
-        Some(req)
+        super::auth::invite_with_credentials(ctx, &f.invite, &f.target.dest, resp, f.target.trunk.as_ref()?)
     }
 
     fn all_failed(&self) -> Option<Progress> {

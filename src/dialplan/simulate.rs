@@ -265,11 +265,7 @@ steps = [{ app = "say", digits = "${http_error}" }, { app = "dial", targets = ["
     }
 
     fn known_prompts() -> Vec<&'static str> {
-        include_str!("../../prompts/en/prompts.txt")
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .filter_map(|l| l.split('\t').next())
-            .collect()
+        crate::media::prompt::listed_prompts()
     }
 
     /// Every prompt the interpreter and `say` can produce by themselves

@@ -253,6 +253,17 @@ fn silence(rate: u32) -> Arc<[i16]> {
     vec![0i16; (u64::from(rate) * u64::from(MISSING_PROMPT_MS) / 1000) as usize].into()
 }
 
+/// Names listed in the shipped English prompt list (for tests that check
+/// every prompt a module can emit exists).
+#[cfg(test)]
+pub fn listed_prompts() -> Vec<&'static str> {
+    include_str!("../../prompts/en/prompts.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split('\t').next())
+        .collect()
+}
+
 /// Plays a queue of prompts, 20 ms at a time, at one rate.
 ///
 /// Holds `Arc<[i16]>` clips (no copy of the audio); `get_frame` copies

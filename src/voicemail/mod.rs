@@ -88,11 +88,7 @@ mod tests {
     use super::*;
 
     fn known() -> Vec<&'static str> {
-        include_str!("../../prompts/en/prompts.txt")
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .filter_map(|l| l.split('\t').next())
-            .collect()
+        crate::media::prompt::listed_prompts()
     }
 
     #[test]

@@ -95,23 +95,8 @@ impl Call {
     }
 
     pub(super) fn authorized_retry(&self, i: usize, resp: &Response) -> Option<Request> {
-        let trunk = self.trunk.as_ref()?;
-        let (user, secret) = (trunk.username.as_deref()?, trunk.secret.as_deref()?);
-        let (challenge_hdr, cred_hdr) = if resp.status == 407 {
-            (HeaderName::ProxyAuthenticate, HeaderName::ProxyAuthorization)
-        } else {
-            (HeaderName::WwwAuthenticate, HeaderName::Authorization)
-        };
-        let values: Vec<&str> = resp.headers.get_all(&challenge_hdr).collect();
-        let challenge = select_challenge(&values)?;
         let f = &self.forks[i];
-        let mut req = f.invite.clone();
-        let cseq = req.headers.cseq().ok()?;
-        req.headers.set(HeaderName::CSeq, CSeq { seq: cseq.seq + 1, method: Method::Invite }.to_string());
-        req.headers.set(HeaderName::Via, build::via(&self.ctx, &f.dest));
-        let cnonce = new_tag();
-        req.headers.push(cred_hdr, challenge.authorization("INVITE", &req.uri.to_string(), user, secret, &cnonce, 1));
-        Some(req)
+        crate::call::auth::invite_with_credentials(&self.ctx, &f.invite, &f.dest, resp, self.trunk.as_ref()?)
     }
 
     pub(super) fn maybe_all_failed(&mut self) -> Phase {

@@ -27,10 +27,9 @@ use super::route::{self, Refusal, Target};
 use super::sdp_anchor::anchor;
 use super::{build, Ctx};
 use crate::media::{Leg, RelayConfig, RelayEvent, RelayHandle, RelaySession};
-use crate::sip::auth::select_challenge;
 use crate::sip::dialog::Dialog;
 use crate::sip::endpoint::{EventSender, SipEvent};
-use crate::sip::message::{CSeq, HeaderName, Headers, Message, Method, Request, Response, Uri};
+use crate::sip::message::{HeaderName, Headers, Message, Method, Request, Response, Uri};
 use crate::sip::transaction::{cancel_request, new_tag, Peer, TransactionKey};
 use crate::store::Trunk;
 
