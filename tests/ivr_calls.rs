@@ -293,3 +293,59 @@ fn outbound_route_strips_the_prefix_rewrites_caller_id_rings_through_and_records
     }
     assert_eq!(wait_path(&sb, "95551234"), "outside");
 }
+
+const CONF_PLAN: &str = r#"
+[[entry]]
+match = { did = "8100" }
+context = "bridge"
+[context.bridge]
+steps = [{ app = "answer" }, { app = "conference", room = "8100", pin = "1357" }]
+"#;
+
+#[test]
+fn conference_with_pin_from_the_dialplan_mixes_the_parties() {
+    let mut sb = Switchboard::start_with(&format!("[media]\nprompts_dir = \"{}\"\ninband_dtmf = true\n", repo("prompts").display())).expect("start");
+    std::fs::write(sb.dialplan_dir().join("conf.toml"), CONF_PLAN).unwrap();
+    sb.wait_log("dialplan reloaded", T).expect("plan loaded");
+    let freqs = [440.0, 1000.0];
+    let mut phones = Vec::new();
+    for (i, f) in freqs.iter().enumerate() {
+        // The PIN in-band, then this party's tone.
+        let path = sb.dir().join(format!("party{i}.wav"));
+        let mut w = hound::WavWriter::create(&path, hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int }).unwrap();
+        let pin = sb.dir().join(format!("pin{i}.wav"));
+        write_dtmf(&pin, "1357#", 1.5, 0.12, 0.12, 0.5);
+        for s in hound::WavReader::open(&pin).unwrap().samples::<i16>() {
+            w.write_sample(s.unwrap()).unwrap();
+        }
+        for n in 0..(8000.0 * 25.0) as usize {
+            w.write_sample((9000.0 * (2.0 * std::f64::consts::PI * f * n as f64 / 8000.0).sin()) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+        phones.push(phone(&sb, &format!("200{}", i + 1), Some(&path)));
+    }
+    for p in &phones {
+        p.dial(&format!("sip:8100@{}", sb.sip_addr())).expect("dial");
+    }
+    for p in phones.iter_mut() {
+        p.wait_event("CALL_ESTABLISHED", T).expect("answered");
+    }
+    for _ in 0..2 {
+        sb.wait_log("joined conference", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    for p in &phones {
+        p.hangup().expect("leave");
+    }
+    for (i, p) in phones.iter_mut().enumerate() {
+        p.wait_event("CALL_CLOSED", T).expect("closed");
+        let heard = p.wait_received_recording(3.0, T).expect("recording");
+        let audio = common::audio::read_wav(&heard).unwrap();
+        // The last two seconds: both parties in the room.
+        let tail = &audio.samples[audio.samples.len().saturating_sub(audio.rate as usize * 2)..];
+        let other = common::audio::tone_power_ratio_samples(tail, audio.rate, freqs[1 - i]);
+        let own = common::audio::tone_power_ratio_samples(tail, audio.rate, freqs[i]);
+        assert!(other > 0.15, "party {i} hears the other ({} Hz): {other:.3}", freqs[1 - i]);
+        assert!(own < 0.05, "party {i} does not hear itself: {own:.3}");
+    }
+}
