@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::{App, Cond, Dialplan, SayKind, VarTest};
 
 /// Everything the plan may know about the call. `now` is Unix seconds (UTC);
-/// time rules convert it with their own fixed offset.
+/// time rules convert it to local time in their own zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallInfo {
     pub did: String,
@@ -402,7 +402,7 @@ impl Session {
                     let p = prompts.iter().map(|p| self.expand(p)).collect();
                     return wait(self, State::AwaitPlay, Action::Play(p));
                 }
-                App::Say { kind, value, offset_min } => {
+                App::Say { kind, value, zone } => {
                     let v = self.expand(value);
                     let p = match kind {
                         SayKind::Digits => digits_to_prompts(&v),
@@ -412,8 +412,8 @@ impl Session {
                         },
                         SayKind::Amount => super::say::amount_to_prompts(&v),
                         SayKind::Date | SayKind::Time => match super::say::parse_unix(&v) {
-                            Some(t) if *kind == SayKind::Date => super::say::date_to_prompts(t, *offset_min),
-                            Some(t) => super::say::time_to_prompts(t, *offset_min),
+                            Some(t) if *kind == SayKind::Date => super::say::date_to_prompts(t, zone),
+                            Some(t) => super::say::time_to_prompts(t, zone),
                             None => {
                                 self.trace.push(format!("say: {v:?} is not unix seconds"));
                                 Vec::new()

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::{Spanned, Value};
 
 use super::interp::{HttpMethod, LookupBy, Ringback};
+use super::time::Zone;
 use super::{App, Cond, Context, Dialplan, Entry, Loc, Match, Pattern, SayKind, Step, TimeRule, VarTest, KNOWN_APPS, PLANNED_APPS};
 
 #[derive(Deserialize)]
@@ -460,20 +461,20 @@ fn convert_say(f: &mut Fields<'_, '_>) -> App {
         f.fail(&l, "say: needs exactly one of digits, number, amount, date, time".into());
     }
     let (kind, value) = given.into_iter().next().unwrap_or((SayKind::Digits, String::new()));
-    let offset_min = match tz {
-        None => 0,
+    let zone = match tz {
+        None => Zone::utc(),
         Some(_) if !matches!(kind, SayKind::Date | SayKind::Time) => {
             let l = f.loc_of("timezone");
             f.fail(&l, "say: timezone goes with date or time".into());
-            0
+            Zone::utc()
         }
-        Some(t) => super::time::parse_offset(&t).unwrap_or_else(|| {
+        Some(t) => Zone::parse(&t).unwrap_or_else(|e| {
             let l = f.loc_of("timezone");
-            f.fail(&l, format!("say: timezone {t:?} must be a fixed offset like \"+01:00\" or \"Z\""));
-            0
+            f.fail(&l, format!("say: {e}"));
+            Zone::utc()
         }),
     };
-    App::Say { kind, value, offset_min }
+    App::Say { kind, value, zone }
 }
 
 fn convert_dial(f: &mut Fields<'_, '_>) -> App {
@@ -530,11 +531,10 @@ fn convert_lookup(f: &mut Fields<'_, '_>) -> App {
 fn convert_http(f: &mut Fields<'_, '_>) -> App {
     let url = f.str("url");
     // Variables in the host part are allowed (`http://${crm}/x`); only the
-    // scheme is checked here. https needs TLS, which this build leaves out.
-    if !f.failed && !url.starts_with("http://") {
+    // scheme is checked here (webhook.rs speaks https through rustls).
+    if !f.failed && !url.starts_with("http://") && !url.starts_with("https://") {
         let l = f.loc_of("url");
-        let why = if url.starts_with("https://") { "https is not supported (plain http:// to a LAN service)" } else { "must start with http://" };
-        f.fail(&l, format!("http: url {url:?}: {why}"));
+        f.fail(&l, format!("http: url {url:?}: must start with http:// or https://"));
     }
     let method = match f.opt_str("method").map(|m| m.to_ascii_uppercase()).as_deref() {
         None | Some("POST") => HttpMethod::Post,
@@ -790,7 +790,7 @@ mod tests {
             "[context.main]\nsteps = [\n",
             " { app = \"lookup\", by = \"email\" },\n",
             " { app = \"lookup\", by = \"account\" },\n",
-            " { app = \"http\", url = \"https://crm/x\" },\n",
+            " { app = \"http\", url = \"ftp://crm/x\" },\n",
             " { app = \"http\", url = \"http://crm/x\", method = \"PUT\", map = { \"a\" = \"b-c\" } },\n",
             " { app = \"record\", into = \"${x}\", terminators = \"a\" },\n",
             " { app = \"dial\", targets = [\"1\"], ringback = \"bells\" },\n",
@@ -805,7 +805,7 @@ mod tests {
         let has = |prefix: &str, needle: &str| e.iter().any(|m| m.starts_with(prefix) && m.contains(needle));
         assert!(has("t.toml:3:25:", "by \"email\""), "{e:?}");
         assert!(has("t.toml:4:", "needs value"), "{e:?}");
-        assert!(has("t.toml:5:24:", "https is not supported"), "{e:?}");
+        assert!(has("t.toml:5:24:", "must start with http:// or https://"), "{e:?}");
         assert!(has("t.toml:6:", "method \"PUT\""), "{e:?}");
         assert!(has("t.toml:6:", "\"b-c\" must be a variable name"), "{e:?}");
         assert!(has("t.toml:7:", "into \"${x}\""), "{e:?}");
@@ -826,11 +826,11 @@ mod tests {
 
     #[test]
     fn bad_match_and_time_rule_fields() {
-        let text = "[[entry]]\nmatch = { pattern = \"_1Q\" }\ncontext = \"m\"\n[[entry]]\nmatch = { did = \"1\", feature = \"*9\" }\ncontext = \"m\"\n[context.m]\nsteps = [{ app = \"answer\" }]\n[time_rules.bh]\ntimezone = \"Europe/Paris\"\nweekdays = [\"mon-fry\"]\nhours = [\"9-5\"]\nholidays = [\"2026-02-30\"]\n";
+        let text = "[[entry]]\nmatch = { pattern = \"_1Q\" }\ncontext = \"m\"\n[[entry]]\nmatch = { did = \"1\", feature = \"*9\" }\ncontext = \"m\"\n[context.m]\nsteps = [{ app = \"answer\" }]\n[time_rules.bh]\ntimezone = \"Europe/Pariss\"\nweekdays = [\"mon-fry\"]\nhours = [\"9-5\"]\nholidays = [\"2026-02-30\"]\n";
         let e = errs(text);
         assert!(e.iter().any(|m| m.starts_with("t.toml:2:21:") && m.contains("bad character")), "{e:?}");
         assert!(e.iter().any(|m| m.starts_with("t.toml:5:") && m.contains("exactly one")), "{e:?}");
-        assert!(e.iter().any(|m| m.starts_with("t.toml:10:") && m.contains("timezone")), "{e:?}");
+        assert!(e.iter().any(|m| m.starts_with("t.toml:10:12:") && m.contains("unknown timezone \"Europe/Pariss\"")), "{e:?}");
         assert!(e.iter().any(|m| m.starts_with("t.toml:11:") && m.contains("weekday")), "{e:?}");
         assert!(e.iter().any(|m| m.starts_with("t.toml:12:") && m.contains("hours")), "{e:?}");
         assert!(e.iter().any(|m| m.starts_with("t.toml:13:") && m.contains("holiday")), "{e:?}");

@@ -177,8 +177,8 @@ pub enum App {
         kind: SayKind,
         /// Expanded at run time (`${account}`).
         value: String,
-        /// Fixed UTC offset in minutes for `date` / `time`.
-        offset_min: i32,
+        /// Local time zone for `date` / `time` (fixed offset or IANA).
+        zone: time::Zone,
     },
     Dial {
         targets: Vec<String>,

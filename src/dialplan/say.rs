@@ -5,7 +5,7 @@
 //! language gets its own file next to this one.
 
 use super::interp::{digits_to_prompts, number_to_prompts};
-use super::time::Civil;
+use super::time::Zone;
 
 const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 const MONTHS: [&str; 12] =
@@ -61,9 +61,10 @@ pub fn parse_unix(s: &str) -> Option<i64> {
 }
 
 /// `monday march ord-2` (weekday, month, day ordinal); the year is left out
-/// on purpose: callers hear dates close to today.
-pub fn date_to_prompts(unix: i64, offset_min: i32) -> Vec<String> {
-    let c = Civil::from_unix(unix, offset_min);
+/// on purpose: callers hear dates close to today. The date is the one on
+/// the wall calendar in `zone`.
+pub fn date_to_prompts(unix: i64, zone: &Zone) -> Vec<String> {
+    let c = zone.civil(unix);
     vec![
         WEEKDAYS[c.weekday as usize % 7].to_string(),
         MONTHS[(c.month as usize + 11) % 12].to_string(),
@@ -72,9 +73,10 @@ pub fn date_to_prompts(unix: i64, offset_min: i32) -> Vec<String> {
 }
 
 /// 12-hour clock: `3 pm`, `3 oh 5 pm`, `12 30 am`. Full hours say just the
-/// hour ("3 pm"), which is how people read a clock aloud.
-pub fn time_to_prompts(unix: i64, offset_min: i32) -> Vec<String> {
-    let c = Civil::from_unix(unix, offset_min);
+/// hour ("3 pm"), which is how people read a clock aloud. The time is the
+/// wall-clock time in `zone` (DST included for IANA zones).
+pub fn time_to_prompts(unix: i64, zone: &Zone) -> Vec<String> {
+    let c = zone.civil(unix);
     let hour12 = match c.hour % 12 {
         0 => 12,
         h => h,
@@ -124,17 +126,43 @@ mod tests {
 
     #[test]
     fn dates_and_times() {
+        let (cet, utc) = (Zone::fixed(60), Zone::utc());
         let t = parse_rfc3339("2026-03-02T15:05:00+01:00").unwrap();
-        assert_eq!(date_to_prompts(t, 60), ["monday", "march", "ord-2"]);
-        assert_eq!(time_to_prompts(t, 60), ["3", "oh", "5", "pm"]);
-        assert_eq!(time_to_prompts(t, 0), ["2", "oh", "5", "pm"]);
+        assert_eq!(date_to_prompts(t, &cet), ["monday", "march", "ord-2"]);
+        assert_eq!(time_to_prompts(t, &cet), ["3", "oh", "5", "pm"]);
+        assert_eq!(time_to_prompts(t, &utc), ["2", "oh", "5", "pm"]);
         let t = parse_rfc3339("2026-12-31T00:30:00Z").unwrap();
-        assert_eq!(date_to_prompts(t, 0), ["thursday", "december", "ord-31"]);
-        assert_eq!(time_to_prompts(t, 0), ["12", "30", "am"]);
+        assert_eq!(date_to_prompts(t, &utc), ["thursday", "december", "ord-31"]);
+        assert_eq!(time_to_prompts(t, &utc), ["12", "30", "am"]);
         let noon = parse_rfc3339("2026-01-01T12:00:00Z").unwrap();
-        assert_eq!(time_to_prompts(noon, 0), ["12", "pm"]);
-        assert_eq!(time_to_prompts(noon + 11 * 3600 + 59 * 60, 0), ["11", "50", "9", "pm"]);
+        assert_eq!(time_to_prompts(noon, &utc), ["12", "pm"]);
+        assert_eq!(time_to_prompts(noon + 11 * 3600 + 59 * 60, &utc), ["11", "50", "9", "pm"]);
         assert_eq!(parse_unix(" 17 "), Some(17));
         assert_eq!(parse_unix("x"), None);
+        // Nonsense instants from a variable say something, never panic.
+        assert_eq!(time_to_prompts(i64::MAX, &Zone::parse("Europe/Berlin").unwrap()).last().map(String::as_str), Some("pm"));
+    }
+
+    #[test]
+    fn dates_and_times_in_named_zones() {
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        let ny = Zone::parse("America/New_York").unwrap();
+        // Same UTC hour, winter and summer: the wall clock moves with DST.
+        let winter = parse_rfc3339("2026-01-15T13:05:00Z").unwrap();
+        let summer = parse_rfc3339("2026-07-15T13:05:00Z").unwrap();
+        assert_eq!(time_to_prompts(winter, &berlin), ["2", "oh", "5", "pm"]);
+        assert_eq!(time_to_prompts(summer, &berlin), ["3", "oh", "5", "pm"]);
+        assert_eq!(time_to_prompts(winter, &ny), ["8", "oh", "5", "am"]);
+        assert_eq!(time_to_prompts(summer, &ny), ["9", "oh", "5", "am"]);
+        // Across the Berlin spring switch: one second apart, an hour apart
+        // on the wall.
+        let before = parse_rfc3339("2026-03-29T00:59:00Z").unwrap();
+        assert_eq!(time_to_prompts(before, &berlin), ["1", "50", "9", "am"]);
+        assert_eq!(time_to_prompts(before + 60, &berlin), ["3", "am"]);
+        // The local date differs from the UTC date near midnight.
+        let late = parse_rfc3339("2026-07-04T02:30:00Z").unwrap();
+        assert_eq!(date_to_prompts(late, &Zone::utc()), ["saturday", "july", "ord-4"]);
+        assert_eq!(date_to_prompts(late, &ny), ["friday", "july", "ord-3"]);
+        assert_eq!(date_to_prompts(parse_rfc3339("2026-12-31T23:30:00Z").unwrap(), &berlin), ["friday", "january", "ord-1"]);
     }
 }

@@ -273,13 +273,14 @@ steps = [{ app = "say", digits = "${http_error}" }, { app = "dial", targets = ["
     #[test]
     fn generated_prompts_exist() {
         use crate::dialplan::say::{amount_to_prompts, date_to_prompts, time_to_prompts};
+        use crate::dialplan::time::Zone;
         let known = known_prompts();
         let mut names: Vec<String> = vec!["conf-enter-pin".into(), "conf-invalid-pin".into()];
         for day in 0..400 {
-            names.extend(date_to_prompts(1_767_225_600 + day * 86_400, 0));
+            names.extend(date_to_prompts(1_767_225_600 + day * 86_400, &Zone::utc()));
         }
         for min in 0..(24 * 60) {
-            names.extend(time_to_prompts(min * 60, 0));
+            names.extend(time_to_prompts(min * 60, &Zone::utc()));
         }
         for a in ["-1.01", "1234567.89", "0.99", "x"] {
             names.extend(amount_to_prompts(a));

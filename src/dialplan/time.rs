@@ -1,5 +1,15 @@
-//! Time-of-day rules with a fixed UTC offset per rule (no tz database) and
-//! civil date arithmetic on Unix seconds (std only).
+//! Time zones, time-of-day rules and civil date arithmetic on Unix seconds.
+//!
+//! Owns what "local time" means for the dialplan: a [`Zone`] is either a
+//! fixed UTC offset (`+01:00`, `Z`) or an IANA zone name (`Europe/Berlin`)
+//! whose offset follows daylight saving. Rules and `say date/time` are
+//! evaluated in local wall-clock time. The IANA data comes from the tz
+//! database compiled into the binary (jiff's `tzdb-bundle-always`), never
+//! from the host's /usr/share/zoneinfo, so a rule means the same thing on
+//! every appliance image, with or without tzdata installed; the cost is that
+//! a tz rule change reaches the appliance with a software update.
+//!
+//! Must not touch the clock: callers pass the instant (Unix seconds).
 
 /// A civil (calendar) date-time. `weekday` 0 = Monday … 6 = Sunday.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +61,14 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 impl Civil {
     /// Civil time at `unix` seconds shifted by `offset_min` minutes.
     pub fn from_unix(unix: i64, offset_min: i32) -> Civil {
-        let local = unix + offset_min as i64 * 60;
+        Civil::from_unix_secs(unix, offset_min as i64 * 60)
+    }
+
+    /// Civil time at `unix` seconds shifted by `offset_s` seconds (zones
+    /// before ~1900 have second-precision offsets). Saturates instead of
+    /// overflowing: `unix` can come from a caller-controlled variable.
+    fn from_unix_secs(unix: i64, offset_s: i64) -> Civil {
+        let local = unix.saturating_add(offset_s);
         let days = local.div_euclid(86400);
         let secs = local.rem_euclid(86400);
         let (year, month, day) = civil_from_days(days);
@@ -104,6 +121,78 @@ pub fn parse_offset(s: &str) -> Option<i32> {
     (h <= 18 && m < 60).then_some(sign * (h * 60 + m))
 }
 
+/// Why a `timezone` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ZoneError {
+    #[error("bad timezone {0:?}: want +HH:MM, -HH:MM, Z, UTC or an IANA name like \"Europe/Berlin\"")]
+    BadOffset(String),
+    #[error("unknown timezone {0:?} (want an IANA name like \"Europe/Berlin\" or \"America/New_York\", or a fixed offset like \"+01:00\")")]
+    Unknown(String),
+}
+
+/// A `timezone` setting: a fixed offset or an IANA zone (with DST).
+///
+/// Cheap to clone (jiff shares the zone's transition table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    tz: jiff::tz::TimeZone,
+}
+
+impl Default for Zone {
+    fn default() -> Zone {
+        Zone::utc()
+    }
+}
+
+impl Zone {
+    pub fn utc() -> Zone {
+        Zone { tz: jiff::tz::TimeZone::UTC }
+    }
+
+    /// A fixed offset in minutes east of UTC (±18 h at most, else UTC:
+    /// `parse_offset` never yields more).
+    pub fn fixed(offset_min: i32) -> Zone {
+        match jiff::tz::Offset::from_seconds(offset_min.saturating_mul(60)) {
+            Ok(off) => Zone { tz: jiff::tz::TimeZone::fixed(off) },
+            Err(_) => Zone::utc(),
+        }
+    }
+
+    /// `+HH:MM`, `-HH:MM`, `Z`, `UTC` or an IANA name (`Europe/Berlin`,
+    /// looked up case-insensitively in the bundled tz database).
+    pub fn parse(s: &str) -> Result<Zone, ZoneError> {
+        if let Some(min) = parse_offset(s) {
+            return Ok(Zone::fixed(min));
+        }
+        // Something that looks like an offset but is not one gets the
+        // offset hint rather than "unknown zone".
+        if s.starts_with(['+', '-']) || s.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+            return Err(ZoneError::BadOffset(s.to_string()));
+        }
+        jiff::tz::db().get(s).map(|tz| Zone { tz }).map_err(|_| ZoneError::Unknown(s.to_string()))
+    }
+
+    /// The canonical IANA name (`"America/New_York"` for
+    /// `"america/new_york"`); `None` for a non-zero fixed offset (jiff may
+    /// report a zero offset as `"UTC"`).
+    pub fn iana_name(&self) -> Option<&str> {
+        self.tz.iana_name()
+    }
+
+    /// Seconds east of UTC in force at `unix`.
+    pub fn offset_at(&self, unix: i64) -> i64 {
+        // Instants outside jiff's range (±9999 years) take the offset at
+        // the nearest end of it: a nonsense `${var}` must not panic.
+        let ts = jiff::Timestamp::from_second(unix).unwrap_or(if unix < 0 { jiff::Timestamp::MIN } else { jiff::Timestamp::MAX });
+        i64::from(self.tz.to_offset(ts).seconds())
+    }
+
+    /// Local wall-clock time at `unix`.
+    pub fn civil(&self, unix: i64) -> Civil {
+        Civil::from_unix_secs(unix, self.offset_at(unix))
+    }
+}
+
 /// RFC 3339 (`2026-03-02T10:00:00+01:00`, `...Z`, fractional seconds ignored)
 /// → Unix seconds.
 pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
@@ -142,8 +231,8 @@ pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeRule {
     pub name: String,
-    /// Minutes east of UTC.
-    pub offset_min: i32,
+    /// Local time of `weekdays`, `hours` and `holidays` (UTC by default).
+    pub zone: Zone,
     /// Index 0 = Monday.
     pub weekdays: [bool; 7],
     /// Minutes since midnight, `[start, end)`.
@@ -158,11 +247,12 @@ fn weekday_index(s: &str) -> Option<usize> {
 
 impl TimeRule {
     pub fn new(name: &str) -> TimeRule {
-        TimeRule { name: name.into(), offset_min: 0, weekdays: [true; 7], hours: Vec::new(), holidays: Vec::new() }
+        TimeRule { name: name.into(), zone: Zone::utc(), weekdays: [true; 7], hours: Vec::new(), holidays: Vec::new() }
     }
 
+    /// A fixed offset or an IANA name; see [`Zone::parse`].
     pub fn set_timezone(&mut self, s: &str) -> Result<(), String> {
-        self.offset_min = parse_offset(s).ok_or_else(|| format!("bad timezone {s:?} (want +HH:MM, -HH:MM or UTC; no tz names)"))?;
+        self.zone = Zone::parse(s).map_err(|e| e.to_string())?;
         Ok(())
     }
 
@@ -214,9 +304,13 @@ impl TimeRule {
     }
 
     pub fn local(&self, unix: i64) -> Civil {
-        Civil::from_unix(unix, self.offset_min)
+        self.zone.civil(unix)
     }
 
+    /// Evaluated on the local wall clock: on a DST switch day `09:00-17:00`
+    /// still means 09:00 to 17:00 as the clocks on the wall show it. A
+    /// local time skipped by spring-forward never occurs; one repeated by
+    /// fall-back matches both times.
     pub fn matches(&self, unix: i64) -> bool {
         let c = self.local(unix);
         let minute = c.hour * 60 + c.minute;
@@ -283,12 +377,154 @@ mod tests {
     #[test]
     fn bad_rule_fields() {
         let mut r = TimeRule::new("x");
-        assert!(r.set_timezone("Europe/Paris").is_err());
+        assert!(r.set_timezone("Europe/Paris").is_ok());
+        let e = r.set_timezone("Europe/Pariss").unwrap_err();
+        assert!(e.starts_with("unknown timezone \"Europe/Pariss\""), "{e}");
+        assert!(r.set_timezone("+25:00").unwrap_err().starts_with("bad timezone \"+25:00\""));
         assert!(r.set_weekdays(&["funday".into()]).is_err());
         assert!(r.set_hours(&["17:00-09:00".into()]).is_err());
         assert!(r.set_hours(&["9-5".into()]).is_err());
         assert!(r.add_holiday("2026-13-01").is_err());
         r.set_weekdays(&["fri-mon".into()]).unwrap();
         assert_eq!(r.weekdays, [true, false, false, false, true, true, true]);
+    }
+
+    fn named(tz: &str, weekdays: &str, hours: &str) -> TimeRule {
+        let mut r = TimeRule::new("bh");
+        r.set_timezone(tz).unwrap();
+        r.set_weekdays(&[weekdays.into()]).unwrap();
+        r.set_hours(&[hours.into()]).unwrap();
+        r
+    }
+
+    fn hm(c: Civil) -> (u32, u32, u32, u32) {
+        (c.day, c.hour, c.minute, c.second)
+    }
+
+    #[test]
+    fn zone_parsing() {
+        let z = Zone::parse("europe/berlin").unwrap();
+        assert_eq!(z.iana_name(), Some("Europe/Berlin"));
+        assert_eq!(Zone::parse("+01:00").unwrap().iana_name(), None);
+        assert_eq!(Zone::parse("Z").unwrap().offset_at(0), 0);
+        assert_eq!(Zone::parse("-05:30").unwrap().offset_at(0), -(5 * 3600 + 30 * 60));
+        assert_eq!(Zone::parse("Europe/Berln"), Err(ZoneError::Unknown("Europe/Berln".into())));
+        assert_eq!(Zone::parse(""), Err(ZoneError::Unknown("".into())));
+        assert_eq!(Zone::parse("../../etc/passwd"), Err(ZoneError::Unknown("../../etc/passwd".into())));
+        assert_eq!(Zone::parse("+1"), Err(ZoneError::BadOffset("+1".into())));
+        assert_eq!(Zone::parse("0100"), Err(ZoneError::BadOffset("0100".into())));
+        // Offsets at the edge of (and past) jiff's range do not panic.
+        assert_eq!(z.civil(i64::MAX).hour, Civil::from_unix(i64::MAX, 0).hour);
+        assert!(z.civil(i64::MIN).year < -1_000_000);
+    }
+
+    #[test]
+    fn berlin_offsets_follow_dst_2026() {
+        let z = Zone::parse("Europe/Berlin").unwrap();
+        // Spring forward 2026-03-29 01:00 UTC: 01:59:59 CET -> 03:00:00 CEST.
+        assert_eq!(z.offset_at(at("2026-03-29T00:59:59Z")), 3600);
+        assert_eq!(hm(z.civil(at("2026-03-29T00:59:59Z"))), (29, 1, 59, 59));
+        assert_eq!(z.offset_at(at("2026-03-29T01:00:00Z")), 7200);
+        assert_eq!(hm(z.civil(at("2026-03-29T01:00:00Z"))), (29, 3, 0, 0));
+        // Fall back 2026-10-25 01:00 UTC: 02:59:59 CEST -> 02:00:00 CET.
+        assert_eq!(hm(z.civil(at("2026-10-25T00:59:59Z"))), (25, 2, 59, 59));
+        assert_eq!(hm(z.civil(at("2026-10-25T01:00:00Z"))), (25, 2, 0, 0));
+        assert_eq!(z.offset_at(at("2026-10-25T01:00:00Z")), 3600);
+    }
+
+    #[test]
+    fn berlin_business_hours_across_dst_2026() {
+        let r = named("Europe/Berlin", "mon-fri", "09:00-17:00");
+        // Winter (CET, +01:00).
+        assert!(!r.matches(at("2026-01-15T07:59:00Z")));
+        assert!(r.matches(at("2026-01-15T08:00:00Z")));
+        assert!(r.matches(at("2026-01-15T15:59:00Z")));
+        assert!(!r.matches(at("2026-01-15T16:00:00Z")));
+        // Summer (CEST, +02:00): the same wall-clock hours are an hour
+        // earlier in UTC.
+        assert!(!r.matches(at("2026-07-15T06:59:00Z")));
+        assert!(r.matches(at("2026-07-15T07:00:00Z")));
+        assert!(r.matches(at("2026-07-15T14:59:00Z")));
+        assert!(!r.matches(at("2026-07-15T15:00:00Z")));
+        // Friday before the spring switch (still CET) ...
+        assert!(!r.matches(at("2026-03-27T07:30:00Z")));
+        assert!(r.matches(at("2026-03-27T08:30:00Z")));
+        assert!(r.matches(at("2026-03-27T15:30:00Z")));
+        // ... Monday after it (CEST): 07:30Z is 09:30 local (a fixed +01:00
+        // would say 08:30, closed) and 15:30Z is 17:30 (fixed: 16:30, open).
+        assert!(r.matches(at("2026-03-30T07:30:00Z")));
+        assert!(!r.matches(at("2026-03-30T15:30:00Z")));
+        let fixed = named("+01:00", "mon-fri", "09:00-17:00");
+        assert!(!fixed.matches(at("2026-03-30T07:30:00Z")));
+        assert!(fixed.matches(at("2026-03-30T15:30:00Z")));
+        // Friday before the autumn switch (CEST) and Monday after it (CET).
+        assert!(r.matches(at("2026-10-23T07:00:00Z")));
+        assert!(!r.matches(at("2026-10-23T15:00:00Z")));
+        assert!(!r.matches(at("2026-10-26T07:30:00Z")));
+        assert!(r.matches(at("2026-10-26T08:00:00Z")));
+        assert!(r.matches(at("2026-10-26T15:59:59Z")));
+        assert!(!r.matches(at("2026-10-26T16:00:00Z")));
+        // Explicit-offset instants mean the same thing.
+        assert!(r.matches(at("2026-10-26T09:00:00+01:00")));
+        assert!(!r.matches(at("2026-03-30T08:59:00+02:00")));
+    }
+
+    #[test]
+    fn berlin_switch_night_wall_clock() {
+        // 02:00-03:00 local does not exist on 2026-03-29 ...
+        let r = named("Europe/Berlin", "sun", "02:00-03:00");
+        for t in ["2026-03-29T00:30:00Z", "2026-03-29T00:59:59Z", "2026-03-29T01:00:00Z", "2026-03-29T01:30:00Z"] {
+            assert!(!r.matches(at(t)), "{t}");
+        }
+        // ... and happens twice on 2026-10-25.
+        assert!(!r.matches(at("2026-10-24T23:59:59Z")));
+        assert!(r.matches(at("2026-10-25T00:00:00Z")));
+        assert!(r.matches(at("2026-10-25T00:59:59Z")));
+        assert!(r.matches(at("2026-10-25T01:00:00Z")));
+        assert!(r.matches(at("2026-10-25T01:59:59Z")));
+        assert!(!r.matches(at("2026-10-25T02:00:00Z")));
+    }
+
+    #[test]
+    fn new_york_business_hours_across_dst_2026() {
+        let r = named("America/New_York", "mon-fri", "09:00-17:00");
+        // EST (-05:00) on Friday 2026-03-06.
+        assert!(!r.matches(at("2026-03-06T13:59:00Z")));
+        assert!(r.matches(at("2026-03-06T14:00:00Z")));
+        assert!(r.matches(at("2026-03-06T21:59:00Z")));
+        assert!(!r.matches(at("2026-03-06T22:00:00Z")));
+        // Switch 2026-03-08 07:00 UTC: 01:59:59 EST -> 03:00:00 EDT.
+        assert_eq!(hm(r.local(at("2026-03-08T06:59:59Z"))), (8, 1, 59, 59));
+        assert_eq!(hm(r.local(at("2026-03-08T07:00:00Z"))), (8, 3, 0, 0));
+        // EDT (-04:00) on Monday 2026-03-09.
+        assert!(!r.matches(at("2026-03-09T12:59:00Z")));
+        assert!(r.matches(at("2026-03-09T13:00:00Z")));
+        assert!(r.matches(at("2026-03-09T20:59:00Z")));
+        assert!(!r.matches(at("2026-03-09T21:00:00Z")));
+        // Back to EST 2026-11-01 06:00 UTC: 01:59:59 EDT -> 01:00:00 EST.
+        assert_eq!(hm(r.local(at("2026-11-01T05:59:59Z"))), (1, 1, 59, 59));
+        assert_eq!(hm(r.local(at("2026-11-01T06:00:00Z"))), (1, 1, 0, 0));
+        assert!(!r.matches(at("2026-11-02T13:30:00Z")));
+        assert!(r.matches(at("2026-11-02T14:00:00Z")));
+        // Local weekday: Friday 23:00 EST is Saturday in UTC.
+        let fri = named("America/New_York", "fri", "22:00-24:00");
+        assert!(fri.matches(at("2026-03-07T04:00:00Z")));
+        assert_eq!(fri.local(at("2026-03-07T04:00:00Z")).weekday_name(), "fri");
+    }
+
+    #[test]
+    fn holidays_are_local_dates() {
+        let mut r = named("Europe/Berlin", "mon-fri", "00:00-24:00");
+        r.add_holiday("2026-12-24").unwrap();
+        // Wed 23:30 UTC is already Thursday the 24th, 00:30, in Berlin.
+        assert!(!r.matches(at("2026-12-23T23:30:00Z")));
+        assert!(r.matches(at("2026-12-23T22:30:00Z")));
+        // Thu 23:30 UTC is Friday the 25th in Berlin: not a holiday here.
+        assert!(r.matches(at("2026-12-24T23:30:00Z")));
+        let mut ny = named("America/New_York", "mon-fri", "00:00-24:00");
+        ny.add_holiday("2026-07-03").unwrap();
+        // Sat 02:00 UTC is Friday 22:00 EDT, the (observed) holiday.
+        assert!(!ny.matches(at("2026-07-04T02:00:00Z")));
+        assert!(ny.matches(at("2026-07-03T03:00:00Z")));
     }
 }
