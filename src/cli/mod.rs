@@ -1,6 +1,7 @@
 //! Command-line definitions (clap). The binary edge: errors here are
 //! `anyhow`, printed as one line, exit code 1; usage errors exit 2.
 
+pub mod acd;
 pub mod admin;
 pub mod voicemail;
 
@@ -56,6 +57,25 @@ pub enum Command {
     /// Voicemail messages.
     #[command(subcommand)]
     Voicemail(VoicemailCmd),
+    /// Manage ACD queues and their members.
+    #[command(subcommand)]
+    Queue(QueueCmd),
+    /// Manage ACD agents and their skills.
+    #[command(subcommand)]
+    Agent(AgentCmd),
+    /// List queue callback requests: pending ones in queue order, or all
+    /// (newest first) with --all.
+    Callbacks {
+        /// Only this queue.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Include finished (done and failed) requests.
+        #[arg(long)]
+        all: bool,
+        /// How many requests with --all.
+        #[arg(long, default_value_t = 50, requires = "all")]
+        limit: i64,
+    },
     /// Show recent call records (CDRs), newest first.
     Calls {
         /// How many records.
@@ -149,6 +169,142 @@ pub enum VoicemailCmd {
     List {
         /// Only this mailbox.
         mailbox: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCmd {
+    /// Add a queue.
+    Add {
+        /// Queue name (letters, digits, '-', '_').
+        name: String,
+        /// ring_all, longest_idle, round_robin, fewest_calls, random, linear or skills.
+        #[arg(long, value_name = "S")]
+        strategy: String,
+        #[command(flatten)]
+        opts: QueueOpts,
+    },
+    /// Change settings of a queue; options not given keep their values.
+    Set {
+        name: String,
+        /// ring_all, longest_idle, round_robin, fewest_calls, random, linear or skills.
+        #[arg(long, value_name = "S")]
+        strategy: Option<String>,
+        #[command(flatten)]
+        opts: QueueOpts,
+    },
+    /// List queues with their settings.
+    List,
+    /// Remove a queue and its memberships (pending callbacks fail).
+    Rm { name: String },
+    /// Add or remove queue members.
+    #[command(subcommand)]
+    Member(MemberCmd),
+    /// List a queue's members, lowest penalty first.
+    Members { queue: String },
+}
+
+/// Queue settings shared by `queue add` and `queue set`.
+#[derive(Debug, Args)]
+pub struct QueueOpts {
+    /// Seconds one offer rings an agent (default 20).
+    #[arg(long, value_name = "SECS")]
+    pub ring_timeout: Option<u32>,
+    /// Seconds between unanswered offers (default 5).
+    #[arg(long, value_name = "SECS")]
+    pub retry_delay: Option<u32>,
+    /// Seconds of wrap-up after each call (default 10).
+    #[arg(long, value_name = "SECS")]
+    pub wrapup: Option<u32>,
+    /// Longest wait before overflow; 0 = no limit (the default).
+    #[arg(long, value_name = "SECS")]
+    pub max_wait: Option<u32>,
+    /// Callers allowed to wait at once; 0 = no limit (the default).
+    #[arg(long, value_name = "N")]
+    pub max_callers: Option<u32>,
+    /// Accept callers while no agent is logged in.
+    #[arg(long, conflicts_with = "no_join_empty")]
+    pub join_empty: bool,
+    /// Refuse callers while no agent is logged in (the default).
+    #[arg(long)]
+    pub no_join_empty: bool,
+    /// Keep waiting callers when the last agent logs out.
+    #[arg(long, conflicts_with = "leave_when_empty")]
+    pub no_leave_when_empty: bool,
+    /// Send waiting callers to overflow when the last agent logs out (the default).
+    #[arg(long)]
+    pub leave_when_empty: bool,
+    /// Music-on-hold class for waiting callers (default "default").
+    #[arg(long, value_name = "CLASS")]
+    pub moh: Option<String>,
+    /// Seconds between position announcements; 0 = off (default 30).
+    #[arg(long, value_name = "SECS")]
+    pub announce_every: Option<u32>,
+    /// Answer-time target for the service level (default 20).
+    #[arg(long, value_name = "SECS")]
+    pub service_level: Option<u32>,
+    /// Where callers go when the queue gives up: queue:NAME, voicemail:BOX,
+    /// context:NAME, or none.
+    #[arg(long, value_name = "DEST")]
+    pub overflow: Option<String>,
+    /// Skill-minimum relaxation, e.g. "30:1,60:2" (after 30 s lower by 1,
+    /// after 60 s by 2), or none.
+    #[arg(long, value_name = "SECS:LEVELS,...")]
+    pub skill_relax: Option<String>,
+    /// DTMF key a caller presses to be called back (0-9, *, #), or none.
+    #[arg(long, value_name = "KEY")]
+    pub callback_key: Option<String>,
+    /// Dial attempts per callback (default 3).
+    #[arg(long, value_name = "N")]
+    pub callback_attempts: Option<u32>,
+    /// Seconds between callback attempts (default 120).
+    #[arg(long, value_name = "SECS")]
+    pub callback_retry: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCmd {
+    /// Add an agent to a queue, or change its penalty.
+    Add {
+        queue: String,
+        agent: String,
+        /// Members with a lower penalty are offered calls first (0 to 1000).
+        #[arg(long, default_value_t = 0)]
+        penalty: u32,
+    },
+    /// Remove an agent from a queue.
+    Rm { queue: String, agent: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCmd {
+    /// Add an agent (logged out until they log in from a phone).
+    Add {
+        /// Login name (letters, digits, '.', '-', '_').
+        id: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Extension the agent's phone registers as (repeatable).
+        #[arg(long = "ext", value_name = "NUMBER", required = true)]
+        exts: Vec<String>,
+        /// Unanswered offers in a row before the agent is made unavailable;
+        /// 0 = never (default 3).
+        #[arg(long, value_name = "N")]
+        no_answer_limit: Option<u32>,
+    },
+    /// List agents with their state, queues and skills.
+    List,
+    /// Remove an agent with its skills and queue memberships.
+    Rm { id: String },
+    /// Give an agent a skill at LEVEL 1 to 10, or take it away with --remove.
+    Skill {
+        id: String,
+        skill: String,
+        #[arg(required_unless_present = "remove", conflicts_with = "remove")]
+        level: Option<i64>,
+        #[arg(long)]
+        remove: bool,
     },
 }
 

@@ -3,6 +3,7 @@
 //! Queries are runtime-checked (`query_as`), never `query!` macros, so no
 //! database is needed at build time.
 
+mod acd;
 mod calls;
 mod customers;
 mod extensions;
@@ -17,6 +18,10 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use acd::{
+    check_agent_id, check_dtmf_key, check_queue_name, check_skill_name, format_skill_relax, parse_skill_relax, Agent, AgentSkill,
+    AgentState, Callback, CallbackState, Member, Overflow, Queue, QueueLogEntry, SkillRelax, Strategy,
+};
 pub use calls::{unix_ms, CallRecord, LegQualityRow};
 pub use customers::{normalize_phone, Customer, ImportReport, NewCustomer};
 pub use extensions::Extension;
