@@ -2,6 +2,7 @@
 //! every subsystem; `main.rs` is only the command line around it.
 //! See docs/ARCHITECTURE.md for how the modules fit together.
 
+pub mod acd;
 pub mod app;
 pub mod call;
 pub mod config;
