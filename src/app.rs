@@ -47,6 +47,7 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
             tracing::error!("dialplan not loaded: calls are routed without it until the files are fixed");
         }
     }
+    let (acd, acd_rx) = crate::call::acd::channel();
     let (core_tx, core_rx) = mpsc::unbounded_channel();
     let endpoint = Endpoint::start(config.sip.listen, TimerConfig::default(), core_tx).await?;
     let http = crate::web::bind(config.http.listen)
@@ -70,7 +71,9 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
         data_dir: data.to_path_buf(),
         dialplan,
         mwi: Default::default(),
+        acd: Some(acd),
     });
+    crate::call::acd::spawn(ctx.clone(), acd_rx);
     tokio::spawn(call::run_core(ctx.clone(), core_rx));
     tokio::spawn(call::trunks::supervise(ctx.clone()));
     tokio::spawn(watch_dialplan(ctx.clone()));

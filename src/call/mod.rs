@@ -15,6 +15,7 @@ mod sdp_anchor;
 pub mod trunks;
 mod uas;
 pub mod mwi;
+pub mod acd;
 mod local_leg;
 mod originate;
 mod ivr;
@@ -58,6 +59,8 @@ pub struct Ctx {
     pub dialplan: crate::dialplan::live::LivePlan,
     /// Message-waiting subscriptions.
     pub mwi: mwi::Subscriptions,
+    /// The ACD (queues and agents), when running.
+    pub acd: Option<acd::AcdHandle>,
 }
 
 /// Rate bridged audio (and music on hold) runs at.

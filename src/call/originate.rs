@@ -102,6 +102,8 @@ pub struct Originator {
     tx: EventSender,
     ringing: bool,
     winner: Option<(String, Request, Peer)>,
+    /// Cancelled by the owner: any answer from now on is hung up.
+    cancelled: bool,
 }
 
 impl Originator {
@@ -117,7 +119,7 @@ impl Originator {
         let call_id = format!("{}-o", new_tag());
         ctx.endpoint.bind_dialog(&call_id, tx.clone());
         let from_tag = new_tag();
-        let mut o = Originator { call_id, forks: Vec::new(), tx, ringing: false, winner: None };
+        let mut o = Originator { call_id, forks: Vec::new(), tx, ringing: false, winner: None, cancelled: false };
         for t in targets {
             let req = o.invite(ctx, &t, caller, &from_tag, offer);
             match ctx.endpoint.send_request(req.clone(), t.dest.clone(), o.tx.clone()).await {
@@ -179,7 +181,7 @@ impl Originator {
                 self.all_failed()
             }
             SipEvent::StrayResponse { response, .. } => {
-                self.on_late_2xx(ctx, response).await;
+                self.on_late_2xx(ctx, response, None).await;
                 None
             }
             _ => None,
@@ -196,8 +198,8 @@ impl Originator {
             return None;
         }
         if (200..300).contains(&status) {
-            if self.winner.is_some() {
-                self.on_late_2xx(ctx, resp).await;
+            if self.winner.is_some() || self.cancelled {
+                self.on_late_2xx(ctx, resp, Some(i)).await;
                 return None;
             }
             self.forks[i].done = true;
@@ -260,8 +262,10 @@ impl Originator {
         Some(Progress::Failed(super::b2bua_best_failure(&statuses)))
     }
 
-    /// Cancels every fork still ringing (no answer, caller gone).
+    /// Cancels every fork still ringing (no answer, caller gone); an answer
+    /// that crosses the CANCEL is acknowledged and hung up.
     pub async fn cancel(&mut self, ctx: &Ctx) {
+        self.cancelled = true;
         for f in self.forks.iter_mut().filter(|f| !f.done) {
             if let Ok(cancel) = cancel_request(&f.invite) {
                 let _ = ctx.endpoint.send_request(cancel, f.target.dest.clone(), self.tx.clone()).await;
@@ -273,7 +277,8 @@ impl Originator {
 
     /// A 2xx after the decision: the winner's retransmission is re-ACKed,
     /// another fork's answer is ACKed and hung up.
-    async fn on_late_2xx(&mut self, ctx: &Ctx, resp: Response) {
+    /// `fork`: the fork whose transaction got it, when known (else matched by CSeq).
+    async fn on_late_2xx(&mut self, ctx: &Ctx, resp: Response, fork: Option<usize>) {
         if !(200..300).contains(&resp.status) || resp.call_id() != Some(self.call_id.as_str()) {
             return;
         }
@@ -285,7 +290,12 @@ impl Originator {
             }
         }
         let seq = resp.headers.cseq().ok().map(|c| c.seq);
-        let Some(f) = self.forks.iter().find(|f| f.invite.headers.cseq().ok().map(|c| c.seq) == seq) else { return };
+        let found = match fork {
+            Some(i) => self.forks.get(i),
+            None => self.forks.iter().find(|f| f.invite.headers.cseq().ok().map(|c| c.seq) == seq),
+        };
+        let Some(f) = found else { return };
+        tracing::info!(number = %f.target.number, "answer after the decision: hanging it up");
         let (invite, dest) = (f.invite.clone(), f.target.dest.clone());
         let Ok(mut d) = Dialog::uac(&invite, &resp) else { return };
         let n = invite.headers.cseq().map(|c| c.seq).unwrap_or(1);

@@ -32,8 +32,12 @@ pub enum Action {
     /// Answer with `Event::DialResult`. The caller hears `ringback` while
     /// the targets ring.
     Dial { targets: Vec<String>, timeout_s: u64, ringback: Ringback },
-    /// Answer with `Event::DialResult`.
-    Queue { name: String, members: Vec<String> },
+    /// Wait in the ACD queue `name` (or ring `members` when no such
+    /// queue exists). Answer with `Event::DialResult`.
+    Queue { name: String, members: Vec<String>, priority: i64, skills: BTreeMap<String, u8> },
+    /// Agent sign-in/out or pause for the calling extension's agent.
+    /// Answer with `Event::Agent`; sets `${agent_status}` (ok/error) and `${agent_error}`.
+    Agent { op: super::AgentOp, reason: Option<String> },
     Voicemail { mailbox: String },
     /// Voicemail retrieval (the `*97` feature). `None`: ask for the mailbox.
     VoicemailMain { mailbox: Option<String> },
@@ -105,6 +109,8 @@ pub enum Event {
     Http(Result<BTreeMap<String, String>, String>),
     /// The recording's file and the audio kept (0 = nothing usable).
     Recorded { path: String, duration_ms: u64 },
+    /// The agent operation's result.
+    Agent(Result<(), String>),
 }
 
 /// Conference PIN attempts before hanging up.
@@ -124,6 +130,7 @@ enum State {
     /// Playing the invalid prompt; then re-collect with `attempt`.
     MenuInvalid { attempt: u32 },
     AwaitDial,
+    AwaitAgent,
     AwaitLookup { prefix: String, found: Option<String>, not_found: Option<String> },
     AwaitHttp { map: Option<BTreeMap<String, String>>, prefix: String, on_error: Option<String> },
     AwaitRecord { into: String },
@@ -272,6 +279,21 @@ impl Session {
         self.vars.insert(name.to_string(), value.to_string());
     }
 
+    /// Continues in `context` instead of after the outstanding `dial`/`queue`
+    /// step (a queue's overflow destination). False when no such step waits
+    /// or the context does not exist.
+    pub fn divert(&mut self, context: &str) -> bool {
+        if !matches!(self.state, State::AwaitDial) || !self.plan.contexts.contains_key(context) {
+            return false;
+        }
+        self.outstanding = None;
+        self.state = State::Run;
+        self.steps_since_input = 0;
+        self.trace.push(format!("diverted to {context}"));
+        self.enter(context);
+        true
+    }
+
     /// Contexts entered and menu choices taken (`choice=1`, `fallback`).
     pub fn path(&self) -> &[String] {
         &self.path
@@ -364,6 +386,7 @@ impl Session {
                 | State::AwaitCollect { .. }
                 | State::MenuInvalid { .. }
                 | State::AwaitDial
+                | State::AwaitAgent
                 | State::AwaitLookup { .. }
                 | State::AwaitHttp { .. }
                 | State::AwaitRecord { .. }
@@ -487,9 +510,14 @@ impl Session {
                     };
                     return wait(self, State::AwaitDial, Action::Dial { targets: t, timeout_s: *timeout_s, ringback });
                 }
-                App::Queue { name, members } => {
+                App::Queue { name, members, priority, skills } => {
                     let m = members.iter().map(|t| self.expand(t)).collect();
-                    return wait(self, State::AwaitDial, Action::Queue { name: self.expand(name), members: m });
+                    let a = Action::Queue { name: self.expand(name), members: m, priority: *priority, skills: skills.clone() };
+                    return wait(self, State::AwaitDial, a);
+                }
+                App::Agent { op, reason } => {
+                    let a = Action::Agent { op: *op, reason: reason.as_ref().map(|r| self.expand(r)) };
+                    return wait(self, State::AwaitAgent, a);
                 }
                 App::Voicemail { mailbox } => {
                     let a = Action::Voicemail { mailbox: self.expand(mailbox) };
@@ -611,6 +639,17 @@ impl Session {
             (State::MenuInvalid { attempt }, Event::PlayDone) => {
                 self.outstanding = None;
                 self.state = State::MenuCollect { attempt };
+            }
+            (State::AwaitAgent, Event::Agent(r)) => {
+                self.outstanding = None;
+                self.state = State::Run;
+                let (status, error) = match r {
+                    Ok(()) => ("ok", String::new()),
+                    Err(e) => ("error", e),
+                };
+                self.trace.push(format!("agent: {status} {error}"));
+                self.vars.insert("agent_status".into(), status.into());
+                self.vars.insert("agent_error".into(), error);
             }
             (State::AwaitDial, Event::DialResult(r)) => {
                 self.outstanding = None;

@@ -9,7 +9,7 @@ use toml::{Spanned, Value};
 
 use super::interp::{HttpMethod, LookupBy, Ringback};
 use super::time::Zone;
-use super::{App, Cond, Context, Dialplan, Entry, Loc, Match, Pattern, SayKind, Step, TimeRule, VarTest, KNOWN_APPS, PLANNED_APPS};
+use super::{AgentOp, App, Cond, Context, Dialplan, Entry, Loc, Match, Pattern, SayKind, Step, TimeRule, VarTest, KNOWN_APPS, PLANNED_APPS};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -372,6 +372,26 @@ impl Fields<'_, '_> {
         Some(out)
     }
 
+    /// `{ skill = level }` with levels 1-10; absent = none.
+    fn skills(&mut self, k: &str) -> BTreeMap<String, u8> {
+        let mut out = BTreeMap::new();
+        match self.take(k) {
+            None => {}
+            Some((Value::Table(t), loc)) => {
+                for (skill, v) in t {
+                    match v {
+                        Value::Integer(l) if (1..=10).contains(&l) => {
+                            out.insert(skill, l as u8);
+                        }
+                        other => self.fail(&loc, format!("{}: skill {skill:?} needs a level 1 to 10, not {other}", self.app)),
+                    }
+                }
+            }
+            Some((v, loc)) => self.fail(&loc, format!("{}: {k} must be a table like {{ billing = 5 }}, not {}", self.app, v.type_str())),
+        }
+        out
+    }
+
     fn choices(&mut self, k: &str) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         match self.take(k) {
@@ -641,7 +661,34 @@ fn convert_step(cx: &mut Cx<'_>, loc: Loc, mut map: BTreeMap<String, Spanned<Val
         "set" => App::Set { var: f.str("var"), value: f.str("value") },
         "say" => convert_say(&mut f),
         "dial" => convert_dial(&mut f),
-        "queue" => App::Queue { name: f.str("name"), members: f.req_list("members") },
+        "queue" => {
+            let name = f.str("name");
+            let members = f.list("members");
+            let priority = f.int("priority", 0, 100) as i64;
+            let skills = f.skills("skills");
+            App::Queue { name, members, priority, skills }
+        }
+        "agent" => {
+            let op = match f.str("action").as_str() {
+                "login" => Some(AgentOp::Login),
+                "logout" => Some(AgentOp::Logout),
+                "pause" => Some(AgentOp::Pause),
+                "unpause" => Some(AgentOp::Unpause),
+                other => {
+                    if !f.failed {
+                        let l = f.loc_of("action");
+                        f.fail(&l, format!("agent: action {other:?} must be login, logout, pause or unpause"));
+                    }
+                    None
+                }
+            };
+            let reason = f.opt_str("reason");
+            if reason.is_some() && op != Some(AgentOp::Pause) {
+                let l = f.loc_of("reason");
+                f.fail(&l, "agent: reason goes with action = \"pause\"".into());
+            }
+            App::Agent { op: op.unwrap_or(AgentOp::Login), reason }
+        }
         "voicemail" => App::Voicemail { mailbox: f.str("mailbox") },
         "conference" => {
             let room = f.str("room");

@@ -187,7 +187,18 @@ pub enum App {
     },
     Queue {
         name: String,
+        /// Ring-group fallback when no ACD queue of that name exists.
         members: Vec<String>,
+        /// Higher is served first (0 = normal).
+        priority: i64,
+        /// Required skills with minimum proficiency (1-10), for skills-based queues.
+        skills: BTreeMap<String, u8>,
+    },
+    /// Agent sign-in/out and pause from the phone (feature codes).
+    Agent {
+        op: AgentOp,
+        /// Pause reason code (`${dialed:3}` for `*43<code>`).
+        reason: Option<String>,
     },
     Voicemail {
         mailbox: String,
@@ -275,6 +286,7 @@ impl App {
             App::Say { .. } => "say",
             App::Dial { .. } => "dial",
             App::Queue { .. } => "queue",
+            App::Agent { .. } => "agent",
             App::Voicemail { .. } => "voicemail",
             App::Conference { .. } => "conference",
             App::VoicemailMain { .. } => "voicemail_main",
@@ -286,9 +298,18 @@ impl App {
     }
 }
 
+/// What an `agent` step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentOp {
+    Login,
+    Logout,
+    Pause,
+    Unpause,
+}
+
 /// Apps the loader recognises.
 pub const KNOWN_APPS: &[&str] = &[
-    "answer", "play", "menu", "goto", "if", "collect", "set", "say", "dial", "queue", "voicemail",
+    "answer", "play", "menu", "goto", "if", "collect", "set", "say", "dial", "queue", "agent", "voicemail",
     "conference", "voicemail_main", "lookup", "http", "record", "hangup",
 ];
 

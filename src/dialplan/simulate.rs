@@ -117,9 +117,14 @@ pub fn simulate_with(plan: &Dialplan, call: CallInfo, digits: &[&str], answers: 
                 s.input(Event::Recorded { path, duration_ms: 5000 });
             }
             Action::VoicemailMain { mailbox } => out.push(format!("=> voicemail_main {}", mailbox.as_deref().unwrap_or("(ask)"))),
-            Action::Queue { name, members } => {
-                out.push(format!("=> queue {name} members {}", members.join(",")));
+            Action::Queue { name, members, priority, skills } => {
+                let skills: Vec<String> = skills.iter().map(|(k, v)| format!("{k}>={v}")).collect();
+                out.push(format!("=> queue {name} priority {priority} skills [{}] members {}", skills.join(","), members.join(",")));
                 s.input(Event::DialResult(DialOutcome::Answered));
+            }
+            Action::Agent { op, reason } => {
+                out.push(format!("agent {op:?}{} <- ok", reason.map(|r| format!(" reason {r}")).unwrap_or_default()));
+                s.input(Event::Agent(Ok(())));
             }
             Action::Voicemail { mailbox } => out.push(format!("=> voicemail {mailbox}")),
             Action::Conference { room } => out.push(format!("=> conference {room}")),

@@ -8,6 +8,7 @@
 
 pub mod port;
 mod voicemail;
+mod queue;
 mod record;
 mod run;
 
@@ -58,7 +59,11 @@ pub(crate) struct Driver<'a> {
     a: Option<LocalLeg>,
     /// The callee's leg of a `dial` that was answered.
     b: Option<LocalLeg>,
-    originator: Option<Originator>,
+    /// Outgoing calls in progress, by tag (0: a `dial` step; ACD offers use
+    /// their offer id).
+    originators: Vec<(u64, Originator)>,
+    /// Directives from the ACD while the caller waits in a queue.
+    queue_rx: Option<mpsc::UnboundedReceiver<super::acd::CallerDirective>>,
     /// Digits typed while nothing was collecting (callers who know the menu).
     typeahead: String,
     /// Set once the caller has gone (BYE, RTP timeout, unacknowledged 2xx).
@@ -84,7 +89,8 @@ pub async fn serve(
         shared: Arc::new(Mutex::new(IvrMedia::new())),
         a: None,
         b: None,
-        originator: None,
+        originators: Vec::new(),
+        queue_rx: None,
         typeahead: String::new(),
         caller_gone: false,
         hangup_by: "system",
@@ -97,7 +103,7 @@ pub async fn serve(
         tracing::debug!(%line, "dialplan");
     }
     d.stop_recording().await;
-    if let Some(o) = d.originator.take() {
+    for (_, o) in d.originators.drain(..) {
         o.release(ctx);
     }
     if let Some(b) = d.b.take() {
@@ -164,7 +170,7 @@ impl Driver<'_> {
     }
 
     /// Starts recording the bridged call.
-    async fn start_recording(&mut self) -> Result<(), String> {
+    pub(super) async fn start_recording(&mut self) -> Result<(), String> {
         if self.b.is_none() {
             return Err("recording applies to bridged calls".into());
         }

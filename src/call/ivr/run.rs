@@ -7,7 +7,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::port::{beep, silence, Feed, IVR_RATE};
+use super::queue::QueueExit;
 use super::Driver;
+use crate::call::acd::JoinRequest;
 use crate::call::local_leg::{route_event, LegSignal, LocalLeg};
 use crate::call::originate::{self, Originator, Progress};
 use crate::dialplan::ops::{Media, Op, OpResult};
@@ -23,7 +25,10 @@ pub(super) enum Wake {
     Deadline,
     /// The caller is gone.
     Hangup,
-    Dial(Progress),
+    /// Progress of the outgoing call with this tag.
+    Dial(u64, Progress),
+    /// A directive from the ACD (queued callers).
+    Queue(crate::call::acd::CallerDirective),
     /// The bridged callee hung up.
     CalleeHangup,
     /// Something irrelevant to the current operation.
@@ -70,12 +75,69 @@ impl Driver<'_> {
                     let r = self.dial(&targets, Duration::from_secs(timeout_s), music, id).await;
                     session.input(Event::DialResult(r));
                 }
-                Action::Queue { name, members } => {
-                    tracing::info!(queue = %name, "queue (ring group of its members until the ACD lands)");
-                    let class = self.ctx.config.media.moh_class.clone();
-                    let id = self.caller_id(session);
-                    let r = self.dial(&members, Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs), Some(class), id).await;
-                    session.input(Event::DialResult(r));
+                Action::Queue { name, members, priority, skills } => {
+                    let mut queue = name;
+                    // Overflow to another queue follows at most a few hops.
+                    for _ in 0..4 {
+                        let req = JoinRequest {
+                            caller: self.caller.invite.call_id().unwrap_or_default().to_string(),
+                            queue: queue.clone(),
+                            priority,
+                            skills: skills.clone(),
+                            number: self.caller_number(),
+                            name: session.vars().get("caller_name").cloned().unwrap_or_default(),
+                            did: session.vars().get("did").cloned().unwrap_or_default(),
+                            ivr_path: session.path().join(" > "),
+                        };
+                        match self.wait_in_queue(req).await {
+                            QueueExit::Left { reason, .. } if reason == "unknown queue" && !members.is_empty() => {
+                                tracing::info!(queue = %queue, "no ACD queue of that name: ringing its members");
+                                let class = self.ctx.config.media.moh_class.clone();
+                                let id = self.caller_id(session);
+                                let r = self.dial(&members, Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs), Some(class), id).await;
+                                session.input(Event::DialResult(r));
+                            }
+                            QueueExit::Left { destination: Some(d), reason } => {
+                                session.set_var("queue_result", &reason);
+                                match d.split_once(':') {
+                                    Some(("queue", q)) => {
+                                        queue = q.to_string();
+                                        continue;
+                                    }
+                                    Some(("voicemail", b)) => {
+                                        self.voicemail(b).await;
+                                        return;
+                                    }
+                                    Some(("context", c)) if session.divert(c) => {}
+                                    _ => {
+                                        tracing::warn!(destination = %d, "unusable overflow destination");
+                                        session.input(Event::DialResult(DialOutcome::NoAnswer));
+                                    }
+                                }
+                            }
+                            exit => {
+                                if let QueueExit::Left { reason, .. } = &exit {
+                                    session.set_var("queue_result", reason);
+                                }
+                                if matches!(exit, QueueExit::Gone) {
+                                    return;
+                                }
+                                session.input(Event::DialResult(Self::queue_outcome(&exit)));
+                            }
+                        }
+                        break;
+                    }
+                }
+                Action::Agent { op, reason } => {
+                    let ext = self.caller_number();
+                    let r = match self.ctx.acd.as_ref() {
+                        Some(acd) => acd.agent(&ext, op, reason).await.map(|agent| tracing::info!(%agent, ?op, "agent operation")),
+                        None => Err("the ACD is not running".to_string()),
+                    };
+                    if let Err(e) = &r {
+                        tracing::info!(extension = %ext, ?op, "agent operation refused: {e}");
+                    }
+                    session.input(Event::Agent(r));
                 }
                 Action::Voicemail { mailbox } => {
                     self.voicemail(&mailbox).await;
@@ -164,13 +226,21 @@ impl Driver<'_> {
             Cmd(crate::call::CallCommand),
             AMedia(Option<EndpointEvent>),
             BMedia(Option<EndpointEvent>),
+            Queue(Option<crate::call::acd::CallerDirective>),
             Timer,
         }
+        let queue = async {
+            match self.queue_rx.as_mut() {
+                Some(q) => q.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         let got = tokio::select! {
             ev = self.rx.recv() => Got::Sip(ev),
             Some(cmd) = self.control.recv() => Got::Cmd(cmd),
             ev = a_media => Got::AMedia(ev),
             ev = b_media => Got::BMedia(ev),
+            d = queue => Got::Queue(d),
             _ = tokio::time::sleep_until(wake) => Got::Timer,
         };
         match got {
@@ -213,6 +283,12 @@ impl Driver<'_> {
                 tracing::warn!("no RTP from the callee: hanging up");
                 Wake::CalleeHangup
             }
+            Got::Queue(Some(d)) => Wake::Queue(d),
+            Got::Queue(None) => {
+                // The ACD went away: the caller is no longer queued.
+                self.queue_rx = None;
+                Wake::Queue(crate::call::acd::CallerDirective::Gone)
+            }
             Got::Timer => {
                 if let Some(a) = self.a.as_mut() {
                     if let Some(LegSignal::Unacked) = a.on_timer(&self.ctx).await {
@@ -236,13 +312,12 @@ impl Driver<'_> {
 
     async fn on_sip(&mut self, ev: SipEvent) -> Wake {
         let ctx = self.ctx.clone();
-        if let Some(o) = self.originator.as_mut() {
-            if o.owns(&ev) {
-                return match o.on_event(&ctx, ev).await {
-                    Some(p) => Wake::Dial(p),
-                    None => Wake::Nothing,
-                };
-            }
+        if let Some((tag, o)) = self.originators.iter_mut().find(|(_, o)| o.owns(&ev)) {
+            let tag = *tag;
+            return match o.on_event(&ctx, ev).await {
+                Some(p) => Wake::Dial(tag, p),
+                None => Wake::Nothing,
+            };
         }
         // CANCEL of the caller's INVITE before we answered.
         if let SipEvent::Cancel { invite_key, .. } = &ev {
@@ -302,7 +377,7 @@ impl Driver<'_> {
         }
     }
 
-    fn enqueue(&self, media: &[Media]) {
+    pub(super) fn enqueue(&self, media: &[Media]) {
         let mut files = Vec::new();
         for m in media {
             if let Media::File(p) = m {
@@ -339,12 +414,12 @@ impl Driver<'_> {
     }
 
     /// When what is queued will have been played.
-    fn play_end(&self) -> Instant {
+    pub(super) fn play_end(&self) -> Instant {
         let left = self.shared.lock().map(|s| s.player.remaining_samples()).unwrap_or(0);
         Instant::now() + Duration::from_millis((left as u64 * 1000) / IVR_RATE as u64 + 20)
     }
 
-    fn playing(&self) -> bool {
+    pub(super) fn playing(&self) -> bool {
         self.shared.lock().map(|s| !s.player.is_done()).unwrap_or(false)
     }
 
@@ -455,9 +530,8 @@ impl Driver<'_> {
             Ok(o) => o,
             Err(s) => return outcome_for(s),
         };
-        if let Some(old) = self.originator.replace(originator) {
-            old.release(&ctx);
-        }
+        self.drop_originator(0);
+        self.originators.push((0, originator));
         if self.a.is_none() {
             self.ring_caller();
         }
@@ -474,21 +548,17 @@ impl Driver<'_> {
         let result = loop {
             match self.wait(Some(give_up)).await {
                 Wake::Hangup => {
-                    if let Some(o) = self.originator.as_mut() {
-                        o.cancel(&ctx).await;
-                    }
+                    self.cancel_originator(0).await;
                     break DialOutcome::Failed;
                 }
                 Wake::Deadline => {
                     tracing::info!("no answer: cancelling");
-                    if let Some(o) = self.originator.as_mut() {
-                        o.cancel(&ctx).await;
-                    }
+                    self.cancel_originator(0).await;
                     break DialOutcome::NoAnswer;
                 }
-                Wake::Dial(Progress::Ringing) => tracing::info!("callee ringing"),
-                Wake::Dial(Progress::Failed(s)) => break outcome_for(s),
-                Wake::Dial(Progress::Answered { dialog, dest, answer }) => {
+                Wake::Dial(0, Progress::Ringing) => tracing::info!("callee ringing"),
+                Wake::Dial(0, Progress::Failed(s)) => break outcome_for(s),
+                Wake::Dial(0, Progress::Answered { dialog, dest, answer }) => {
                     let Some(p) = pair.take() else { break DialOutcome::Failed };
                     if !self.ensure_answered().await {
                         // The caller could not be answered: the callee goes too.
@@ -519,7 +589,7 @@ impl Driver<'_> {
                         }
                     }
                 }
-                Wake::Digit(_) | Wake::Nothing | Wake::CalleeHangup => {}
+                _ => {}
             }
         };
         if result != DialOutcome::Answered {
@@ -528,6 +598,26 @@ impl Driver<'_> {
             }
         }
         result
+    }
+
+    /// Stops listening for the outgoing call `tag` (its transactions finish
+    /// on their own).
+    pub(super) fn drop_originator(&mut self, tag: u64) {
+        let ctx = self.ctx.clone();
+        self.originators.retain(|(t, o)| {
+            if *t == tag {
+                o.release(&ctx);
+            }
+            *t != tag
+        });
+    }
+
+    /// Cancels the outgoing call `tag` if it still rings.
+    pub(super) async fn cancel_originator(&mut self, tag: u64) {
+        let ctx = self.ctx.clone();
+        if let Some((_, o)) = self.originators.iter_mut().find(|(t, _)| *t == tag) {
+            o.cancel(&ctx).await;
+        }
     }
 
     /// A `record` step's file joins the call recordings (console, CLI).
@@ -569,7 +659,7 @@ impl Driver<'_> {
     }
 
     /// A bridged call: until either side hangs up.
-    async fn bridged(&mut self) {
+    pub(super) async fn bridged(&mut self) {
         loop {
             match self.wait(None).await {
                 Wake::Hangup => {

@@ -1,0 +1,432 @@
+//! The task around the ACD core: the clock (Unix milliseconds, so queue-log
+//! times are real), configuration synchronised from the store every few
+//! seconds (queues, agents, skills, members, phone registrations), agent
+//! state restored at start and persisted on every change, and each output
+//! routed to the call task it concerns.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{AgentOp, CallerDirective, Msg, OfferFailure, QueueInfo};
+use crate::acd::{self, Acd, AgentConfig, CallerKey, Input, LeaveReason, OfferId, Output, QueueConfig};
+use crate::call::Ctx;
+use crate::store::{self, unix_ms, unix_time};
+
+/// How often configuration and registrations are re-read.
+const SYNC_EVERY: Duration = Duration::from_secs(3);
+
+pub fn spawn(ctx: Arc<Ctx>, rx: mpsc::UnboundedReceiver<Msg>) {
+    tokio::spawn(async move {
+        let mut t = Task::new(ctx);
+        t.run(rx).await;
+    });
+}
+
+fn now_ms() -> u64 {
+    unix_ms().max(0) as u64
+}
+
+struct Task {
+    ctx: Arc<Ctx>,
+    acd: Acd,
+    /// Waiting callers' call tasks.
+    callers: HashMap<CallerKey, mpsc::UnboundedSender<CallerDirective>>,
+    /// Which caller each live offer is for.
+    offers: HashMap<OfferId, CallerKey>,
+    /// What was last applied, to send only changes.
+    queues: BTreeMap<String, QueueConfig>,
+    queue_rows: BTreeMap<String, store::Queue>,
+    agents: BTreeMap<String, AgentConfig>,
+    agent_rows: BTreeMap<String, store::Agent>,
+    members: BTreeMap<(String, String), u32>,
+    registered: BTreeMap<String, bool>,
+}
+
+fn strategy(s: store::Strategy) -> acd::Strategy {
+    match s {
+        store::Strategy::RingAll => acd::Strategy::RingAll,
+        store::Strategy::LongestIdle => acd::Strategy::LongestIdle,
+        store::Strategy::RoundRobin => acd::Strategy::RoundRobin,
+        store::Strategy::FewestCalls => acd::Strategy::FewestCalls,
+        store::Strategy::Random => acd::Strategy::Random,
+        store::Strategy::Linear => acd::Strategy::Linear,
+        store::Strategy::Skills => acd::Strategy::SkillsBased,
+    }
+}
+
+/// The store's queue row as the core's configuration.
+fn queue_config(q: &store::Queue) -> QueueConfig {
+    let secs = |s: i64| (s.max(0) as u64) * 1000;
+    // The store's relax steps are cumulative levels; the core's add up.
+    let mut prev = 0i64;
+    let skill_relax = q
+        .skill_relax
+        .iter()
+        .map(|r| {
+            let step = acd::SkillRelax { after_ms: secs(r.after_secs), lower_by: (r.lower_by - prev).clamp(0, 10) as u8 };
+            prev = r.lower_by;
+            step
+        })
+        .collect();
+    QueueConfig {
+        name: q.name.clone(),
+        strategy: strategy(q.strategy),
+        ring_timeout_ms: secs(q.ring_timeout_secs),
+        retry_ms: secs(q.retry_delay_secs),
+        wrap_up_ms: secs(q.wrapup_secs),
+        max_wait_ms: q.max_wait_secs.map(secs),
+        max_callers: q.max_callers.map(|m| m.max(0) as usize),
+        join_empty: q.join_empty,
+        leave_when_empty: q.leave_when_empty,
+        announce_period_ms: (q.announce_every_secs > 0).then(|| secs(q.announce_every_secs)),
+        service_level_ms: secs(q.service_level_secs),
+        overflow: q.overflow.as_ref().map(|o| o.to_string()),
+        skill_relax,
+        callback: acd::CallbackConfig {
+            max_attempts: q.callback_attempts.max(1) as u32,
+            retry_delay_ms: secs(q.callback_retry_secs),
+            max_age_ms: None,
+        },
+        ..QueueConfig::default()
+    }
+}
+
+fn reason_text(r: LeaveReason) -> &'static str {
+    match r {
+        LeaveReason::Timeout => "timeout",
+        LeaveReason::Full => "full",
+        LeaveReason::Empty => "no agents",
+        LeaveReason::UnknownQueue => "unknown queue",
+        LeaveReason::QueueRemoved => "queue removed",
+    }
+}
+
+/// The store's view of a core agent state: (state, pause reason).
+fn stored_state(s: &acd::AgentState) -> (store::AgentState, Option<String>) {
+    match s {
+        acd::AgentState::LoggedOut => (store::AgentState::LoggedOut, None),
+        acd::AgentState::Available => (store::AgentState::Available, None),
+        acd::AgentState::Ringing { .. } => (store::AgentState::Ringing, None),
+        acd::AgentState::OnCall { .. } => (store::AgentState::OnCall, None),
+        acd::AgentState::WrapUp { .. } => (store::AgentState::WrapUp, None),
+        acd::AgentState::Paused { reason } if reason == acd::PAUSE_UNREGISTERED => (store::AgentState::Unavailable, Some(reason.clone())),
+        acd::AgentState::Paused { reason } => (store::AgentState::Paused, Some(reason.clone())),
+    }
+}
+
+impl Task {
+    fn new(ctx: Arc<Ctx>) -> Task {
+        Task {
+            ctx,
+            acd: Acd::new(unix_time().max(0) as u64),
+            callers: HashMap::new(),
+            offers: HashMap::new(),
+            queues: BTreeMap::new(),
+            queue_rows: BTreeMap::new(),
+            agents: BTreeMap::new(),
+            agent_rows: BTreeMap::new(),
+            members: BTreeMap::new(),
+            registered: BTreeMap::new(),
+        }
+    }
+
+    async fn run(&mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        self.sync().await;
+        self.restore_agents().await;
+        self.drain().await;
+        let mut tick = tokio::time::interval(SYNC_EVERY);
+        tick.tick().await;
+        loop {
+            let wake = self.acd.poll_timeout().map(|at| {
+                let ms = at.saturating_sub(now_ms());
+                tokio::time::Instant::now() + Duration::from_millis(ms)
+            });
+            let timer = async {
+                match wake {
+                    Some(w) => tokio::time::sleep_until(w).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(m) => self.on_msg(m).await,
+                    None => return,
+                },
+                _ = timer => self.acd.handle_timeout(now_ms()),
+                _ = tick.tick() => self.sync().await,
+            }
+            self.drain().await;
+        }
+    }
+
+    fn input(&mut self, i: Input) {
+        self.acd.handle(now_ms(), i);
+    }
+
+    /// Agents logged in before a restart are logged in again (paused ones
+    /// keep their reason); calls in progress did not survive, so nobody is
+    /// restored as ringing or on a call.
+    async fn restore_agents(&mut self) {
+        let rows: Vec<store::Agent> = self.agent_rows.values().cloned().collect();
+        for a in rows {
+            match a.state {
+                store::AgentState::LoggedOut => {}
+                store::AgentState::Paused => {
+                    self.input(Input::Login { agent: a.id.clone() });
+                    self.input(Input::Pause { agent: a.id.clone(), reason: a.pause_reason.clone().unwrap_or_else(|| "break".into()) });
+                }
+                _ => self.input(Input::Login { agent: a.id.clone() }),
+            }
+        }
+    }
+
+    /// Applies what changed in the store since the last look.
+    async fn sync(&mut self) {
+        let store = self.ctx.store.clone();
+        let Ok(queues) = store.list_queues().await else { return };
+        let Ok(agents) = store.list_agents().await else { return };
+        let mut seen_q = BTreeMap::new();
+        for q in &queues {
+            let cfg = queue_config(q);
+            if self.queues.get(&q.name) != Some(&cfg) {
+                self.input(Input::UpsertQueue(cfg.clone()));
+            }
+            seen_q.insert(q.name.clone(), cfg);
+        }
+        for gone in self.queues.keys().filter(|k| !seen_q.contains_key(*k)).cloned().collect::<Vec<_>>() {
+            self.input(Input::RemoveQueue(gone));
+        }
+        self.queues = seen_q;
+        self.queue_rows = queues.into_iter().map(|q| (q.name.clone(), q)).collect();
+
+        let mut seen_a = BTreeMap::new();
+        for a in &agents {
+            let skills = store.skills(&a.id).await.unwrap_or_default();
+            let cfg = AgentConfig {
+                id: a.id.clone(),
+                skills: skills.into_iter().map(|s| (s.skill, s.proficiency.clamp(1, 10) as u8)).collect(),
+                max_no_answer: Some(a.no_answer_limit.max(0) as u32),
+            };
+            if self.agents.get(&a.id) != Some(&cfg) {
+                self.input(Input::UpsertAgent(cfg.clone()));
+            }
+            seen_a.insert(a.id.clone(), cfg);
+        }
+        for gone in self.agents.keys().filter(|k| !seen_a.contains_key(*k)).cloned().collect::<Vec<_>>() {
+            self.input(Input::RemoveAgent(gone.clone()));
+            self.registered.remove(&gone);
+        }
+        self.agents = seen_a;
+        self.agent_rows = agents.into_iter().map(|a| (a.id.clone(), a)).collect();
+
+        let mut members = BTreeMap::new();
+        for q in self.queues.keys().cloned().collect::<Vec<_>>() {
+            for m in store.members(&q).await.unwrap_or_default() {
+                members.insert((m.queue, m.agent), m.penalty.max(0) as u32);
+            }
+        }
+        for ((q, a), p) in &members {
+            if self.members.get(&(q.clone(), a.clone())) != Some(p) {
+                self.acd.handle(now_ms(), Input::SetMember { queue: q.clone(), agent: a.clone(), penalty: *p });
+            }
+        }
+        for (q, a) in self.members.keys().filter(|k| !members.contains_key(*k)).cloned().collect::<Vec<_>>() {
+            self.input(Input::RemoveMember { queue: q, agent: a });
+        }
+        self.members = members;
+
+        // A phone that stopped registering makes its agent unavailable.
+        let now = unix_time();
+        for (id, a) in self.agent_rows.clone() {
+            let mut reg = false;
+            for e in &a.extensions {
+                if store.bindings(e, now).await.map(|b| !b.is_empty()).unwrap_or(false) {
+                    reg = true;
+                    break;
+                }
+            }
+            if self.registered.get(&id) != Some(&reg) {
+                self.registered.insert(id.clone(), reg);
+                self.input(Input::Registration { agent: id, registered: reg });
+            }
+        }
+    }
+
+    async fn on_msg(&mut self, m: Msg) {
+        match m {
+            Msg::Join { req, directives, reply } => self.join(req, directives, reply).await,
+            Msg::Abandon { caller } => {
+                self.callers.remove(&caller);
+                self.input(Input::Abandon { caller });
+            }
+            Msg::RequestCallback { caller, number } => {
+                self.callers.remove(&caller);
+                self.input(Input::RequestCallback { caller, number });
+            }
+            Msg::OfferRinging { offer } => self.input(Input::OfferRinging { offer: OfferId(offer) }),
+            Msg::OfferAnswered { offer } => self.input(Input::OfferAnswered { offer: OfferId(offer) }),
+            Msg::OfferFailed { offer, why } => {
+                let reason = match why {
+                    OfferFailure::NoAnswer => "no-answer",
+                    OfferFailure::Busy => "busy",
+                    OfferFailure::Rejected => "rejected",
+                    OfferFailure::Unreachable => "unreachable",
+                };
+                self.input(Input::OfferFailed { offer: OfferId(offer), reason: reason.into() });
+            }
+            Msg::CallEnded { offer } => {
+                self.offers.remove(&OfferId(offer));
+                self.input(Input::CallEnded { offer: OfferId(offer) });
+            }
+            Msg::CustomerAnswered { caller } => self.input(Input::CustomerAnswered { caller }),
+            Msg::CustomerFailed { caller } => self.input(Input::CustomerFailed { caller }),
+            Msg::Agent { extension, op, reason, reply } => {
+                let agent = match self.ctx.store.agent_by_extension(&extension).await {
+                    Ok(Some(a)) => a.id,
+                    Ok(None) => {
+                        let _ = reply.send(Err(format!("extension {extension} is not an agent's phone")));
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                // An agent added a moment ago may not be synced yet.
+                if !self.agents.contains_key(&agent) {
+                    self.sync().await;
+                }
+                let input = match op {
+                    AgentOp::Login => Input::Login { agent: agent.clone() },
+                    AgentOp::Logout => Input::Logout { agent: agent.clone() },
+                    AgentOp::Pause => Input::Pause { agent: agent.clone(), reason: reason.filter(|r| !r.is_empty()).unwrap_or_else(|| "break".into()) },
+                    AgentOp::Unpause => Input::Unpause { agent: agent.clone() },
+                };
+                self.input(input);
+                let _ = reply.send(Ok(agent));
+            }
+            Msg::Stats { reply } => {
+                let s = self.acd.stats(now_ms());
+                let _ = reply.send(serde_json::to_value(&s).unwrap_or(serde_json::Value::Null));
+            }
+        }
+    }
+
+    async fn join(&mut self, req: super::JoinRequest, directives: mpsc::UnboundedSender<CallerDirective>, reply: oneshot::Sender<Result<QueueInfo, String>>) {
+        if !self.queues.contains_key(&req.queue) {
+            self.sync().await;
+        }
+        let Some(row) = self.queue_rows.get(&req.queue).cloned() else {
+            let _ = reply.send(Err("unknown queue".into()));
+            return;
+        };
+        let caller = req.caller.clone();
+        self.callers.insert(caller.clone(), directives);
+        let skills = req.skills.into_iter().collect();
+        self.acd.handle(now_ms(), Input::Join { caller: caller.clone(), queue: req.queue.clone(), priority: req.priority.clamp(-1000, 1000) as i32, skills });
+        // A refusal comes out right away, for this caller.
+        let mut refused = None;
+        let mut rest = Vec::new();
+        while let Some(o) = self.acd.poll_output() {
+            match &o {
+                Output::Leave { caller: c, reason, .. } if *c == caller && refused.is_none() => refused = Some(reason_text(*reason).to_string()),
+                _ => {}
+            }
+            rest.push(o);
+        }
+        match refused {
+            Some(r) => {
+                self.callers.remove(&caller);
+                let _ = reply.send(Err(r));
+            }
+            None => {
+                // Callback requests are taken once callbacks can be dialled
+                // (they need their own call task); until then no key is offered.
+                let _ = reply.send(Ok(QueueInfo { queue: row.name.clone(), moh_class: row.moh_class.clone(), callback_key: None }));
+            }
+        }
+        for o in rest {
+            self.route(o).await;
+        }
+    }
+
+    async fn drain(&mut self) {
+        while let Some(o) = self.acd.poll_output() {
+            self.route(o).await;
+        }
+    }
+
+    fn tell(&self, caller: &str, d: CallerDirective) {
+        if let Some(tx) = self.callers.get(caller) {
+            let _ = tx.send(d);
+        }
+    }
+
+    async fn route(&mut self, o: Output) {
+        match o {
+            Output::Offer { offer, caller, agent, queue } => {
+                let extensions = self.agent_rows.get(&agent).map(|a| a.extensions.clone()).unwrap_or_default();
+                self.offers.insert(offer, caller.clone());
+                if self.callers.contains_key(&caller) {
+                    self.tell(&caller, CallerDirective::Offer { offer: offer.0, agent, extensions });
+                } else {
+                    // A callback entry: no call task of its own yet.
+                    tracing::info!(queue, %agent, "callback offers are not dialled yet: declining");
+                    self.acd.handle(now_ms(), Input::OfferFailed { offer, reason: "unreachable".into() });
+                }
+            }
+            Output::CancelOffer { offer } => {
+                if let Some(c) = self.offers.remove(&offer) {
+                    self.tell(&c, CallerDirective::CancelOffer { offer: offer.0 });
+                }
+            }
+            Output::Connect { offer, caller, agent } => self.tell(&caller, CallerDirective::Connect { offer: offer.0, agent }),
+            Output::RejectLateAnswer { offer } => {
+                if let Some(c) = self.offers.remove(&offer) {
+                    self.tell(&c, CallerDirective::RejectLate { offer: offer.0 });
+                }
+            }
+            Output::Announce { caller, position, ewt_ms } => self.tell(&caller, CallerDirective::Announce { position, ewt_ms: ewt_ms.unwrap_or(0) }),
+            Output::Leave { caller, reason, destination } => {
+                self.tell(&caller, CallerDirective::Leave { reason: reason_text(reason).into(), destination });
+                self.callers.remove(&caller);
+            }
+            Output::DialCustomer { offer, caller, .. } => {
+                tracing::warn!(%caller, "callback customer dialling is not available yet");
+                let _ = offer;
+                self.acd.handle(now_ms(), Input::CustomerFailed { caller });
+            }
+            Output::AgentState { agent, state } => {
+                let (s, reason) = stored_state(&state);
+                tracing::info!(%agent, state = s.as_str(), reason = reason.as_deref().unwrap_or(""), "agent state");
+                if let Err(e) = self.ctx.store.set_agent_state(&agent, s, reason.as_deref(), unix_ms()).await {
+                    tracing::warn!(%agent, "agent state not saved: {e}");
+                }
+            }
+            Output::Finished { caller, outcome } => {
+                tracing::info!(%caller, ?outcome, "queue caller finished");
+                self.callers.remove(&caller);
+                self.offers.retain(|_, c| *c != caller);
+            }
+            Output::Log(ev) => {
+                let data = serde_json::to_value(&ev.kind).unwrap_or_default();
+                let event = data.get("event").and_then(|e| e.as_str()).unwrap_or("event").to_string();
+                let entry = store::QueueLogEntry {
+                    id: 0,
+                    at_ms: ev.at_ms as i64,
+                    queue: ev.queue.unwrap_or_default(),
+                    call_id: ev.caller.unwrap_or_default(),
+                    agent: ev.agent,
+                    event,
+                    data: data.to_string(),
+                };
+                if let Err(e) = self.ctx.store.append_queue_log(&entry).await {
+                    tracing::warn!("queue log not written: {e}");
+                }
+            }
+        }
+    }
+}

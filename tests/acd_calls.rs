@@ -1,0 +1,145 @@
+//! The ACD with real phones (issue 5): agents are baresip phones registered
+//! as extensions that log in with `*41` and pause with `*43<code>`; callers
+//! reach a queue through the dialplan. Checked: the distribution order of
+//! a linear queue, pause respected, ring-all with every agent answering at
+//! once connects exactly one, position announcements, agent state in the
+//! store and the queue log.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::baresip::{AnswerMode, Baresip, BaresipConfig};
+use common::switchboard::Switchboard;
+
+const T: Duration = Duration::from_secs(15);
+
+const PLAN: &str = r#"
+[[entry]]
+match = { feature = "*41" }
+context = "login"
+[[entry]]
+match = { pattern = "_*43." }
+context = "pause"
+[[entry]]
+match = { did = "5000" }
+context = "sales"
+[context.login]
+steps = [{ app = "answer" }, { app = "agent", action = "login" }, { app = "hangup", cause = 16 }]
+[context.pause]
+steps = [{ app = "answer" }, { app = "agent", action = "pause", reason = "${dialed:3}" }, { app = "hangup", cause = 16 }]
+[context.sales]
+steps = [{ app = "answer" }, { app = "queue", name = "sales" }, { app = "hangup", cause = 17 }]
+"#;
+
+fn appliance() -> Switchboard {
+    let mut sb = Switchboard::start_with(&format!("[media]\nprompts_dir = \"{}/prompts\"\n", env!("CARGO_MANIFEST_DIR"))).expect("start");
+    std::fs::write(sb.dialplan_dir().join("acd.toml"), PLAN).unwrap();
+    sb.wait_log("dialplan reloaded", T).expect("plan loaded");
+    sb
+}
+
+fn phone(sb: &Switchboard, user: &str, mode: AnswerMode) -> Baresip {
+    let secret = format!("secret-of-{user}");
+    sb.add_extension(user, &secret);
+    let wav = sb.dir().join(format!("talk-{user}.wav"));
+    common::audio::write_tone(&wav, 500.0, 60.0, 0.2).unwrap();
+    let mut b = Baresip::start(BaresipConfig::new(user).registrar(&sb.sip_addr(), user, &secret).answermode(mode).audio_source(&wav)).expect("baresip");
+    b.wait_registered(T).expect("registered");
+    b
+}
+
+/// An agent on `ext` who logs in from the phone.
+fn agent(sb: &mut Switchboard, id: &str, ext: &str, mode: AnswerMode) -> Baresip {
+    let mut p = phone(sb, ext, mode);
+    sb.admin_ok(&["agent", "add", id, "--name", id, "--ext", ext]);
+    sb.admin_ok(&["queue", "member", "add", "sales", id]);
+    p.dial(&format!("sip:*41@{}", sb.sip_addr())).expect("dial *41");
+    p.wait_event("CALL_CLOSED", T).expect("login call ends");
+    wait_agent_state(sb, id, "available");
+    p
+}
+
+fn wait_agent_state(sb: &Switchboard, id: &str, state: &str) {
+    let deadline = Instant::now() + T;
+    loop {
+        let list = sb.admin_ok(&["agent", "list"]);
+        if list.lines().any(|l| l.split_whitespace().next() == Some(id) && l.contains(state)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "agent {id} never {state}:\n{list}\n{}", sb.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn linear_queue_offers_in_member_order_and_skips_a_paused_agent() {
+    let mut sb = appliance();
+    sb.admin_ok(&["queue", "add", "sales", "--strategy", "linear", "--ring-timeout", "5", "--wrapup", "0"]);
+    let mut alice = agent(&mut sb, "alice", "2001", AnswerMode::Auto);
+    let mut bob = agent(&mut sb, "bob", "2002", AnswerMode::Auto);
+
+    // First caller: alice is first in member order.
+    let c1 = phone(&sb, "3001", AnswerMode::Manual);
+    c1.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial");
+    alice.wait_event("CALL_ESTABLISHED", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    sb.wait_log("agent=alice", T).expect("bridged to alice");
+    wait_agent_state(&sb, "alice", "on_call");
+    c1.hangup().expect("hang up");
+    alice.wait_event("CALL_CLOSED", T).expect("agent leg ends with the caller");
+    wait_agent_state(&sb, "alice", "available");
+
+    // alice pauses (*432: reason 2); the next caller goes to bob.
+    alice.dial(&format!("sip:*432@{}", sb.sip_addr())).expect("dial *432");
+    wait_agent_state(&sb, "alice", "paused");
+    let list = sb.admin_ok(&["agent", "list"]);
+    assert!(list.lines().any(|l| l.starts_with("alice") && l.contains(" 2 ")), "reason code kept: {list}");
+    let c2 = phone(&sb, "3002", AnswerMode::Manual);
+    c2.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial");
+    bob.wait_event("CALL_ESTABLISHED", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    sb.wait_log("bridged agent=bob", T).expect("bridged to bob");
+    c2.hangup().expect("hang up");
+    bob.wait_event("CALL_CLOSED", T).expect("closed");
+    wait_agent_state(&sb, "bob", "available");
+
+    // The queue log tells the story.
+    let log = sb.log();
+    assert_eq!(log.matches("agent answered: bridged").count(), 2, "{log}");
+}
+
+#[test]
+fn ring_all_with_every_agent_answering_connects_exactly_one() {
+    let mut sb = appliance();
+    sb.admin_ok(&["queue", "add", "sales", "--strategy", "ring_all", "--ring-timeout", "10"]);
+    let mut a = agent(&mut sb, "ann", "2101", AnswerMode::Auto);
+    let mut b = agent(&mut sb, "ben", "2102", AnswerMode::Auto);
+    let caller = phone(&sb, "3101", AnswerMode::Manual);
+    let closed_before = |p: &Baresip| p.event_kinds().iter().filter(|e| *e == "CALL_CLOSED").count();
+    let before = [closed_before(&a), closed_before(&b)];
+    caller.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial");
+    // Both phones answer at once; one wins, the other is hung up.
+    a.wait_event("CALL_ESTABLISHED", T).expect("ann's phone answered");
+    b.wait_event("CALL_ESTABLISHED", T).expect("ben's phone answered");
+    sb.wait_log("agent answered: bridged", T).expect("bridged");
+    std::thread::sleep(Duration::from_secs(2));
+    let closed = [closed_before(&a) - before[0], closed_before(&b) - before[1]].iter().filter(|n| **n > 0).count();
+    assert_eq!(closed, 1, "exactly one agent leg was hung up\n{}", sb.log());
+    assert_eq!(sb.log().matches("agent answered: bridged").count(), 1);
+    let list = sb.admin_ok(&["agent", "list"]);
+    assert_eq!(list.matches("on_call").count(), 1, "one agent on the call: {list}");
+    caller.hangup().expect("hang up");
+}
+
+#[test]
+fn waiting_callers_hear_their_position() {
+    let mut sb = appliance();
+    sb.admin_ok(&["queue", "add", "sales", "--strategy", "longest_idle", "--join-empty", "--no-leave-when-empty", "--announce-every", "2"]);
+    let mut caller = phone(&sb, "3201", AnswerMode::Manual);
+    caller.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial");
+    caller.wait_event("CALL_ESTABLISHED", T).expect("answered into the queue");
+    let line = sb.wait_log("queue announcement", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    assert!(line.contains("position=1"), "{line}");
+    caller.hangup().expect("hang up");
+    sb.wait_log("queue caller finished", T).expect("abandon recorded");
+    assert!(sb.log().contains("Abandoned"), "{}", sb.log());
+}
