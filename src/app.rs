@@ -48,6 +48,7 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
         }
     }
     let (acd, acd_rx) = crate::call::acd::channel();
+    let events = crate::cti::EventBus::default();
     let (core_tx, core_rx) = mpsc::unbounded_channel();
     let endpoint = Endpoint::start(config.sip.listen, TimerConfig::default(), core_tx).await?;
     let http = crate::web::bind(config.http.listen)
@@ -72,6 +73,7 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
         dialplan,
         mwi: Default::default(),
         acd: Some(acd),
+        events: events.clone(),
     });
     crate::call::acd::spawn(ctx.clone(), acd_rx);
     tokio::spawn(call::run_core(ctx.clone(), core_rx));

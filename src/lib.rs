@@ -6,6 +6,7 @@ pub mod acd;
 pub mod app;
 pub mod call;
 pub mod config;
+pub mod cti;
 pub mod csv;
 pub mod dialplan;
 pub mod mail;

@@ -61,6 +61,8 @@ pub struct Ctx {
     pub mwi: mwi::Subscriptions,
     /// The ACD (queues and agents), when running.
     pub acd: Option<acd::AcdHandle>,
+    /// CTI events for screens (agent panels, CRMs).
+    pub events: crate::cti::EventBus,
 }
 
 /// Rate bridged audio (and music on hold) runs at.
