@@ -143,3 +143,50 @@ fn waiting_callers_hear_their_position() {
     sb.wait_log("queue caller finished", T).expect("abandon recorded");
     assert!(sb.log().contains("Abandoned"), "{}", sb.log());
 }
+
+#[test]
+fn callback_keeps_its_place_survives_a_restart_and_rings_the_agent_first() {
+    let mut sb = Switchboard::start_with(&format!("[media]\nprompts_dir = \"{}/prompts\"\ninband_dtmf = true\n", env!("CARGO_MANIFEST_DIR"))).expect("start");
+    std::fs::write(sb.dialplan_dir().join("acd.toml"), PLAN).unwrap();
+    sb.wait_log("dialplan reloaded", T).expect("plan loaded");
+    sb.admin_ok(&["queue", "add", "sales", "--strategy", "longest_idle", "--join-empty", "--no-leave-when-empty", "--announce-every", "2", "--callback-key", "1"]);
+
+    // The customer's phone presses 1 (in-band) after the first announcement
+    // and answers the callback later on its own.
+    let secret = "secret-of-3301";
+    sb.add_extension("3301", secret);
+    let wav = sb.dir().join("press1.wav");
+    common::audio::write_dtmf(&wav, "1", 4.5, 0.15, 0.2, 40.0);
+    let mut customer = Baresip::start(BaresipConfig::new("3301").registrar(&sb.sip_addr(), "3301", secret).answermode(AnswerMode::Auto).audio_source(&wav)).expect("baresip");
+    customer.wait_registered(T).expect("registered");
+    customer.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial");
+    sb.wait_log("callback requested", Duration::from_secs(20)).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    customer.wait_event("CALL_CLOSED", T).expect("the appliance hangs up after the confirmation");
+    let list = sb.admin_ok(&["callbacks"]);
+    assert!(list.lines().any(|l| l.contains("3301") && l.contains("waiting")), "{list}");
+
+    // A restart in the middle: the request is still there.
+    sb.stop();
+    sb.start().expect("restart");
+    sb.wait_log("callback restored", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+
+    // An agent logs in: their phone rings first, then the customer's.
+    let mut alice = phone(&sb, "2301", AnswerMode::Auto);
+    sb.admin_ok(&["agent", "add", "alice", "--name", "alice", "--ext", "2301"]);
+    sb.admin_ok(&["queue", "member", "add", "sales", "alice"]);
+    alice.dial(&format!("sip:*41@{}", sb.sip_addr())).expect("dial *41");
+    sb.wait_log("callback: customer answered, bridged", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    let agent_rang = sb.log().find("callback: offering to an agent").expect("agent offered");
+    let customer_dialled = sb.log().find("callback: dialling the customer").expect("customer dialled");
+    assert!(agent_rang < customer_dialled, "agent first, then the customer");
+    alice.hangup().expect("agent hangs up");
+    let deadline = Instant::now() + T;
+    loop {
+        let all = sb.admin_ok(&["callbacks", "--all"]);
+        if all.lines().any(|l| l.contains("3301") && l.contains("done")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "callback not marked done: {all}\n{}", sb.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

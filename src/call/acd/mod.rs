@@ -5,6 +5,7 @@
 //! tasks. Call tasks talk to it through [`AcdHandle`]. Owns no SIP and no
 //! media; it never blocks on a call.
 
+mod callback;
 mod task;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,8 @@ pub enum CallerDirective {
     Leave { reason: String, destination: Option<String> },
     /// The ACD is gone (shutdown, queue removed).
     Gone,
+    /// A callback's agent answered: dial the customer now.
+    DialCustomer { number: String },
 }
 
 /// Why ringing an agent failed.

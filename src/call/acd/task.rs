@@ -13,14 +13,16 @@ use tokio::sync::{mpsc, oneshot};
 use super::{AgentOp, CallerDirective, Msg, OfferFailure, QueueInfo};
 use crate::acd::{self, Acd, AgentConfig, CallerKey, Input, LeaveReason, OfferId, Output, QueueConfig};
 use crate::call::Ctx;
+use crate::cti::{CallInfo, CtiKind};
 use crate::store::{self, unix_ms, unix_time};
 
 /// How often configuration and registrations are re-read.
 const SYNC_EVERY: Duration = Duration::from_secs(3);
 
 pub fn spawn(ctx: Arc<Ctx>, rx: mpsc::UnboundedReceiver<Msg>) {
+    let Some(handle) = ctx.acd.clone() else { return };
     tokio::spawn(async move {
-        let mut t = Task::new(ctx);
+        let mut t = Task::new(ctx, handle);
         t.run(rx).await;
     });
 }
@@ -31,11 +33,19 @@ fn now_ms() -> u64 {
 
 struct Task {
     ctx: Arc<Ctx>,
+    /// Our own handle, for the call tasks we start (callbacks).
+    handle: super::AcdHandle,
     acd: Acd,
     /// Waiting callers' call tasks.
     callers: HashMap<CallerKey, mpsc::UnboundedSender<CallerDirective>>,
-    /// Which caller each live offer is for.
-    offers: HashMap<OfferId, CallerKey>,
+    /// Which caller and agent each live offer is for.
+    offers: HashMap<OfferId, (CallerKey, String)>,
+    /// What screens are told about each queued caller (customer record included).
+    info: HashMap<CallerKey, CallInfo>,
+    /// Join time and priority of live callers (a callback keeps its place).
+    joined: HashMap<CallerKey, (u64, i64)>,
+    /// Callback entries: DB row, number, attempts so far.
+    callbacks: HashMap<CallerKey, (i64, String, i64)>,
     /// What was last applied, to send only changes.
     queues: BTreeMap<String, QueueConfig>,
     queue_rows: BTreeMap<String, store::Queue>,
@@ -118,12 +128,16 @@ fn stored_state(s: &acd::AgentState) -> (store::AgentState, Option<String>) {
 }
 
 impl Task {
-    fn new(ctx: Arc<Ctx>) -> Task {
+    fn new(ctx: Arc<Ctx>, handle: super::AcdHandle) -> Task {
         Task {
             ctx,
+            handle,
             acd: Acd::new(unix_time().max(0) as u64),
             callers: HashMap::new(),
             offers: HashMap::new(),
+            info: HashMap::new(),
+            joined: HashMap::new(),
+            callbacks: HashMap::new(),
             queues: BTreeMap::new(),
             queue_rows: BTreeMap::new(),
             agents: BTreeMap::new(),
@@ -136,6 +150,7 @@ impl Task {
     async fn run(&mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
         self.sync().await;
         self.restore_agents().await;
+        self.restore_callbacks().await;
         self.drain().await;
         let mut tick = tokio::time::interval(SYNC_EVERY);
         tick.tick().await;
@@ -180,6 +195,26 @@ impl Task {
                 }
                 _ => self.input(Input::Login { agent: a.id.clone() }),
             }
+        }
+    }
+
+    /// Callback requests survive a restart with their place in line.
+    async fn restore_callbacks(&mut self) {
+        let Ok(pending) = self.ctx.store.list_pending_callbacks(None).await else { return };
+        for cb in pending {
+            let key = format!("cb-{}", cb.id);
+            self.callbacks.insert(key.clone(), (cb.id, cb.number.clone(), cb.attempts));
+            self.info.insert(key.clone(), CallInfo { call_id: cb.call_id.clone(), caller: cb.number.clone(), caller_name: cb.name.clone(), queue: cb.queue.clone(), ..CallInfo::default() });
+            tracing::info!(id = cb.id, queue = %cb.queue, number = %cb.number, "callback restored");
+            self.input(Input::RestoreCallback {
+                caller: key,
+                queue: cb.queue,
+                priority: cb.priority.clamp(-1000, 1000) as i32,
+                skills: Vec::new(),
+                number: cb.number,
+                joined_ms: cb.joined_at_ms.max(0) as u64,
+                attempts_made: cb.attempts.max(0) as u32,
+            });
         }
     }
 
@@ -264,9 +299,33 @@ impl Task {
             }
             Msg::RequestCallback { caller, number } => {
                 self.callers.remove(&caller);
+                let (joined_ms, priority) = self.joined.get(&caller).copied().unwrap_or((now_ms(), 0));
+                let info = self.info.get(&caller).cloned().unwrap_or_default();
+                let row = store::Callback {
+                    queue: info.queue.clone(),
+                    number: number.clone(),
+                    name: info.caller_name.clone(),
+                    call_id: caller.clone(),
+                    priority,
+                    joined_at_ms: joined_ms as i64,
+                    requested_at_ms: unix_ms(),
+                    ..store::Callback::default()
+                };
+                match self.ctx.store.insert_callback(&row).await {
+                    Ok(id) => {
+                        tracing::info!(id, %number, queue = %info.queue, "callback requested");
+                        self.callbacks.insert(caller.clone(), (id, number.clone(), 0));
+                    }
+                    Err(e) => tracing::warn!("callback not saved (it is still served while the appliance runs): {e}"),
+                }
                 self.input(Input::RequestCallback { caller, number });
             }
-            Msg::OfferRinging { offer } => self.input(Input::OfferRinging { offer: OfferId(offer) }),
+            Msg::OfferRinging { offer } => {
+                if let Some((caller, agent)) = self.offers.get(&OfferId(offer)) {
+                    self.ctx.events.publish(CtiKind::CallRinging { agent: agent.clone(), call_id: caller.clone() });
+                }
+                self.input(Input::OfferRinging { offer: OfferId(offer) });
+            }
             Msg::OfferAnswered { offer } => self.input(Input::OfferAnswered { offer: OfferId(offer) }),
             Msg::OfferFailed { offer, why } => {
                 let reason = match why {
@@ -278,11 +337,19 @@ impl Task {
                 self.input(Input::OfferFailed { offer: OfferId(offer), reason: reason.into() });
             }
             Msg::CallEnded { offer } => {
-                self.offers.remove(&OfferId(offer));
+                if let Some((caller, agent)) = self.offers.remove(&OfferId(offer)) {
+                    self.ctx.events.publish(CtiKind::CallEnded { agent, call_id: caller });
+                }
                 self.input(Input::CallEnded { offer: OfferId(offer) });
             }
             Msg::CustomerAnswered { caller } => self.input(Input::CustomerAnswered { caller }),
-            Msg::CustomerFailed { caller } => self.input(Input::CustomerFailed { caller }),
+            Msg::CustomerFailed { caller } => {
+                if let Some((id, _, attempts)) = self.callbacks.get(&caller).cloned() {
+                    let _ = self.ctx.store.update_callback(id, store::CallbackState::Waiting, attempts, unix_ms(), None).await;
+                }
+                self.callers.remove(&caller);
+                self.input(Input::CustomerFailed { caller });
+            }
             Msg::Agent { extension, op, reason, reply } => {
                 let agent = match self.ctx.store.agent_by_extension(&extension).await {
                     Ok(Some(a)) => a.id,
@@ -325,7 +392,25 @@ impl Task {
         };
         let caller = req.caller.clone();
         self.callers.insert(caller.clone(), directives);
+        // The screen pop needs the customer before any phone rings.
+        let customer = match self.ctx.store.customer_by_phone(&req.number).await {
+            Ok(c) => c.map(|c| c.vars()),
+            Err(e) => {
+                tracing::warn!("customer lookup failed: {e}");
+                None
+            }
+        };
+        let info = CallInfo {
+            call_id: caller.clone(),
+            caller: req.number.clone(),
+            caller_name: req.name.clone(),
+            did: req.did.clone(),
+            ivr_path: req.ivr_path.clone(),
+            queue: req.queue.clone(),
+            customer,
+        };
         let skills = req.skills.into_iter().collect();
+        self.joined.insert(caller.clone(), (now_ms(), req.priority));
         self.acd.handle(now_ms(), Input::Join { caller: caller.clone(), queue: req.queue.clone(), priority: req.priority.clamp(-1000, 1000) as i32, skills });
         // A refusal comes out right away, for this caller.
         let mut refused = None;
@@ -343,9 +428,9 @@ impl Task {
                 let _ = reply.send(Err(r));
             }
             None => {
-                // Callback requests are taken once callbacks can be dialled
-                // (they need their own call task); until then no key is offered.
-                let _ = reply.send(Ok(QueueInfo { queue: row.name.clone(), moh_class: row.moh_class.clone(), callback_key: None }));
+                self.ctx.events.publish(CtiKind::QueueJoined { call: info.clone() });
+                self.info.insert(caller.clone(), info);
+                let _ = reply.send(Ok(QueueInfo { queue: row.name.clone(), moh_class: row.moh_class.clone(), callback_key: row.callback_key }));
             }
         }
         for o in rest {
@@ -369,23 +454,42 @@ impl Task {
         match o {
             Output::Offer { offer, caller, agent, queue } => {
                 let extensions = self.agent_rows.get(&agent).map(|a| a.extensions.clone()).unwrap_or_default();
-                self.offers.insert(offer, caller.clone());
+                self.offers.insert(offer, (caller.clone(), agent.clone()));
+                if let Some(info) = self.info.get(&caller) {
+                    self.ctx.events.publish(CtiKind::CallOffered { agent: agent.clone(), call: info.clone() });
+                }
                 if self.callers.contains_key(&caller) {
                     self.tell(&caller, CallerDirective::Offer { offer: offer.0, agent, extensions });
+                } else if let Some((_, number, _)) = self.callbacks.get(&caller).cloned() {
+                    // A callback's turn: its own call task rings the agent, then the customer.
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    self.callers.insert(caller.clone(), tx);
+                    tracing::info!(queue, %agent, %number, "callback: offering to an agent");
+                    let call = super::callback::CallbackCall {
+                        ctx: self.ctx.clone(),
+                        acd: self.handle.clone(),
+                        offer: offer.0,
+                        caller,
+                        agent_extensions: extensions,
+                        customer: number,
+                        directives: rx,
+                    };
+                    tokio::spawn(call.run());
                 } else {
-                    // A callback entry: no call task of its own yet.
-                    tracing::info!(queue, %agent, "callback offers are not dialled yet: declining");
                     self.acd.handle(now_ms(), Input::OfferFailed { offer, reason: "unreachable".into() });
                 }
             }
             Output::CancelOffer { offer } => {
-                if let Some(c) = self.offers.remove(&offer) {
+                if let Some((c, _)) = self.offers.remove(&offer) {
                     self.tell(&c, CallerDirective::CancelOffer { offer: offer.0 });
                 }
             }
-            Output::Connect { offer, caller, agent } => self.tell(&caller, CallerDirective::Connect { offer: offer.0, agent }),
+            Output::Connect { offer, caller, agent } => {
+                self.ctx.events.publish(CtiKind::CallAnswered { agent: agent.clone(), call_id: caller.clone() });
+                self.tell(&caller, CallerDirective::Connect { offer: offer.0, agent });
+            }
             Output::RejectLateAnswer { offer } => {
-                if let Some(c) = self.offers.remove(&offer) {
+                if let Some((c, _)) = self.offers.remove(&offer) {
                     self.tell(&c, CallerDirective::RejectLate { offer: offer.0 });
                 }
             }
@@ -394,10 +498,13 @@ impl Task {
                 self.tell(&caller, CallerDirective::Leave { reason: reason_text(reason).into(), destination });
                 self.callers.remove(&caller);
             }
-            Output::DialCustomer { offer, caller, .. } => {
-                tracing::warn!(%caller, "callback customer dialling is not available yet");
-                let _ = offer;
-                self.acd.handle(now_ms(), Input::CustomerFailed { caller });
+            Output::DialCustomer { caller, agent, number, .. } => {
+                if let Some(entry) = self.callbacks.get_mut(&caller) {
+                    entry.2 += 1;
+                    let (id, attempts) = (entry.0, entry.2);
+                    let _ = self.ctx.store.update_callback(id, store::CallbackState::Dialing, attempts, unix_ms(), Some(&agent)).await;
+                }
+                self.tell(&caller, CallerDirective::DialCustomer { number });
             }
             Output::AgentState { agent, state } => {
                 let (s, reason) = stored_state(&state);
@@ -405,11 +512,26 @@ impl Task {
                 if let Err(e) = self.ctx.store.set_agent_state(&agent, s, reason.as_deref(), unix_ms()).await {
                     tracing::warn!(%agent, "agent state not saved: {e}");
                 }
+                self.ctx.events.publish(CtiKind::AgentState { agent, state: s.as_str().to_string(), reason });
             }
             Output::Finished { caller, outcome } => {
                 tracing::info!(%caller, ?outcome, "queue caller finished");
                 self.callers.remove(&caller);
-                self.offers.retain(|_, c| *c != caller);
+                // The answered offer stays until its call ends (CallEnded).
+                if !matches!(outcome, acd::Outcome::Answered | acd::Outcome::CalledBack) {
+                    self.offers.retain(|_, (c, _)| *c != caller);
+                }
+                let queue = self.info.remove(&caller).map(|i| i.queue).unwrap_or_default();
+                self.joined.remove(&caller);
+                if let Some((id, _, attempts)) = self.callbacks.remove(&caller) {
+                    let state = if outcome == acd::Outcome::CalledBack { store::CallbackState::Done } else { store::CallbackState::Failed };
+                    let _ = self.ctx.store.update_callback(id, state, attempts, unix_ms(), None).await;
+                }
+                let outcome = serde_json::to_value(outcome).ok().map(|v| match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                });
+                self.ctx.events.publish(CtiKind::QueueLeft { call_id: caller, queue, outcome: outcome.unwrap_or_default() });
             }
             Output::Log(ev) => {
                 let data = serde_json::to_value(&ev.kind).unwrap_or_default();
