@@ -190,3 +190,28 @@ fn callback_keeps_its_place_survives_a_restart_and_rings_the_agent_first() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn an_agent_transfers_the_caller_with_refer() {
+    let mut sb = appliance();
+    sb.admin_ok(&["queue", "add", "sales", "--strategy", "linear"]);
+    let mut alice = agent(&mut sb, "alice", "2401", AnswerMode::Auto);
+    let mut expert = phone(&sb, "2402", AnswerMode::Auto);
+    let caller = phone(&sb, "3401", AnswerMode::Manual);
+    caller.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial");
+    alice.wait_event("CALL_ESTABLISHED", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    sb.wait_log("bridged agent=alice", T).expect("bridged");
+    let closed_before = alice.event_kinds().iter().filter(|e| *e == "CALL_CLOSED").count();
+    // The agent's phone sends REFER (blind transfer) to extension 2402.
+    alice.command("transfer", &format!("sip:2402@{}", sb.sip_addr())).expect("transfer command");
+    expert.wait_event("CALL_ESTABLISHED", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    let deadline = Instant::now() + T;
+    while alice.event_kinds().iter().filter(|e| *e == "CALL_CLOSED").count() == closed_before {
+        assert!(Instant::now() < deadline, "the agent's leg is released\n{}", sb.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(sb.log().contains("the callee transfers the caller (REFER)"), "{}", sb.log());
+    wait_agent_state(&sb, "alice", "available");
+    caller.hangup().expect("hang up");
+    expert.wait_event("CALL_CLOSED", T).expect("the transferred call ends with the caller");
+}

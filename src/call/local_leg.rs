@@ -52,6 +52,9 @@ pub enum LegSignal {
     Unacked,
     /// A re-INVITE changed the peer's hold state (`true` = on hold).
     Hold(bool),
+    /// The peer asked to transfer the other party (REFER, RFC 3515) to
+    /// this dial target (the Refer-To user part).
+    Refer(String),
 }
 
 pub struct LocalLeg {
@@ -256,6 +259,20 @@ impl LocalLeg {
                 ctx.endpoint.respond(key, r);
                 Some(LegSignal::Hold(held))
             }
+            Method::Refer => {
+                let target = request
+                    .headers
+                    .get(&HeaderName::ReferTo)
+                    .and_then(|v| crate::sip::message::parse_name_addr(v).ok())
+                    .and_then(|a| a.uri.user().map(str::to_string))
+                    .filter(|u| !u.is_empty());
+                let Some(target) = target else {
+                    reply(400, "Bad Request - Refer-To without a user");
+                    return None;
+                };
+                reply(202, "Accepted");
+                Some(LegSignal::Refer(target))
+            }
             Method::Info => {
                 let ct = request.headers.get(&HeaderName::ContentType).unwrap_or("");
                 match parse_info(ct, &request.body) {
@@ -272,6 +289,17 @@ impl LocalLeg {
                 None
             }
         }
+    }
+
+    /// Reports a REFER's outcome (RFC 3515 §2.4.5): one final NOTIFY with a
+    /// sipfrag status line, ending the implicit subscription.
+    pub async fn notify_refer(&mut self, ctx: &Ctx, status: u16, reason: &str) {
+        let mut n = self.dialog.request(Method::Notify, &build::via(ctx, &self.peer), &build::contact(ctx, &self.peer), None);
+        n.headers.push(HeaderName::Extension("Event".into()), "refer");
+        n.headers.push(HeaderName::Extension("Subscription-State".into()), "terminated;reason=noresource");
+        n.headers.push(HeaderName::ContentType, "message/sipfrag;version=2.0");
+        n.body = format!("SIP/2.0 {status} {reason}\r\n").into_bytes();
+        let _ = ctx.endpoint.send_request(n, self.peer.clone(), self.tx.clone()).await;
     }
 
     /// Sends BYE, with a Q.850 `Reason` (RFC 3326) when given.

@@ -137,10 +137,37 @@ impl std::str::FromStr for ConferenceAction {
 
 type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
 
+/// Call control of an agent's call (calls a dialplan bridged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallControl {
+    Hangup,
+    /// The caller hears music, the agent silence.
+    Hold,
+    Unhold,
+    /// Blind transfer of the caller to a dial target (extension, number,
+    /// `number@trunk`); the agent's leg is released.
+    Transfer(String),
+}
+
+impl CallControl {
+    /// Parses an API action; `transfer` needs the target.
+    pub fn parse(action: &str, to: Option<&str>) -> Result<CallControl, String> {
+        match (action, to) {
+            ("hangup", _) => Ok(CallControl::Hangup),
+            ("hold", _) => Ok(CallControl::Hold),
+            ("unhold", _) => Ok(CallControl::Unhold),
+            ("transfer", Some(t)) if !t.is_empty() => Ok(CallControl::Transfer(t.to_string())),
+            ("transfer", _) => Err("transfer needs a target: ?to=<extension or number>".to_string()),
+            (other, _) => Err(format!("unknown call action \"{other}\" (hangup, hold, unhold, transfer)")),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum CallCommand {
     Recording { action: RecordingAction, reply: Reply },
     Conference { action: ConferenceAction, reply: Reply },
+    Control { action: CallControl, reply: Reply },
 }
 
 /// Command channels of live calls, keyed by the caller's Call-ID.
@@ -172,6 +199,11 @@ impl CallRegistry {
     /// Sends a recording command and waits for the call's answer.
     pub async fn recording(&self, call_id: &str, action: RecordingAction) -> Result<(), String> {
         self.ask(call_id, |reply| CallCommand::Recording { action, reply }).await
+    }
+
+    /// Sends a call control (hangup, hold, transfer) and waits for the answer.
+    pub async fn control(&self, call_id: &str, action: CallControl) -> Result<(), String> {
+        self.ask(call_id, |reply| CallCommand::Control { action, reply }).await
     }
 
     /// Sends a conference control and waits for the call's answer.

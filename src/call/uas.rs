@@ -126,6 +126,9 @@ pub async fn serve(
                 super::CallCommand::Recording { reply, .. } => {
                     let _ = reply.send(Err("recording applies to bridged calls".to_string()));
                 }
+                super::CallCommand::Control { reply, .. } => {
+                    let _ = reply.send(Err("call control applies to calls bridged by a dialplan".to_string()));
+                }
             },
             ev = leg.next_media() => match ev {
                 Some(EndpointEvent::Dtmf(d)) => {

@@ -172,6 +172,10 @@ impl Call {
                 let _ = reply.send(Err("the call is not in a conference".to_string()));
                 return Phase::Continue;
             }
+            crate::call::CallCommand::Control { reply, .. } => {
+                let _ = reply.send(Err("call control applies to calls bridged by a dialplan".to_string()));
+                return Phase::Continue;
+            }
         };
         let ctx = self.ctx.clone();
         let call_id = self.a.invite.call_id().unwrap_or_default().to_string();

@@ -72,6 +72,8 @@ pub(crate) struct Driver<'a> {
     final_status: u16,
     /// Recording of the bridged call, when one runs.
     recording: Option<super::bridge::Recording>,
+    /// Where a transferred call goes next.
+    transfer_to: Option<String>,
 }
 
 pub async fn serve(
@@ -96,6 +98,7 @@ pub async fn serve(
         hangup_by: "system",
         final_status: 0,
         recording: None,
+        transfer_to: None,
     };
     let mut session = session;
     d.run(&mut session).await;
@@ -226,6 +229,11 @@ impl Driver<'_> {
                 self.hangup_by = "caller";
             }
             Some(LegSignal::Unacked) => self.caller_gone = true,
+            Some(LegSignal::Refer(target)) => {
+                // Callers do not transfer the agent; the REFER was accepted
+                // (202), so say it failed.
+                tracing::info!(%target, "REFER from the caller ignored");
+            }
             Some(LegSignal::Hold(held)) => {
                 tracing::info!(held, "caller hold state");
                 if self.b.is_some() {

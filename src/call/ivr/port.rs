@@ -98,6 +98,8 @@ pub struct IvrMedia {
     pub call_tap: Option<RecorderTap>,
     /// Music for the callee while the caller holds.
     pub moh_for_callee: Option<MohListener>,
+    /// The callee hears silence (the agent put the caller on hold).
+    pub callee_muted: bool,
 }
 
 impl IvrMedia {
@@ -110,6 +112,7 @@ impl IvrMedia {
             capture: None,
             call_tap: None,
             moh_for_callee: None,
+            callee_muted: false,
         }
     }
 
@@ -187,6 +190,10 @@ impl MediaPort for CalleePort {
         let Ok(mut m) = self.0.lock() else { return false };
         if let Some(moh) = m.moh_for_callee.as_mut() {
             return moh.get_frame(frame);
+        }
+        if m.callee_muted {
+            frame.fill(IVR_RATE, &[]);
+            return false;
         }
         frame.fill(m.from_caller.rate, m.from_caller.pcm());
         true

@@ -177,7 +177,14 @@ impl Driver<'_> {
                                     tracing::warn!("recording not started: {e}");
                                 }
                             }
-                            self.bridged().await;
+                            if let super::run::BridgeEnd::Transfer(target) = self.bridged().await {
+                                // The agent's call ends here; the caller goes on.
+                                acd.call_ended(offer);
+                                let id = (self.caller_number(), self.caller_display());
+                                tracing::info!(%target, "transferring the caller");
+                                self.dial(&[target], std::time::Duration::from_secs(30), None, id).await;
+                                break QueueExit::Done;
+                            }
                         }
                         Err((status, reason)) => tracing::warn!(status, reason, "agent's answer unusable"),
                     }

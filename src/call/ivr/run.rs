@@ -19,6 +19,14 @@ use crate::media::moh::StartAt;
 use crate::media::tone::{Country, ToneGenerator, ToneKind};
 use crate::sip::endpoint::SipEvent;
 
+/// How a bridged call ended.
+pub(super) enum BridgeEnd {
+    /// Someone hung up.
+    Done,
+    /// The caller goes on to this target (the callee is released).
+    Transfer(String),
+}
+
 /// What woke the driver.
 pub(super) enum Wake {
     Digit(char),
@@ -27,6 +35,8 @@ pub(super) enum Wake {
     Hangup,
     /// Progress of the outgoing call with this tag.
     Dial(u64, Progress),
+    /// Transfer the caller to this target (API or the callee's REFER).
+    Transfer(String),
     /// A directive from the ACD (queued callers).
     Queue(crate::call::acd::CallerDirective),
     /// The bridged callee hung up.
@@ -259,6 +269,37 @@ impl Driver<'_> {
                     crate::call::CallCommand::Conference { reply, .. } => {
                         let _ = reply.send(Err("the call is not in a conference".to_string()));
                     }
+                    crate::call::CallCommand::Control { action, reply } => {
+                        use crate::call::CallControl as C;
+                        tracing::info!(?action, "call control");
+                        match action {
+                            C::Hangup => {
+                                let _ = reply.send(Ok(()));
+                                self.hangup_by = "api";
+                                self.hangup(16).await;
+                                return Wake::Hangup;
+                            }
+                            _ if self.b.is_none() => {
+                                let _ = reply.send(Err("the call is not bridged to an agent".to_string()));
+                            }
+                            C::Hold | C::Unhold => {
+                                let on = action == C::Hold;
+                                let moh = on.then(|| self.ctx.moh.listener(&self.ctx.config.media.moh_class, IVR_RATE, StartAt::Global));
+                                if let Ok(mut s) = self.shared.lock() {
+                                    s.feed = match moh {
+                                        Some(m) => Feed::Music(m),
+                                        None => Feed::Bridge,
+                                    };
+                                    s.callee_muted = on;
+                                }
+                                let _ = reply.send(Ok(()));
+                            }
+                            C::Transfer(target) => {
+                                let _ = reply.send(Ok(()));
+                                return Wake::Transfer(target);
+                            }
+                        }
+                    }
                 }
                 Wake::Nothing
             }
@@ -337,6 +378,13 @@ impl Driver<'_> {
                 Ok(Some(LegSignal::Hangup)) | Ok(Some(LegSignal::Unacked)) => {
                     tracing::info!("hangup side=B");
                     return Wake::CalleeHangup;
+                }
+                Ok(Some(LegSignal::Refer(target))) => {
+                    tracing::info!(%target, "the callee transfers the caller (REFER)");
+                    if let Some(b) = self.b.as_mut() {
+                        b.notify_refer(&ctx, 200, "OK").await;
+                    }
+                    return Wake::Transfer(target);
                 }
                 Ok(Some(LegSignal::Hold(held))) => {
                     tracing::info!(held, "callee hold state");
@@ -503,7 +551,28 @@ impl Driver<'_> {
     /// `caller_id_number`/`caller_id_name`, else the caller's own). A caller
     /// not answered yet hears the callee ring (180) and is answered only
     /// when the callee answers.
-    async fn dial(&mut self, targets: &[String], timeout: Duration, music: Option<String>, caller_id: (String, Option<String>)) -> DialOutcome {
+    pub(super) async fn dial(&mut self, targets: &[String], timeout: Duration, music: Option<String>, caller_id: (String, Option<String>)) -> DialOutcome {
+        let mut targets = targets.to_vec();
+        // A transfer of the bridged call dials again, from this call.
+        for _ in 0..8 {
+            match self.dial_once(&targets, timeout, music.clone(), caller_id.clone()).await {
+                (r, None) => return r,
+                (_, Some(next)) => {
+                    tracing::info!(target = %next, "transferring the caller");
+                    targets = vec![next];
+                }
+            }
+        }
+        DialOutcome::Answered
+    }
+
+    /// One dial; `Some(target)` when the answered call was transferred.
+    async fn dial_once(&mut self, targets: &[String], timeout: Duration, music: Option<String>, caller_id: (String, Option<String>)) -> (DialOutcome, Option<String>) {
+        let r = self.dial_inner(targets, timeout, music, caller_id).await;
+        (r, self.transfer_to.take())
+    }
+
+    async fn dial_inner(&mut self, targets: &[String], timeout: Duration, music: Option<String>, caller_id: (String, Option<String>)) -> DialOutcome {
         if self.caller_gone {
             return DialOutcome::Failed;
         }
@@ -580,7 +649,9 @@ impl Driver<'_> {
                                     tracing::warn!("recording not started: {e}");
                                 }
                             }
-                            self.bridged().await;
+                            if let BridgeEnd::Transfer(t) = self.bridged().await {
+                                self.transfer_to = Some(t);
+                            }
                             break DialOutcome::Answered;
                         }
                         Err((status, reason)) => {
@@ -659,7 +730,7 @@ impl Driver<'_> {
     }
 
     /// A bridged call: until either side hangs up.
-    pub(super) async fn bridged(&mut self) {
+    pub(super) async fn bridged(&mut self) -> BridgeEnd {
         loop {
             match self.wait(None).await {
                 Wake::Hangup => {
@@ -667,7 +738,7 @@ impl Driver<'_> {
                         b.bye(&self.ctx, None).await;
                     }
                     self.stop_recording().await;
-                    return;
+                    return BridgeEnd::Done;
                 }
                 Wake::CalleeHangup => {
                     self.hangup_by = "callee";
@@ -677,7 +748,11 @@ impl Driver<'_> {
                             a.bye(&self.ctx, None).await;
                         }
                     }
-                    return;
+                    return BridgeEnd::Done;
+                }
+                Wake::Transfer(target) => {
+                    self.release_callee().await;
+                    return BridgeEnd::Transfer(target);
                 }
                 Wake::Digit(d) => {
                     if let (Some(b), Some(digit)) = (self.b.as_ref(), crate::media::dtmf::Digit::from_char(d)) {
@@ -686,6 +761,21 @@ impl Driver<'_> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// Lets the callee go (transfer): BYE, media down, the caller back to
+    /// the prompt feed.
+    pub(super) async fn release_callee(&mut self) {
+        self.stop_recording().await;
+        if let Some(mut b) = self.b.take() {
+            b.bye(&self.ctx, None).await;
+            let _ = b.shutdown().await;
+        }
+        if let Ok(mut s) = self.shared.lock() {
+            s.feed = Feed::Prompts;
+            s.callee_muted = false;
+            s.moh_for_callee = None;
         }
     }
 
