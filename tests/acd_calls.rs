@@ -215,3 +215,69 @@ fn an_agent_transfers_the_caller_with_refer() {
     caller.hangup().expect("hang up");
     expert.wait_event("CALL_CLOSED", T).expect("the transferred call ends with the caller");
 }
+
+/// A phone that sends a steady tone of `hz`.
+fn tone_phone(sb: &Switchboard, user: &str, hz: f64) -> Baresip {
+    let secret = format!("secret-of-{user}");
+    sb.add_extension(user, &secret);
+    let wav = sb.dir().join(format!("tone-{user}.wav"));
+    common::audio::write_tone(&wav, hz, 60.0, 0.25).unwrap();
+    let mut b = Baresip::start(BaresipConfig::new(user).registrar(&sb.sip_addr(), user, &secret).answermode(AnswerMode::Auto).audio_source(&wav)).expect("baresip");
+    b.wait_registered(T).expect("registered");
+    b
+}
+
+const SUP_PLAN: &str = r#"
+[[entry]]
+match = { pattern = "_*46." }
+context = "whisper"
+[context.whisper]
+steps = [{ app = "supervise", mode = "whisper", agent = "${dialed:3}" }]
+"#;
+
+#[test]
+fn a_supervisor_whispers_to_the_agent_and_the_caller_does_not_hear_it() {
+    let mut sb = Switchboard::start_with(&format!("[media]\nprompts_dir = \"{}/prompts\"\n[apps]\nsupervisors = [\"2502\"]\n", env!("CARGO_MANIFEST_DIR"))).expect("start");
+    std::fs::write(sb.dialplan_dir().join("acd.toml"), PLAN).unwrap();
+    std::fs::write(sb.dialplan_dir().join("sup.toml"), SUP_PLAN).unwrap();
+    sb.wait_log("dialplan reloaded", T).expect("plan loaded");
+    sb.admin_ok(&["queue", "add", "sales", "--strategy", "linear"]);
+    // Agent 2501 sends 1300 Hz, the caller 700 Hz, the supervisor 2100 Hz.
+    let mut alice = tone_phone(&sb, "2501", 1300.0);
+    sb.admin_ok(&["agent", "add", "alice", "--name", "alice", "--ext", "2501"]);
+    sb.admin_ok(&["queue", "member", "add", "sales", "alice"]);
+    alice.dial(&format!("sip:*41@{}", sb.sip_addr())).expect("login");
+    alice.wait_event("CALL_CLOSED", T).expect("login call ends");
+    wait_agent_state(&sb, "alice", "available");
+    let mut caller = tone_phone(&sb, "3501", 700.0);
+    caller.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial");
+    sb.wait_log("bridged agent=alice", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+
+    // Somebody who is not a supervisor is refused.
+    let mut intruder = tone_phone(&sb, "3502", 400.0);
+    intruder.dial(&format!("sip:*462501@{}", sb.sip_addr())).expect("dial");
+    intruder.wait_event("CALL_CLOSED", T).expect("refused");
+    assert!(sb.log().contains("not a supervisor"), "{}", sb.log());
+
+    let mut sup = tone_phone(&sb, "2502", 2100.0);
+    sup.dial(&format!("sip:*462501@{}", sb.sip_addr())).expect("dial *46");
+    sup.wait_event("CALL_ESTABLISHED", T).expect("supervisor joined");
+    sb.wait_log("supervising", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    std::thread::sleep(Duration::from_secs(4));
+    caller.hangup().expect("caller hangs up");
+    sup.wait_event("CALL_CLOSED", T).expect("the supervisor is released when the call ends");
+    alice.wait_event("CALL_CLOSED", T).ok();
+
+    let tail = |p: &Baresip| {
+        let audio = common::audio::read_wav(&p.wait_received_recording(3.0, T).expect("recording")).unwrap();
+        let n = audio.samples.len();
+        (audio.samples[n.saturating_sub(audio.rate as usize * 3)..].to_vec(), audio.rate)
+    };
+    let ratio = |(s, r): &(Vec<f64>, u32), hz| common::audio::tone_power_ratio_samples(s, *r, hz);
+    let agent_heard = tail(&alice);
+    let caller_heard = tail(&caller);
+    let sup_heard = tail(&sup);
+    assert!(ratio(&agent_heard, 2100.0) > 0.05, "the agent hears the whisper: {:.3}", ratio(&agent_heard, 2100.0));
+    assert!(ratio(&caller_heard, 2100.0) < 0.01, "the caller does not: {:.3}", ratio(&caller_heard, 2100.0));
+    assert!(ratio(&sup_heard, 700.0) > 0.05 && ratio(&sup_heard, 1300.0) > 0.05, "the supervisor hears both: {:.3} {:.3}", ratio(&sup_heard, 700.0), ratio(&sup_heard, 1300.0));
+}

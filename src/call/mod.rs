@@ -18,7 +18,7 @@ pub mod mwi;
 pub mod acd;
 mod local_leg;
 mod originate;
-mod ivr;
+pub(crate) mod ivr;
 
 use std::sync::{Arc, Mutex};
 
@@ -168,12 +168,17 @@ pub enum CallCommand {
     Recording { action: RecordingAction, reply: Reply },
     Conference { action: ConferenceAction, reply: Reply },
     Control { action: CallControl, reply: Reply },
+    /// A supervisor joins the bridged call through this link.
+    Supervise { link: ivr::port::SupervisorLink, reply: Reply },
 }
 
 /// Command channels of live calls, keyed by the caller's Call-ID.
 #[derive(Default)]
 pub struct CallRegistry {
     calls: Mutex<std::collections::HashMap<String, mpsc::UnboundedSender<CallCommand>>>,
+    /// Who each bridged call is talking to (agent id and extension) → the
+    /// caller's Call-ID, for supervisors.
+    peers: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl CallRegistry {
@@ -190,6 +195,30 @@ impl CallRegistry {
             }
         }
     }
+    /// Notes that call `call_id` is bridged to `who` (an agent or extension).
+    pub fn set_peer(&self, who: &str, call_id: &str) {
+        if let Ok(mut p) = self.peers.lock() {
+            p.insert(who.to_string(), call_id.to_string());
+        }
+    }
+    /// Forgets `who` if it still points at `call_id`.
+    pub fn clear_peer(&self, who: &str, call_id: &str) {
+        if let Ok(mut p) = self.peers.lock() {
+            if p.get(who).is_some_and(|c| c == call_id) {
+                p.remove(who);
+            }
+        }
+    }
+    /// The call bridged to `who`, if any.
+    pub fn peer(&self, who: &str) -> Option<String> {
+        self.peers.lock().ok()?.get(who).cloned()
+    }
+
+    /// Asks call `call_id` to take a supervisor.
+    pub async fn supervise(&self, call_id: &str, link: ivr::port::SupervisorLink) -> Result<(), String> {
+        self.ask(call_id, |reply| CallCommand::Supervise { link, reply }).await
+    }
+
     /// Call-IDs of live calls, sorted.
     pub fn list(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.calls.lock().map(|c| c.keys().cloned().collect()).unwrap_or_default();

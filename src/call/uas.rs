@@ -126,7 +126,7 @@ pub async fn serve(
                 super::CallCommand::Recording { reply, .. } => {
                     let _ = reply.send(Err("recording applies to bridged calls".to_string()));
                 }
-                super::CallCommand::Control { reply, .. } => {
+                super::CallCommand::Control { reply, .. } | super::CallCommand::Supervise { reply, .. } => {
                     let _ = reply.send(Err("call control applies to calls bridged by a dialplan".to_string()));
                 }
             },

@@ -213,6 +213,9 @@ pub struct AppsConfig {
     pub ivr_test: String,
     /// Numbers that are conference rooms.
     pub conference_rooms: Vec<String>,
+    /// Extensions allowed to listen to, whisper to and barge into agents'
+    /// calls (the dialplan's `supervise` app). Empty: nobody.
+    pub supervisors: Vec<String>,
 }
 
 impl Default for MediaConfig {
@@ -230,7 +233,7 @@ impl Default for MediaConfig {
 
 impl Default for AppsConfig {
     fn default() -> Self {
-        AppsConfig { ivr_test: "7000".into(), conference_rooms: vec!["8000".into(), "8001".into()] }
+        AppsConfig { ivr_test: "7000".into(), conference_rooms: vec!["8000".into(), "8001".into()], supervisors: Vec::new() }
     }
 }
 

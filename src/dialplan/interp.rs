@@ -35,6 +35,8 @@ pub enum Action {
     /// Wait in the ACD queue `name` (or ring `members` when no such
     /// queue exists). Answer with `Event::DialResult`.
     Queue { name: String, members: Vec<String>, priority: i64, skills: BTreeMap<String, u8> },
+    /// Join the agent's current call as a supervisor; ends the session.
+    Supervise { mode: super::SuperviseMode, agent: String },
     /// Agent sign-in/out or pause for the calling extension's agent.
     /// Answer with `Event::Agent`; sets `${agent_status}` (ok/error) and `${agent_error}`.
     Agent { op: super::AgentOp, reason: Option<String> },
@@ -514,6 +516,10 @@ impl Session {
                     let m = members.iter().map(|t| self.expand(t)).collect();
                     let a = Action::Queue { name: self.expand(name), members: m, priority: *priority, skills: skills.clone() };
                     return wait(self, State::AwaitDial, a);
+                }
+                App::Supervise { mode, agent } => {
+                    let a = Action::Supervise { mode: *mode, agent: self.expand(agent) };
+                    return self.finish(a);
                 }
                 App::Agent { op, reason } => {
                     let a = Action::Agent { op: *op, reason: reason.as_ref().map(|r| self.expand(r)) };

@@ -9,7 +9,7 @@ use toml::{Spanned, Value};
 
 use super::interp::{HttpMethod, LookupBy, Ringback};
 use super::time::Zone;
-use super::{AgentOp, App, Cond, Context, Dialplan, Entry, Loc, Match, Pattern, SayKind, Step, TimeRule, VarTest, KNOWN_APPS, PLANNED_APPS};
+use super::{AgentOp, App, SuperviseMode, Cond, Context, Dialplan, Entry, Loc, Match, Pattern, SayKind, Step, TimeRule, VarTest, KNOWN_APPS, PLANNED_APPS};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -667,6 +667,19 @@ fn convert_step(cx: &mut Cx<'_>, loc: Loc, mut map: BTreeMap<String, Spanned<Val
             let priority = f.int("priority", 0, 100) as i64;
             let skills = f.skills("skills");
             App::Queue { name, members, priority, skills }
+        }
+        "supervise" => {
+            let mode = match f.opt_str("mode").as_deref().unwrap_or("listen") {
+                "listen" => SuperviseMode::Listen,
+                "whisper" => SuperviseMode::Whisper,
+                "barge" => SuperviseMode::Barge,
+                other => {
+                    let l = f.loc_of("mode");
+                    f.fail(&l, format!("supervise: mode {other:?} must be listen, whisper or barge"));
+                    SuperviseMode::Listen
+                }
+            };
+            App::Supervise { mode, agent: f.str("agent") }
         }
         "agent" => {
             let op = match f.str("action").as_str() {

@@ -194,6 +194,12 @@ pub enum App {
         /// Required skills with minimum proficiency (1-10), for skills-based queues.
         skills: BTreeMap<String, u8>,
     },
+    /// Listen to, whisper to or barge into an agent's call.
+    Supervise {
+        mode: SuperviseMode,
+        /// The agent (id or extension) whose call to join.
+        agent: String,
+    },
     /// Agent sign-in/out and pause from the phone (feature codes).
     Agent {
         op: AgentOp,
@@ -287,6 +293,7 @@ impl App {
             App::Dial { .. } => "dial",
             App::Queue { .. } => "queue",
             App::Agent { .. } => "agent",
+            App::Supervise { .. } => "supervise",
             App::Voicemail { .. } => "voicemail",
             App::Conference { .. } => "conference",
             App::VoicemailMain { .. } => "voicemail_main",
@@ -296,6 +303,17 @@ impl App {
             App::Hangup { .. } => "hangup",
         }
     }
+}
+
+/// How a supervisor joins an agent's call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuperviseMode {
+    /// Hears both, heard by nobody.
+    Listen,
+    /// Hears both, heard by the agent only (coaching).
+    Whisper,
+    /// Hears both, heard by both.
+    Barge,
 }
 
 /// What an `agent` step does.
@@ -309,7 +327,7 @@ pub enum AgentOp {
 
 /// Apps the loader recognises.
 pub const KNOWN_APPS: &[&str] = &[
-    "answer", "play", "menu", "goto", "if", "collect", "set", "say", "dial", "queue", "agent", "voicemail",
+    "answer", "play", "menu", "goto", "if", "collect", "set", "say", "dial", "queue", "agent", "supervise", "voicemail",
     "conference", "voicemail_main", "lookup", "http", "record", "hangup",
 ];
 

@@ -122,6 +122,7 @@ pub fn simulate_with(plan: &Dialplan, call: CallInfo, digits: &[&str], answers: 
                 out.push(format!("=> queue {name} priority {priority} skills [{}] members {}", skills.join(","), members.join(",")));
                 s.input(Event::DialResult(DialOutcome::Answered));
             }
+            Action::Supervise { mode, agent } => out.push(format!("=> supervise {mode:?} agent {agent}")),
             Action::Agent { op, reason } => {
                 out.push(format!("agent {op:?}{} <- ok", reason.map(|r| format!(" reason {r}")).unwrap_or_default()));
                 s.input(Event::Agent(Ok(())));

@@ -172,7 +172,7 @@ impl Call {
                 let _ = reply.send(Err("the call is not in a conference".to_string()));
                 return Phase::Continue;
             }
-            crate::call::CallCommand::Control { reply, .. } => {
+            crate::call::CallCommand::Control { reply, .. } | crate::call::CallCommand::Supervise { reply, .. } => {
                 let _ = reply.send(Err("call control applies to calls bridged by a dialplan".to_string()));
                 return Phase::Continue;
             }

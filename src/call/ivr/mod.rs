@@ -74,6 +74,9 @@ pub(crate) struct Driver<'a> {
     recording: Option<super::bridge::Recording>,
     /// Where a transferred call goes next.
     transfer_to: Option<String>,
+    /// Names (agent id, extension) under which the bridged call can be
+    /// found by supervisors.
+    peers: Vec<String>,
 }
 
 pub async fn serve(
@@ -99,6 +102,7 @@ pub async fn serve(
         final_status: 0,
         recording: None,
         transfer_to: None,
+        peers: Vec::new(),
     };
     let mut session = session;
     d.run(&mut session).await;
@@ -106,6 +110,8 @@ pub async fn serve(
         tracing::debug!(%line, "dialplan");
     }
     d.stop_recording().await;
+    d.end_supervision();
+    d.clear_peers();
     for (_, o) in d.originators.drain(..) {
         o.release(ctx);
     }
@@ -169,6 +175,22 @@ impl Driver<'_> {
                 self.ctx.endpoint.respond(self.caller.key, r);
                 self.final_status = status;
             }
+        }
+    }
+
+    /// Makes the bridged call findable under these names (supervisors).
+    pub(super) fn set_peers(&mut self, names: &[String]) {
+        let call_id = self.caller.invite.call_id().unwrap_or_default().to_string();
+        for n in names {
+            self.ctx.calls.set_peer(n, &call_id);
+            self.peers.push(n.clone());
+        }
+    }
+
+    pub(super) fn clear_peers(&mut self) {
+        let call_id = self.caller.invite.call_id().unwrap_or_default().to_string();
+        for n in self.peers.drain(..) {
+            self.ctx.calls.clear_peer(&n, &call_id);
         }
     }
 

@@ -100,6 +100,8 @@ pub struct IvrMedia {
     pub moh_for_callee: Option<MohListener>,
     /// The callee hears silence (the agent put the caller on hold).
     pub callee_muted: bool,
+    /// A supervisor on the bridged call.
+    pub supervisor: Option<SupervisorLink>,
 }
 
 impl IvrMedia {
@@ -113,6 +115,7 @@ impl IvrMedia {
             call_tap: None,
             moh_for_callee: None,
             callee_muted: false,
+            supervisor: None,
         }
     }
 
@@ -130,6 +133,51 @@ impl Default for IvrMedia {
 
 pub type SharedIvr = Arc<Mutex<IvrMedia>>;
 
+/// A supervisor's view of a bridged call: what they hear (caller and agent
+/// mixed) and what they say, heard by the agent (whisper) or by both (barge).
+#[derive(Debug)]
+pub struct Supervision {
+    pub mode: crate::dialplan::SuperviseMode,
+    /// Caller + agent, written on the caller's tick.
+    pub heard: AudioFrame,
+    /// The supervisor's voice.
+    pub spoken: AudioFrame,
+    /// False once either call has ended.
+    pub active: bool,
+}
+
+pub type SupervisorLink = Arc<Mutex<Supervision>>;
+
+pub fn supervisor_link(mode: crate::dialplan::SuperviseMode) -> SupervisorLink {
+    Arc::new(Mutex::new(Supervision { mode, heard: AudioFrame::silence(IVR_RATE), spoken: AudioFrame::silence(IVR_RATE), active: true }))
+}
+
+/// Adds `b` into `a` with saturation (same rate and length).
+fn mix_into(a: &mut AudioFrame, b: &AudioFrame) {
+    for (x, y) in a.pcm_mut().iter_mut().zip(b.pcm()) {
+        *x = x.saturating_add(*y);
+    }
+}
+
+/// The supervisor's own leg.
+pub struct SupervisorPort(pub SupervisorLink);
+
+impl MediaPort for SupervisorPort {
+    fn rate(&self) -> u32 {
+        IVR_RATE
+    }
+    fn put_frame(&mut self, frame: &AudioFrame) {
+        if let Ok(mut s) = self.0.lock() {
+            s.spoken.fill(frame.rate, frame.pcm());
+        }
+    }
+    fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
+        let Ok(s) = self.0.lock() else { return false };
+        frame.fill(s.heard.rate, s.heard.pcm());
+        true
+    }
+}
+
 /// The caller's leg: hears the feed, speaks into the capture and the bridge.
 pub struct CallerPort(pub SharedIvr);
 
@@ -143,9 +191,13 @@ impl MediaPort for CallerPort {
         if let Some(c) = m.capture.as_mut() {
             c.put(frame);
         }
-        let IvrMedia { call_tap, from_caller, from_callee, feed, .. } = &mut *m;
+        let IvrMedia { call_tap, from_caller, from_callee, feed, supervisor, .. } = &mut *m;
         if let (Some(tap), Feed::Bridge) = (call_tap.as_mut(), &*feed) {
             let _ = tap.write(from_caller, from_callee);
+        }
+        if let Some(Ok(mut s)) = supervisor.as_ref().map(|l| l.lock()) {
+            s.heard.fill(from_caller.rate, from_caller.pcm());
+            mix_into(&mut s.heard, from_callee);
         }
         if let Feed::Port(p) = &mut m.feed {
             p.put_frame(frame);
@@ -160,6 +212,12 @@ impl MediaPort for CallerPort {
             Feed::Music(moh) => moh.get_frame(frame),
             Feed::Bridge => {
                 frame.fill(from_callee.rate, from_callee.pcm());
+                // Barge: the caller hears the supervisor too.
+                if let Some(Ok(s)) = m.supervisor.as_ref().map(|l| l.lock()) {
+                    if s.mode == crate::dialplan::SuperviseMode::Barge {
+                        mix_into(frame, &s.spoken);
+                    }
+                }
                 true
             }
             Feed::Port(p) => p.get_frame(frame),
@@ -196,6 +254,12 @@ impl MediaPort for CalleePort {
             return false;
         }
         frame.fill(m.from_caller.rate, m.from_caller.pcm());
+        // Whisper and barge: the agent hears the supervisor.
+        if let Some(Ok(s)) = m.supervisor.as_ref().map(|l| l.lock()) {
+            if s.mode != crate::dialplan::SuperviseMode::Listen {
+                mix_into(frame, &s.spoken);
+            }
+        }
         true
     }
 }

@@ -69,6 +69,8 @@ impl Driver<'_> {
         }
         tracing::info!(queue = %info.queue, "waiting in queue");
         let mut answered: HashMap<u64, Answered> = HashMap::new();
+        // Agent id and extensions per offer: the bridged call's names for supervisors.
+        let mut offer_names: HashMap<u64, Vec<String>> = HashMap::new();
         let mut offers: HashMap<u64, (String, crate::media::PortPair, SessionDescription, crate::sdp::negotiate::CodecPrefs)> = HashMap::new();
         // While an announcement plays the music pauses; this is when it ends.
         let mut announcing: Option<Instant> = None;
@@ -123,6 +125,7 @@ impl Driver<'_> {
                     match self.start_offer(offer, &extensions).await {
                         Ok((pair, sdp, prefs)) => {
                             tracing::info!(offer, %agent, "offering the caller to an agent");
+                            offer_names.insert(offer, std::iter::once(agent.clone()).chain(extensions.iter().cloned()).collect::<Vec<_>>());
                             offers.insert(offer, (agent, pair, sdp, prefs));
                         }
                         Err(status) => {
@@ -169,6 +172,8 @@ impl Driver<'_> {
                         Ok(b) => {
                             tracing::info!(%agent, "agent answered: bridged");
                             self.b = Some(b);
+                            let names = offer_names.remove(&offer).unwrap_or_else(|| vec![agent.clone()]);
+                            self.set_peers(&names);
                             if let Ok(mut s) = self.shared.lock() {
                                 s.feed = Feed::Bridge;
                             }

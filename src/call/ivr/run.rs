@@ -138,6 +138,10 @@ impl Driver<'_> {
                         break;
                     }
                 }
+                Action::Supervise { mode, agent } => {
+                    self.supervise(mode, &agent).await;
+                    return;
+                }
                 Action::Agent { op, reason } => {
                     let ext = self.caller_number();
                     let r = match self.ctx.acd.as_ref() {
@@ -268,6 +272,18 @@ impl Driver<'_> {
                     }
                     crate::call::CallCommand::Conference { reply, .. } => {
                         let _ = reply.send(Err("the call is not in a conference".to_string()));
+                    }
+                    crate::call::CallCommand::Supervise { link, reply } => {
+                        let r = if self.b.is_some() {
+                            if let Ok(mut s) = self.shared.lock() {
+                                s.supervisor = Some(link);
+                            }
+                            Ok(())
+                        } else {
+                            Err("the call is not bridged to an agent".to_string())
+                        };
+                        tracing::info!(ok = r.is_ok(), "supervisor joins");
+                        let _ = reply.send(r);
                     }
                     crate::call::CallCommand::Control { action, reply } => {
                         use crate::call::CallControl as C;
@@ -641,6 +657,9 @@ impl Driver<'_> {
                         Ok(b) => {
                             tracing::info!(codec = b.codec.encoding_name(), "callee answered: bridged");
                             self.b = Some(b);
+                            if targets.len() == 1 {
+                                self.set_peers(targets);
+                            }
                             if let Ok(mut s) = self.shared.lock() {
                                 s.feed = Feed::Bridge;
                             }
@@ -764,6 +783,50 @@ impl Driver<'_> {
         }
     }
 
+    /// A supervisor (this caller) joins the call bridged to `agent`.
+    async fn supervise(&mut self, mode: crate::dialplan::SuperviseMode, agent: &str) {
+        let me = self.caller_number();
+        if !self.ctx.config.apps.supervisors.iter().any(|s| *s == me) {
+            tracing::warn!(extension = %me, "not a supervisor ([apps] supervisors)");
+            self.hangup(21).await;
+            return;
+        }
+        let Some(target) = self.ctx.calls.peer(agent) else {
+            tracing::info!(agent, "no call to supervise");
+            let _ = self.play(&[Media::prompt("agent-error")]).await;
+            self.hangup(16).await;
+            return;
+        };
+        if !self.ensure_answered().await {
+            return;
+        }
+        let link = super::port::supervisor_link(mode);
+        if let Err(e) = self.ctx.calls.supervise(&target, link.clone()).await {
+            tracing::info!(agent, "cannot supervise: {e}");
+            self.hangup(16).await;
+            return;
+        }
+        tracing::info!(agent, ?mode, call = %target, "supervising");
+        if let Ok(mut s) = self.shared.lock() {
+            s.player.clear();
+            s.feed = Feed::Port(Box::new(super::port::SupervisorPort(link.clone())));
+        }
+        // Until the supervisor hangs up or the supervised call ends.
+        loop {
+            let check = Instant::now() + Duration::from_millis(250);
+            if matches!(self.wait(Some(check)).await, Wake::Hangup) {
+                break;
+            }
+            if !link.lock().map(|l| l.active).unwrap_or(false) {
+                self.hangup(16).await;
+                break;
+            }
+        }
+        if let Ok(mut l) = link.lock() {
+            l.active = false;
+        };
+    }
+
     /// Lets the callee go (transfer): BYE, media down, the caller back to
     /// the prompt feed.
     pub(super) async fn release_callee(&mut self) {
@@ -772,10 +835,21 @@ impl Driver<'_> {
             b.bye(&self.ctx, None).await;
             let _ = b.shutdown().await;
         }
+        self.end_supervision();
+        self.clear_peers();
         if let Ok(mut s) = self.shared.lock() {
             s.feed = Feed::Prompts;
             s.callee_muted = false;
             s.moh_for_callee = None;
+        }
+    }
+
+    /// Lets a supervisor of this call know it is over.
+    pub(super) fn end_supervision(&self) {
+        if let Some(link) = self.shared.lock().ok().and_then(|mut s| s.supervisor.take()) {
+            if let Ok(mut l) = link.lock() {
+                l.active = false;
+            }
         }
     }
 
