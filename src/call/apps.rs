@@ -273,11 +273,11 @@ mod tests {
 
     #[test]
     fn numbers_map_to_apps() {
-        let cfg = AppsConfig { ivr_test: "7000".into(), conference_rooms: vec!["8000".into()] };
+        let cfg = AppsConfig { ivr_test: "7000".into(), conference_rooms: vec!["8000".into()], supervisors: vec![] };
         assert_eq!(AppKind::for_number(&cfg, "7000"), Some(AppKind::IvrTest));
         assert_eq!(AppKind::for_number(&cfg, "8000"), Some(AppKind::Conference("8000".into())));
         assert_eq!(AppKind::for_number(&cfg, "1001"), None);
-        let off = AppsConfig { ivr_test: String::new(), conference_rooms: vec![] };
+        let off = AppsConfig { ivr_test: String::new(), conference_rooms: vec![], supervisors: vec![] };
         assert_eq!(AppKind::for_number(&off, ""), None);
     }
 
