@@ -137,6 +137,38 @@ impl crate::web::CoreApi for Status {
             ctx.calls.conference(&call_id, action).await
         })
     }
+    fn events(&self) -> tokio::sync::broadcast::Receiver<Arc<crate::cti::CtiEvent>> {
+        self.ctx.events.subscribe()
+    }
+    fn verify_api_key(&self, key: String) -> crate::web::BoxFuture<Option<(String, Vec<String>)>> {
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            match ctx.store.verify_api_key(&key).await {
+                Ok(k) => k.map(|k| (k.name, k.scopes)),
+                // Refused (401) rather than failing open; logged so a broken
+                // database is not mistaken for bad keys.
+                Err(e) => {
+                    tracing::warn!("API key check failed: {e}");
+                    None
+                }
+            }
+        })
+    }
+    fn acd_stats(&self) -> crate::web::BoxFuture<Option<serde_json::Value>> {
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            match &ctx.acd {
+                Some(acd) => acd.stats().await,
+                None => None,
+            }
+        })
+    }
+    fn gauges(&self) -> crate::web::metrics::Gauges {
+        crate::web::metrics::Gauges {
+            active_calls: self.ctx.active_calls.load(Ordering::Relaxed),
+            media_ports_in_use: self.ctx.ports.in_use(),
+        }
+    }
 }
 
 /// Hot reload: looks at the dialplan files every two seconds.

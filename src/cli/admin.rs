@@ -70,6 +70,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Queue(cmd) => super::acd::queue(cmd, &cli.data).await,
         Command::Agent(cmd) => super::acd::agent(cmd, &cli.data).await,
         Command::Callbacks { queue, all, limit } => super::acd::callbacks(queue.as_deref(), all, limit, &cli.data).await,
+        Command::Apikey(cmd) => super::apikey::apikey(cmd, &cli.data).await,
         Command::Calls { limit } => calls(&cli.data, limit).await,
         Command::Dtmf { file } => dtmf(&file),
         Command::Recordings { limit } => recordings(&cli.data, limit).await,

@@ -3,6 +3,7 @@
 
 pub mod acd;
 pub mod admin;
+pub mod apikey;
 pub mod voicemail;
 
 use std::net::SocketAddr;
@@ -76,6 +77,9 @@ pub enum Command {
         #[arg(long, default_value_t = 50, requires = "all")]
         limit: i64,
     },
+    /// Manage API keys for programs (CTI event stream, statistics).
+    #[command(subcommand)]
+    Apikey(ApiKeyCmd),
     /// Show recent call records (CDRs), newest first.
     Calls {
         /// How many records.
@@ -117,6 +121,23 @@ pub enum ExtensionCmd {
     List,
     /// Remove an extension and its registrations.
     Rm { number: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCmd {
+    /// Create a key; it is printed once and cannot be shown again.
+    Add {
+        /// Key name (letters, digits, '-', '_', '.').
+        name: String,
+        /// What the key may use: events, stats, calls or admin (all);
+        /// repeat or comma separate.
+        #[arg(long = "scope", value_name = "SCOPE", value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+    },
+    /// List keys: name, prefix, scopes, created, last used (never the key).
+    List,
+    /// Remove a key; programs using it are refused from then on.
+    Rm { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 //! database is needed at build time.
 
 mod acd;
+mod api_keys;
 mod calls;
 mod customers;
 mod extensions;
@@ -22,6 +23,7 @@ pub use acd::{
     check_agent_id, check_dtmf_key, check_queue_name, check_skill_name, format_skill_relax, parse_skill_relax, Agent, AgentSkill,
     AgentState, Callback, CallbackState, Member, Overflow, Queue, QueueLogEntry, SkillRelax, Strategy,
 };
+pub use api_keys::{check_api_key_name, ApiKey, API_SCOPES};
 pub use calls::{unix_ms, CallRecord, LegQualityRow};
 pub use customers::{normalize_phone, Customer, ImportReport, NewCustomer};
 pub use extensions::Extension;

@@ -1,8 +1,14 @@
 //! The web console and the core API over HTTP. In this release: a status
-//! page and the call-control endpoints (list live calls, recording
-//! start/stop/pause/resume). It talks to the core only through `CoreApi`
-//! and must never reach into SIP or media directly. Until console
-//! authentication exists, the API answers loopback clients only.
+//! page, the call-control endpoints (list live calls, recording
+//! start/stop/pause/resume), the CTI event WebSocket and ACD statistics
+//! (`api`, behind API keys) and Prometheus metrics (`metrics`). It talks to
+//! the core only through `CoreApi` and must never reach into SIP, media or
+//! the call layer directly. Until console authentication exists, the
+//! call-control API answers loopback clients only; `/healthz` and
+//! `/metrics` are open to whoever reaches `[http] listen`.
+
+mod api;
+pub mod metrics;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,17 +35,40 @@ pub trait CoreApi: Send + Sync + 'static {
     /// Conference control of one party: mute, unmute, deaf, undeaf, listen,
     /// barge, or whisper to the call `to`.
     fn conference(&self, call_id: String, action: String, to: Option<String>) -> BoxFuture<Result<(), String>>;
+    /// A new subscription to the CTI event bus (one per WebSocket client).
+    fn events(&self) -> tokio::sync::broadcast::Receiver<Arc<crate::cti::CtiEvent>>;
+    /// The name and scopes of a valid API key, noting its use; `None` for
+    /// an unknown key (or when the store cannot say).
+    fn verify_api_key(&self, key: String) -> BoxFuture<Option<(String, Vec<String>)>>;
+    /// The ACD's real-time statistics as JSON; `None` when it is not running.
+    fn acd_stats(&self) -> BoxFuture<Option<serde_json::Value>>;
+    /// Core gauges for `/metrics`.
+    fn gauges(&self) -> metrics::Gauges;
 }
 
 pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> std::io::Result<()> {
-    let app = Router::new()
+    axum::serve(listener, router(core).into_make_service_with_connect_info::<SocketAddr>()).await
+}
+
+fn router<C: CoreApi>(core: C) -> Router {
+    Router::new()
         .route("/", get(index::<C>))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics_text::<C>))
         .route("/api/calls", get(live_calls::<C>))
         .route("/api/calls/{call_id}/recording/{action}", post(recording::<C>))
         .route("/api/calls/{call_id}/conference/{action}", post(conference::<C>))
-        .with_state(Arc::new(core));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+        .route("/api/v1/events", get(api::events::<C>))
+        .route("/api/v1/stats", get(api::stats::<C>))
+        .with_state(Arc::new(core))
+}
+
+/// `GET /metrics`: unauthenticated like `/healthz` (counts only, no names
+/// of callers); scrape it where `[http] listen` binds.
+async fn metrics_text<C: CoreApi>(State(core): State<Arc<C>>) -> Response {
+    let stats = core.acd_stats().await;
+    let body = metrics::render(&core.gauges(), stats.as_ref());
+    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 
 async fn index<C: CoreApi>(State(core): State<Arc<C>>) -> Html<String> {
@@ -130,6 +159,79 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use crate::cti::{CtiKind, EventBus};
+
+    /// A core with a real event bus and one key, `sb_testkey1`, scope events.
+    struct Fake {
+        bus: EventBus,
+    }
+
+    impl super::CoreApi for Fake {
+        fn status_lines(&self) -> Vec<String> {
+            Vec::new()
+        }
+        fn live_calls(&self) -> Vec<String> {
+            Vec::new()
+        }
+        fn recording(&self, _: String, _: String) -> super::BoxFuture<Result<(), String>> {
+            Box::pin(async { Err("no".into()) })
+        }
+        fn conference(&self, _: String, _: String, _: Option<String>) -> super::BoxFuture<Result<(), String>> {
+            Box::pin(async { Err("no".into()) })
+        }
+        fn events(&self) -> tokio::sync::broadcast::Receiver<Arc<crate::cti::CtiEvent>> {
+            self.bus.subscribe()
+        }
+        fn verify_api_key(&self, key: String) -> super::BoxFuture<Option<(String, Vec<String>)>> {
+            Box::pin(async move { (key == "sb_testkey1").then(|| ("t".to_string(), vec!["events".to_string()])) })
+        }
+        fn acd_stats(&self) -> super::BoxFuture<Option<serde_json::Value>> {
+            Box::pin(async { None })
+        }
+        fn gauges(&self) -> super::metrics::Gauges {
+            super::metrics::Gauges::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn event_stream_over_a_real_socket() {
+        let bus = EventBus::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(super::serve(listener, Fake { bus: bus.clone() }));
+        let connect = move |q: &'static str| {
+            tokio::task::spawn_blocking(move || {
+                let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+                match tungstenite::client(format!("ws://127.0.0.1:{port}/api/v1/events{q}"), s) {
+                    Ok((ws, _)) => Ok(ws),
+                    Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(r))) => Err(r.status().as_u16()),
+                    Err(e) => panic!("{e}"),
+                }
+            })
+        };
+        assert_eq!(connect("").await.unwrap().err(), Some(401));
+        assert_eq!(connect("?key=sb_nope").await.unwrap().err(), Some(401));
+        let mut ws = connect("?key=sb_testkey1&agent=alice").await.unwrap().expect("upgraded");
+        // Subscribed before the 101, so these cannot be missed.
+        bus.publish(CtiKind::AgentState { agent: "bob".into(), state: "available".into(), reason: None });
+        bus.publish(CtiKind::AgentState { agent: "alice".into(), state: "paused".into(), reason: Some("lunch".into()) });
+        let text = tokio::task::spawn_blocking(move || loop {
+            if let tungstenite::Message::Text(t) = ws.read().expect("message") {
+                let _ = ws.close(None);
+                return t.to_string();
+            }
+        })
+        .await
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["type"], "agent_state", "{text}");
+        assert_eq!(v["agent"], "alice", "bob's event filtered out: {text}");
+        assert_eq!(v["reason"], "lunch");
+    }
+
     #[test]
     fn escaping() {
         assert_eq!(super::json_escape("a\"b\\c\n"), "a\\\"b\\\\c\\u000a");
