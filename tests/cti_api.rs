@@ -193,3 +193,50 @@ fn agent_login_is_streamed_per_agent_and_counted() {
     let _ = for_alice.close(None);
     let _ = for_bob.close(None);
 }
+
+#[test]
+fn the_agent_screen_pops_the_customer_record_while_the_phone_rings() {
+    let mut sb = Switchboard::start_with(&format!("[media]\nprompts_dir = \"{}/prompts\"\n", env!("CARGO_MANIFEST_DIR"))).expect("start");
+    let queue_entry = "[[entry]]\nmatch = { did = \"5000\" }\ncontext = \"sales\"\n[context.sales]\nsteps = [{ app = \"answer\" }, { app = \"queue\", name = \"sales\" }]\n";
+    std::fs::write(sb.dialplan_dir().join("acd.toml"), format!("{PLAN}{queue_entry}")).unwrap();
+    sb.wait_log("dialplan reloaded", T).expect("plan loaded");
+    let key = add_key(&sb, "panel", &["events"]);
+    sb.admin_ok(&["customer", "add", "--name", "Ann Lee", "--account", "778899", "--phone", "3601", "--field", "tier=gold"]);
+    sb.admin_ok(&["queue", "add", "sales", "--strategy", "ring_all"]);
+    sb.add_extension("2601", "secret-of-2601");
+    sb.admin_ok(&["agent", "add", "alice", "--ext", "2601"]);
+    sb.admin_ok(&["queue", "member", "add", "sales", "alice"]);
+    // The agent answers by hand: the record must arrive while it rings.
+    let mut agent = Baresip::start(BaresipConfig::new("2601").registrar(&sb.sip_addr(), "2601", "secret-of-2601").answermode(AnswerMode::Manual))
+        .expect("baresip");
+    agent.wait_registered(T).expect("registered");
+    agent.dial(&format!("sip:*41@{}", sb.sip_addr())).expect("dial *41");
+    agent.wait_event("CALL_CLOSED", T).expect("login call ends");
+    wait_metric(&sb, "switchboard_agent_state{agent=\"alice\",state=\"available\"} 1");
+    let mut panel = ws_connect(sb.http_port, &format!("?key={key}&agent=alice")).expect("panel stream");
+
+    sb.add_extension("3601", "secret-of-3601");
+    let mut caller = Baresip::start(BaresipConfig::new("3601").registrar(&sb.sip_addr(), "3601", "secret-of-3601").answermode(AnswerMode::Manual))
+        .expect("baresip");
+    caller.wait_registered(T).expect("registered");
+    caller.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial the queue");
+    let offered = |v: &serde_json::Value| v["type"] == "call_offered";
+    let got = ws_read_until(&mut panel, T, offered);
+    let pop = got.iter().find(|v| offered(v)).unwrap_or_else(|| panic!("no screen pop: {got:?}\n{}", sb.log()));
+    assert_eq!(pop["call"]["customer"]["name"], "Ann Lee", "{pop}");
+    assert_eq!(pop["call"]["customer"]["account"], "778899", "{pop}");
+    assert_eq!(pop["call"]["customer"]["tier"], "gold", "{pop}");
+    assert_eq!(pop["call"]["caller"], "3601");
+    assert_eq!(pop["call"]["queue"], "sales");
+    // Still ringing: the phone has not answered.
+    agent.wait_event("CALL_INCOMING", T).expect("the agent's phone rings");
+    agent.answer().expect("answer");
+    let answered = |v: &serde_json::Value| v["type"] == "call_answered";
+    let got = ws_read_until(&mut panel, T, answered);
+    assert!(got.iter().any(answered), "answered event: {got:?}");
+    caller.hangup().expect("hang up");
+    let ended = |v: &serde_json::Value| v["type"] == "call_ended";
+    let got = ws_read_until(&mut panel, T, ended);
+    assert!(got.iter().any(ended), "ended event: {got:?}");
+    let _ = panel.close(None);
+}
