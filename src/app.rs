@@ -163,6 +163,42 @@ impl crate::web::CoreApi for Status {
             }
         })
     }
+    fn call_control(&self, call_id: String, action: String, to: Option<String>) -> crate::web::BoxFuture<Result<(), crate::web::ApiError>> {
+        use crate::web::ApiError;
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            let action = crate::call::CallControl::parse(&action, to.as_deref()).map_err(ApiError::Invalid)?;
+            if !ctx.calls.list().contains(&call_id) {
+                return Err(ApiError::NotFound(format!("no live call {call_id}")));
+            }
+            ctx.calls.control(&call_id, action).await.map_err(ApiError::Invalid)
+        })
+    }
+    fn disposition(&self, call_id: String, code: String, notes: String) -> crate::web::BoxFuture<Result<(), crate::web::ApiError>> {
+        use crate::web::ApiError;
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            match ctx.store.set_disposition(&call_id, &code, &notes).await {
+                Ok(()) => Ok(()),
+                Err(crate::store::StoreError::NotFound(m)) => Err(ApiError::NotFound(format!("{m} has no call record"))),
+                Err(e) => Err(ApiError::Invalid(e.to_string())),
+            }
+        })
+    }
+    fn agent_op(&self, agent: String, op: String, reason: Option<String>) -> crate::web::BoxFuture<Result<(), crate::web::ApiError>> {
+        use crate::web::ApiError;
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            let op = match op.as_str() {
+                "login" => crate::dialplan::AgentOp::Login,
+                "logout" => crate::dialplan::AgentOp::Logout,
+                "pause" => crate::dialplan::AgentOp::Pause,
+                _ => crate::dialplan::AgentOp::Unpause,
+            };
+            let Some(acd) = ctx.acd.as_ref() else { return Err(ApiError::Invalid("the ACD is not running".into())) };
+            acd.agent(&agent, op, reason).await.map(drop).map_err(ApiError::NotFound)
+        })
+    }
     fn gauges(&self) -> crate::web::metrics::Gauges {
         crate::web::metrics::Gauges {
             active_calls: self.ctx.active_calls.load(Ordering::Relaxed),

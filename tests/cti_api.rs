@@ -36,6 +36,17 @@ fn http_get(port: u16, path: &str, bearer: Option<&str>) -> (u16, String) {
     (status, body)
 }
 
+/// One HTTP/1.1 POST without a body: the status.
+fn http_post(port: u16, path: &str, bearer: Option<&str>) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect console");
+    s.set_read_timeout(Some(T)).unwrap();
+    let auth = bearer.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
 type Ws = tungstenite::WebSocket<TcpStream>;
 
 /// Opens the event stream; the HTTP status on a refused handshake.
@@ -234,9 +245,23 @@ fn the_agent_screen_pops_the_customer_record_while_the_phone_rings() {
     let answered = |v: &serde_json::Value| v["type"] == "call_answered";
     let got = ws_read_until(&mut panel, T, answered);
     assert!(got.iter().any(answered), "answered event: {got:?}");
-    caller.hangup().expect("hang up");
+    // The agent's panel controls the call over REST (scope `calls`).
+    let ops = add_key(&sb, "ops", &["calls"]);
+    let call_id = pop["call"]["call_id"].as_str().expect("call id").to_string();
+    assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/hold"), Some(&key)), 403, "events scope cannot control calls");
+    assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/hold"), Some(&ops)), 204);
+    sb.wait_log("call control action=Hold", T).expect("hold reached the call");
+    assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/unhold"), Some(&ops)), 204);
+    assert_eq!(http_post(sb.http_port, "/api/v1/calls/no-such-call/hangup", Some(&ops)), 404);
+    assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/hangup"), Some(&ops)), 204);
+    caller.wait_event("CALL_CLOSED", T).expect("the API hung the caller up");
     let ended = |v: &serde_json::Value| v["type"] == "call_ended";
     let got = ws_read_until(&mut panel, T, ended);
     assert!(got.iter().any(ended), "ended event: {got:?}");
+    // Wrap-up: disposition and notes on the call record; the agent pauses from the panel.
+    assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/disposition?code=sale&notes=renewed%20contract"), Some(&ops)), 204);
+    assert_eq!(http_post(sb.http_port, "/api/v1/calls/unknown/disposition?code=sale", Some(&ops)), 404);
+    assert_eq!(http_post(sb.http_port, "/api/v1/agents/alice/pause?reason=coffee", Some(&ops)), 204);
+    wait_metric(&sb, "switchboard_agent_state{agent=\"alice\",state=\"paused\"} 1");
     let _ = panel.close(None);
 }

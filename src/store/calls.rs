@@ -37,6 +37,9 @@ pub struct CallRecord {
     pub b_mos: Option<f64>,
     /// Contexts and menu choices, `" > "`-separated (dialplan calls only).
     pub ivr_path: Option<String>,
+    /// The agent's disposition code and notes, saved after the call.
+    pub disposition: Option<String>,
+    pub notes: Option<String>,
 }
 
 pub fn unix_ms() -> i64 {
@@ -68,6 +71,21 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.last_insert_rowid())
+    }
+
+    /// Saves the agent's disposition code and notes on the newest record of
+    /// `call_id`; `NotFound` when there is none.
+    pub async fn set_disposition(&self, call_id: &str, code: &str, notes: &str) -> Result<(), StoreError> {
+        let r = sqlx::query("UPDATE call_records SET disposition = ?, notes = ? WHERE id = (SELECT MAX(id) FROM call_records WHERE call_id = ?)")
+            .bind(code)
+            .bind(notes)
+            .bind(call_id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("call {call_id}")));
+        }
+        Ok(())
     }
 
     /// Saves the dialplan path the call took.

@@ -70,6 +70,14 @@ async fn authorize<C: CoreApi>(core: &C, headers: &HeaderMap, query: &HashMap<St
     }
 }
 
+/// Parses the query and checks the key for `scope`; the query on success,
+/// the response to send otherwise.
+pub(super) async fn authorize_request<C: CoreApi>(core: &C, headers: &HeaderMap, uri: &Uri, scope: &str) -> Result<HashMap<String, String>, Response> {
+    let q = query(uri).map_err(|e| json_error(StatusCode::BAD_REQUEST, &e))?;
+    authorize(core, headers, &q, scope).await?;
+    Ok(q)
+}
+
 /// `GET /api/v1/stats`: the ACD statistics JSON.
 pub(super) async fn stats<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri) -> Response {
     let q = match query(&uri) {

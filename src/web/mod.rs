@@ -8,6 +8,7 @@
 //! `/metrics` are open to whoever reaches `[http] listen`.
 
 mod api;
+mod control;
 pub mod metrics;
 
 use std::future::Future;
@@ -24,6 +25,15 @@ use axum::routing::{get, post};
 use axum::Router;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Why the core refused an API request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// Unknown call, agent, action (404).
+    NotFound(String),
+    /// The request cannot apply now or is malformed (409/400).
+    Invalid(String),
+}
 
 /// What the web may ask the core. Kept small on purpose.
 pub trait CoreApi: Send + Sync + 'static {
@@ -44,6 +54,12 @@ pub trait CoreApi: Send + Sync + 'static {
     fn acd_stats(&self) -> BoxFuture<Option<serde_json::Value>>;
     /// Core gauges for `/metrics`.
     fn gauges(&self) -> metrics::Gauges;
+    /// Call control of a live call: hangup, hold, unhold, transfer (`to`).
+    fn call_control(&self, call_id: String, action: String, to: Option<String>) -> BoxFuture<Result<(), ApiError>>;
+    /// The agent's disposition code and notes for a call.
+    fn disposition(&self, call_id: String, code: String, notes: String) -> BoxFuture<Result<(), ApiError>>;
+    /// login, logout, pause (with `reason`), unpause for agent `agent` (id or extension).
+    fn agent_op(&self, agent: String, op: String, reason: Option<String>) -> BoxFuture<Result<(), ApiError>>;
 }
 
 pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> std::io::Result<()> {
@@ -60,6 +76,9 @@ fn router<C: CoreApi>(core: C) -> Router {
         .route("/api/calls/{call_id}/conference/{action}", post(conference::<C>))
         .route("/api/v1/events", get(api::events::<C>))
         .route("/api/v1/stats", get(api::stats::<C>))
+        .route("/api/v1/calls/{call_id}/disposition", post(control::disposition::<C>))
+        .route("/api/v1/calls/{call_id}/{action}", post(control::call::<C>))
+        .route("/api/v1/agents/{agent}/{action}", post(control::agent::<C>))
         .with_state(Arc::new(core))
 }
 
@@ -185,7 +204,28 @@ mod tests {
             self.bus.subscribe()
         }
         fn verify_api_key(&self, key: String) -> super::BoxFuture<Option<(String, Vec<String>)>> {
-            Box::pin(async move { (key == "sb_testkey1").then(|| ("t".to_string(), vec!["events".to_string()])) })
+            Box::pin(async move {
+                match key.as_str() {
+                    "sb_testkey1" => Some(("t".to_string(), vec!["events".to_string()])),
+                    "sb_callskey" => Some(("c".to_string(), vec!["calls".to_string()])),
+                    _ => None,
+                }
+            })
+        }
+        fn call_control(&self, call_id: String, action: String, to: Option<String>) -> super::BoxFuture<Result<(), super::ApiError>> {
+            Box::pin(async move {
+                match (call_id.as_str(), action.as_str(), to) {
+                    ("c1", "transfer", None) => Err(super::ApiError::Invalid("transfer needs a target".into())),
+                    ("c1", _, _) => Ok(()),
+                    _ => Err(super::ApiError::NotFound(format!("no live call {call_id}"))),
+                }
+            })
+        }
+        fn disposition(&self, call_id: String, _: String, _: String) -> super::BoxFuture<Result<(), super::ApiError>> {
+            Box::pin(async move { if call_id == "c1" { Ok(()) } else { Err(super::ApiError::NotFound("no call".into())) } })
+        }
+        fn agent_op(&self, agent: String, _: String, _: Option<String>) -> super::BoxFuture<Result<(), super::ApiError>> {
+            Box::pin(async move { if agent == "alice" { Ok(()) } else { Err(super::ApiError::NotFound("no agent".into())) } })
         }
         fn acd_stats(&self) -> super::BoxFuture<Option<serde_json::Value>> {
             Box::pin(async { None })
@@ -193,6 +233,38 @@ mod tests {
         fn gauges(&self) -> super::metrics::Gauges {
             super::metrics::Gauges::default()
         }
+    }
+
+    /// Status of a POST to the test server.
+    async fn post(port: u16, path: &str, key: Option<&str>) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+        s.write_all(format!("POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp).await;
+        resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn call_and_agent_control_routes() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(super::serve(listener, Fake { bus: EventBus::default() }));
+        let k = Some("sb_callskey");
+        assert_eq!(post(port, "/api/v1/calls/c1/hold", None).await, 401);
+        assert_eq!(post(port, "/api/v1/calls/c1/hold", Some("sb_testkey1")).await, 403, "events scope is not enough");
+        assert_eq!(post(port, "/api/v1/calls/c1/hold", k).await, 204);
+        assert_eq!(post(port, "/api/v1/calls/c1/transfer?to=2402", k).await, 204);
+        assert_eq!(post(port, "/api/v1/calls/c1/transfer", k).await, 409);
+        assert_eq!(post(port, "/api/v1/calls/c1/fly", k).await, 404);
+        assert_eq!(post(port, "/api/v1/calls/c9/hangup", k).await, 404);
+        assert_eq!(post(port, "/api/v1/calls/c1/disposition?code=sale&notes=ok", k).await, 204);
+        assert_eq!(post(port, "/api/v1/calls/c1/disposition", k).await, 400, "code required");
+        assert_eq!(post(port, "/api/v1/calls/c9/disposition?code=x", k).await, 404);
+        assert_eq!(post(port, "/api/v1/agents/alice/pause?reason=lunch", k).await, 204);
+        assert_eq!(post(port, "/api/v1/agents/zed/login", k).await, 404);
+        assert_eq!(post(port, "/api/v1/agents/alice/dance", k).await, 404);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

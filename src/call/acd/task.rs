@@ -53,6 +53,8 @@ struct Task {
     agent_rows: BTreeMap<String, store::Agent>,
     members: BTreeMap<(String, String), u32>,
     registered: BTreeMap<String, bool>,
+    /// The UTC day the statistics count from (reset at midnight UTC).
+    stats_day: i64,
 }
 
 fn strategy(s: store::Strategy) -> acd::Strategy {
@@ -144,6 +146,7 @@ impl Task {
             agent_rows: BTreeMap::new(),
             members: BTreeMap::new(),
             registered: BTreeMap::new(),
+            stats_day: unix_time() / 86_400,
         }
     }
 
@@ -220,6 +223,12 @@ impl Task {
 
     /// Applies what changed in the store since the last look.
     async fn sync(&mut self) {
+        // "Today's" statistics start at midnight UTC.
+        let day = unix_time() / 86_400;
+        if day != self.stats_day {
+            self.stats_day = day;
+            self.input(Input::ResetStats);
+        }
         let store = self.ctx.store.clone();
         let Ok(queues) = store.list_queues().await else { return };
         let Ok(agents) = store.list_agents().await else { return };
@@ -353,6 +362,8 @@ impl Task {
             Msg::Agent { extension, op, reason, reply } => {
                 let agent = match self.ctx.store.agent_by_extension(&extension).await {
                     Ok(Some(a)) => a.id,
+                    // The API names agents by id.
+                    Ok(None) if self.agent_rows.contains_key(&extension) => extension.clone(),
                     Ok(None) => {
                         let _ = reply.send(Err(format!("extension {extension} is not an agent's phone")));
                         return;

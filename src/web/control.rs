@@ -1,0 +1,61 @@
+//! REST control of live calls and agents for panels and integrations:
+//! `POST /api/v1/calls/{id}/{hangup|hold|unhold|transfer?to=}`,
+//! `POST /api/v1/calls/{id}/disposition?code=&notes=`,
+//! `POST /api/v1/agents/{id}/{login|logout|pause?reason=|unpause}`. All need
+//! an API key with the `calls` scope. Owns request parsing and status codes;
+//! the core does the work.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use super::api::{authorize_request, json_error};
+use super::{ApiError, CoreApi};
+
+fn answer(r: Result<(), ApiError>) -> Response {
+    match r {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(ApiError::NotFound(m)) => json_error(StatusCode::NOT_FOUND, &m),
+        Err(ApiError::Invalid(m)) => json_error(StatusCode::CONFLICT, &m),
+    }
+}
+
+pub(super) async fn call<C: CoreApi>(State(core): State<Arc<C>>, Path((call_id, action)): Path<(String, String)>, headers: HeaderMap, uri: Uri) -> Response {
+    let q = match authorize_request(&*core, &headers, &uri, "calls").await {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    if !matches!(action.as_str(), "hangup" | "hold" | "unhold" | "transfer") {
+        return json_error(StatusCode::NOT_FOUND, &format!("unknown call action '{action}' (hangup, hold, unhold, transfer)"));
+    }
+    answer(core.call_control(call_id, action, q.get("to").cloned()).await)
+}
+
+pub(super) async fn disposition<C: CoreApi>(State(core): State<Arc<C>>, Path(call_id): Path<String>, headers: HeaderMap, uri: Uri) -> Response {
+    let q = match authorize_request(&*core, &headers, &uri, "calls").await {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let code = q.get("code").cloned().unwrap_or_default();
+    if code.is_empty() || code.len() > 64 {
+        return json_error(StatusCode::BAD_REQUEST, "code must be 1 to 64 characters");
+    }
+    let notes = q.get("notes").cloned().unwrap_or_default();
+    if notes.len() > 4096 {
+        return json_error(StatusCode::BAD_REQUEST, "notes are limited to 4096 bytes");
+    }
+    answer(core.disposition(call_id, code, notes).await)
+}
+
+pub(super) async fn agent<C: CoreApi>(State(core): State<Arc<C>>, Path((agent, action)): Path<(String, String)>, headers: HeaderMap, uri: Uri) -> Response {
+    let q = match authorize_request(&*core, &headers, &uri, "calls").await {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    if !matches!(action.as_str(), "login" | "logout" | "pause" | "unpause") {
+        return json_error(StatusCode::NOT_FOUND, &format!("unknown agent action '{action}' (login, logout, pause, unpause)"));
+    }
+    answer(core.agent_op(agent, action, q.get("reason").cloned()).await)
+}
