@@ -64,7 +64,11 @@ fn wait_agent_state(sb: &Switchboard, id: &str, state: &str) {
     let deadline = Instant::now() + T;
     loop {
         let list = sb.admin_ok(&["agent", "list"]);
-        if list.lines().any(|l| l.split_whitespace().next() == Some(id) && l.contains(state)) {
+        // Columns: ID NAME EXTENSIONS STATE ... (test agents have one-word names).
+        if list.lines().any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.first() == Some(&id) && cols.get(3) == Some(&state)
+        }) {
             return;
         }
         assert!(Instant::now() < deadline, "agent {id} never {state}:\n{list}\n{}", sb.log());
@@ -280,4 +284,18 @@ fn a_supervisor_whispers_to_the_agent_and_the_caller_does_not_hear_it() {
     assert!(ratio(&agent_heard, 2100.0) > 0.05, "the agent hears the whisper: {:.3}", ratio(&agent_heard, 2100.0));
     assert!(ratio(&caller_heard, 2100.0) < 0.01, "the caller does not: {:.3}", ratio(&caller_heard, 2100.0));
     assert!(ratio(&sup_heard, 700.0) > 0.05 && ratio(&sup_heard, 1300.0) > 0.05, "the supervisor hears both: {:.3} {:.3}", ratio(&sup_heard, 700.0), ratio(&sup_heard, 1300.0));
+}
+
+#[test]
+fn a_queue_with_nobody_logged_in_sends_callers_to_its_overflow() {
+    let mut sb = appliance();
+    // join_empty is off by default: no agent logged in → refused → overflow.
+    sb.admin_ok(&["queue", "add", "sales", "--strategy", "ring_all", "--overflow", "voicemail:1001"]);
+    sb.add_extension("1001", "secret-of-1001");
+    let caller = phone(&sb, "3701", AnswerMode::Manual);
+    caller.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial");
+    let line = sb.wait_log("queue refused the caller", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    assert!(line.contains("no agents") && line.contains("voicemail:1001"), "{line}");
+    sb.wait_log("voicemail deposit", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
+    caller.hangup().expect("hang up");
 }

@@ -69,6 +69,8 @@ pub struct LocalLeg {
     local_sdp: SessionDescription,
     pending: Option<Retransmit>,
     pub codec: CodecKind,
+    /// The dialog is over (BYE sent or received): no second BYE.
+    ended: bool,
 }
 
 /// The media configuration of a negotiated stream, for a leg at `app_rate`.
@@ -149,6 +151,7 @@ impl LocalLeg {
             local_sdp: neg.answer_sdp,
             pending: Some(Retransmit::new(ok, cseq)),
             codec,
+            ended: false,
         })
     }
 
@@ -171,7 +174,7 @@ impl LocalLeg {
         let m = m.into_iter().next().ok_or((502, "Bad Gateway - No audio answered"))?;
         let (codec, leg) = leg_media(ctx, &m, our_ip, port.rate(), false)?;
         let (media, events) = endpoint::spawn(pair, leg, port, m.remote_rtp.map(|r| (r, m.remote_rtcp)), ctx.config.rtp.inactivity_timeout());
-        Ok(LocalLeg { media, events, dialog, peer, tx, our_ip, prefs, local_sdp: offer, pending: None, codec })
+        Ok(LocalLeg { media, events, dialog, peer, tx, our_ip, prefs, local_sdp: offer, pending: None, codec, ended: false })
     }
 
     /// True when `req` belongs to this leg's dialog.
@@ -233,6 +236,7 @@ impl LocalLeg {
         match request.method {
             Method::Bye => {
                 reply(200, "OK");
+                self.ended = true;
                 Some(LegSignal::Hangup)
             }
             Method::Invite | Method::Update if !request.body.is_empty() => {
@@ -304,6 +308,10 @@ impl LocalLeg {
 
     /// Sends BYE, with a Q.850 `Reason` (RFC 3326) when given.
     pub async fn bye(&mut self, ctx: &Ctx, q850: Option<u16>) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
         let mut bye = self.dialog.request(Method::Bye, &build::via(ctx, &self.peer), &build::contact(ctx, &self.peer), None);
         if let Some(cause) = q850 {
             bye.headers.push(HeaderName::Extension("Reason".into()), format!("Q.850;cause={cause}"));

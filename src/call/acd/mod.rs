@@ -55,6 +55,20 @@ impl OfferFailure {
     }
 }
 
+/// Why a queue did not take a caller, and where the queue sends them.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub reason: String,
+    /// The queue's overflow destination (`queue:`, `voicemail:`, `context:`).
+    pub destination: Option<String>,
+}
+
+impl Refused {
+    fn gone() -> Refused {
+        Refused { reason: "the ACD is not running".into(), destination: None }
+    }
+}
+
 /// A caller entering a queue.
 #[derive(Debug, Clone)]
 pub struct JoinRequest {
@@ -82,7 +96,7 @@ pub struct QueueInfo {
 pub use crate::dialplan::AgentOp;
 
 pub enum Msg {
-    Join { req: JoinRequest, directives: mpsc::UnboundedSender<CallerDirective>, reply: oneshot::Sender<Result<QueueInfo, String>> },
+    Join { req: JoinRequest, directives: mpsc::UnboundedSender<CallerDirective>, reply: oneshot::Sender<Result<QueueInfo, Refused>> },
     Abandon { caller: String },
     RequestCallback { caller: String, number: String },
     OfferRinging { offer: u64 },
@@ -109,11 +123,12 @@ pub struct AcdHandle {
 }
 
 impl AcdHandle {
-    /// Enters a queue; `Err` says why the queue refused (unknown, full, no agents).
-    pub async fn join(&self, req: JoinRequest, directives: mpsc::UnboundedSender<CallerDirective>) -> Result<QueueInfo, String> {
+    /// Enters a queue; `Err` says why the queue refused (unknown, full, no
+    /// agents) and where its overflow goes.
+    pub async fn join(&self, req: JoinRequest, directives: mpsc::UnboundedSender<CallerDirective>) -> Result<QueueInfo, Refused> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Msg::Join { req, directives, reply }).map_err(|_| "the ACD is not running".to_string())?;
-        rx.await.map_err(|_| "the ACD is not running".to_string())?
+        self.tx.send(Msg::Join { req, directives, reply }).map_err(|_| Refused::gone())?;
+        rx.await.map_err(|_| Refused::gone())?
     }
     pub fn abandon(&self, caller: &str) {
         let _ = self.tx.send(Msg::Abandon { caller: caller.to_string() });

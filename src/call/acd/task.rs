@@ -393,12 +393,12 @@ impl Task {
         }
     }
 
-    async fn join(&mut self, req: super::JoinRequest, directives: mpsc::UnboundedSender<CallerDirective>, reply: oneshot::Sender<Result<QueueInfo, String>>) {
+    async fn join(&mut self, req: super::JoinRequest, directives: mpsc::UnboundedSender<CallerDirective>, reply: oneshot::Sender<Result<QueueInfo, super::Refused>>) {
         if !self.queues.contains_key(&req.queue) {
             self.sync().await;
         }
         let Some(row) = self.queue_rows.get(&req.queue).cloned() else {
-            let _ = reply.send(Err("unknown queue".into()));
+            let _ = reply.send(Err(super::Refused { reason: "unknown queue".into(), destination: None }));
             return;
         };
         let caller = req.caller.clone();
@@ -428,7 +428,9 @@ impl Task {
         let mut rest = Vec::new();
         while let Some(o) = self.acd.poll_output() {
             match &o {
-                Output::Leave { caller: c, reason, .. } if *c == caller && refused.is_none() => refused = Some(reason_text(*reason).to_string()),
+                Output::Leave { caller: c, reason, destination } if *c == caller && refused.is_none() => {
+                    refused = Some(super::Refused { reason: reason_text(*reason).to_string(), destination: destination.clone() })
+                }
                 _ => {}
             }
             rest.push(o);

@@ -56,9 +56,9 @@ impl Driver<'_> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let info = match acd.join(req, tx).await {
             Ok(i) => i,
-            Err(reason) => {
-                tracing::info!(%reason, "queue refused the caller");
-                return QueueExit::Left { reason, destination: None };
+            Err(r) => {
+                tracing::info!(reason = %r.reason, destination = ?r.destination, "queue refused the caller");
+                return QueueExit::Left { reason: r.reason, destination: r.destination };
             }
         };
         self.queue_rx = Some(rx);
