@@ -16,7 +16,9 @@ type Stamp = Vec<(PathBuf, Option<SystemTime>, u64)>;
 pub struct LivePlan {
     dir: PathBuf,
     current: RwLock<Arc<Dialplan>>,
-    stamp: Mutex<Stamp>,
+    /// (stamp of the plan in force, a newer stamp seen once and waiting to
+    /// be seen again unchanged).
+    stamp: Mutex<(Stamp, Option<Stamp>)>,
 }
 
 /// What a reload check found.
@@ -62,7 +64,7 @@ impl LivePlan {
     pub fn load(dir: &Path) -> Result<LivePlan, Vec<String>> {
         let s = stamp(dir);
         let plan = load_or_empty(dir, &s)?;
-        Ok(LivePlan { dir: dir.to_path_buf(), current: RwLock::new(Arc::new(plan)), stamp: Mutex::new(s) })
+        Ok(LivePlan { dir: dir.to_path_buf(), current: RwLock::new(Arc::new(plan)), stamp: Mutex::new((s, None)) })
     }
 
     /// Watches `dir` even when it does not load yet: the appliance runs with
@@ -71,7 +73,7 @@ impl LivePlan {
         match LivePlan::load(dir) {
             Ok(l) => (l, Ok(())),
             Err(e) => {
-                let l = LivePlan { dir: dir.to_path_buf(), current: RwLock::new(Arc::new(Dialplan::default())), stamp: Mutex::new(stamp(dir)) };
+                let l = LivePlan { dir: dir.to_path_buf(), current: RwLock::new(Arc::new(Dialplan::default())), stamp: Mutex::new((stamp(dir), None)) };
                 (l, Err(e))
             }
         }
@@ -79,7 +81,7 @@ impl LivePlan {
 
     /// A fixed plan (tests, or no dialplan directory).
     pub fn fixed(plan: Dialplan) -> LivePlan {
-        LivePlan { dir: PathBuf::new(), current: RwLock::new(Arc::new(plan)), stamp: Mutex::new(Vec::new()) }
+        LivePlan { dir: PathBuf::new(), current: RwLock::new(Arc::new(plan)), stamp: Mutex::new((Vec::new(), None)) }
     }
 
     /// The plan in force.
@@ -87,20 +89,29 @@ impl LivePlan {
         self.current.read().map(|p| p.clone()).unwrap_or_default()
     }
 
-    /// Reloads when any file was added, removed or changed since the last look.
+    /// Reloads when files were added, removed or changed and have then
+    /// stayed the same for one more look: an editor (or `cp`) still writing
+    /// a file is not read half-way.
     pub fn check(&self) -> Reload {
         if self.dir.as_os_str().is_empty() {
             return Reload::Unchanged;
         }
         let now = stamp(&self.dir);
         {
-            let Ok(mut last) = self.stamp.lock() else { return Reload::Unchanged };
+            let Ok(mut st) = self.stamp.lock() else { return Reload::Unchanged };
+            let (last, pending) = &mut *st;
             if *last == now {
+                *pending = None;
+                return Reload::Unchanged;
+            }
+            if pending.as_ref() != Some(&now) {
+                *pending = Some(now);
                 return Reload::Unchanged;
             }
             *last = now;
+            *pending = None;
         }
-        let files = self.stamp.lock().map(|s| s.clone()).unwrap_or_default();
+        let files = self.stamp.lock().map(|s| s.0.clone()).unwrap_or_default();
         match load_or_empty(&self.dir, &files) {
             Ok(plan) => {
                 if let Ok(mut cur) = self.current.write() {
@@ -130,11 +141,13 @@ mod tests {
         assert!(before.find_entry("100", None).is_some());
 
         std::fs::write(&f, GOOD.replace("100", "2000")).unwrap();
+        assert_eq!(live.check(), Reload::Unchanged, "a change is read once it has settled");
         assert_eq!(live.check(), Reload::Swapped);
         assert!(live.get().find_entry("2000", None).is_some());
         assert!(before.find_entry("100", None).is_some(), "a call holding the old plan keeps it");
 
         std::fs::write(&f, "[[entry]]\nmatch = { did = \"1\" }\ncontext = \"nowhere\"\n").unwrap();
+        assert_eq!(live.check(), Reload::Unchanged);
         match live.check() {
             Reload::Rejected(errs) => assert!(errs.iter().any(|e| e.contains("a.toml:")), "{errs:?}"),
             other => panic!("expected a rejection, got {other:?}"),
