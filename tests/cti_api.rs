@@ -252,6 +252,12 @@ fn the_agent_screen_pops_the_customer_record_while_the_phone_rings() {
     assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/hold"), Some(&ops)), 204);
     sb.wait_log("call control action=Hold", T).expect("hold reached the call");
     assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/unhold"), Some(&ops)), 204);
+    assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/recording/start"), Some(&ops)), 204);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/recording/stop"), Some(&ops)), 204);
+    assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/recording/stop"), Some(&ops)), 409, "not recording any more");
+    let recs = sb.admin_ok(&["recordings"]);
+    assert!(recs.contains(&call_id), "the recording is listed with the call: {recs}");
     assert_eq!(http_post(sb.http_port, "/api/v1/calls/no-such-call/hangup", Some(&ops)), 404);
     assert_eq!(http_post(sb.http_port, &format!("/api/v1/calls/{call_id}/hangup"), Some(&ops)), 204);
     caller.wait_event("CALL_CLOSED", T).expect("the API hung the caller up");

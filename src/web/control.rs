@@ -1,6 +1,7 @@
 //! REST control of live calls and agents for panels and integrations:
 //! `POST /api/v1/calls/{id}/{hangup|hold|unhold|transfer?to=}`,
 //! `POST /api/v1/calls/{id}/disposition?code=&notes=`,
+//! `POST /api/v1/calls/{id}/recording/{start|stop|pause|resume}`,
 //! `POST /api/v1/agents/{id}/{login|logout|pause?reason=|unpause}`. All need
 //! an API key with the `calls` scope. Owns request parsing and status codes;
 //! the core does the work.
@@ -31,6 +32,22 @@ pub(super) async fn call<C: CoreApi>(State(core): State<Arc<C>>, Path((call_id, 
         return json_error(StatusCode::NOT_FOUND, &format!("unknown call action '{action}' (hangup, hold, unhold, transfer)"));
     }
     answer(core.call_control(call_id, action, q.get("to").cloned()).await)
+}
+
+/// `POST /api/v1/calls/{id}/recording/{start|stop|pause|resume}`.
+pub(super) async fn recording<C: CoreApi>(State(core): State<Arc<C>>, Path((call_id, action)): Path<(String, String)>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Err(r) = authorize_request(&*core, &headers, &uri, "calls").await {
+        return r;
+    }
+    if !matches!(action.as_str(), "start" | "stop" | "pause" | "resume") {
+        return json_error(StatusCode::NOT_FOUND, &format!("unknown recording action '{action}' (start, stop, pause, resume)"));
+    }
+    let known = core.live_calls().contains(&call_id);
+    match core.recording(call_id.clone(), action).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(m) if !known => json_error(StatusCode::NOT_FOUND, &m),
+        Err(m) => json_error(StatusCode::CONFLICT, &m),
+    }
 }
 
 pub(super) async fn disposition<C: CoreApi>(State(core): State<Arc<C>>, Path(call_id): Path<String>, headers: HeaderMap, uri: Uri) -> Response {

@@ -77,6 +77,7 @@ fn router<C: CoreApi>(core: C) -> Router {
         .route("/api/v1/events", get(api::events::<C>))
         .route("/api/v1/stats", get(api::stats::<C>))
         .route("/api/v1/calls/{call_id}/disposition", post(control::disposition::<C>))
+        .route("/api/v1/calls/{call_id}/recording/{action}", post(control::recording::<C>))
         .route("/api/v1/calls/{call_id}/{action}", post(control::call::<C>))
         .route("/api/v1/agents/{agent}/{action}", post(control::agent::<C>))
         .with_state(Arc::new(core))
@@ -192,10 +193,10 @@ mod tests {
             Vec::new()
         }
         fn live_calls(&self) -> Vec<String> {
-            Vec::new()
+            vec!["c1".to_string()]
         }
-        fn recording(&self, _: String, _: String) -> super::BoxFuture<Result<(), String>> {
-            Box::pin(async { Err("no".into()) })
+        fn recording(&self, call_id: String, action: String) -> super::BoxFuture<Result<(), String>> {
+            Box::pin(async move { if call_id == "c1" && action != "stop" { Ok(()) } else { Err("not recording".into()) } })
         }
         fn conference(&self, _: String, _: String, _: Option<String>) -> super::BoxFuture<Result<(), String>> {
             Box::pin(async { Err("no".into()) })
@@ -265,6 +266,11 @@ mod tests {
         assert_eq!(post(port, "/api/v1/agents/alice/pause?reason=lunch", k).await, 204);
         assert_eq!(post(port, "/api/v1/agents/zed/login", k).await, 404);
         assert_eq!(post(port, "/api/v1/agents/alice/dance", k).await, 404);
+        assert_eq!(post(port, "/api/v1/calls/c1/recording/start", None).await, 401);
+        assert_eq!(post(port, "/api/v1/calls/c1/recording/start", k).await, 204);
+        assert_eq!(post(port, "/api/v1/calls/c1/recording/stop", k).await, 409, "refused by the call");
+        assert_eq!(post(port, "/api/v1/calls/c9/recording/start", k).await, 404);
+        assert_eq!(post(port, "/api/v1/calls/c1/recording/rewind", k).await, 404);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
