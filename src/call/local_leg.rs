@@ -277,6 +277,18 @@ impl LocalLeg {
                 reply(202, "Accepted");
                 Some(LegSignal::Refer(target))
             }
+            Method::Invite => {
+                // No offer (RFC 3261 §14.2): our 2xx carries one — the
+                // session as it is — and the peer answers in its ACK.
+                let mut r = build::response(ctx, request, 200, "OK");
+                r.headers.push(HeaderName::Contact, format!("<{}>", build::contact(ctx, &self.peer)));
+                r.headers.push(HeaderName::ContentType, SDP);
+                r.body = self.local_sdp.to_bytes();
+                let seq = request.headers.cseq().map(|s| s.seq).unwrap_or(0);
+                self.pending = Some(Retransmit::new(r.clone(), seq));
+                ctx.endpoint.respond(key, r);
+                None
+            }
             Method::Info => {
                 let ct = request.headers.get(&HeaderName::ContentType).unwrap_or("");
                 match parse_info(ct, &request.body) {

@@ -78,7 +78,15 @@ pub async fn on_subscribe(ctx: &Arc<Ctx>, key: TransactionKey, req: Request, sou
             return;
         }
     };
-    let mailbox = req.uri.user().unwrap_or_default().to_string();
+    // A refresh is addressed to our Contact: its mailbox is the subscription's.
+    let call_id_now = req.call_id().unwrap_or_default().to_string();
+    let has_tag = req.headers.to_addr().ok().and_then(|t| t.tag().map(str::to_string)).is_some();
+    let stored = if has_tag {
+        ctx.mwi.0.lock().unwrap_or_else(|p| p.into_inner()).get(&call_id_now).map(|s| s.mailbox.clone())
+    } else {
+        None
+    };
+    let mailbox = stored.unwrap_or_else(|| req.uri.user().unwrap_or_default().to_string());
     if mailbox != who {
         tracing::info!(who, mailbox, "message-summary subscription for another mailbox refused");
         reply(403, "Forbidden - Not your mailbox", &[]);

@@ -208,7 +208,8 @@ impl Originator {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::warn!("unusable 2xx: {e}");
-                    return None;
+                    self.forks[i].status = 502;
+                    return self.all_failed();
                 }
             };
             let seq = invite.headers.cseq().map(|c| c.seq).unwrap_or(1);

@@ -228,11 +228,11 @@ fn substring(value: &str, range: &str) -> String {
     let n = chars.len() as i64;
     let mut parts = range.splitn(2, ':');
     let Some(Ok(offset)) = parts.next().map(|o| o.trim().parse::<i64>()) else { return value.to_string() };
-    let start = if offset < 0 { (n + offset).max(0) } else { offset.min(n) };
+    let start = if offset < 0 { n.saturating_add(offset).max(0) } else { offset.min(n) };
     let end = match parts.next().map(|l| l.trim().parse::<i64>()) {
         None => n,
-        Some(Ok(len)) if len < 0 => (n + len).max(start),
-        Some(Ok(len)) => (start + len).min(n),
+        Some(Ok(len)) if len < 0 => n.saturating_add(len).max(start),
+        Some(Ok(len)) => start.saturating_add(len).min(n),
         Some(Err(_)) => return value.to_string(),
     };
     chars[start as usize..end as usize].iter().collect()
@@ -982,6 +982,7 @@ steps = [{ app = "if", var = "customer_found", not_empty = true, then = "us", el
         assert_eq!(substring("12", "-9:1"), "1");
         assert_eq!(substring("12", "x"), "12");
         assert_eq!(substring("", "1:2"), "");
+        assert_eq!(substring("123", "-9223372036854775808:9223372036854775807"), "123", "no overflow at the limits");
         let plan = Arc::new(load_str("p.toml", "[[entry]]\nmatch = { pattern = \"_9.\" }\ncontext = \"out\"\n[context.out]\nsteps = [{ app = \"dial\", targets = [\"${dialed:1}@carrier\"] }]\n").unwrap());
         let mut s = Session::start(plan, CallInfo { did: "95551234".into(), caller: "1001".into(), trunk: "".into(), now: 0 });
         assert!(matches!(s.poll(), Action::Dial { targets, .. } if targets == ["5551234@carrier"]));

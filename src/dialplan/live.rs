@@ -112,7 +112,15 @@ impl LivePlan {
             *pending = None;
         }
         let files = self.stamp.lock().map(|s| s.0.clone()).unwrap_or_default();
-        match load_or_empty(&self.dir, &files) {
+        let loaded = load_or_empty(&self.dir, &files);
+        // Changed while we read it: try again on the next look.
+        if stamp(&self.dir) != files {
+            if let Ok(mut st) = self.stamp.lock() {
+                st.0 = Vec::new();
+            }
+            return Reload::Unchanged;
+        }
+        match loaded {
             Ok(plan) => {
                 if let Ok(mut cur) = self.current.write() {
                     *cur = Arc::new(plan);

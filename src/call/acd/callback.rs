@@ -140,6 +140,8 @@ impl CallbackCall {
                                 let Some(e) = ev.take() else { break };
                                 match route_event(&ctx, leg, e) {
                                     Ok(Some(LegSignal::Hangup | LegSignal::Unacked)) => ended = true,
+                                    // No transfers on callback calls; the 202 went out, so say no.
+                                    Ok(Some(LegSignal::Refer(_))) => leg.notify_refer(&ctx, 603, "Declined").await,
                                     Ok(_) => {}
                                     Err(e) => ev = Some(e),
                                 }

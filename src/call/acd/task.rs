@@ -325,7 +325,11 @@ impl Task {
                         tracing::info!(id, %number, queue = %info.queue, "callback requested");
                         self.callbacks.insert(caller.clone(), (id, number.clone(), 0));
                     }
-                    Err(e) => tracing::warn!("callback not saved (it is still served while the appliance runs): {e}"),
+                    Err(e) => {
+                        // Served anyway while the appliance runs (row id 0: nothing to update).
+                        tracing::warn!("callback not saved (it is served while the appliance runs, but not after a restart): {e}");
+                        self.callbacks.insert(caller.clone(), (0, number.clone(), 0));
+                    }
                 }
                 self.input(Input::RequestCallback { caller, number });
             }
@@ -354,7 +358,9 @@ impl Task {
             Msg::CustomerAnswered { caller } => self.input(Input::CustomerAnswered { caller }),
             Msg::CustomerFailed { caller } => {
                 if let Some((id, _, attempts)) = self.callbacks.get(&caller).cloned() {
-                    let _ = self.ctx.store.update_callback(id, store::CallbackState::Waiting, attempts, unix_ms(), None).await;
+                    if id > 0 {
+                        let _ = self.ctx.store.update_callback(id, store::CallbackState::Waiting, attempts, unix_ms(), None).await;
+                    }
                 }
                 self.callers.remove(&caller);
                 self.input(Input::CustomerFailed { caller });
@@ -451,6 +457,16 @@ impl Task {
         }
     }
 
+    /// The offer a finished caller is still connected through, if any.
+    fn acd_current_offer(&self, caller: &str) -> Option<OfferId> {
+        self.offers
+            .iter()
+            .filter(|(_, (c, _))| c == caller)
+            .map(|(o, (_, a))| (o, a))
+            .find(|(o, a)| matches!(self.acd.agent_state(a), Some(acd::AgentState::OnCall { offer }) if offer == *o))
+            .map(|(o, _)| *o)
+    }
+
     async fn drain(&mut self) {
         while let Some(o) = self.acd.poll_output() {
             self.route(o).await;
@@ -471,8 +487,17 @@ impl Task {
                 if let Some(info) = self.info.get(&caller) {
                     self.ctx.events.publish(CtiKind::CallOffered { agent: agent.clone(), call: info.clone() });
                 }
-                if self.callers.contains_key(&caller) {
-                    self.tell(&caller, CallerDirective::Offer { offer: offer.0, agent, extensions });
+                // A callback's call task ends with its offer; its channel is then closed.
+                let live = self.callers.get(&caller).is_some_and(|t| !t.is_closed());
+                if !live && self.callbacks.contains_key(&caller) {
+                    self.callers.remove(&caller);
+                }
+                if live {
+                    if let Some(tx) = self.callers.get(&caller) {
+                        if tx.send(CallerDirective::Offer { offer: offer.0, agent, extensions }).is_err() {
+                            self.acd.handle(now_ms(), Input::OfferFailed { offer, reason: "unreachable".into() });
+                        }
+                    }
                 } else if let Some((_, number, _)) = self.callbacks.get(&caller).cloned() {
                     // A callback's turn: its own call task rings the agent, then the customer.
                     let (tx, rx) = mpsc::unbounded_channel();
@@ -493,7 +518,8 @@ impl Task {
                 }
             }
             Output::CancelOffer { offer } => {
-                if let Some((c, _)) = self.offers.remove(&offer) {
+                // Kept until the caller finishes: a late answer still needs routing.
+                if let Some((c, _)) = self.offers.get(&offer).cloned() {
                     self.tell(&c, CallerDirective::CancelOffer { offer: offer.0 });
                 }
             }
@@ -502,7 +528,7 @@ impl Task {
                 self.tell(&caller, CallerDirective::Connect { offer: offer.0, agent });
             }
             Output::RejectLateAnswer { offer } => {
-                if let Some((c, _)) = self.offers.remove(&offer) {
+                if let Some((c, _)) = self.offers.get(&offer).cloned() {
                     self.tell(&c, CallerDirective::RejectLate { offer: offer.0 });
                 }
             }
@@ -515,7 +541,9 @@ impl Task {
                 if let Some(entry) = self.callbacks.get_mut(&caller) {
                     entry.2 += 1;
                     let (id, attempts) = (entry.0, entry.2);
-                    let _ = self.ctx.store.update_callback(id, store::CallbackState::Dialing, attempts, unix_ms(), Some(&agent)).await;
+                    if id > 0 {
+                        let _ = self.ctx.store.update_callback(id, store::CallbackState::Dialing, attempts, unix_ms(), Some(&agent)).await;
+                    }
                 }
                 self.tell(&caller, CallerDirective::DialCustomer { number });
             }
@@ -530,15 +558,17 @@ impl Task {
             Output::Finished { caller, outcome } => {
                 tracing::info!(%caller, ?outcome, "queue caller finished");
                 self.callers.remove(&caller);
-                // The answered offer stays until its call ends (CallEnded).
-                if !matches!(outcome, acd::Outcome::Answered | acd::Outcome::CalledBack) {
-                    self.offers.retain(|_, (c, _)| *c != caller);
-                }
+                // The answered offer stays until its call ends (CallEnded); the
+                // caller's other offers (failed, cancelled, rejected) go now.
+                let keep = self.acd_current_offer(&caller);
+                self.offers.retain(|o, (c, _)| *c != caller || Some(*o) == keep);
                 let queue = self.info.remove(&caller).map(|i| i.queue).unwrap_or_default();
                 self.joined.remove(&caller);
                 if let Some((id, _, attempts)) = self.callbacks.remove(&caller) {
                     let state = if outcome == acd::Outcome::CalledBack { store::CallbackState::Done } else { store::CallbackState::Failed };
-                    let _ = self.ctx.store.update_callback(id, state, attempts, unix_ms(), None).await;
+                    if id > 0 {
+                        let _ = self.ctx.store.update_callback(id, state, attempts, unix_ms(), None).await;
+                    }
                 }
                 let outcome = serde_json::to_value(outcome).ok().map(|v| match v {
                     serde_json::Value::String(s) => s,

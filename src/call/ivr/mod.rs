@@ -77,6 +77,8 @@ pub(crate) struct Driver<'a> {
     /// Names (agent id, extension) under which the bridged call can be
     /// found by supervisors.
     peers: Vec<String>,
+    /// The callee is one of our extensions (may transfer the caller).
+    b_local: bool,
 }
 
 pub async fn serve(
@@ -103,6 +105,7 @@ pub async fn serve(
         recording: None,
         transfer_to: None,
         peers: Vec::new(),
+        b_local: true,
     };
     let mut session = session;
     d.run(&mut session).await;

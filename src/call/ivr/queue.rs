@@ -149,6 +149,10 @@ impl Driver<'_> {
                 Wake::Queue(CallerDirective::CancelOffer { offer }) => {
                     self.cancel_originator(offer).await;
                     offers.remove(&offer);
+                    // It may have answered as the ACD withdrew it.
+                    if let Some(a) = answered.remove(&offer) {
+                        self.bye_answered(a).await;
+                    }
                 }
                 Wake::Queue(CallerDirective::RejectLate { offer }) => {
                     if let Some(a) = answered.remove(&offer) {
@@ -168,10 +172,12 @@ impl Driver<'_> {
                     }
                     self.queue_rx = None;
                     let port = super::port::CalleePort(self.shared.clone());
+                    let (spare, spare_dest) = (a.dialog.clone(), a.dest.clone());
                     match LocalLeg::dialled(&ctx, *a.dialog, a.dest, self.caller.tx.clone(), a.pair, a.offer_sdp, &a.answer, a.prefs, port) {
                         Ok(b) => {
                             tracing::info!(%agent, "agent answered: bridged");
                             self.b = Some(b);
+                            self.b_local = true;
                             let names = offer_names.remove(&offer).unwrap_or_else(|| vec![agent.clone()]);
                             self.set_peers(&names);
                             if let Ok(mut s) = self.shared.lock() {
@@ -191,7 +197,12 @@ impl Driver<'_> {
                                 break QueueExit::Done;
                             }
                         }
-                        Err((status, reason)) => tracing::warn!(status, reason, "agent's answer unusable"),
+                        Err((status, reason)) => {
+                            tracing::warn!(status, reason, "agent's answer unusable: hanging the agent up");
+                            let mut d = *spare;
+                            let bye = d.request(crate::sip::message::Method::Bye, &crate::call::build::via(&ctx, &spare_dest), &crate::call::build::contact(&ctx, &spare_dest), None);
+                            let _ = ctx.endpoint.send_request(bye, spare_dest, self.caller.tx.clone()).await;
+                        }
                     }
                     acd.call_ended(offer);
                     break QueueExit::Done;

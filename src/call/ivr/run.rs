@@ -88,6 +88,7 @@ impl Driver<'_> {
                 Action::Queue { name, members, priority, skills } => {
                     let mut queue = name;
                     // Overflow to another queue follows at most a few hops.
+                    let mut settled = false;
                     for _ in 0..4 {
                         let req = JoinRequest {
                             caller: self.caller.invite.call_id().unwrap_or_default().to_string(),
@@ -135,7 +136,13 @@ impl Driver<'_> {
                                 session.input(Event::DialResult(Self::queue_outcome(&exit)));
                             }
                         }
+                        settled = true;
                         break;
+                    }
+                    if !settled && !self.caller_gone {
+                        tracing::warn!("queue overflow chain too long (a loop?): continuing the dialplan");
+                        session.set_var("queue_result", "overflow loop");
+                        session.input(Event::DialResult(DialOutcome::NoAnswer));
                     }
                 }
                 Action::Supervise { mode, agent } => {
@@ -396,6 +403,15 @@ impl Driver<'_> {
                     return Wake::CalleeHangup;
                 }
                 Ok(Some(LegSignal::Refer(target))) => {
+                    // Only our own phones may send callers elsewhere: a party
+                    // reached through a trunk must not make us dial out.
+                    if !self.b_local {
+                        tracing::warn!(%target, "REFER from an outside party refused");
+                        if let Some(b) = self.b.as_mut() {
+                            b.notify_refer(&ctx, 603, "Declined").await;
+                        }
+                        return Wake::Nothing;
+                    }
                     tracing::info!(%target, "the callee transfers the caller (REFER)");
                     if let Some(b) = self.b.as_mut() {
                         b.notify_refer(&ctx, 200, "OK").await;
@@ -420,6 +436,12 @@ impl Driver<'_> {
         };
         let ev = match self.a.as_mut() {
             Some(a) => match route_event(&ctx, a, ev) {
+                Ok(Some(LegSignal::Refer(target))) => {
+                    // Callers do not transfer; the 202 went out, so say no (RFC 3515).
+                    tracing::info!(%target, "REFER from the caller declined");
+                    a.notify_refer(&ctx, 603, "Declined").await;
+                    return Wake::Nothing;
+                }
                 Ok(s) => {
                     self.on_a_signal(s);
                     return if self.caller_gone { Wake::Hangup } else { Wake::Nothing };
@@ -611,6 +633,7 @@ impl Driver<'_> {
         let our_ip = ctx.config.rtp.advertise.unwrap_or_else(|| crate::call::build::local_for(&ctx, resolved[0].dest.addr).ip());
         let prefs = ctx.config.media.prefs_or_default(resolved[0].trunk.as_ref().and_then(|t| t.codecs.as_deref()));
         let offer = crate::sdp::negotiate::offer(&prefs, &crate::sdp::negotiate::LocalMedia::new(our_ip, pair.rtp_port()));
+        self.b_local = resolved.iter().all(|t| t.trunk.is_none());
         let originator = match Originator::start(&ctx, resolved, (&caller_id.0, caller_id.1.as_deref()), &offer, self.caller.tx.clone()).await {
             Ok(o) => o,
             Err(s) => return outcome_for(s),
@@ -653,6 +676,7 @@ impl Driver<'_> {
                         break DialOutcome::Failed;
                     }
                     let port = super::port::CalleePort(self.shared.clone());
+                    let (spare, spare_dest) = (dialog.clone(), dest.clone());
                     match LocalLeg::dialled(&ctx, *dialog, dest, self.caller.tx.clone(), p, offer.clone(), &answer, prefs.clone(), port) {
                         Ok(b) => {
                             tracing::info!(codec = b.codec.encoding_name(), "callee answered: bridged");
@@ -674,7 +698,10 @@ impl Driver<'_> {
                             break DialOutcome::Answered;
                         }
                         Err((status, reason)) => {
-                            tracing::warn!(status, reason, "callee's answer unusable");
+                            tracing::warn!(status, reason, "callee's answer unusable: hanging the callee up");
+                            let mut d = *spare;
+                            let bye = d.request(crate::sip::message::Method::Bye, &crate::call::build::via(&ctx, &spare_dest), &crate::call::build::contact(&ctx, &spare_dest), None);
+                            let _ = ctx.endpoint.send_request(bye, spare_dest, self.caller.tx.clone()).await;
                             break DialOutcome::Failed;
                         }
                     }
