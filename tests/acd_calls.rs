@@ -175,7 +175,7 @@ fn callback_keeps_its_place_survives_a_restart_and_rings_the_agent_first() {
     sb.wait_log("callback restored", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
 
     // An agent logs in: their phone rings first, then the customer's.
-    let mut alice = phone(&sb, "2301", AnswerMode::Auto);
+    let alice = phone(&sb, "2301", AnswerMode::Auto);
     sb.admin_ok(&["agent", "add", "alice", "--name", "alice", "--ext", "2301"]);
     sb.admin_ok(&["queue", "member", "add", "sales", "alice"]);
     alice.dial(&format!("sip:*41@{}", sb.sip_addr())).expect("dial *41");
@@ -253,7 +253,7 @@ fn a_supervisor_whispers_to_the_agent_and_the_caller_does_not_hear_it() {
     alice.dial(&format!("sip:*41@{}", sb.sip_addr())).expect("login");
     alice.wait_event("CALL_CLOSED", T).expect("login call ends");
     wait_agent_state(&sb, "alice", "available");
-    let mut caller = tone_phone(&sb, "3501", 700.0);
+    let caller = tone_phone(&sb, "3501", 700.0);
     caller.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial");
     sb.wait_log("bridged agent=alice", T).unwrap_or_else(|e| panic!("{e:?}\n{}", sb.log()));
 
