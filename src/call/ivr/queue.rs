@@ -199,9 +199,7 @@ impl Driver<'_> {
                         }
                         Err((status, reason)) => {
                             tracing::warn!(status, reason, "agent's answer unusable: hanging the agent up");
-                            let mut d = *spare;
-                            let bye = d.request(crate::sip::message::Method::Bye, &crate::call::build::via(&ctx, &spare_dest), &crate::call::build::contact(&ctx, &spare_dest), None);
-                            let _ = ctx.endpoint.send_request(bye, spare_dest, self.caller.tx.clone()).await;
+                            self.bye_dialog(*spare, spare_dest).await;
                         }
                     }
                     acd.call_ended(offer);
@@ -260,9 +258,7 @@ impl Driver<'_> {
     }
 
     async fn bye_answered(&self, a: Answered) {
-        let mut d = *a.dialog;
-        let bye = d.request(crate::sip::message::Method::Bye, &crate::call::build::via(&self.ctx, &a.dest), &crate::call::build::contact(&self.ctx, &a.dest), None);
-        let _ = self.ctx.endpoint.send_request(bye, a.dest, self.caller.tx.clone()).await;
+        self.bye_dialog(*a.dialog, a.dest).await;
     }
 
     pub(super) fn caller_number(&self) -> String {

@@ -670,9 +670,7 @@ impl Driver<'_> {
                     let Some(p) = pair.take() else { break DialOutcome::Failed };
                     if !self.ensure_answered().await {
                         // The caller could not be answered: the callee goes too.
-                        let mut d = *dialog;
-                        let bye = d.request(crate::sip::message::Method::Bye, &crate::call::build::via(&ctx, &dest), &crate::call::build::contact(&ctx, &dest), None);
-                        let _ = ctx.endpoint.send_request(bye, dest, self.caller.tx.clone()).await;
+                        self.bye_dialog(*dialog, dest).await;
                         break DialOutcome::Failed;
                     }
                     let port = super::port::CalleePort(self.shared.clone());
@@ -699,9 +697,7 @@ impl Driver<'_> {
                         }
                         Err((status, reason)) => {
                             tracing::warn!(status, reason, "callee's answer unusable: hanging the callee up");
-                            let mut d = *spare;
-                            let bye = d.request(crate::sip::message::Method::Bye, &crate::call::build::via(&ctx, &spare_dest), &crate::call::build::contact(&ctx, &spare_dest), None);
-                            let _ = ctx.endpoint.send_request(bye, spare_dest, self.caller.tx.clone()).await;
+                            self.bye_dialog(*spare, spare_dest).await;
                             break DialOutcome::Failed;
                         }
                     }
@@ -751,6 +747,14 @@ impl Driver<'_> {
             }
             Err(e) => tracing::warn!("recording row not written: {e}"),
         }
+    }
+
+    /// Hangs up an outgoing call that was answered (and ACKed) but will not
+    /// be bridged: a crossed answer, an unusable SDP, a caller already gone.
+    pub(super) async fn bye_dialog(&self, mut dialog: crate::sip::dialog::Dialog, dest: crate::sip::transaction::Peer) {
+        use crate::call::build;
+        let bye = dialog.request(crate::sip::message::Method::Bye, &build::via(&self.ctx, &dest), &build::contact(&self.ctx, &dest), None);
+        let _ = self.ctx.endpoint.send_request(bye, dest, self.caller.tx.clone()).await;
     }
 
     /// 180 Ringing to the caller we have not answered.
