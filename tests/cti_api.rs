@@ -271,3 +271,67 @@ fn the_agent_screen_pops_the_customer_record_while_the_phone_rings() {
     wait_metric(&sb, "switchboard_agent_state{agent=\"alice\",state=\"paused\"} 1");
     let _ = panel.close(None);
 }
+
+/// A one-shot CRM on loopback: answers the first request with `body` and
+/// hands back the request line it got.
+fn fake_crm(body: &'static str) -> (u16, std::sync::mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else { return };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let head = String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_string();
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        let _ = tx.send(head);
+    });
+    (port, rx)
+}
+
+#[test]
+fn an_unknown_caller_pops_the_record_the_crm_webhook_returns() {
+    let (crm_port, asked) = fake_crm(r#"{"name":"Bo Crm","account":"A-17","vip":true}"#);
+    let mut sb = Switchboard::start_with(&format!(
+        "[media]\nprompts_dir = \"{}/prompts\"\n[cti]\ncrm_url = \"http://127.0.0.1:{crm_port}/lookup\"\n",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("start");
+    let queue_entry = "[[entry]]\nmatch = { did = \"5000\" }\ncontext = \"sales\"\n[context.sales]\nsteps = [{ app = \"answer\" }, { app = \"queue\", name = \"sales\" }]\n";
+    std::fs::write(sb.dialplan_dir().join("acd.toml"), format!("{PLAN}{queue_entry}")).unwrap();
+    sb.wait_log("dialplan reloaded", T).expect("plan loaded");
+    let key = add_key(&sb, "panel", &["events"]);
+    sb.admin_ok(&["queue", "add", "sales", "--strategy", "ring_all"]);
+    sb.add_extension("2602", "secret-of-2602");
+    sb.admin_ok(&["agent", "add", "bob", "--ext", "2602"]);
+    sb.admin_ok(&["queue", "member", "add", "sales", "bob"]);
+    let mut agent = Baresip::start(BaresipConfig::new("2602").registrar(&sb.sip_addr(), "2602", "secret-of-2602").answermode(AnswerMode::Manual))
+        .expect("baresip");
+    agent.wait_registered(T).expect("registered");
+    agent.dial(&format!("sip:*41@{}", sb.sip_addr())).expect("dial *41");
+    agent.wait_event("CALL_CLOSED", T).expect("login call ends");
+    wait_metric(&sb, "switchboard_agent_state{agent=\"bob\",state=\"available\"} 1");
+    let mut panel = ws_connect(sb.http_port, &format!("?key={key}&agent=bob")).expect("panel stream");
+
+    // 3602 is in no customers table: only the CRM knows it.
+    sb.add_extension("3602", "secret-of-3602");
+    let mut caller = Baresip::start(BaresipConfig::new("3602").registrar(&sb.sip_addr(), "3602", "secret-of-3602").answermode(AnswerMode::Manual))
+        .expect("baresip");
+    caller.wait_registered(T).expect("registered");
+    caller.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial the queue");
+    let request = asked.recv_timeout(T).unwrap_or_else(|_| panic!("the CRM was never asked\n{}", sb.log()));
+    assert!(request.starts_with("GET /lookup?"), "{request}");
+    for part in ["caller=3602", "did=5000", "queue=sales"] {
+        assert!(request.contains(part), "{part} missing from {request}");
+    }
+    let offered = |v: &serde_json::Value| v["type"] == "call_offered";
+    let got = ws_read_until(&mut panel, T, offered);
+    let pop = got.iter().find(|v| offered(v)).unwrap_or_else(|| panic!("no screen pop: {got:?}\n{}", sb.log()));
+    assert_eq!(pop["call"]["customer"]["name"], "Bo Crm", "{pop}");
+    assert_eq!(pop["call"]["customer"]["account"], "A-17", "{pop}");
+    assert_eq!(pop["call"]["customer"]["source"], "crm", "{pop}");
+    agent.wait_event("CALL_INCOMING", T).expect("the agent's phone rings");
+    caller.hangup().expect("hang up");
+    let _ = panel.close(None);
+}

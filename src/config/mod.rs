@@ -3,6 +3,7 @@
 //! database. Errors name file, line and field so an admin can fix them.
 
 mod locate;
+mod site;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use locate::line_of_key;
+pub use site::{CtiConfig, SiteConfig};
 
 /// A configuration problem, printed as `file:line: field: message`.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,8 @@ pub struct Config {
     pub dialplan: DialplanConfig,
     pub smtp: SmtpConfig,
     pub voicemail: VoicemailConfig,
+    pub site: SiteConfig,
+    pub cti: CtiConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -300,6 +304,8 @@ impl Default for Config {
             dialplan: DialplanConfig::default(),
             smtp: SmtpConfig::default(),
             voicemail: VoicemailConfig::default(),
+            site: SiteConfig::default(),
+            cti: CtiConfig::default(),
         }
     }
 }
@@ -476,6 +482,7 @@ impl Config {
             return err("trunks.register_expires", "must be at least 60".into());
         }
         self.validate_smtp()?;
+        self.validate_site()?;
         self.validate_voicemail()
     }
 

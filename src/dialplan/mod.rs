@@ -46,7 +46,7 @@ pub use interp::{Action, CallInfo, DialOutcome, Event, HttpMethod, HttpRequest, 
 pub use load::{fuzz_load, load_dir, load_files, load_str};
 pub use pattern::Pattern;
 pub use simulate::{simulate, simulate_with, SimAnswers};
-pub use time::{parse_rfc3339, Civil, TimeRule};
+pub use time::{parse_rfc3339, Civil, TimeRule, Zone};
 pub use validate::validate;
 
 /// A source position (1-based line and column).

@@ -6,6 +6,7 @@
 //! media; it never blocks on a call.
 
 mod callback;
+pub mod crm;
 mod task;
 
 use std::collections::BTreeMap;
@@ -81,6 +82,8 @@ pub struct JoinRequest {
     pub name: String,
     pub did: String,
     pub ivr_path: String,
+    /// The screen pop's customer record (`crm::customer_for`).
+    pub customer: Option<BTreeMap<String, String>>,
 }
 
 /// What the caller's task needs to know about the queue it joined.

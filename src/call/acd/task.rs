@@ -53,7 +53,7 @@ struct Task {
     agent_rows: BTreeMap<String, store::Agent>,
     members: BTreeMap<(String, String), u32>,
     registered: BTreeMap<String, bool>,
-    /// The UTC day the statistics count from (reset at midnight UTC).
+    /// The local day the statistics count from (reset at local midnight).
     stats_day: i64,
 }
 
@@ -131,6 +131,7 @@ fn stored_state(s: &acd::AgentState) -> (store::AgentState, Option<String>) {
 
 impl Task {
     fn new(ctx: Arc<Ctx>, handle: super::AcdHandle) -> Task {
+        let stats_day = ctx.config.site.local_day(&ctx.config.site.zone(), unix_time());
         Task {
             ctx,
             handle,
@@ -146,7 +147,7 @@ impl Task {
             agent_rows: BTreeMap::new(),
             members: BTreeMap::new(),
             registered: BTreeMap::new(),
-            stats_day: unix_time() / 86_400,
+            stats_day,
         }
     }
 
@@ -207,7 +208,9 @@ impl Task {
         for cb in pending {
             let key = format!("cb-{}", cb.id);
             self.callbacks.insert(key.clone(), (cb.id, cb.number.clone(), cb.attempts));
-            self.info.insert(key.clone(), CallInfo { call_id: cb.call_id.clone(), caller: cb.number.clone(), caller_name: cb.name.clone(), queue: cb.queue.clone(), ..CallInfo::default() });
+            // The CRM is not asked here: a restart must not wait on it.
+            let customer = self.ctx.store.customer_by_phone(&cb.number).await.ok().flatten().map(|c| c.vars());
+            self.info.insert(key.clone(), CallInfo { call_id: cb.call_id.clone(), caller: cb.number.clone(), caller_name: cb.name.clone(), queue: cb.queue.clone(), customer, ..CallInfo::default() });
             tracing::info!(id = cb.id, queue = %cb.queue, number = %cb.number, "callback restored");
             self.input(Input::RestoreCallback {
                 caller: key,
@@ -223,8 +226,9 @@ impl Task {
 
     /// Applies what changed in the store since the last look.
     async fn sync(&mut self) {
-        // "Today's" statistics start at midnight UTC.
-        let day = unix_time() / 86_400;
+        // "Today's" statistics start at local midnight (`[site] timezone`).
+        let site = &self.ctx.config.site;
+        let day = site.local_day(&site.zone(), unix_time());
         if day != self.stats_day {
             self.stats_day = day;
             self.input(Input::ResetStats);
@@ -409,14 +413,6 @@ impl Task {
         };
         let caller = req.caller.clone();
         self.callers.insert(caller.clone(), directives);
-        // The screen pop needs the customer before any phone rings.
-        let customer = match self.ctx.store.customer_by_phone(&req.number).await {
-            Ok(c) => c.map(|c| c.vars()),
-            Err(e) => {
-                tracing::warn!("customer lookup failed: {e}");
-                None
-            }
-        };
         let info = CallInfo {
             call_id: caller.clone(),
             caller: req.number.clone(),
@@ -424,7 +420,7 @@ impl Task {
             did: req.did.clone(),
             ivr_path: req.ivr_path.clone(),
             queue: req.queue.clone(),
-            customer,
+            customer: req.customer.clone(),
         };
         let skills = req.skills.into_iter().collect();
         self.joined.insert(caller.clone(), (now_ms(), req.priority));

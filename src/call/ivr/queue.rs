@@ -44,11 +44,13 @@ pub(super) enum QueueExit {
 impl Driver<'_> {
     /// Waits in `queue` until an agent answers, the queue lets the caller
     /// go, or the caller hangs up / asks for a callback.
-    pub(super) async fn wait_in_queue(&mut self, req: JoinRequest) -> QueueExit {
+    pub(super) async fn wait_in_queue(&mut self, mut req: JoinRequest) -> QueueExit {
         let ctx = self.ctx.clone();
         let Some(acd) = ctx.acd.as_ref() else {
             return QueueExit::Left { reason: "no ACD".into(), destination: None };
         };
+        // Before answering: a slow CRM keeps the caller hearing ringback, not silence.
+        req.customer = crate::call::acd::crm::customer_for(&ctx, &req.number, &req.did, &req.queue).await;
         if !self.ensure_answered().await {
             return QueueExit::Gone;
         }

@@ -99,6 +99,7 @@ impl Driver<'_> {
                             name: session.vars().get("caller_name").cloned().unwrap_or_default(),
                             did: session.vars().get("did").cloned().unwrap_or_default(),
                             ivr_path: session.path().join(" > "),
+                            customer: None,
                         };
                         match self.wait_in_queue(req).await {
                             QueueExit::Left { reason, .. } if reason == "unknown queue" && !members.is_empty() => {
