@@ -128,7 +128,7 @@ impl TrunkTask {
         loop {
             let next = Instant::now() + every;
             let up = link.options().await;
-            let changed = self.update(|s| std::mem::replace(&mut s.options_ok, Some(up)) != Some(up));
+            let changed = self.update(|s| s.options_ok.replace(up) != Some(up));
             if changed {
                 tracing::info!(trunk = %self.trunk.name, up, "trunk OPTIONS health changed");
             }

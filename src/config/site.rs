@@ -59,7 +59,8 @@ impl super::Config {
             return Err(("site.timezone".into(), e.to_string()));
         }
         let cti = &self.cti;
-        if !cti.crm_url.is_empty() && !(cti.crm_url.starts_with("http://") || cti.crm_url.starts_with("https://")) {
+        let scheme_ok = cti.crm_url.starts_with("http://") || cti.crm_url.starts_with("https://");
+        if !cti.crm_url.is_empty() && !scheme_ok {
             return Err(("cti.crm_url".into(), format!("\"{}\" must start with http:// or https://", cti.crm_url)));
         }
         if !(100..=10_000).contains(&cti.crm_timeout_ms) {
