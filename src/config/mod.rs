@@ -24,7 +24,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub sip: SipConfig,
@@ -291,25 +291,6 @@ pub struct TrunkConfig {
     pub register_expires: u32,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            sip: SipConfig::default(),
-            http: HttpConfig::default(),
-            rtp: RtpConfig::default(),
-            trunks: TrunkConfig::default(),
-            media: MediaConfig::default(),
-            apps: AppsConfig::default(),
-            recording: RecordingConfig::default(),
-            dialplan: DialplanConfig::default(),
-            smtp: SmtpConfig::default(),
-            voicemail: VoicemailConfig::default(),
-            site: SiteConfig::default(),
-            cti: CtiConfig::default(),
-        }
-    }
-}
-
 impl Default for SipConfig {
     fn default() -> Self {
         SipConfig {
@@ -416,7 +397,7 @@ impl Config {
     /// Semantic checks serde cannot express. Returns (dotted field, message).
     pub fn validate(&self) -> Result<(), (String, String)> {
         let err = |f: &str, m: String| Err((f.to_string(), m));
-        if self.rtp.port_min % 2 != 0 {
+        if !self.rtp.port_min.is_multiple_of(2) {
             return err("rtp.port_min", format!("must be even (RTP uses even ports), got {}", self.rtp.port_min));
         }
         if self.rtp.port_max <= self.rtp.port_min {
