@@ -256,6 +256,13 @@ impl SippProcess {
     pub fn dir(&self) -> &Path {
         self.dir.as_ref().unwrap().path()
     }
+    /// Call-IDs of the `method` requests received so far, in arrival order,
+    /// a retransmission counted once (e.g. which calls an agent's UAS got).
+    /// Reads the `-trace_msg` log, which SIPp writes message by message.
+    pub fn received_requests(&self, method: &str) -> Vec<String> {
+        let log = fs::read_to_string(self.dir().join("messages.log")).unwrap_or_default();
+        received_requests(&log, method)
+    }
     /// Wait for a line in SIPp's stdout/stderr.
     pub fn wait_for_line(&mut self, pat: impl Into<Pattern>, timeout: Duration) -> Result<String> {
         self.child.as_mut().unwrap().wait_for_line(pat, timeout)
@@ -370,6 +377,39 @@ impl SippRun {
             )))
         }
     }
+}
+
+/// Call-IDs of the `method` requests among the received messages of a
+/// `-trace_msg` log, first arrival order, duplicates (retransmissions) once.
+pub fn received_requests(log: &str, method: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    // Each entry: a "-----… date time" line, "UDP message received [N] bytes :",
+    // an empty line, then the message.
+    for entry in log.split("\n-----------------------------------------------") {
+        let mut lines = entry
+            .lines()
+            .skip_while(|l| !l.contains("message received"))
+            .skip(1)
+            .skip_while(|l| l.trim().is_empty());
+        let Some(start) = lines.next() else { continue };
+        if start.split_whitespace().next() != Some(method) || !start.ends_with("SIP/2.0") {
+            continue;
+        }
+        let call_id = lines
+            .take_while(|l| !l.trim().is_empty())
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                let name = name.trim();
+                (name.eq_ignore_ascii_case("Call-ID") || name == "i")
+                    .then(|| value.trim().to_owned())
+            })
+            .unwrap_or_default();
+        // An entry still being written has no Call-ID yet: the next read sees it.
+        if !call_id.is_empty() && !ids.contains(&call_id) {
+            ids.push(call_id);
+        }
+    }
+    ids
 }
 
 /// Counters from the last line of a `-trace_stat` CSV.

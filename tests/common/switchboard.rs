@@ -47,7 +47,7 @@ impl Switchboard {
         let sip_port = ports::alloc();
         let http_port = ports::alloc();
         let block = ports::alloc_block(64);
-        let lo = if block % 2 == 0 { block } else { block + 1 };
+        let lo = if block.is_multiple_of(2) { block } else { block + 1 };
         Ok(Switchboard { dir, child: None, sip_port, http_port, rtp: (lo, lo + 61), config })
     }
 
@@ -129,6 +129,28 @@ impl Switchboard {
 
     pub fn add_extension(&self, number: &str, secret: &str) {
         self.admin_ok(&["extension", "add", number, "--secret", secret]);
+    }
+
+    /// Creates an API key with the `admin` scope (every API call) and returns it.
+    pub fn admin_api_key(&self, name: &str) -> String {
+        let out = self.admin_ok(&["apikey", "add", name, "--scope", "admin"]);
+        out.split_whitespace().find(|w| w.starts_with("sb_")).expect("API key printed").to_string()
+    }
+
+    /// One HTTP/1.1 request to the appliance's API with `key` as bearer
+    /// token; returns (status, body). Status 0: no answer.
+    pub fn api(&self, method: &str, path: &str, key: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.http_port)) else {
+            return (0, String::new());
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+        let _ = write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        let status = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        (status, body)
     }
 
     /// Everything the appliance logged so far.
