@@ -149,10 +149,19 @@ impl Acd {
         };
         match q.members.iter_mut().find(|m| m.agent == agent) {
             Some(m) => m.penalty = penalty,
-            None => q.members.push(Member {
-                agent: agent.to_string(),
-                penalty,
-            }),
+            None => {
+                // Members stay sorted by agent id: linear and round-robin
+                // then ring in the same order whatever order the store
+                // delivered them in, before and after a restart.
+                let at = q.members.partition_point(|m| m.agent.as_str() < agent);
+                q.members.insert(
+                    at,
+                    Member {
+                        agent: agent.to_string(),
+                        penalty,
+                    },
+                );
+            }
         }
     }
 

@@ -54,6 +54,18 @@ fn linear_always_starts_with_the_first_member() {
 }
 
 #[test]
+fn linear_order_is_by_agent_id_whatever_order_members_were_added_in() {
+    let mut h = H::with_queue("q", Strategy::Linear, |_| {});
+    // Added c, a, b (as a store sync might deliver them).
+    h.agents("q", &["c", "a", "b"]);
+    assert_eq!(serve_sequence(&mut h, 2), ["a", "a"]);
+    let first = offered_agents(&h.join("x1", "q"));
+    assert_eq!(first, ["a"]);
+    h.answer("a");
+    assert_eq!(offered_agents(&h.join("x2", "q")), ["b"]);
+}
+
+#[test]
 fn fewest_calls_prefers_the_least_loaded() {
     let mut h = H::with_queue("q", Strategy::Linear, |_| {});
     h.agents("q", &["a", "b", "c"]);
