@@ -113,6 +113,12 @@ struct Status {
 }
 
 impl crate::web::CoreApi for Status {
+    fn console_store(&self) -> Option<crate::store::Store> {
+        Some(self.ctx.store.clone())
+    }
+    fn sip_realm(&self) -> String {
+        self.ctx.config.sip.realm.clone()
+    }
     fn status_lines(&self) -> Vec<String> {
         vec![
             format!("SIP listening on {}", self.ctx.endpoint.local_addr()),

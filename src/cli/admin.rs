@@ -6,7 +6,6 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use switchboard::config::Config;
-use switchboard::sip::auth::{ha1, Algorithm};
 use switchboard::store::{Extension, Store, Trunk};
 
 use super::{Cli, Command, CustomerCmd, ExtensionCmd, TransportArg, TrunkCmd};
@@ -88,45 +87,22 @@ pub(super) async fn open(data: &Path) -> Result<Store> {
 
 /// A codec list must parse and name only codecs the media engine implements.
 fn check_codecs(list: &str) -> Result<()> {
-    let prefs: switchboard::sdp::negotiate::CodecPrefs =
-        list.parse().map_err(|e| anyhow::anyhow!("--codecs '{list}': {e}"))?;
-    for c in prefs.codecs() {
-        if switchboard::media::codec::CodecKind::from_rtpmap(&c.name, c.clock_rate).is_none() {
-            bail!("--codecs '{list}': {} is not implemented (use PCMU, PCMA, G722, opus)", c.name);
-        }
-    }
-    Ok(())
+    switchboard::store::check_codec_list(list).map_err(|e| anyhow::anyhow!("--{e}"))
 }
 
 pub(super) fn check_number(number: &str) -> Result<()> {
-    if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
-        bail!("extension number must be 1 to 20 digits, got '{number}'");
-    }
-    Ok(())
+    Ok(switchboard::store::check_extension_number(number)?)
 }
 
 async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()> {
     match cmd {
         ExtensionCmd::Add { number, secret, name, codecs } => {
-            check_number(&number)?;
             if let Some(c) = &codecs {
                 check_codecs(c)?;
             }
-            if secret.chars().count() < 8 {
-                bail!("secret must be at least 8 characters");
-            }
+            let ext = Extension::with_secret(&number, &name, &config.sip.realm, &secret, codecs)?;
             let store = open(data).await?;
-            let realm = config.sip.realm.clone();
-            store
-                .add_extension(&Extension {
-                    ha1_md5: ha1(Algorithm::Md5, &number, &realm, &secret),
-                    ha1_sha256: ha1(Algorithm::Sha256, &number, &realm, &secret),
-                    number: number.clone(),
-                    name,
-                    realm,
-                    codecs,
-                })
-                .await?;
+            store.add_extension(&ext).await?;
             println!("extension {number} added; register a phone as {number}@<this host> with its secret");
             Ok(())
         }

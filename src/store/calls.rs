@@ -135,6 +135,12 @@ impl Store {
     }
 
     /// Most recent records first.
+    /// Records of calls not ended yet, newest first (live calls, plus any a
+    /// crash left open: the caller intersects with the calls it knows).
+    pub async fn open_call_records(&self, limit: i64) -> Result<Vec<CallRecord>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM call_records WHERE ended_at IS NULL ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?)
+    }
+
     pub async fn list_call_records(&self, limit: i64) -> Result<Vec<CallRecord>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM call_records ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?)
     }

@@ -13,7 +13,85 @@ pub struct Extension {
     pub codecs: Option<String>,
 }
 
+/// Extension numbers: 1 to 20 digits (what a desk phone can dial).
+pub fn check_extension_number(number: &str) -> Result<(), StoreError> {
+    if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(StoreError::Invalid(format!("extension number must be 1 to 20 digits, got '{number}'")));
+    }
+    Ok(())
+}
+
+/// SIP secrets: at least 8 characters, at most 128.
+pub fn check_extension_secret(secret: &str) -> Result<(), StoreError> {
+    let n = secret.chars().count();
+    if !(8..=128).contains(&n) {
+        return Err(StoreError::Invalid("secret must be 8 to 128 characters".into()));
+    }
+    Ok(())
+}
+
+/// A codec list must parse and name only codecs the media engine implements.
+pub fn check_codec_list(list: &str) -> Result<(), StoreError> {
+    let prefs: crate::sdp::negotiate::CodecPrefs = list.parse().map_err(|e| StoreError::Invalid(format!("codecs '{list}': {e}")))?;
+    for c in prefs.codecs() {
+        if crate::media::codec::CodecKind::from_rtpmap(&c.name, c.clock_rate).is_none() {
+            return Err(StoreError::Invalid(format!("codecs '{list}': {} is not implemented (use PCMU, PCMA, G722, opus)", c.name)));
+        }
+    }
+    Ok(())
+}
+
+impl Extension {
+    /// A checked extension with its digest HA1s (the secret itself is not kept).
+    pub fn with_secret(number: &str, name: &str, realm: &str, secret: &str, codecs: Option<String>) -> Result<Extension, StoreError> {
+        use crate::sip::auth::{ha1, Algorithm};
+        check_extension_number(number)?;
+        check_extension_secret(secret)?;
+        let codecs = codecs.filter(|c| !c.trim().is_empty());
+        if let Some(c) = &codecs {
+            check_codec_list(c)?;
+        }
+        Ok(Extension {
+            ha1_md5: ha1(Algorithm::Md5, number, realm, secret),
+            ha1_sha256: ha1(Algorithm::Sha256, number, realm, secret),
+            number: number.to_string(),
+            name: name.trim().to_string(),
+            realm: realm.to_string(),
+            codecs,
+        })
+    }
+}
+
 impl Store {
+    /// Changes the display name and codec list.
+    pub async fn update_extension(&self, number: &str, name: &str, codecs: Option<&str>) -> Result<(), StoreError> {
+        let codecs = codecs.filter(|c| !c.trim().is_empty());
+        if let Some(c) = codecs {
+            check_codec_list(c)?;
+        }
+        let done = sqlx::query("UPDATE extensions SET name = ?, codecs = ? WHERE number = ?").bind(name.trim()).bind(codecs).bind(number).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("extension {number}")));
+        }
+        Ok(())
+    }
+
+    /// Replaces the secret (its HA1s); registered phones must re-register with it.
+    pub async fn set_extension_secret(&self, number: &str, realm: &str, secret: &str) -> Result<(), StoreError> {
+        let e = Extension::with_secret(number, "", realm, secret, None)?;
+        let done = sqlx::query("UPDATE extensions SET realm = ?, ha1_md5 = ?, ha1_sha256 = ? WHERE number = ?")
+            .bind(realm)
+            .bind(e.ha1_md5)
+            .bind(e.ha1_sha256)
+            .bind(number)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("extension {number}")));
+        }
+        Ok(())
+    }
+
     pub async fn add_extension(&self, ext: &Extension) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO extensions (number, name, realm, ha1_md5, ha1_sha256, codecs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

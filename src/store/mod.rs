@@ -11,6 +11,7 @@ mod extensions;
 mod recordings;
 mod registrations;
 mod trunks;
+mod users;
 mod voicemail;
 
 use std::path::Path;
@@ -26,10 +27,11 @@ pub use acd::{
 pub use api_keys::{check_api_key_name, ApiKey, API_SCOPES};
 pub use calls::{unix_ms, CallRecord, LegQualityRow};
 pub use customers::{normalize_phone, Customer, ImportReport, NewCustomer};
-pub use extensions::Extension;
+pub use extensions::{check_codec_list, check_extension_number, check_extension_secret, Extension};
 pub use recordings::{RecordingRow, RecordingSummary};
 pub use registrations::Binding;
 pub use trunks::{Did, Trunk, TrunkStatus};
+pub use users::{check_password, MIN_PASSWORD_LEN, normalize_username, AuditEntry, LoginRefused, NewSession, Role, Session, User};
 pub use voicemail::{Mailbox, MailboxKind, NewVoicemail, VoicemailMessage};
 
 #[derive(Debug, thiserror::Error)]

@@ -26,7 +26,7 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 /// Call-IDs remembered per subscriber for the `queue` filter.
 const TRACKED_CALLS: usize = 4096;
 
-pub(super) fn json_error(status: StatusCode, msg: &str) -> Response {
+pub(crate) fn json_error(status: StatusCode, msg: &str) -> Response {
     let body = serde_json::json!({ "error": msg }).to_string();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
@@ -54,20 +54,46 @@ fn presented_key(headers: &HeaderMap, query: &HashMap<String, String>) -> Option
     bearer.or_else(|| query.get("key").cloned()).filter(|k| !k.is_empty())
 }
 
-/// Checks the key and that it carries `scope` (or `admin`); the error is
-/// the response to send (401, or 403 for a valid key lacking the scope).
-async fn authorize<C: CoreApi>(core: &C, headers: &HeaderMap, query: &HashMap<String, String>, scope: &str) -> Result<String, Response> {
-    let Some(key) = presented_key(headers, query) else {
-        return Err(unauthorized("an API key is required (Authorization: Bearer <key> or ?key=<key>)"));
-    };
-    let Some((name, scopes)) = core.verify_api_key(key).await else {
-        return Err(unauthorized("invalid API key"));
+/// Who is calling: an API key or a console user.
+#[derive(Debug, Clone)]
+pub(super) struct Principal {
+    pub name: String,
+    /// The ACD agent a console agent works as: their event stream and
+    /// calls are limited to it.
+    pub agent: Option<String>,
+}
+
+/// Checks the API key, or else the console session cookie, and that it
+/// carries `scope` (or `admin`); the error is the response to send (401,
+/// or 403 for a valid credential lacking the scope).
+pub(super) async fn authorize_principal<C: CoreApi>(core: &C, headers: &HeaderMap, query: &HashMap<String, String>, scope: &str) -> Result<Principal, Response> {
+    let (principal, scopes) = if let Some(key) = presented_key(headers, query) {
+        let Some((name, scopes)) = core.verify_api_key(key).await else {
+            return Err(unauthorized("invalid API key"));
+        };
+        (Principal { name: format!("API key {name}"), agent: None }, scopes)
+    } else {
+        let session = match core.console_store() {
+            Some(store) => super::auth::session(&store, headers).await,
+            None => None,
+        };
+        let Some(s) = session else {
+            return Err(unauthorized("an API key is required (Authorization: Bearer <key> or ?key=<key>), or a console login"));
+        };
+        let agent = s.user.agent_id.clone().filter(|_| s.user.role == crate::store::Role::Agent);
+        // An agent user not linked to an ACD agent has nothing of their own to see or control.
+        let scopes = if s.user.role == crate::store::Role::Agent && agent.is_none() { Vec::new() } else { super::auth::scopes_for(s.user.role) };
+        (Principal { name: format!("user {}", s.user.username), agent }, scopes)
     };
     if scopes.iter().any(|s| s == scope || s == "admin") {
-        Ok(name)
+        Ok(principal)
     } else {
-        Err(json_error(StatusCode::FORBIDDEN, &format!("API key {name} lacks the '{scope}' scope")))
+        Err(json_error(StatusCode::FORBIDDEN, &format!("{} lacks the '{scope}' scope", principal.name)))
     }
+}
+
+async fn authorize<C: CoreApi>(core: &C, headers: &HeaderMap, query: &HashMap<String, String>, scope: &str) -> Result<String, Response> {
+    authorize_principal(core, headers, query, scope).await.map(|p| p.name)
 }
 
 /// Parses the query and checks the key for `scope`; the query on success,
@@ -172,8 +198,8 @@ pub(super) async fn events<C: CoreApi>(
         Ok(q) => q,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e),
     };
-    let name = match authorize(&*core, &headers, &q, "events").await {
-        Ok(name) => name,
+    let (name, own_agent) = match authorize_principal(&*core, &headers, &q, "events").await {
+        Ok(p) => (p.name, p.agent),
         Err(r) => return r,
     };
     // Authenticated but not a WebSocket handshake: axum's own answer (426/400).
@@ -181,7 +207,9 @@ pub(super) async fn events<C: CoreApi>(
         Ok(ws) => ws,
         Err(e) => return e.into_response(),
     };
-    let filter = Filter::new(q.get("agent").cloned(), q.get("queue").cloned());
+    // A console agent sees their own calls and state, nobody else's.
+    let agent = own_agent.or_else(|| q.get("agent").cloned());
+    let filter = Filter::new(agent, q.get("queue").cloned());
     // Subscribe now, not in the upgraded task: events published between the
     // 101 and the task's start reach the client too.
     let rx = core.events();

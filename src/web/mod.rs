@@ -8,6 +8,9 @@
 //! `/metrics` are open to whoever reaches `[http] listen`.
 
 mod api;
+mod assets;
+pub mod auth;
+mod console;
 mod control;
 pub mod metrics;
 
@@ -60,6 +63,16 @@ pub trait CoreApi: Send + Sync + 'static {
     fn disposition(&self, call_id: String, code: String, notes: String) -> BoxFuture<Result<(), ApiError>>;
     /// login, logout, pause (with `reason`), unpause for agent `agent` (id or extension).
     fn agent_op(&self, agent: String, op: String, reason: Option<String>) -> BoxFuture<Result<(), ApiError>>;
+    /// The database holding console users, sessions and the audit log;
+    /// `None` where no console runs (unit tests of the API alone): then
+    /// only API keys authenticate.
+    fn console_store(&self) -> Option<crate::store::Store> {
+        None
+    }
+    /// The SIP digest realm (extension secrets are hashed with it).
+    fn sip_realm(&self) -> String {
+        "switchboard".into()
+    }
 }
 
 pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> std::io::Result<()> {
@@ -67,10 +80,12 @@ pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> st
 }
 
 fn router<C: CoreApi>(core: C) -> Router {
+    let core = Arc::new(core);
     Router::new()
-        .route("/", get(index::<C>))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics_text::<C>))
+        .route("/status", get(index::<C>))
+        .route("/assets/{name}", get(assets::serve))
         .route("/api/calls", get(live_calls::<C>))
         .route("/api/calls/{call_id}/recording/{action}", post(recording::<C>))
         .route("/api/calls/{call_id}/conference/{action}", post(conference::<C>))
@@ -80,7 +95,27 @@ fn router<C: CoreApi>(core: C) -> Router {
         .route("/api/v1/calls/{call_id}/recording/{action}", post(control::recording::<C>))
         .route("/api/v1/calls/{call_id}/{action}", post(control::call::<C>))
         .route("/api/v1/agents/{agent}/{action}", post(control::agent::<C>))
-        .with_state(Arc::new(core))
+        .merge(console::routes::<C>())
+        .layer(axum::middleware::from_fn_with_state(core.clone(), auth::csrf_guard::<C>))
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::Extension(Arc::new(auth::AuthState::default())))
+        .with_state(core)
+}
+
+/// Headers every answer carries: no framing (clickjacking), no MIME
+/// sniffing, no referrer to other sites, and a CSP allowing only this
+/// origin's scripts and styles (the console uses no inline script).
+async fn security_headers(mut r: Response) -> Response {
+    use axum::http::header::{HeaderValue, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+    let h = r.headers_mut();
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    );
+    r
 }
 
 /// `GET /metrics`: unauthenticated like `/healthz` (counts only, no names
