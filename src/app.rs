@@ -205,6 +205,15 @@ impl crate::web::CoreApi for Status {
             acd.agent(&agent, op, reason).await.map(drop).map_err(ApiError::NotFound)
         })
     }
+    fn acd_admin(&self, req: crate::admin::AcdRequest) -> crate::web::BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>> {
+        // Store rows only: the ACD task picks them up on its next sync.
+        let store = self.ctx.store.clone();
+        Box::pin(async move { crate::admin::acd(&store, req).await })
+    }
+    fn customer_admin(&self, req: crate::admin::CustomerRequest) -> crate::web::BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>> {
+        let store = self.ctx.store.clone();
+        Box::pin(async move { crate::admin::customer(&store, req).await })
+    }
     fn gauges(&self) -> crate::web::metrics::Gauges {
         crate::web::metrics::Gauges {
             active_calls: self.ctx.active_calls.load(Ordering::Relaxed),

@@ -19,6 +19,15 @@ pub enum CsvError {
     AfterQuote { line: usize, ch: char },
 }
 
+impl CsvError {
+    /// The 1-based line the error is on.
+    pub fn line(&self) -> usize {
+        match self {
+            CsvError::Unterminated { line } | CsvError::AfterQuote { line, .. } => *line,
+        }
+    }
+}
+
 /// Parses the whole text. Blank lines are skipped. The first error stops
 /// the parse (after a broken quote nothing later can be trusted).
 pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
@@ -115,6 +124,7 @@ mod tests {
     #[test]
     fn errors_have_lines() {
         assert_eq!(parse("a,b\n\"open,\nx"), Err(CsvError::Unterminated { line: 2 }));
+        assert_eq!(CsvError::AfterQuote { line: 7, ch: 'x' }.line(), 7);
         assert_eq!(parse("a\n\"q\"x,1"), Err(CsvError::AfterQuote { line: 2, ch: 'x' }));
         assert_eq!(parse(""), Ok(vec![]));
         assert_eq!(parse("a\"b").unwrap()[0].fields, ["a\"b"]);

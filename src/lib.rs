@@ -3,6 +3,7 @@
 //! See docs/ARCHITECTURE.md for how the modules fit together.
 
 pub mod acd;
+pub mod admin;
 pub mod app;
 pub mod call;
 pub mod config;

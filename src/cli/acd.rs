@@ -1,82 +1,46 @@
 //! Handlers for `queue …`, `agent …` and `callbacks`: ACD configuration on
-//! the database. Turns command-line options into store rows and tables;
-//! syntax checks live in `switchboard::store` so the running ACD applies the
-//! same rules. Must not change agent state (that is the running ACD's: a
-//! command here would race it) or route calls.
+//! the database. Turns command-line options into the requests of
+//! `switchboard::admin` (shared with the HTTP API, so both validate alike)
+//! and rows into tables; value syntax lives in `switchboard::store`. Must
+//! not change agent state (that is the running ACD's: a command here would
+//! race it) or route calls.
 
 use std::path::Path;
 
 use anyhow::Result;
+use switchboard::admin::{self, AgentInput, MemberInput, QueueInput, SkillInput};
 use switchboard::dialplan::Civil;
-use switchboard::store::{format_skill_relax, parse_skill_relax, Agent, Overflow, Queue, Store, Strategy};
+use switchboard::store::{format_skill_relax, Store};
 
 use super::admin::open;
 use super::{AgentCmd, MemberCmd, QueueCmd, QueueOpts};
 
-/// `''` and `none` both clear an optional text setting (an empty argument
-/// is awkward to type in some shells and scripts).
-fn cleared(s: &str) -> bool {
-    s.is_empty() || s.eq_ignore_ascii_case("none")
-}
-
-/// Applies the options given on the command line to `q`; the others keep
-/// its current (or default) values.
-fn apply(q: &mut Queue, o: QueueOpts) -> Result<()> {
-    let set = |dst: &mut i64, v: Option<u32>| {
-        if let Some(v) = v {
-            *dst = i64::from(v);
-        }
-    };
-    set(&mut q.ring_timeout_secs, o.ring_timeout);
-    set(&mut q.retry_delay_secs, o.retry_delay);
-    set(&mut q.wrapup_secs, o.wrapup);
-    set(&mut q.announce_every_secs, o.announce_every);
-    set(&mut q.service_level_secs, o.service_level);
-    set(&mut q.callback_attempts, o.callback_attempts);
-    set(&mut q.callback_retry_secs, o.callback_retry);
-    // 0 reads as "no limit" so `queue set` can lift a limit again.
-    if let Some(w) = o.max_wait {
-        q.max_wait_secs = (w > 0).then_some(i64::from(w));
+/// The options given on the command line as the shared partial update
+/// (`switchboard::admin`); the API builds the same from JSON.
+fn input(name: &str, strategy: Option<String>, o: QueueOpts) -> QueueInput {
+    let secs = |v: Option<u32>| v.map(i64::from);
+    // A flag pair: given one way, the other, or (clap forbids both) neither.
+    let flag = |yes: bool, no: bool| if yes { Some(true) } else if no { Some(false) } else { None };
+    QueueInput {
+        name: Some(name.to_string()),
+        strategy,
+        ring_timeout_secs: secs(o.ring_timeout),
+        retry_delay_secs: secs(o.retry_delay),
+        wrapup_secs: secs(o.wrapup),
+        // 0 lifts the limit; the shared code reads it so.
+        max_wait_secs: o.max_wait.map(|w| Some(i64::from(w))),
+        max_callers: o.max_callers.map(|c| Some(i64::from(c))),
+        join_empty: flag(o.join_empty, o.no_join_empty),
+        leave_when_empty: flag(o.leave_when_empty, o.no_leave_when_empty),
+        moh_class: o.moh,
+        announce_every_secs: secs(o.announce_every),
+        service_level_secs: secs(o.service_level),
+        overflow: o.overflow.map(Some),
+        skill_relax: o.skill_relax.map(Some),
+        callback_key: o.callback_key.map(Some),
+        callback_attempts: secs(o.callback_attempts),
+        callback_retry_secs: secs(o.callback_retry),
     }
-    if let Some(c) = o.max_callers {
-        q.max_callers = (c > 0).then_some(i64::from(c));
-    }
-    if o.join_empty {
-        q.join_empty = true;
-    }
-    if o.no_join_empty {
-        q.join_empty = false;
-    }
-    if o.leave_when_empty {
-        q.leave_when_empty = true;
-    }
-    if o.no_leave_when_empty {
-        q.leave_when_empty = false;
-    }
-    if let Some(m) = o.moh {
-        q.moh_class = m;
-    }
-    if let Some(d) = o.overflow {
-        q.overflow = if cleared(&d) { None } else { Some(d.parse::<Overflow>()?) };
-    }
-    if let Some(r) = o.skill_relax {
-        q.skill_relax = if cleared(&r) { Vec::new() } else { parse_skill_relax(&r)? };
-    }
-    if let Some(k) = o.callback_key {
-        q.callback_key = if cleared(&k) {
-            None
-        } else {
-            let mut chars = k.chars();
-            match (chars.next(), chars.next()) {
-                (Some(c), None) => {
-                    switchboard::store::check_dtmf_key(c)?;
-                    Some(c)
-                }
-                _ => anyhow::bail!("callback key must be one key (0-9, * or #), got '{k}'"),
-            }
-        };
-    }
-    Ok(())
 }
 
 fn opt(v: Option<i64>) -> String {
@@ -86,22 +50,12 @@ fn opt(v: Option<i64>) -> String {
 pub async fn queue(cmd: QueueCmd, data: &Path) -> Result<()> {
     match cmd {
         QueueCmd::Add { name, strategy, opts } => {
-            let mut q = Queue::new(&name, strategy.parse::<Strategy>()?);
-            apply(&mut q, opts)?;
-            open(data).await?.add_queue(&q).await?;
+            let q = admin::create_queue(&open(data).await?, input(&name, Some(strategy), opts)).await?;
             println!("queue {name} added ({})", q.strategy);
             Ok(())
         }
         QueueCmd::Set { name, strategy, opts } => {
-            let store = open(data).await?;
-            let Some(mut q) = store.queue(&name).await? else {
-                anyhow::bail!("queue {name} not found");
-            };
-            if let Some(s) = strategy {
-                q.strategy = s.parse()?;
-            }
-            apply(&mut q, opts)?;
-            store.update_queue(&q).await?;
+            admin::update_queue(&open(data).await?, &name, input(&name, strategy, opts)).await?;
             println!("queue {name} updated");
             Ok(())
         }
@@ -155,17 +109,17 @@ pub async fn queue(cmd: QueueCmd, data: &Path) -> Result<()> {
             Ok(())
         }
         QueueCmd::Rm { name } => {
-            open(data).await?.remove_queue(&name).await?;
+            admin::delete_queue(&open(data).await?, &name).await?;
             println!("queue {name} removed with its members");
             Ok(())
         }
         QueueCmd::Member(MemberCmd::Add { queue, agent, penalty }) => {
-            open(data).await?.set_member(&queue, &agent, i64::from(penalty)).await?;
+            admin::set_member(&open(data).await?, &queue, &agent, MemberInput { penalty: Some(i64::from(penalty)) }).await?;
             println!("agent {agent} is a member of queue {queue} (penalty {penalty})");
             Ok(())
         }
         QueueCmd::Member(MemberCmd::Rm { queue, agent }) => {
-            open(data).await?.remove_member(&queue, &agent).await?;
+            admin::remove_member(&open(data).await?, &queue, &agent).await?;
             println!("agent {agent} removed from queue {queue}");
             Ok(())
         }
@@ -212,14 +166,8 @@ fn or_dash(s: String) -> String {
 pub async fn agent(cmd: AgentCmd, data: &Path) -> Result<()> {
     match cmd {
         AgentCmd::Add { id, name, exts, no_answer_limit } => {
-            let mut a = Agent::new(&id);
-            a.name = name;
-            a.extensions = exts;
-            if let Some(n) = no_answer_limit {
-                a.no_answer_limit = i64::from(n);
-            }
-            a.state_since = switchboard::store::unix_ms();
-            open(data).await?.add_agent(&a).await?;
+            let a = AgentInput { id: Some(id.clone()), name: Some(name), extensions: Some(exts), no_answer_limit: no_answer_limit.map(i64::from) };
+            admin::create_agent(&open(data).await?, a).await?;
             println!("agent {id} added (logged out)");
             Ok(())
         }
@@ -253,7 +201,7 @@ pub async fn agent(cmd: AgentCmd, data: &Path) -> Result<()> {
             Ok(())
         }
         AgentCmd::Rm { id } => {
-            open(data).await?.remove_agent(&id).await?;
+            admin::delete_agent(&open(data).await?, &id).await?;
             println!("agent {id} removed with its skills and queue memberships");
             Ok(())
         }
@@ -261,11 +209,11 @@ pub async fn agent(cmd: AgentCmd, data: &Path) -> Result<()> {
             let store = open(data).await?;
             match level.filter(|_| !remove) {
                 Some(level) => {
-                    store.set_skill(&id, &skill, level).await?;
+                    admin::set_skill(&store, &id, &skill, SkillInput { proficiency: level }).await?;
                     println!("agent {id}: {skill} = {level}");
                 }
                 None => {
-                    store.remove_skill(&id, &skill).await?;
+                    admin::remove_skill(&store, &id, &skill).await?;
                     println!("agent {id}: {skill} removed");
                 }
             }

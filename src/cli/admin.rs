@@ -222,8 +222,15 @@ async fn customer(cmd: CustomerCmd, data: &Path) -> Result<()> {
                 let (k, v) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("--field '{f}': expected KEY=VALUE"))?;
                 data_fields.insert(k.trim().to_string(), v.to_string());
             }
-            let c = switchboard::store::NewCustomer { name, account, phones, tags, notes, data: data_fields };
-            let id = open(data).await?.add_customer(&c).await?;
+            let c = switchboard::admin::CustomerInput {
+                name: Some(name),
+                account: Some(account),
+                phones: Some(phones),
+                tags: Some(tags),
+                notes: Some(notes),
+                fields: Some(data_fields),
+            };
+            let id = switchboard::admin::create_customer(&open(data).await?, c).await?.id;
             println!("customer {id} added");
             Ok(())
         }
@@ -246,18 +253,19 @@ async fn customer(cmd: CustomerCmd, data: &Path) -> Result<()> {
         }
         CustomerCmd::Import { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let report = open(data).await?.import_customers_csv(&text).await?;
-            for (line, msg) in &report.errors {
-                eprintln!("{}:{line}: {msg}", file.display());
+            // The same path as `POST /api/v1/customers/import`.
+            let report = switchboard::admin::import_customers(&open(data).await?, &text).await?;
+            for e in &report.errors {
+                eprintln!("{}:{}: {}", file.display(), e.line, e.error);
             }
-            println!("{} customers added, {} updated, {} rows with errors", report.added, report.updated, report.errors.len());
-            if !report.errors.is_empty() && report.added + report.updated == 0 {
+            println!("{} customers added, {} updated, {} rows with errors", report.imported, report.updated, report.rejected);
+            if report.nothing_imported() {
                 bail!("nothing imported from {}", file.display());
             }
             Ok(())
         }
         CustomerCmd::Rm { id } => {
-            open(data).await?.delete_customer(id).await?;
+            switchboard::admin::delete_customer(&open(data).await?, id).await?;
             println!("customer {id} removed");
             Ok(())
         }

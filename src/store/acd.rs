@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{map_unique, unix_now, Store, StoreError};
+use super::{map_unique, unix_now, InvalidField, Store, StoreError};
 
 // ---------------------------------------------------------------- enums ---
 
@@ -320,48 +320,55 @@ fn check_range(what: &str, v: i64, lo: i64, hi: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn check_agent(a: &Agent) -> Result<(), StoreError> {
-    check_agent_id(&a.id)?;
+/// Checks an agent's settings; the error names the field at fault.
+pub fn validate_agent(a: &Agent) -> Result<(), InvalidField> {
+    check_agent_id(&a.id).map_err(InvalidField::tag("id"))?;
+    let bad = |field: &'static str, message: String| InvalidField { field, message };
     if a.name.chars().count() > 64 {
-        return Err(StoreError::Invalid("agent name must be at most 64 characters".into()));
+        return Err(bad("name", "agent name must be at most 64 characters".into()));
     }
     for (i, e) in a.extensions.iter().enumerate() {
         if !is_digits(e, 20) {
-            return Err(StoreError::Invalid(format!("extension must be 1 to 20 digits, got '{e}'")));
+            return Err(bad("extensions", format!("extension must be 1 to 20 digits, got '{e}'")));
         }
         if a.extensions[..i].contains(e) {
-            return Err(StoreError::Invalid(format!("extension {e} listed twice")));
+            return Err(bad("extensions", format!("extension {e} listed twice")));
         }
     }
-    check_range("no-answer limit", a.no_answer_limit, 0, 100)
+    check_range("no-answer limit", a.no_answer_limit, 0, 100).map_err(InvalidField::tag("no_answer_limit"))
 }
 
-fn check_queue(q: &Queue) -> Result<(), StoreError> {
-    check_queue_name(&q.name)?;
-    check_range("ring timeout", q.ring_timeout_secs, 1, 600)?;
-    check_range("retry delay", q.retry_delay_secs, 0, 3600)?;
-    check_range("wrap-up time", q.wrapup_secs, 0, 3600)?;
+/// Checks every setting of a queue; the error names the field at fault.
+pub fn validate_queue(q: &Queue) -> Result<(), InvalidField> {
+    let t = InvalidField::tag;
+    check_queue_name(&q.name).map_err(t("name"))?;
+    check_range("ring timeout", q.ring_timeout_secs, 1, 600).map_err(t("ring_timeout_secs"))?;
+    check_range("retry delay", q.retry_delay_secs, 0, 3600).map_err(t("retry_delay_secs"))?;
+    check_range("wrap-up time", q.wrapup_secs, 0, 3600).map_err(t("wrapup_secs"))?;
     if let Some(w) = q.max_wait_secs {
-        check_range("max wait", w, 1, 86_400)?;
+        check_range("max wait", w, 1, 86_400).map_err(t("max_wait_secs"))?;
     }
     if let Some(c) = q.max_callers {
-        check_range("max callers", c, 1, 100_000)?;
+        check_range("max callers", c, 1, 100_000).map_err(t("max_callers"))?;
     }
     if !is_name(&q.moh_class, b"-_") {
-        return Err(StoreError::Invalid(format!("music-on-hold class must be 1 to 32 letters, digits, '-' or '_', got '{}'", q.moh_class)));
+        return Err(InvalidField {
+            field: "moh_class",
+            message: format!("music-on-hold class must be 1 to 32 letters, digits, '-' or '_', got '{}'", q.moh_class),
+        });
     }
-    check_range("announce interval", q.announce_every_secs, 0, 3600)?;
-    check_range("service level", q.service_level_secs, 1, 3600)?;
+    check_range("announce interval", q.announce_every_secs, 0, 3600).map_err(t("announce_every_secs"))?;
+    check_range("service level", q.service_level_secs, 1, 3600).map_err(t("service_level_secs"))?;
     if q.overflow == Some(Overflow::Queue(q.name.clone())) {
-        return Err(StoreError::Invalid(format!("queue {} cannot overflow to itself", q.name)));
+        return Err(InvalidField { field: "overflow", message: format!("queue {} cannot overflow to itself", q.name) });
     }
     // Re-parse the formatted steps: a hand-built Vec gets the same checks as typed text.
-    parse_skill_relax(&format_skill_relax(&q.skill_relax))?;
+    parse_skill_relax(&format_skill_relax(&q.skill_relax)).map_err(t("skill_relax"))?;
     if let Some(k) = q.callback_key {
-        check_dtmf_key(k)?;
+        check_dtmf_key(k).map_err(t("callback_key"))?;
     }
-    check_range("callback attempts", q.callback_attempts, 1, 20)?;
-    check_range("callback retry", q.callback_retry_secs, 1, 86_400)
+    check_range("callback attempts", q.callback_attempts, 1, 20).map_err(t("callback_attempts"))?;
+    check_range("callback retry", q.callback_retry_secs, 1, 86_400).map_err(t("callback_retry_secs"))
 }
 
 /// A key callers can press: 0-9, '*' or '#' (A-D are not on phones).
@@ -682,7 +689,7 @@ async fn extension_owner(
 }
 
 fn owner_err((ext, id): (String, String)) -> StoreError {
-    StoreError::Invalid(format!("extension {ext} already belongs to agent {id}"))
+    StoreError::Conflict(format!("extension {ext} already belongs to agent {id}"))
 }
 
 impl Store {
@@ -692,7 +699,7 @@ impl Store {
     /// `Exists` if the id is taken; `Invalid` if an extension belongs to
     /// another agent (the ACD must know whose phone is ringing).
     pub async fn add_agent(&self, agent: &Agent) -> Result<(), StoreError> {
-        check_agent(agent)?;
+        validate_agent(agent)?;
         let mut tx = self.pool.begin().await?;
         if let Some(owner) = extension_owner(&mut tx, &agent.extensions, &agent.id).await? {
             return Err(owner_err(owner));
@@ -719,7 +726,7 @@ impl Store {
     /// Updates name, extensions and no-answer limit; state is the ACD's
     /// (see [`Store::set_agent_state`]).
     pub async fn update_agent(&self, agent: &Agent) -> Result<(), StoreError> {
-        check_agent(agent)?;
+        validate_agent(agent)?;
         let mut tx = self.pool.begin().await?;
         if let Some(owner) = extension_owner(&mut tx, &agent.extensions, &agent.id).await? {
             return Err(owner_err(owner));
@@ -825,6 +832,11 @@ impl Store {
             .await?)
     }
 
+    /// Every agent's skills, by skill then agent: the skills in use.
+    pub async fn all_skills(&self) -> Result<Vec<AgentSkill>, StoreError> {
+        Ok(sqlx::query_as("SELECT agent, skill, proficiency FROM agent_skills ORDER BY skill, agent").fetch_all(&self.pool).await?)
+    }
+
     // ------------------------------------------------------------ queues ---
 
     /// Adds a queue; `Exists` if the name is taken.
@@ -837,7 +849,7 @@ impl Store {
 
     /// Updates every setting of an existing queue; `NotFound` if there is none.
     pub async fn update_queue(&self, queue: &Queue) -> Result<(), StoreError> {
-        check_queue(queue)?;
+        validate_queue(queue)?;
         let sql = format!(
             "UPDATE queues SET {} WHERE name = ?",
             QUEUE_SETTERS.iter().map(|c| format!("{c} = ?")).collect::<Vec<_>>().join(", ")
@@ -857,7 +869,7 @@ impl Store {
     }
 
     async fn write_queue(&self, queue: &Queue, on_conflict: &str) -> Result<(), StoreError> {
-        check_queue(queue)?;
+        validate_queue(queue)?;
         let sql = format!(
             "INSERT INTO queues (name, {}, created_at) VALUES (?, {}, ?){on_conflict}",
             QUEUE_SETTERS.join(", "),
@@ -1211,7 +1223,7 @@ mod tests {
         store.update_agent(&upd).await.unwrap();
         let a = store.agent("alice").await.unwrap().unwrap();
         assert_eq!((a.extensions.len(), a.no_answer_limit, a.state), (2, 0, AgentState::Paused));
-        assert!(matches!(store.update_agent(&agent("bob", &["1003"])).await, Err(StoreError::Invalid(_))));
+        assert!(matches!(store.update_agent(&agent("bob", &["1003"])).await, Err(StoreError::Conflict(_))), "alice's extension");
         assert!(matches!(store.update_agent(&agent("carol", &[])).await, Err(StoreError::NotFound(_))));
 
         let ids: Vec<String> = store.list_agents().await.unwrap().into_iter().map(|a| a.id).collect();
@@ -1219,6 +1231,29 @@ mod tests {
         store.remove_agent("bob").await.unwrap();
         assert!(matches!(store.remove_agent("bob").await, Err(StoreError::NotFound(_))));
         assert_eq!(store.agent("bob").await.unwrap(), None);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let field = |q: Queue| validate_queue(&q).unwrap_err().field;
+        let q = || Queue::new("q", Strategy::RingAll);
+        assert_eq!(validate_queue(&q()), Ok(()));
+        assert_eq!(field(Queue { name: "a b".into(), ..q() }), "name");
+        assert_eq!(field(Queue { ring_timeout_secs: 0, ..q() }), "ring_timeout_secs");
+        assert_eq!(field(Queue { max_wait_secs: Some(0), ..q() }), "max_wait_secs");
+        assert_eq!(field(Queue { moh_class: "a/b".into(), ..q() }), "moh_class");
+        assert_eq!(field(Queue { overflow: Some(Overflow::Queue("q".into())), ..q() }), "overflow");
+        assert_eq!(field(Queue { callback_key: Some('A'), ..q() }), "callback_key");
+        assert_eq!(field(Queue { callback_retry_secs: 0, ..q() }), "callback_retry_secs");
+        let e = validate_queue(&Queue { service_level_secs: 0, ..q() }).unwrap_err();
+        assert_eq!((e.field, e.to_string().as_str()), ("service_level_secs", "service level must be 1 to 3600, got 0"), "message unchanged");
+
+        let field = |a: Agent| validate_agent(&a).unwrap_err().field;
+        assert_eq!(validate_agent(&agent("a", &["1"])), Ok(()));
+        assert_eq!(field(agent("a b", &[])), "id");
+        assert_eq!(field(Agent { name: "x".repeat(65), ..agent("a", &[]) }), "name");
+        assert_eq!(field(agent("a", &["1", "1"])), "extensions");
+        assert_eq!(field(Agent { no_answer_limit: 101, ..agent("a", &[]) }), "no_answer_limit");
     }
 
     #[tokio::test]
@@ -1235,6 +1270,12 @@ mod tests {
         }
         assert!(matches!(store.set_skill("alice", "bad skill", 5).await, Err(StoreError::Invalid(_))));
         assert!(matches!(store.set_skill("nobody", "x", 5).await, Err(StoreError::NotFound(_))));
+        store.add_agent(&agent("bob", &["1002"])).await.unwrap();
+        store.set_skill("bob", "spanish", 2).await.unwrap();
+        let all: Vec<(String, String)> = store.all_skills().await.unwrap().into_iter().map(|s| (s.skill, s.agent)).collect();
+        let pair = |s: &str, a: &str| (s.to_string(), a.to_string());
+        assert_eq!(all, [pair("billing", "alice"), pair("spanish", "alice"), pair("spanish", "bob")], "by skill, then agent");
+        store.remove_agent("bob").await.unwrap();
         store.remove_skill("alice", "billing").await.unwrap();
         assert!(matches!(store.remove_skill("alice", "billing").await, Err(StoreError::NotFound(_))));
         assert_eq!(store.skills("alice").await.unwrap().len(), 1);

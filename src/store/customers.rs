@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{map_unique, unix_now, Store, StoreError};
+use super::{map_unique, unix_now, InvalidField, Store, StoreError};
 
 /// A customer as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,30 +102,69 @@ fn parse_data(json: &str) -> BTreeMap<String, String> {
     }
 }
 
-fn check(c: &NewCustomer) -> Result<(Vec<String>, String), StoreError> {
+/// Checks a customer before writing it; the error names the field at
+/// fault (`name`, `account`, `phones`, or `fields` for the extra data).
+pub fn validate_customer(c: &NewCustomer) -> Result<(), InvalidField> {
+    check(c).map(drop)
+}
+
+/// Validates, and returns the normalized phone list and the data JSON.
+fn check(c: &NewCustomer) -> Result<(Vec<String>, String), InvalidField> {
+    let bad = |field: &'static str, message: String| InvalidField { field, message };
     if c.name.trim().is_empty() {
-        return Err(StoreError::Invalid("customer name must not be empty".into()));
+        return Err(bad("name", "customer name must not be empty".into()));
     }
     if let Some(a) = &c.account {
         if a.is_empty() || a.len() > 32 || !a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(StoreError::Invalid(format!("account {a:?} must be 1 to 32 letters, digits or '-'")));
+            return Err(bad("account", format!("account {a:?} must be 1 to 32 letters, digits or '-'")));
         }
     }
     let mut phones = Vec::new();
     for p in &c.phones {
-        let n = normalize_phone(p).ok_or_else(|| StoreError::Invalid(format!("phone {p:?} has no digits (or over 20)")))?;
+        let n = normalize_phone(p).ok_or_else(|| bad("phones", format!("phone {p:?} has no digits (or over 20)")))?;
         if !phones.contains(&n) {
             phones.push(n);
         }
     }
     for k in c.data.keys() {
         if k.is_empty() || k.len() > 48 || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(StoreError::Invalid(format!("field name {k:?} must be [A-Za-z0-9_]+ (it becomes a dialplan variable)")));
+            return Err(bad("fields", format!("field name {k:?} must be [A-Za-z0-9_]+ (it becomes a dialplan variable)")));
         }
     }
     let data = serde_json::to_string(&c.data).unwrap_or_else(|_| "{}".into());
     Ok((phones, data))
 }
+
+/// `text` as a LIKE pattern matching it anywhere (`\` escapes).
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The digits to look for among phone numbers when a search text looks
+/// like (part of) a number: only digits, spaces and `+-().`, at least 3
+/// digits. "Ann 2" must not match every number with a 2 in it.
+fn phone_digits(text: &str) -> Option<String> {
+    let t = text.trim();
+    if !t.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+        return None;
+    }
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= 3).then_some(digits)
+}
+
+/// The search condition over `customers` (parameters: text, pattern, phone pattern).
+const SEARCH_WHERE: &str = "(?1 = '' OR name LIKE ?2 ESCAPE '\\' OR IFNULL(account, '') LIKE ?2 ESCAPE '\\' \
+     OR tags LIKE ?2 ESCAPE '\\' OR notes LIKE ?2 ESCAPE '\\' \
+     OR (?3 <> '' AND id IN (SELECT customer_id FROM customer_phones WHERE number LIKE ?3)))";
 
 impl Store {
     /// Adds a customer; returns its id. `Exists` if the account is taken.
@@ -232,6 +271,38 @@ impl Store {
         Ok(rows.into_iter().map(|r| { let p = by_id.remove(&r.0).unwrap_or_default(); from_row(r, p) }).collect())
     }
 
+    /// Customers whose name, account, tags or notes contain `text`
+    /// (ASCII case-insensitive), or one of whose numbers contains its
+    /// digits when it looks like a phone number; all for an empty text.
+    /// By id, at most `limit` from `offset`, with the number of matches.
+    pub async fn search_customers(&self, text: &str, limit: i64, offset: i64) -> Result<(Vec<Customer>, i64), StoreError> {
+        let text = text.trim();
+        let phone = phone_digits(text).map(|d| format!("%{d}%")).unwrap_or_default();
+        let pattern = contains_pattern(text);
+        let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM customers WHERE {SEARCH_WHERE}"))
+            .bind(text)
+            .bind(&pattern)
+            .bind(&phone)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM customers WHERE {SEARCH_WHERE} ORDER BY id LIMIT ?4 OFFSET ?5"))
+            .bind(text)
+            .bind(&pattern)
+            .bind(&phone)
+            .bind(limit.max(0))
+            .bind(offset.max(0))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut page = Vec::with_capacity(rows.len());
+        for row in rows {
+            // One small query per row: pages are bounded by the caller.
+            if let Some(c) = self.hydrate(Some(row)).await? {
+                page.push(c);
+            }
+        }
+        Ok((page, total))
+    }
+
     /// Imports CSV text with a header row `name,account,phones,tags,notes`
     /// (any order, case-insensitive; only `name` is required); `phones` is
     /// `;`-separated and every other column becomes a data field. A row
@@ -242,7 +313,7 @@ impl Store {
         let records = match crate::csv::parse(text) {
             Ok(r) => r,
             Err(e) => {
-                report.errors.push((0, e.to_string()));
+                report.errors.push((e.line(), e.to_string()));
                 return Ok(report);
             }
         };
@@ -407,5 +478,40 @@ mod tests {
         assert_eq!(r.errors, [(1, "header has no \"name\" column".to_string())]);
         let r = store.import_customers_csv("name\n\"open\n").await.unwrap();
         assert!(r.errors[0].1.contains("unterminated"), "{r:?}");
+        assert_eq!(r.errors[0].0, 2, "the line the broken quote opens on");
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let field = |c: NewCustomer| validate_customer(&c).unwrap_err().field;
+        assert_eq!(validate_customer(&ann()), Ok(()));
+        assert_eq!(field(NewCustomer { name: "".into(), ..ann() }), "name");
+        assert_eq!(field(NewCustomer { account: Some("a b".into()), ..ann() }), "account");
+        assert_eq!(field(NewCustomer { phones: vec!["x".into()], ..ann() }), "phones");
+        assert_eq!(field(NewCustomer { data: BTreeMap::from([("a-b".to_string(), String::new())]), ..ann() }), "fields");
+    }
+
+    #[tokio::test]
+    async fn search_by_text_and_number_with_paging() {
+        let (_d, store) = crate::store::test_store().await;
+        let ann = store.add_customer(&ann()).await.unwrap();
+        let bob = store
+            .add_customer(&NewCustomer { name: "Bob 100%".into(), phones: vec!["+44 20 7946 0958".into()], notes: "prefers_email".into(), ..NewCustomer::default() })
+            .await
+            .unwrap();
+        let cy = store.add_customer(&NewCustomer { name: "Cy".into(), tags: "VIP".into(), ..NewCustomer::default() }).await.unwrap();
+        let ids = |r: (Vec<Customer>, i64)| (r.0.into_iter().map(|c| c.id).collect::<Vec<_>>(), r.1);
+        assert_eq!(ids(store.search_customers("", 10, 0).await.unwrap()), (vec![ann, bob, cy], 3));
+        assert_eq!(ids(store.search_customers("", 2, 1).await.unwrap()), (vec![bob, cy], 3), "paged, total of all matches");
+        assert_eq!(ids(store.search_customers("ann EX", 10, 0).await.unwrap()), (vec![ann], 1), "case-insensitive name");
+        assert_eq!(ids(store.search_customers("vip", 10, 0).await.unwrap()), (vec![ann, cy], 2), "tags");
+        assert_eq!(ids(store.search_customers("1234", 10, 0).await.unwrap()), (vec![ann], 1), "account and number");
+        assert_eq!(ids(store.search_customers("(555) 123", 10, 0).await.unwrap()), (vec![ann], 1), "number in any notation");
+        assert_eq!(ids(store.search_customers("7946", 10, 0).await.unwrap()), (vec![bob], 1));
+        assert_eq!(ids(store.search_customers("100%", 10, 0).await.unwrap()), (vec![bob], 1), "% is literal");
+        assert_eq!(ids(store.search_customers("n_E", 10, 0).await.unwrap()), (vec![], 0), "_ is literal (would match \"Ann Example\")");
+        assert_eq!(ids(store.search_customers("prefers_email", 10, 0).await.unwrap()), (vec![bob], 1), "notes");
+        let page = store.search_customers("ann", 10, 0).await.unwrap().0;
+        assert_eq!(page[0].phones, ["+15551234567", "1001"], "phones hydrated");
     }
 }

@@ -21,12 +21,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use acd::{
-    check_agent_id, check_dtmf_key, check_queue_name, check_skill_name, format_skill_relax, parse_skill_relax, Agent, AgentSkill,
-    AgentState, Callback, CallbackState, Member, Overflow, Queue, QueueLogEntry, SkillRelax, Strategy,
+    check_agent_id, check_dtmf_key, check_queue_name, check_skill_name, format_skill_relax, parse_skill_relax, validate_agent,
+    validate_queue, Agent, AgentSkill, AgentState, Callback, CallbackState, Member, Overflow, Queue, QueueLogEntry, SkillRelax, Strategy,
 };
 pub use api_keys::{check_api_key_name, ApiKey, API_SCOPES};
 pub use calls::{unix_ms, CallRecord, LegQualityRow};
-pub use customers::{normalize_phone, Customer, ImportReport, NewCustomer};
+pub use customers::{normalize_phone, validate_customer, Customer, ImportReport, NewCustomer};
 pub use extensions::{check_codec_list, check_extension_number, check_extension_secret, Extension};
 pub use recordings::{RecordingRow, RecordingSummary};
 pub use registrations::Binding;
@@ -51,12 +51,41 @@ pub enum StoreError {
     /// A unique key is taken.
     #[error("{0} already exists")]
     Exists(String),
+    /// The write clashes with another row in a way `Exists` cannot say
+    /// (e.g. an extension already belonging to another agent).
+    #[error("{0}")]
+    Conflict(String),
     /// A file the database indexes (a voicemail message) could not be removed.
     #[error("{path}: {source}")]
     File { path: String, source: std::io::Error },
     /// A value failed validation before reaching the database.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A value that failed validation and the setting it belongs to, named as
+/// the row's field (`ring_timeout_secs`, `extensions`; a customer's extra
+/// `data` is `fields`, as the CLI's `--field` and the admin API call it),
+/// so an API can point at it. Becomes `StoreError::Invalid` (the message
+/// alone) where only the message matters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidField {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl InvalidField {
+    /// Tags a validation error with its field.
+    pub(crate) fn tag(field: &'static str) -> impl Fn(StoreError) -> InvalidField {
+        move |e| InvalidField { field, message: e.to_string() }
+    }
+}
+
+impl From<InvalidField> for StoreError {
+    fn from(e: InvalidField) -> StoreError {
+        StoreError::Invalid(e.message)
+    }
 }
 
 /// Handle to the appliance database; cheap to clone.

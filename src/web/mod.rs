@@ -1,12 +1,19 @@
-//! The web console and the core API over HTTP. In this release: a status
-//! page, the call-control endpoints (list live calls, recording
-//! start/stop/pause/resume), the CTI event WebSocket and ACD statistics
-//! (`api`, behind API keys) and Prometheus metrics (`metrics`). It talks to
-//! the core only through `CoreApi` and must never reach into SIP, media or
-//! the call layer directly. Until console authentication exists, the
-//! call-control API answers loopback clients only; `/healthz` and
-//! `/metrics` are open to whoever reaches `[http] listen`.
+//! The web side of the appliance: the console (`console`: server-rendered
+//! pages behind logins, with `auth` for sessions, roles and CSRF, `assets`
+//! for embedded files), the CTI event WebSocket and ACD statistics (`api`),
+//! REST call and agent control (`control`), the admin API for queues,
+//! agents, skills and customers with CSV import (`admin`, `admin_acd`,
+//! `admin_customers`; scope `admin`) and Prometheus metrics (`metrics`).
+//! Live state and domain changes go through `CoreApi`; the console's own
+//! tables (users, sessions, audit log) and plain data pages use the store
+//! handle `CoreApi::console_store` gives. Never SIP, media or the call
+//! layer. The unversioned `/api/calls` endpoints answer loopback clients
+//! only; `/healthz` and `/metrics` are open to whoever reaches
+//! `[http] listen`.
 
+mod admin;
+mod admin_acd;
+mod admin_customers;
 mod api;
 mod assets;
 pub mod auth;
@@ -24,7 +31,7 @@ use std::collections::HashMap;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -73,6 +80,11 @@ pub trait CoreApi: Send + Sync + 'static {
     fn sip_realm(&self) -> String {
         "switchboard".into()
     }
+    /// ACD configuration: queues, members, agents, skills (what
+    /// `switchboard queue|agent …` do).
+    fn acd_admin(&self, req: crate::admin::AcdRequest) -> BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>>;
+    /// The customer table, CSV import included (what `switchboard customer …` do).
+    fn customer_admin(&self, req: crate::admin::CustomerRequest) -> BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>>;
 }
 
 pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> std::io::Result<()> {
@@ -94,7 +106,29 @@ fn router<C: CoreApi>(core: C) -> Router {
         .route("/api/v1/calls/{call_id}/disposition", post(control::disposition::<C>))
         .route("/api/v1/calls/{call_id}/recording/{action}", post(control::recording::<C>))
         .route("/api/v1/calls/{call_id}/{action}", post(control::call::<C>))
+        .route("/api/v1/queues", get(admin_acd::list_queues::<C>).post(admin_acd::create_queue::<C>))
+        .route(
+            "/api/v1/queues/{queue}",
+            get(admin_acd::get_queue::<C>).put(admin_acd::update_queue::<C>).delete(admin_acd::delete_queue::<C>),
+        )
+        .route("/api/v1/queues/{queue}/members/{agent}", post(admin_acd::set_member::<C>).delete(admin_acd::remove_member::<C>))
+        .route("/api/v1/agents", get(admin_acd::list_agents::<C>).post(admin_acd::create_agent::<C>))
+        .route(
+            "/api/v1/agents/{agent}",
+            get(admin_acd::get_agent::<C>).put(admin_acd::update_agent::<C>).delete(admin_acd::delete_agent::<C>),
+        )
+        // A static `skills` segment beside `{action}`: the router prefers it,
+        // and the two differ in length anyway. Every agent route names its
+        // parameter `agent` (the router wants one name per position).
+        .route("/api/v1/agents/{agent}/skills/{skill}", put(admin_acd::set_skill::<C>).delete(admin_acd::remove_skill::<C>))
         .route("/api/v1/agents/{agent}/{action}", post(control::agent::<C>))
+        .route("/api/v1/skills", get(admin_acd::list_skills::<C>))
+        .route("/api/v1/customers", get(admin_customers::search::<C>).post(admin_customers::create::<C>))
+        .route("/api/v1/customers/import", post(admin_customers::import::<C>))
+        .route(
+            "/api/v1/customers/{id}",
+            get(admin_customers::get::<C>).put(admin_customers::update::<C>).delete(admin_customers::delete::<C>),
+        )
         .merge(console::routes::<C>())
         .layer(axum::middleware::from_fn_with_state(core.clone(), auth::csrf_guard::<C>))
         .layer(axum::middleware::map_response(security_headers))
@@ -218,9 +252,12 @@ mod tests {
 
     use crate::cti::{CtiKind, EventBus};
 
-    /// A core with a real event bus and one key, `sb_testkey1`, scope events.
-    struct Fake {
-        bus: EventBus,
+    /// A core with a real event bus, keys `sb_testkey1` (scope events),
+    /// `sb_callskey` (calls) and `sb_adminkey` (admin), and, when given, a
+    /// real store behind the admin requests.
+    pub(super) struct Fake {
+        pub(super) bus: EventBus,
+        pub(super) store: Option<crate::store::Store>,
     }
 
     impl super::CoreApi for Fake {
@@ -244,6 +281,7 @@ mod tests {
                 match key.as_str() {
                     "sb_testkey1" => Some(("t".to_string(), vec!["events".to_string()])),
                     "sb_callskey" => Some(("c".to_string(), vec!["calls".to_string()])),
+                    "sb_adminkey" => Some(("a".to_string(), vec!["admin".to_string()])),
                     _ => None,
                 }
             })
@@ -269,6 +307,42 @@ mod tests {
         fn gauges(&self) -> super::metrics::Gauges {
             super::metrics::Gauges::default()
         }
+        fn acd_admin(&self, req: crate::admin::AcdRequest) -> super::BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>> {
+            let store = self.store.clone();
+            Box::pin(async move {
+                match store {
+                    Some(s) => crate::admin::acd(&s, req).await,
+                    None => Err(crate::admin::AdminError::NotFound("store".into())),
+                }
+            })
+        }
+        fn customer_admin(&self, req: crate::admin::CustomerRequest) -> super::BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>> {
+            let store = self.store.clone();
+            Box::pin(async move {
+                match store {
+                    Some(s) => crate::admin::customer(&s, req).await,
+                    None => Err(crate::admin::AdminError::NotFound("store".into())),
+                }
+            })
+        }
+    }
+
+    /// One HTTP/1.1 request to the test server: (status, headers, body).
+    pub(super) async fn request(port: u16, method: &str, path: &str, key: Option<&str>, extra: &str, body: &[u8]) -> (u16, String, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+        let length = if extra.contains("Content-Length") { String::new() } else { format!("Content-Length: {}\r\n", body.len()) };
+        let head = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}{extra}{length}Connection: close\r\n\r\n");
+        s.write_all(head.as_bytes()).await.unwrap();
+        // The server may answer (and close) before taking a refused body.
+        let _ = s.write_all(body).await;
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw).await;
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let status = raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
+        (status, head.to_string(), body.to_string())
     }
 
     /// Status of a POST to the test server.
@@ -286,7 +360,7 @@ mod tests {
     async fn call_and_agent_control_routes() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        tokio::spawn(super::serve(listener, Fake { bus: EventBus::default() }));
+        tokio::spawn(super::serve(listener, Fake { bus: EventBus::default(), store: None }));
         let k = Some("sb_callskey");
         assert_eq!(post(port, "/api/v1/calls/c1/hold", None).await, 401);
         assert_eq!(post(port, "/api/v1/calls/c1/hold", Some("sb_testkey1")).await, 403, "events scope is not enough");
@@ -313,7 +387,7 @@ mod tests {
         let bus = EventBus::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        tokio::spawn(super::serve(listener, Fake { bus: bus.clone() }));
+        tokio::spawn(super::serve(listener, Fake { bus: bus.clone(), store: None }));
         let connect = move |q: &'static str| {
             tokio::task::spawn_blocking(move || {
                 let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
