@@ -92,6 +92,15 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
     println!("  console  http://{}/", config.http.listen);
     println!("  RTP      {}-{} on {}", config.rtp.port_min, config.rtp.port_max, config.rtp.bind);
     println!("  data     {}", data.display());
+    // No default password: while no admin exists, a fresh one-time link (the
+    // previous one stops working) is the only way in.
+    if let Some(token) = store.create_setup_token(crate::store::SETUP_LINK_SECS).await? {
+        println!("No console administrator yet. Create one with this one-time link (valid 24 hours):");
+        println!("  {}/setup/{token}", config.http.console_base());
+        if config.http.listen.ip().is_unspecified() {
+            println!("  (on this machine: http://127.0.0.1:{}/setup/{token})", config.http.listen.port());
+        }
+    }
     if store.list_extensions().await?.is_empty() {
         let exe = std::env::args().next().unwrap_or_else(|| "switchboard".into());
         let at = if sip.ip().is_unspecified() {

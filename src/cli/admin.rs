@@ -70,6 +70,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Agent(cmd) => super::acd::agent(cmd, &cli.data).await,
         Command::Callbacks { queue, all, limit } => super::acd::callbacks(queue.as_deref(), all, limit, &cli.data).await,
         Command::Apikey(cmd) => super::apikey::apikey(cmd, &cli.data).await,
+        Command::User(cmd) => super::users::user(cmd, &cli.data).await,
+        Command::SetupLink => super::users::setup_link(&config, &cli.data).await,
         Command::Calls { limit } => calls(&cli.data, limit).await,
         Command::Dtmf { file } => dtmf(&file),
         Command::Recordings { limit } => recordings(&cli.data, limit).await,

@@ -4,6 +4,7 @@
 pub mod acd;
 pub mod admin;
 pub mod apikey;
+pub mod users;
 pub mod voicemail;
 
 use std::net::SocketAddr;
@@ -80,12 +81,41 @@ pub enum Command {
     /// Manage API keys for programs (CTI event stream, statistics).
     #[command(subcommand)]
     Apikey(ApiKeyCmd),
+    /// Manage console users (admin, supervisor, agent).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Print a new one-time link that creates the first console admin
+    /// (only while no admin exists).
+    SetupLink,
     /// Show recent call records (CDRs), newest first.
     Calls {
         /// How many records.
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Add a user; the password is read from standard input.
+    Add {
+        username: String,
+        /// admin, supervisor or agent.
+        #[arg(long)]
+        role: String,
+        /// The ACD agent id an agent user works as.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Full name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List users (never passwords).
+    List,
+    /// Set a user's password (read from standard input); ends their sessions.
+    Passwd { username: String },
+    /// Remove a user (not the last admin).
+    Rm { username: String },
 }
 
 #[derive(Debug, Args)]

@@ -354,6 +354,18 @@ impl SipConfig {
     }
 }
 
+impl HttpConfig {
+    /// The console's address as people should type it.
+    pub fn console_base(&self) -> String {
+        let l = self.listen;
+        if l.ip().is_unspecified() {
+            format!("http://<this machine's address>:{}", l.port())
+        } else {
+            format!("http://{l}")
+        }
+    }
+}
+
 impl RtpConfig {
     pub fn inactivity_timeout(&self) -> Duration {
         Duration::from_secs(self.inactivity_timeout_secs)

@@ -31,7 +31,7 @@ pub use extensions::{check_codec_list, check_extension_number, check_extension_s
 pub use recordings::{RecordingRow, RecordingSummary};
 pub use registrations::Binding;
 pub use trunks::{Did, Trunk, TrunkStatus};
-pub use users::{check_password, MIN_PASSWORD_LEN, normalize_username, AuditEntry, LoginRefused, NewSession, Role, Session, User};
+pub use users::{check_password, MIN_PASSWORD_LEN, SETUP_LINK_SECS, normalize_username, AuditEntry, LoginRefused, NewSession, Role, Session, User};
 pub use voicemail::{Mailbox, MailboxKind, NewVoicemail, VoicemailMessage};
 
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,8 @@ use super::{map_unique, unix_now, Store, StoreError};
 pub const MAX_FAILED_LOGINS: i64 = 5;
 /// How long a locked account stays locked (seconds).
 pub const LOCKOUT_SECS: i64 = 15 * 60;
+/// How long a one-time setup link stays valid (seconds).
+pub const SETUP_LINK_SECS: i64 = 24 * 3600;
 /// Shortest accepted password (NIST SP 800-63B asks for at least 8).
 pub const MIN_PASSWORD_LEN: usize = 10;
 const MAX_PASSWORD_LEN: usize = 128;

@@ -95,6 +95,7 @@
 
 pub mod audio;
 pub mod baresip;
+pub mod http;
 pub mod ports;
 pub mod proc;
 pub mod sipp;

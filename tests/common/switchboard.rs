@@ -127,6 +127,26 @@ impl Switchboard {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs an admin subcommand with `input` on its standard input (passwords).
+    pub fn admin_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(bin())
+            .arg("--data")
+            .arg(self.data_dir())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run switchboard admin command");
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(input.as_bytes());
+        }
+        child.wait_with_output().expect("switchboard admin command output")
+    }
+
     pub fn add_extension(&self, number: &str, secret: &str) {
         self.admin_ok(&["extension", "add", number, "--secret", secret]);
     }

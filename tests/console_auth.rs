@@ -1,0 +1,185 @@
+//! Console security against the real binary over HTTP (issue 6): no default
+//! password (the one-time setup link creates the first admin and then
+//! stops working), session cookies (HttpOnly, SameSite=Strict), CSRF on
+//! every state change, cross-origin refusal, roles on pages and on the API
+//! (console sessions authenticate the API too), login lockout per account
+//! and rate limiting per address, the audit log, and hostile strings in
+//! filters and bodies.
+
+mod common;
+
+use common::http::{form, request, Resp};
+use common::switchboard::Switchboard;
+
+const PW: &str = "a long passphrase";
+
+fn get(sb: &Switchboard, path: &str, cookie: Option<&str>) -> Resp {
+    let c = cookie.map(|c| format!("sb_session={c}"));
+    let h: Vec<(&str, &str)> = c.iter().map(|c| ("Cookie", c.as_str())).collect();
+    request(sb.http_port, "GET", path, &h, b"")
+}
+
+fn post_form(sb: &Switchboard, path: &str, cookie: Option<&str>, extra: &[(&str, &str)], fields: &[(&str, &str)]) -> Resp {
+    let c = cookie.map(|c| format!("sb_session={c}"));
+    let mut h: Vec<(&str, &str)> = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    if let Some(c) = &c {
+        h.push(("Cookie", c.as_str()));
+    }
+    h.extend_from_slice(extra);
+    request(sb.http_port, "POST", path, &h, &form(fields))
+}
+
+/// The CSRF token a page carries for its session.
+fn csrf_of(page: &Resp) -> String {
+    let at = page.body.find("name=\"csrf-token\" content=\"").unwrap_or_else(|| panic!("no csrf meta: {}", page.body));
+    let rest = &page.body[at + 27..];
+    rest[..rest.find('"').expect("end of token")].to_string()
+}
+
+/// The link `setup-link` prints (path part).
+fn setup_path(sb: &Switchboard) -> String {
+    let out = sb.admin_ok(&["setup-link"]);
+    let at = out.find("/setup/").unwrap_or_else(|| panic!("no link in {out}"));
+    out[at..].trim().to_string()
+}
+
+fn login(sb: &Switchboard, user: &str, pw: &str) -> Resp {
+    post_form(sb, "/login", None, &[], &[("username", user), ("password", pw), ("next", "")])
+}
+
+#[test]
+fn first_admin_comes_from_a_one_time_link_and_sessions_are_guarded() {
+    let mut sb = Switchboard::start_with("").expect("start");
+    // The start prints a link; nobody can log in before it is used.
+    sb.wait_log("/setup/", std::time::Duration::from_secs(10)).expect("setup link printed at start");
+    let start_link = {
+        let log = sb.log();
+        let at = log.find("/setup/").expect("link");
+        log[at..].split_whitespace().next().expect("path").to_string()
+    };
+    let r = get(&sb, "/", None);
+    assert_eq!((r.status, r.header("location")), (303, Some("/login?next=/")), "{r:?}");
+    assert!(get(&sb, "/login", None).body.contains("no administrator yet"));
+    assert_eq!(login(&sb, "admin", "admin").status, 401, "no default account");
+
+    // A new link replaces the printed one.
+    let link = setup_path(&sb);
+    assert_eq!(get(&sb, &start_link, None).status, 404, "the older link stopped working");
+    assert_eq!(get(&sb, &link, None).status, 200);
+    let short = post_form(&sb, &link, None, &[], &[("username", "root"), ("password", "short"), ("confirm", "short")]);
+    assert_eq!(short.status, 422);
+    assert!(short.body.contains("password must be at least 10 characters"), "{}", short.body);
+    let ok = post_form(&sb, &link, None, &[], &[("username", "root"), ("display_name", "Root"), ("password", PW), ("confirm", PW)]);
+    assert_eq!(ok.status, 303, "{ok:?}");
+    let (cookie, set) = ok.set_cookie("sb_session").expect("session cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(flag), "{flag} missing: {set}");
+    }
+    assert_eq!(get(&sb, &link, None).status, 404, "the link is spent");
+    assert!(!sb.admin(&["setup-link"]).status.success(), "no new link once an admin exists");
+
+    // Pages need the session; changes need its CSRF token and this origin.
+    let dash = get(&sb, "/", Some(&cookie));
+    assert_eq!(dash.status, 200);
+    assert!(dash.body.contains("Dashboard"));
+    assert_eq!(dash.header("x-frame-options"), Some("DENY"));
+    assert!(dash.header("content-security-policy").is_some_and(|c| c.contains("script-src 'self'")));
+    let csrf = csrf_of(&dash);
+    let ext = [("number", "1001"), ("name", "Front desk"), ("secret", "secret-1001")];
+    assert_eq!(post_form(&sb, "/extensions", Some(&cookie), &[], &ext).status, 403, "no CSRF token");
+    let mut with_token = ext.to_vec();
+    with_token.push(("_csrf", "forged"));
+    assert_eq!(post_form(&sb, "/extensions", Some(&cookie), &[], &with_token).status, 403, "wrong CSRF token");
+    with_token.pop();
+    with_token.push(("_csrf", &csrf));
+    let cross = post_form(&sb, "/extensions", Some(&cookie), &[("Origin", "http://evil.example")], &with_token);
+    assert_eq!(cross.status, 403, "cross-origin");
+    assert!(!sb.admin_ok(&["extension", "list"]).contains("1001"), "nothing refused was written");
+    let made = post_form(&sb, "/extensions", Some(&cookie), &[], &with_token);
+    assert_eq!(made.status, 303, "{made:?}");
+    assert!(sb.admin_ok(&["extension", "list"]).contains("Front desk"));
+    // Inline validation: the field is named on the page.
+    let bad = post_form(&sb, "/extensions", Some(&cookie), &[("X-CSRF-Token", &csrf)], &[("number", "12ab"), ("secret", "x")]);
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"number-error\"") && bad.body.contains("id=\"secret-error\""), "{}", bad.body);
+    // Hostile text is shown, escaped, never run.
+    let xss = post_form(&sb, "/extensions", Some(&cookie), &[("X-CSRF-Token", &csrf)], &[("number", "1002"), ("name", "<script>alert(1)</script>"), ("secret", "secret-1002")]);
+    assert_eq!(xss.status, 303);
+    let list = get(&sb, "/extensions", Some(&cookie));
+    assert!(list.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !list.body.contains("<script>alert(1)"), "escaped");
+    let audit = get(&sb, "/audit", Some(&cookie));
+    assert!(audit.body.contains("extension.create") && audit.body.contains("setup.first_admin"), "{}", audit.body);
+
+    // The console session authenticates the API too, CSRF included.
+    let q = request(sb.http_port, "GET", "/api/v1/customers?q=%27%20OR%201%3D1%20--", &[("Cookie", &format!("sb_session={cookie}"))], b"");
+    assert_eq!(q.status, 200, "{q:?}");
+    let v: serde_json::Value = serde_json::from_str(&q.body).expect("json");
+    assert_eq!(v["total"], 0, "an SQL-looking filter is just text: {v}");
+    let c = format!("sb_session={cookie}");
+    let json_post = |csrf: Option<&str>, body: &[u8]| {
+        let mut h = vec![("Cookie", c.as_str()), ("Content-Type", "application/json")];
+        if let Some(t) = csrf {
+            h.push(("X-CSRF-Token", t));
+        }
+        request(sb.http_port, "POST", "/api/v1/queues", &h, body)
+    };
+    assert_eq!(json_post(None, br#"{"name":"sales"}"#).status, 403, "API with a session needs the CSRF token");
+    let malformed = json_post(Some(&csrf), b"{\"name\": ");
+    assert_eq!(malformed.status, 400, "{malformed:?}");
+    assert!(malformed.body.contains("error"), "{}", malformed.body);
+    assert_eq!(json_post(Some(&csrf), br#"{"name":"sales","strategy":"ring_all"}"#).status, 201);
+
+    // Logout ends the session on the server, not only in the browser.
+    let out = post_form(&sb, "/logout", Some(&cookie), &[], &[("_csrf", &csrf)]);
+    assert_eq!(out.status, 303);
+    assert!(out.set_cookie("sb_session").is_some_and(|(v, _)| v.is_empty()));
+    assert_eq!(get(&sb, "/", Some(&cookie)).status, 303, "old cookie no longer works");
+    assert_eq!(request(sb.http_port, "GET", "/api/v1/queues", &[("Cookie", &c)], b"").status, 401);
+}
+
+#[test]
+fn roles_lockout_and_rate_limits() {
+    let sb = Switchboard::start_with("").expect("start");
+    let link = setup_path(&sb);
+    assert_eq!(post_form(&sb, &link, None, &[], &[("username", "root"), ("password", PW), ("confirm", PW)]).status, 303);
+    let made = sb.admin_stdin(&["user", "add", "ann", "--role", "agent", "--agent", "ann"], &format!("{PW}\n"));
+    assert!(made.status.success(), "{made:?}");
+    let made = sb.admin_stdin(&["user", "add", "sam", "--role", "supervisor"], &format!("{PW}\n"));
+    assert!(made.status.success(), "{made:?}");
+    assert!(!sb.admin_stdin(&["user", "add", "bob", "--role", "agent"], &format!("{PW}\n")).status.success(), "agent without --agent");
+
+    // An agent lands on the agent panel; admin pages and admin API refuse it.
+    let r = login(&sb, "ann", PW);
+    assert_eq!((r.status, r.header("location")), (303, Some("/agent")));
+    let agent = r.set_cookie("sb_session").expect("cookie").0;
+    assert_eq!(get(&sb, "/extensions", Some(&agent)).status, 403);
+    assert_eq!(get(&sb, "/users", Some(&agent)).status, 403);
+    let c = format!("sb_session={agent}");
+    assert_eq!(request(sb.http_port, "GET", "/api/v1/queues", &[("Cookie", &c)], b"").status, 403, "admin API");
+    assert_eq!(request(sb.http_port, "GET", "/api/v1/stats", &[("Cookie", &c)], b"").status, 403, "agents have no stats scope");
+    assert_eq!(request(sb.http_port, "GET", "/api/v1/queues", &[], b"").status, 401, "nobody");
+    // A supervisor sees the dashboard but not user management.
+    let sup = login(&sb, "SAM", PW).set_cookie("sb_session").expect("usernames are case-insensitive").0;
+    assert_eq!(get(&sb, "/", Some(&sup)).status, 200);
+    assert_eq!(get(&sb, "/users", Some(&sup)).status, 403);
+
+    // Five wrong passwords lock the account; the right one then waits too.
+    for _ in 0..5 {
+        assert_eq!(login(&sb, "sam", "wrong password!").status, 401);
+    }
+    let locked = login(&sb, "sam", PW);
+    assert_eq!(locked.status, 401);
+    assert!(locked.body.contains("Too many failed logins for this account"), "{}", locked.body);
+    assert!(sb.log().contains("console login failed"), "failures are logged");
+    // Unknown users fail the same way, and the address is throttled after ten.
+    let mut last = login(&sb, "nobody", "x");
+    for _ in 0..10 {
+        if last.status == 429 {
+            break;
+        }
+        last = login(&sb, "nobody", "x");
+    }
+    assert_eq!(last.status, 429, "{last:?}");
+    assert!(last.header("retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| s > 0 && s <= 600));
+    assert_eq!(login(&sb, "root", PW).status, 429, "even good passwords wait at the address limit");
+}
