@@ -43,6 +43,22 @@ fn setup_path(sb: &Switchboard) -> String {
     out[at..].trim().to_string()
 }
 
+/// The status line of a request whose answer never ends (a WebSocket).
+fn head_status(port: u16, path: &str, headers: &[(&str, &str)]) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
 fn login(sb: &Switchboard, user: &str, pw: &str) -> Resp {
     post_form(sb, "/login", None, &[], &[("username", user), ("password", pw), ("next", "")])
 }
@@ -128,6 +144,16 @@ fn first_admin_comes_from_a_one_time_link_and_sessions_are_guarded() {
     assert_eq!(malformed.status, 400, "{malformed:?}");
     assert!(malformed.body.contains("error"), "{}", malformed.body);
     assert_eq!(json_post(Some(&csrf), br#"{"name":"sales","strategy":"ring_all"}"#).status, 201);
+
+    // The event WebSocket takes the cookie from this origin only.
+    let ws = |origin: &str| {
+        let port = sb.http_port;
+        let o = if origin.is_empty() { format!("http://127.0.0.1:{port}") } else { origin.to_string() };
+        let h = [("Cookie", c.as_str()), ("Origin", o.as_str()), ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")];
+        head_status(port, "/api/v1/events", &h)
+    };
+    assert_eq!(ws("http://evil.example"), 403, "cross-site WebSocket hijacking");
+    assert_eq!(ws(""), 101, "same origin");
 
     // Logout ends the session on the server, not only in the browser.
     let out = post_form(&sb, "/logout", Some(&cookie), &[], &[("_csrf", &csrf)]);

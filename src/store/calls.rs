@@ -141,6 +141,16 @@ impl Store {
         Ok(sqlx::query_as("SELECT * FROM call_records WHERE ended_at IS NULL ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?)
     }
 
+    /// Finished calls from or to `number`, newest first (the agent panel's history).
+    pub async fn calls_of_number(&self, number: &str, limit: i64) -> Result<Vec<CallRecord>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM call_records WHERE (caller = ? OR callee = ?) AND ended_at IS NOT NULL ORDER BY id DESC LIMIT ?")
+            .bind(number)
+            .bind(number)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     pub async fn list_call_records(&self, limit: i64) -> Result<Vec<CallRecord>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM call_records ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?)
     }

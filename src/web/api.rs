@@ -73,6 +73,14 @@ pub(super) async fn authorize_principal<C: CoreApi>(core: &C, headers: &HeaderMa
         };
         (Principal { name: format!("API key {name}"), agent: None }, scopes)
     } else {
+        // A page of another site must not ride on the console cookie (a
+        // WebSocket handshake carries no CSRF token; the Origin tells).
+        if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if origin.split_once("://").map(|(_, h)| h) != Some(host) {
+                return Err(json_error(StatusCode::FORBIDDEN, "cross-origin request refused"));
+            }
+        }
         let session = match core.console_store() {
             Some(store) => super::auth::session(&store, headers).await,
             None => None,

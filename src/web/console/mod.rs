@@ -6,6 +6,7 @@
 //! change is CSRF-checked by `auth::csrf_guard` before it gets here and
 //! written to the audit log.
 
+mod agent;
 mod dashboard;
 mod extensions;
 pub mod layout;
@@ -99,6 +100,8 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
     Router::new()
         .route("/", get(dashboard::page::<C>))
         .route("/console/dashboard/live", get(dashboard::live::<C>))
+        .route("/agent", get(agent::page::<C>))
+        .route("/agent/history", get(agent::history::<C>))
         .route("/login", get(login::form::<C>).post(login::submit::<C>))
         .route("/logout", post(login::logout::<C>))
         .route("/setup/{token}", get(login::setup_form::<C>).post(login::setup_submit::<C>))
