@@ -7,8 +7,9 @@ DATA         ?= ./var
 BUILD_DEBS   := pkg-config libopus-dev gcc
 # Debian packages the tests drive or compare against: SIPp, baresip, sox,
 # spandsp (reference DTMF), espeak-ng (speech for talk-off), opus-tools,
-# aiosmtpd (the SMTP receiver of tests/mail_smtp.rs).
-TEST_DEBS    := sip-tester baresip sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools python3-aiosmtpd
+# aiosmtpd (the SMTP receiver of tests/mail_smtp.rs), Chromium and its
+# WebDriver (the console's browser tests, tests/common/browser.rs).
+TEST_DEBS    := sip-tester baresip sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools python3-aiosmtpd chromium chromium-driver
 APT_ENV      := DEBIAN_FRONTEND=noninteractive
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -14,15 +14,13 @@ fn answers_options_from_sipp() {
     let msgs = run.messages();
     assert!(msgs.contains("Allow: INVITE"), "Allow header present: {msgs}");
 
-    // The console placeholder answers on the HTTP port.
-    use std::io::{Read, Write};
-    let mut http = std::net::TcpStream::connect(("127.0.0.1", sb.http_port)).expect("connect console");
-    http.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
-    http.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
-    let mut page = String::new();
-    let _ = http.read_to_string(&mut page);
-    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
-    assert!(page.contains("switchboard") && page.contains("SIP listening on 127.0.0.1"), "{page}");
+    // The console answers on the HTTP port: health, and the login page for nobody logged in.
+    let health = common::http::request(sb.http_port, "GET", "/healthz", &[], b"");
+    assert_eq!((health.status, health.body.as_str()), (200, "ok"));
+    let home = common::http::request(sb.http_port, "GET", "/", &[], b"");
+    assert_eq!((home.status, home.header("location")), (303, Some("/login?next=/")), "{home:?}");
+    let login = common::http::request(sb.http_port, "GET", "/login", &[], b"");
+    assert!(login.status == 200 && login.body.contains("switchboard") && login.body.contains("name=\"password\""), "{login:?}");
 }
 
 #[test]

@@ -12,6 +12,8 @@
 //! - [`baresip`]: a headless phone driven over ctrl_tcp.
 //! - [`sipp`]: SIPp runs with parsed `-trace_stat` counters.
 //! - [`audio`]: tone WAV writer, Goertzel-based tone measurements.
+//! - [`browser`]: headless Chromium over WebDriver (console tests).
+//! - [`http`]: a minimal HTTP/1.1 client for console and API tests.
 //!
 //! Scenario files live in `tests/sipp/` ([`sipp_scenario`]).
 //!
@@ -95,6 +97,7 @@
 
 pub mod audio;
 pub mod baresip;
+pub mod browser;
 pub mod http;
 pub mod ports;
 pub mod proc;
