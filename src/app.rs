@@ -199,6 +199,19 @@ impl crate::web::CoreApi for Status {
             acd.agent(&agent, op, reason).await.map(drop).map_err(ApiError::NotFound)
         })
     }
+    fn supervise(&self, agent: String, mode: String, supervisor: String) -> crate::web::BoxFuture<Result<(), crate::web::ApiError>> {
+        use crate::call::supervisor::SuperviseError as E;
+        use crate::web::ApiError;
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            let mode: crate::dialplan::SuperviseMode = mode.parse().map_err(ApiError::Invalid)?;
+            crate::call::supervisor::start(&ctx, &agent, mode, &supervisor).await.map_err(|e| match e {
+                E::NotSupervisor(_) => ApiError::Forbidden(e.to_string()),
+                E::NoCall(_) => ApiError::NotFound(e.to_string()),
+                E::Busy { .. } | E::Unreachable { .. } | E::NoPorts => ApiError::Invalid(e.to_string()),
+            })
+        })
+    }
     fn gauges(&self) -> crate::web::metrics::Gauges {
         crate::web::metrics::Gauges {
             active_calls: self.ctx.active_calls.load(Ordering::Relaxed),

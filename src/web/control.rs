@@ -1,5 +1,10 @@
 //! REST control of live calls and agents for panels and integrations:
 //! `POST /api/v1/calls/{id}/{hangup|hold|unhold|transfer?to=}`,
+//! attended transfer `POST /api/v1/calls/{id}/consult?to=` then
+//! `.../consult/complete` (or `transfer?attended=1`) or `.../consult/cancel`,
+//! three-way `POST /api/v1/calls/{id}/conference?add=` (without `add`: the
+//! consulted party joins),
+//! `POST /api/v1/agents/{id}/supervise?mode=listen|whisper|barge&supervisor=EXT`,
 //! `POST /api/v1/calls/{id}/disposition?code=&notes=`,
 //! `POST /api/v1/calls/{id}/recording/{start|stop|pause|resume}`,
 //! `POST /api/v1/agents/{id}/{login|logout|pause?reason=|unpause}`. All need
@@ -20,6 +25,7 @@ fn answer(r: Result<(), ApiError>) -> Response {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(ApiError::NotFound(m)) => json_error(StatusCode::NOT_FOUND, &m),
         Err(ApiError::Invalid(m)) => json_error(StatusCode::CONFLICT, &m),
+        Err(ApiError::Forbidden(m)) => json_error(StatusCode::FORBIDDEN, &m),
     }
 }
 
@@ -28,10 +34,34 @@ pub(super) async fn call<C: CoreApi>(State(core): State<Arc<C>>, Path((call_id, 
         Ok(q) => q,
         Err(r) => return r,
     };
-    if !matches!(action.as_str(), "hangup" | "hold" | "unhold" | "transfer") {
-        return json_error(StatusCode::NOT_FOUND, &format!("unknown call action '{action}' (hangup, hold, unhold, transfer)"));
+    let flag = |name: &str| q.get(name).is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+    let (action, to) = match action.as_str() {
+        // Attended: the consultation's party, no target of its own.
+        "transfer" if flag("attended") => ("complete".to_string(), q.get("to").cloned()),
+        "hangup" | "hold" | "unhold" | "transfer" | "consult" => (action, q.get("to").cloned()),
+        "conference" => (action, q.get("add").cloned()),
+        _ => {
+            return json_error(
+                StatusCode::NOT_FOUND,
+                &format!("unknown call action '{action}' (hangup, hold, unhold, transfer, consult, conference)"),
+            )
+        }
+    };
+    if action == "complete" && to.is_some() {
+        return json_error(StatusCode::CONFLICT, "an attended transfer goes to the consulted party: no ?to=");
     }
-    answer(core.call_control(call_id, action, q.get("to").cloned()).await)
+    answer(core.call_control(call_id, action, to).await)
+}
+
+/// `POST /api/v1/calls/{id}/consult/{complete|cancel}`.
+pub(super) async fn consult_step<C: CoreApi>(State(core): State<Arc<C>>, Path((call_id, step)): Path<(String, String)>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Err(r) = authorize_request(&*core, &headers, &uri, "calls").await {
+        return r;
+    }
+    if !matches!(step.as_str(), "complete" | "cancel") {
+        return json_error(StatusCode::NOT_FOUND, &format!("unknown consultation step '{step}' (complete, cancel)"));
+    }
+    answer(core.call_control(call_id, step, None).await)
 }
 
 /// `POST /api/v1/calls/{id}/recording/{start|stop|pause|resume}`.
@@ -71,8 +101,15 @@ pub(super) async fn agent<C: CoreApi>(State(core): State<Arc<C>>, Path((agent, a
         Ok(q) => q,
         Err(r) => return r,
     };
+    if action == "supervise" {
+        let Some(supervisor) = q.get("supervisor").filter(|s| !s.is_empty()).cloned() else {
+            return json_error(StatusCode::BAD_REQUEST, "supervise needs ?supervisor=<extension>");
+        };
+        let mode = q.get("mode").cloned().unwrap_or_else(|| "listen".to_string());
+        return answer(core.supervise(agent, mode, supervisor).await);
+    }
     if !matches!(action.as_str(), "login" | "logout" | "pause" | "unpause") {
-        return json_error(StatusCode::NOT_FOUND, &format!("unknown agent action '{action}' (login, logout, pause, unpause)"));
+        return json_error(StatusCode::NOT_FOUND, &format!("unknown agent action '{action}' (login, logout, pause, unpause, supervise)"));
     }
     answer(core.agent_op(agent, action, q.get("reason").cloned()).await)
 }
