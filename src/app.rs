@@ -125,6 +125,13 @@ impl crate::web::CoreApi for Status {
     fn console_store(&self) -> Option<crate::store::Store> {
         Some(self.ctx.store.clone())
     }
+    fn agent_call(&self, agent: String, last: bool) -> Option<String> {
+        if last {
+            self.ctx.calls.last_peer(&agent)
+        } else {
+            self.ctx.calls.peer(&agent)
+        }
+    }
     fn sip_realm(&self) -> String {
         self.ctx.config.sip.realm.clone()
     }
@@ -222,6 +229,19 @@ impl crate::web::CoreApi for Status {
     fn customer_admin(&self, req: crate::admin::CustomerRequest) -> crate::web::BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>> {
         let store = self.ctx.store.clone();
         Box::pin(async move { crate::admin::customer(&store, req).await })
+    }
+    fn supervise(&self, agent: String, mode: String, supervisor: String) -> crate::web::BoxFuture<Result<(), crate::web::ApiError>> {
+        use crate::call::supervisor::SuperviseError as E;
+        use crate::web::ApiError;
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            let mode: crate::dialplan::SuperviseMode = mode.parse().map_err(ApiError::Invalid)?;
+            crate::call::supervisor::start(&ctx, &agent, mode, &supervisor).await.map_err(|e| match e {
+                E::NotSupervisor(_) => ApiError::Forbidden(e.to_string()),
+                E::NoCall(_) => ApiError::NotFound(e.to_string()),
+                E::Busy { .. } | E::Unreachable { .. } | E::NoPorts => ApiError::Invalid(e.to_string()),
+            })
+        })
     }
     fn gauges(&self) -> crate::web::metrics::Gauges {
         crate::web::metrics::Gauges {

@@ -184,6 +184,16 @@ fn roles_lockout_and_rate_limits() {
     assert_eq!(request(sb.http_port, "GET", "/api/v1/queues", &[("Cookie", &c)], b"").status, 403, "admin API");
     assert_eq!(request(sb.http_port, "GET", "/api/v1/stats", &[("Cookie", &c)], b"").status, 403, "agents have no stats scope");
     assert_eq!(request(sb.http_port, "GET", "/api/v1/queues", &[], b"").status, 401, "nobody");
+    // An agent acts on their own agent and calls only.
+    let panel = get(&sb, "/agent", Some(&agent));
+    assert_eq!(panel.status, 200);
+    let token = csrf_of(&panel);
+    let act = |path: &str| request(sb.http_port, "POST", path, &[("Cookie", c.as_str()), ("X-CSRF-Token", token.as_str())], b"").status;
+    assert_eq!(act("/api/v1/agents/bob/pause?reason=x"), 403, "someone else's state");
+    assert_eq!(act("/api/v1/calls/some-call/hangup"), 403, "not their call");
+    assert_eq!(act("/api/v1/calls/some-call/disposition?code=sale"), 403, "not their last call");
+    assert_eq!(act("/api/v1/agents/alice/supervise?supervisor=2001"), 403, "agents do not supervise");
+    assert_ne!(act("/api/v1/agents/ann/login"), 403, "their own state");
     // A supervisor sees the dashboard but not user management.
     let sup = login(&sb, "SAM", PW).set_cookie("sb_session").expect("usernames are case-insensitive").0;
     assert_eq!(get(&sb, "/", Some(&sup)).status, 200);

@@ -242,6 +242,21 @@ impl Rooms {
     }
 }
 
+/// The bridged legs and the mixer exchange frames without resampling.
+const _: () = assert!(DEFAULT_INTERNAL_RATE == super::bridge::BRIDGE_RATE);
+
+/// A room of its own for one call's three-way conference (caller, callee,
+/// added party, in that order), known to nobody else: no name, no whisper
+/// targets, no join/leave tones (the agent asked for the party and the
+/// phones say who joined). The room goes away with its last port.
+pub fn three_way_room() -> Option<[ConferencePort; 3]> {
+    let mut conf = Conference::new(DEFAULT_INTERNAL_RATE, DEFAULT_MAX_TALKERS).ok()?;
+    conf.set_join_leave_tones(false);
+    let ids = [conf.add_party(Role::Normal).ok()?, conf.add_party(Role::Normal).ok()?, conf.add_party(Role::Normal).ok()?];
+    let room = Arc::new(Mutex::new(Room { conf, last_mix: None }));
+    Some(ids.map(|party| ConferencePort { room: room.clone(), party, name: String::new(), call_id: String::new() }))
+}
+
 /// A party's view of its room: its voice in, everyone else's mix out.
 #[derive(Clone)]
 pub struct ConferencePort {
@@ -279,6 +294,30 @@ mod tests {
         assert_eq!(AppKind::for_number(&cfg, "1001"), None);
         let off = AppsConfig { ivr_test: String::new(), conference_rooms: vec![], supervisors: vec![] };
         assert_eq!(AppKind::for_number(&off, ""), None);
+    }
+
+    #[test]
+    fn a_three_way_room_mixes_each_party_for_the_other_two() {
+        let [mut a, mut b, mut c] = three_way_room().unwrap();
+        let level = |v: i16| {
+            let mut f = AudioFrame::silence(DEFAULT_INTERNAL_RATE);
+            f.pcm_mut().fill(v);
+            f
+        };
+        // Two ticks: the first mix may run before every party put its frame.
+        let mut out = AudioFrame::silence(DEFAULT_INTERNAL_RATE);
+        for _ in 0..2 {
+            a.put_frame(&level(100));
+            b.put_frame(&level(1000));
+            c.put_frame(&level(5000));
+            std::thread::sleep(std::time::Duration::from_millis(21));
+            a.get_frame(&mut out);
+        }
+        assert_eq!(out.pcm()[0], 6000, "a hears b + c");
+        b.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 5100, "b hears a + c");
+        c.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 1100, "c hears a + b");
     }
 
     #[test]

@@ -53,8 +53,9 @@ pub enum LegSignal {
     /// A re-INVITE changed the peer's hold state (`true` = on hold).
     Hold(bool),
     /// The peer asked to transfer the other party (REFER, RFC 3515) to
-    /// this dial target (the Refer-To user part).
-    Refer(String),
+    /// this dial target (the Refer-To user part), or, with `replaces`, to
+    /// whoever the named dialog is talking to (attended transfer, RFC 5589).
+    Refer { target: String, replaces: Option<crate::sip::replaces::Replaces> },
 }
 
 pub struct LocalLeg {
@@ -264,18 +265,25 @@ impl LocalLeg {
                 Some(LegSignal::Hold(held))
             }
             Method::Refer => {
-                let target = request
-                    .headers
-                    .get(&HeaderName::ReferTo)
-                    .and_then(|v| crate::sip::message::parse_name_addr(v).ok())
+                let refer_to = request.headers.get(&HeaderName::ReferTo).unwrap_or("");
+                let replaces = match crate::sip::replaces::Replaces::from_refer_to(refer_to) {
+                    None => None,
+                    Some(Ok(r)) => Some(r),
+                    Some(Err(e)) => {
+                        reply(400, &format!("Bad Request - {e}"));
+                        return None;
+                    }
+                };
+                let target = crate::sip::message::parse_name_addr(refer_to)
+                    .ok()
                     .and_then(|a| a.uri.user().map(str::to_string))
-                    .filter(|u| !u.is_empty());
-                let Some(target) = target else {
+                    .unwrap_or_default();
+                if target.is_empty() && replaces.is_none() {
                     reply(400, "Bad Request - Refer-To without a user");
                     return None;
-                };
+                }
                 reply(202, "Accepted");
-                Some(LegSignal::Refer(target))
+                Some(LegSignal::Refer { target, replaces })
             }
             Method::Invite => {
                 // No offer (RFC 3261 §14.2): our 2xx carries one — the
@@ -334,6 +342,15 @@ impl LocalLeg {
     /// Stops the media; returns its receive quality.
     pub async fn shutdown(self) -> Option<LegQuality> {
         self.media.shutdown().await
+    }
+
+    /// Gives the dialog away (another call takes the peer over, RFC 3891):
+    /// stops the media and returns the dialog, where its requests go and
+    /// the SDP we last sent on it (the new owner's offer continues its
+    /// origin). No BYE: the dialog lives on.
+    pub async fn hand_over(self) -> (Dialog, Peer, SessionDescription) {
+        let _ = self.media.shutdown().await;
+        (self.dialog, self.peer, self.local_sdp)
     }
 }
 

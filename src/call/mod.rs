@@ -19,6 +19,7 @@ pub mod acd;
 mod local_leg;
 mod originate;
 pub(crate) mod ivr;
+pub mod supervisor;
 
 use std::sync::{Arc, Mutex};
 
@@ -147,20 +148,56 @@ pub enum CallControl {
     /// Blind transfer of the caller to a dial target (extension, number,
     /// `number@trunk`); the agent's leg is released.
     Transfer(String),
+    /// Attended transfer, first step: the caller hears music while the
+    /// agent talks to a new call to this dial target.
+    Consult(String),
+    /// Attended transfer, second step: the caller and the consulted party
+    /// are joined and the agent's leg is released.
+    CompleteTransfer,
+    /// Hangs up the consulted (or still ringing added) party; agent and
+    /// caller talk again.
+    CancelConsult,
+    /// Adds a party: when it answers, caller, agent and party all hear
+    /// each other.
+    AddParty(String),
+    /// The consulted party joins agent and caller (three-way).
+    Merge,
 }
 
 impl CallControl {
-    /// Parses an API action; `transfer` needs the target.
+    /// Parses an API action; `transfer` and `consult` need the target,
+    /// `conference` takes one to add a party (without: merge the consultation).
     pub fn parse(action: &str, to: Option<&str>) -> Result<CallControl, String> {
+        let to = to.filter(|t| !t.is_empty());
         match (action, to) {
             ("hangup", _) => Ok(CallControl::Hangup),
             ("hold", _) => Ok(CallControl::Hold),
             ("unhold", _) => Ok(CallControl::Unhold),
-            ("transfer", Some(t)) if !t.is_empty() => Ok(CallControl::Transfer(t.to_string())),
+            ("transfer", Some(t)) => Ok(CallControl::Transfer(t.to_string())),
             ("transfer", _) => Err("transfer needs a target: ?to=<extension or number>".to_string()),
-            (other, _) => Err(format!("unknown call action \"{other}\" (hangup, hold, unhold, transfer)")),
+            ("consult", Some(t)) => Ok(CallControl::Consult(t.to_string())),
+            ("consult", _) => Err("consult needs a target: ?to=<extension or number>".to_string()),
+            ("complete", _) => Ok(CallControl::CompleteTransfer),
+            ("cancel", _) => Ok(CallControl::CancelConsult),
+            ("conference", Some(t)) => Ok(CallControl::AddParty(t.to_string())),
+            ("conference", None) => Ok(CallControl::Merge),
+            (other, _) => Err(format!(
+                "unknown call action \"{other}\" (hangup, hold, unhold, transfer, consult, complete, cancel, conference)"
+            )),
         }
     }
+}
+
+/// A dialog another call takes over (REFER with Replaces, RFC 3891): the
+/// far end keeps its dialog, the new owner re-INVITEs it with its media.
+#[derive(Debug)]
+pub struct HandedDialog {
+    pub dialog: crate::sip::dialog::Dialog,
+    pub dest: crate::sip::transaction::Peer,
+    /// The SDP the far end last got from us (the next offer continues its origin).
+    pub last_sdp: Option<crate::sdp::SessionDescription>,
+    /// Who the far end is (its number), for the call's records.
+    pub target: String,
 }
 
 #[derive(Debug)]
@@ -170,6 +207,14 @@ pub enum CallCommand {
     Control { action: CallControl, reply: Reply },
     /// A supervisor joins the bridged call through this link.
     Supervise { link: ivr::port::SupervisorLink, reply: Reply },
+    /// Another call's REFER with Replaces names this call's caller dialog:
+    /// give up the callee's dialog (no BYE) and release the caller — only if
+    /// the caller is `by`, the extension that sent the REFER.
+    HandOver {
+        replaces: crate::sip::replaces::Replaces,
+        by: String,
+        reply: tokio::sync::oneshot::Sender<Result<HandedDialog, String>>,
+    },
 }
 
 /// Command channels of live calls, keyed by the caller's Call-ID.
@@ -179,6 +224,13 @@ pub struct CallRegistry {
     /// Who each bridged call is talking to (agent id and extension) → the
     /// caller's Call-ID, for supervisors.
     peers: Mutex<std::collections::HashMap<String, String>>,
+    /// Supervisions placed through the API: supervisor's extension →
+    /// (agent, link), so a second request changes the mode in place.
+    supervisions: Mutex<std::collections::HashMap<String, (String, ivr::port::SupervisorLink)>>,
+    /// The last call each agent or extension was bridged to, kept after it
+    /// ends (wrap-up: the agent's disposition belongs to that call). One
+    /// entry per agent/extension, so bounded by their number.
+    last_peers: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl CallRegistry {
@@ -200,6 +252,9 @@ impl CallRegistry {
         if let Ok(mut p) = self.peers.lock() {
             p.insert(who.to_string(), call_id.to_string());
         }
+        if let Ok(mut p) = self.last_peers.lock() {
+            p.insert(who.to_string(), call_id.to_string());
+        }
     }
     /// Forgets `who` if it still points at `call_id`.
     pub fn clear_peer(&self, who: &str, call_id: &str) {
@@ -212,6 +267,41 @@ impl CallRegistry {
     /// The call bridged to `who`, if any.
     pub fn peer(&self, who: &str) -> Option<String> {
         self.peers.lock().ok()?.get(who).cloned()
+    }
+
+    /// The call `who` is or was last bridged to.
+    pub fn last_peer(&self, who: &str) -> Option<String> {
+        self.last_peers.lock().ok()?.get(who).cloned()
+    }
+
+    /// The live API supervision of `supervisor`, if any.
+    pub fn supervision(&self, supervisor: &str) -> Option<(String, ivr::port::SupervisorLink)> {
+        let (agent, link) = self.supervisions.lock().ok()?.get(supervisor).cloned()?;
+        let active = link.lock().map(|l| l.active).unwrap_or(false);
+        active.then_some((agent, link))
+    }
+    pub fn set_supervision(&self, supervisor: &str, agent: &str, link: ivr::port::SupervisorLink) {
+        if let Ok(mut s) = self.supervisions.lock() {
+            s.insert(supervisor.to_string(), (agent.to_string(), link));
+        }
+    }
+    /// Forgets `supervisor`'s supervision if it is still `link`.
+    pub fn clear_supervision(&self, supervisor: &str, link: &ivr::port::SupervisorLink) {
+        if let Ok(mut s) = self.supervisions.lock() {
+            if s.get(supervisor).is_some_and(|(_, l)| Arc::ptr_eq(l, link)) {
+                s.remove(supervisor);
+            }
+        }
+    }
+
+    /// Asks the call whose caller dialog `replaces` names for its callee's
+    /// dialog (the transfer target of a phone's attended transfer), on
+    /// behalf of extension `by`.
+    pub async fn hand_over(&self, call_id: &str, replaces: crate::sip::replaces::Replaces, by: &str) -> Result<HandedDialog, String> {
+        let tx = self.calls.lock().ok().and_then(|c| c.get(call_id).cloned()).ok_or_else(|| format!("no live call {call_id}"))?;
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        tx.send(CallCommand::HandOver { replaces, by: by.to_string(), reply }).map_err(|_| "the call has ended".to_string())?;
+        rx.await.map_err(|_| "the call has ended".to_string())?
     }
 
     /// Asks call `call_id` to take a supervisor.

@@ -129,6 +129,9 @@ pub async fn serve(
                 super::CallCommand::Control { reply, .. } | super::CallCommand::Supervise { reply, .. } => {
                     let _ = reply.send(Err("call control applies to calls bridged by a dialplan".to_string()));
                 }
+                super::CallCommand::HandOver { reply, .. } => {
+                    let _ = reply.send(Err("the call has no callee to hand over".to_string()));
+                }
             },
             ev = leg.next_media() => match ev {
                 Some(EndpointEvent::Dtmf(d)) => {

@@ -1,7 +1,7 @@
 //! The SIP stack (RFC 3261 and friends). Layers, bottom up: `message` (wire
 //! format), `transport` (sockets), `transaction` (§17 state machines),
 //! `endpoint` (the tokio driver joining them), `dialog` (§12), `auth`
-//! (digest), `registrar` (§10 rules). Knows nothing about calls, media or
+//! (digest), `registrar` (§10 rules), `replaces` (RFC 3891). Knows nothing about calls, media or
 //! the web; the call layer uses it through `Endpoint`.
 
 pub mod auth;
@@ -9,6 +9,7 @@ pub mod dialog;
 pub mod endpoint;
 pub mod message;
 pub mod registrar;
+pub mod replaces;
 pub mod transaction;
 pub mod transport;
 

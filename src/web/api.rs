@@ -104,6 +104,37 @@ async fn authorize<C: CoreApi>(core: &C, headers: &HeaderMap, query: &HashMap<St
     authorize_principal(core, headers, query, scope).await.map(|p| p.name)
 }
 
+/// What an agent session may act on: its own agent, its own call.
+pub(super) enum Owned<'a> {
+    Agent(&'a str),
+    /// The agent's live call.
+    Call(&'a str),
+    /// The agent's live or last call (wrap-up).
+    LastCall(&'a str),
+    /// Nothing an agent may do (supervision).
+    NotForAgents,
+}
+
+/// [`authorize_request`], and for a console agent also that the target is
+/// their own (403 otherwise). API keys and supervisors act on anything
+/// their scope allows.
+pub(super) async fn authorize_owned<C: CoreApi>(core: &C, headers: &HeaderMap, uri: &Uri, scope: &str, owned: Owned<'_>) -> Result<HashMap<String, String>, Response> {
+    let q = query(uri).map_err(|e| json_error(StatusCode::BAD_REQUEST, &e))?;
+    let p = authorize_principal(core, headers, &q, scope).await?;
+    if let Some(me) = p.agent {
+        let mine = match owned {
+            Owned::Agent(a) => a == me,
+            Owned::Call(c) => core.agent_call(me.clone(), false).as_deref() == Some(c),
+            Owned::LastCall(c) => core.agent_call(me.clone(), true).as_deref() == Some(c),
+            Owned::NotForAgents => false,
+        };
+        if !mine {
+            return Err(json_error(StatusCode::FORBIDDEN, "an agent may act on their own state and calls only"));
+        }
+    }
+    Ok(q)
+}
+
 /// Parses the query and checks the key for `scope`; the query on success,
 /// the response to send otherwise.
 pub(super) async fn authorize_request<C: CoreApi>(core: &C, headers: &HeaderMap, uri: &Uri, scope: &str) -> Result<HashMap<String, String>, Response> {

@@ -43,6 +43,8 @@ pub enum ApiError {
     NotFound(String),
     /// The request cannot apply now or is malformed (409/400).
     Invalid(String),
+    /// Not allowed for who is asked about (403), e.g. not a supervisor.
+    Forbidden(String),
 }
 
 /// What the web may ask the core. Kept small on purpose.
@@ -76,6 +78,11 @@ pub trait CoreApi: Send + Sync + 'static {
     fn console_store(&self) -> Option<crate::store::Store> {
         None
     }
+    /// The call agent `agent` is talking on (`last`: or last talked on, for
+    /// wrap-up); agent sessions may act on that call only.
+    fn agent_call(&self, _agent: String, _last: bool) -> Option<String> {
+        None
+    }
     /// The SIP digest realm (extension secrets are hashed with it).
     fn sip_realm(&self) -> String {
         "switchboard".into()
@@ -85,6 +92,9 @@ pub trait CoreApi: Send + Sync + 'static {
     fn acd_admin(&self, req: crate::admin::AcdRequest) -> BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>>;
     /// The customer table, CSV import included (what `switchboard customer …` do).
     fn customer_admin(&self, req: crate::admin::CustomerRequest) -> BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>>;
+    /// Rings `supervisor`'s extension and links it to `agent`'s call in
+    /// `mode` (listen, whisper, barge); again for the same agent: new mode.
+    fn supervise(&self, agent: String, mode: String, supervisor: String) -> BoxFuture<Result<(), ApiError>>;
 }
 
 pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> std::io::Result<()> {
@@ -105,6 +115,7 @@ fn router<C: CoreApi>(core: C) -> Router {
         .route("/api/v1/stats", get(api::stats::<C>))
         .route("/api/v1/calls/{call_id}/disposition", post(control::disposition::<C>))
         .route("/api/v1/calls/{call_id}/recording/{action}", post(control::recording::<C>))
+        .route("/api/v1/calls/{call_id}/consult/{step}", post(control::consult_step::<C>))
         .route("/api/v1/calls/{call_id}/{action}", post(control::call::<C>))
         .route("/api/v1/queues", get(admin_acd::list_queues::<C>).post(admin_acd::create_queue::<C>))
         .route(
@@ -289,7 +300,9 @@ mod tests {
         fn call_control(&self, call_id: String, action: String, to: Option<String>) -> super::BoxFuture<Result<(), super::ApiError>> {
             Box::pin(async move {
                 match (call_id.as_str(), action.as_str(), to) {
-                    ("c1", "transfer", None) => Err(super::ApiError::Invalid("transfer needs a target".into())),
+                    ("c1", "transfer" | "consult", None) => Err(super::ApiError::Invalid("needs a target".into())),
+                    ("c1", "complete" | "cancel", Some(_)) => Err(super::ApiError::Invalid("no target expected".into())),
+                    ("c1", "conference", Some(t)) if t != "2403" => Err(super::ApiError::Invalid("wrong party".into())),
                     ("c1", _, _) => Ok(()),
                     _ => Err(super::ApiError::NotFound(format!("no live call {call_id}"))),
                 }
@@ -300,6 +313,16 @@ mod tests {
         }
         fn agent_op(&self, agent: String, _: String, _: Option<String>) -> super::BoxFuture<Result<(), super::ApiError>> {
             Box::pin(async move { if agent == "alice" { Ok(()) } else { Err(super::ApiError::NotFound("no agent".into())) } })
+        }
+        fn supervise(&self, agent: String, mode: String, supervisor: String) -> super::BoxFuture<Result<(), super::ApiError>> {
+            Box::pin(async move {
+                match (agent.as_str(), mode.as_str(), supervisor.as_str()) {
+                    (_, _, s) if s != "2502" => Err(super::ApiError::Forbidden(format!("{s} is not a supervisor"))),
+                    ("alice", "listen" | "whisper" | "barge", _) => Ok(()),
+                    ("alice", m, _) => Err(super::ApiError::Invalid(format!("unknown mode {m}"))),
+                    _ => Err(super::ApiError::NotFound("no live call".into())),
+                }
+            })
         }
         fn acd_stats(&self) -> super::BoxFuture<Option<serde_json::Value>> {
             Box::pin(async { None })
@@ -380,6 +403,23 @@ mod tests {
         assert_eq!(post(port, "/api/v1/calls/c1/recording/stop", k).await, 409, "refused by the call");
         assert_eq!(post(port, "/api/v1/calls/c9/recording/start", k).await, 404);
         assert_eq!(post(port, "/api/v1/calls/c1/recording/rewind", k).await, 404);
+        // Attended transfer, three-way, supervision.
+        assert_eq!(post(port, "/api/v1/calls/c1/consult?to=2402", k).await, 204);
+        assert_eq!(post(port, "/api/v1/calls/c1/consult", k).await, 409, "consult needs a target");
+        assert_eq!(post(port, "/api/v1/calls/c1/consult/complete", k).await, 204);
+        assert_eq!(post(port, "/api/v1/calls/c1/consult/cancel", k).await, 204);
+        assert_eq!(post(port, "/api/v1/calls/c1/consult/rewind", k).await, 404);
+        assert_eq!(post(port, "/api/v1/calls/c1/consult/cancel", None).await, 401);
+        assert_eq!(post(port, "/api/v1/calls/c1/transfer?attended=1", k).await, 204, "attended: no target, the consultation's");
+        assert_eq!(post(port, "/api/v1/calls/c1/transfer?attended=1&to=2402", k).await, 409, "attended takes no target");
+        assert_eq!(post(port, "/api/v1/calls/c1/conference?add=2403", k).await, 204);
+        assert_eq!(post(port, "/api/v1/calls/c1/conference?add=2404", k).await, 409);
+        assert_eq!(post(port, "/api/v1/agents/alice/supervise?mode=listen&supervisor=2502", k).await, 204);
+        assert_eq!(post(port, "/api/v1/agents/alice/supervise?mode=listen&supervisor=2502", Some("sb_testkey1")).await, 403, "scope");
+        assert_eq!(post(port, "/api/v1/agents/alice/supervise?mode=listen&supervisor=3000", k).await, 403);
+        assert_eq!(post(port, "/api/v1/agents/zed/supervise?mode=listen&supervisor=2502", k).await, 404);
+        assert_eq!(post(port, "/api/v1/agents/alice/supervise?mode=sing&supervisor=2502", k).await, 409);
+        assert_eq!(post(port, "/api/v1/agents/alice/supervise?mode=listen", k).await, 400, "supervisor required");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,7 +116,7 @@ impl CallbackCall {
                                 }
                                 (CUSTOMER, Some(Progress::Answered { dialog, dest, answer })) => {
                                     let Some(p) = pending.remove(&CUSTOMER) else { break };
-                                    match LocalLeg::dialled(&ctx, *dialog, dest, tx.clone(), p.pair, p.sdp, &answer, p.prefs, CalleePort(shared.clone())) {
+                                    match LocalLeg::dialled(&ctx, *dialog, dest, tx.clone(), p.pair, p.sdp, &answer, p.prefs, CalleePort::new(shared.clone())) {
                                         Ok(l) => {
                                             customer = Some(l);
                                             if let Ok(mut s) = shared.lock() {
@@ -141,7 +141,7 @@ impl CallbackCall {
                                 match route_event(&ctx, leg, e) {
                                     Ok(Some(LegSignal::Hangup | LegSignal::Unacked)) => ended = true,
                                     // No transfers on callback calls; the 202 went out, so say no.
-                                    Ok(Some(LegSignal::Refer(_))) => leg.notify_refer(&ctx, 603, "Declined").await,
+                                    Ok(Some(LegSignal::Refer { .. })) => leg.notify_refer(&ctx, 603, "Declined").await,
                                     Ok(_) => {}
                                     Err(e) => ev = Some(e),
                                 }

@@ -176,6 +176,7 @@ impl Call {
                 let _ = reply.send(Err("call control applies to calls bridged by a dialplan".to_string()));
                 return Phase::Continue;
             }
+            crate::call::CallCommand::HandOver { replaces, by, reply } => return self.hand_over(&replaces, &by, reply).await,
         };
         let ctx = self.ctx.clone();
         let call_id = self.a.invite.call_id().unwrap_or_default().to_string();
@@ -191,5 +192,48 @@ impl Call {
         };
         let _ = reply.send(result);
         Phase::Continue
+    }
+
+    /// Another call got a REFER with Replaces naming our caller's dialog
+    /// (the phone consulted through this call and now transfers): our
+    /// callee's dialog goes to that call without a BYE (it re-INVITEs the
+    /// callee with its own media) and our caller's leg is released.
+    async fn hand_over(
+        &mut self,
+        r: &crate::sip::replaces::Replaces,
+        by: &str,
+        reply: tokio::sync::oneshot::Sender<Result<crate::call::HandedDialog, String>>,
+    ) -> Phase {
+        let ours = self.a.dialog.as_ref().is_some_and(|d| r.names(d));
+        if !ours || r.early_only {
+            let _ = reply.send(Err("the dialog is not this call's (or not confirmed)".to_string()));
+            return Phase::Continue;
+        }
+        // Only the transferring phone's own call (RFC 3891 §6): our caller
+        // (authenticated) must be the extension that sent the REFER.
+        let caller = self.a.invite.headers.from_addr().ok().and_then(|f| f.uri.user().map(str::to_string));
+        if caller.as_deref() != Some(by) || self.trunk_in.is_some() {
+            let _ = reply.send(Err(format!("the call is not {by}'s")));
+            return Phase::Continue;
+        }
+        let Some(b) = self.b.take() else {
+            let _ = reply.send(Err("the call is not answered".to_string()));
+            return Phase::Continue;
+        };
+        // What the callee last got from us: our own offer (media engine) or
+        // the caller's, anchored (relay).
+        let last_sdp = self.local_sdp[1].clone().or_else(|| self.forks.first().and_then(|f| crate::sdp::parse(&f.invite.body).ok()));
+        let target = b.dialog.remote_uri.uri.user().unwrap_or_default().to_string();
+        let handed = crate::call::HandedDialog { dialog: b.dialog, dest: b.dest, last_sdp, target };
+        if let Err(Ok(h)) = reply.send(Ok(handed)) {
+            // The asking call gave up waiting: the call goes on as it was.
+            tracing::warn!("hand-over not taken: keeping the callee");
+            self.b = Some(BLeg { dialog: h.dialog, dest: h.dest, pending_2xx: None });
+            return Phase::Continue;
+        }
+        tracing::info!("callee handed over to another call (REFER with Replaces): releasing the caller");
+        self.hangup_by = "transfer";
+        self.bye(Side::A).await;
+        Phase::End
     }
 }

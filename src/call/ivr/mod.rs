@@ -4,9 +4,14 @@
 //! barge-in, recording), places `dial`/`queue` calls and bridges the
 //! winner, hands over to voicemail and conference rooms, and hangs up with
 //! the plan's cause. Owns the call's legs for its whole life; the
-//! interpreter never sees a socket or a clock.
+//! interpreter never sees a socket or a clock. Files: `run` (the wait loop,
+//! dial, bridge), `control` (API commands), `consult` (a bridged call's
+//! second party: consultation, three-way, attended transfers), `queue`,
+//! `record`, `voicemail`, `port` (the media routing).
 
 pub mod port;
+mod consult;
+mod control;
 mod voicemail;
 mod queue;
 mod record;
@@ -79,6 +84,15 @@ pub(crate) struct Driver<'a> {
     peers: Vec<String>,
     /// The callee is one of our extensions (may transfer the caller).
     b_local: bool,
+    /// The second party's leg (consulted or added), once it answered.
+    c: Option<LocalLeg>,
+    /// The second party of the bridged call, from ringing to hand-over.
+    second: Option<consult::Second>,
+    /// The ACD offer whose agent is the callee: the ACD hears the agent's
+    /// call ended when their leg goes, even if the caller stays on.
+    agent_offer: Option<u64>,
+    /// Dialogs taken over from other calls (REFER with Replaces).
+    adopted: Vec<consult::Adopted>,
 }
 
 pub async fn serve(
@@ -106,15 +120,22 @@ pub async fn serve(
         transfer_to: None,
         peers: Vec::new(),
         b_local: true,
+        c: None,
+        second: None,
+        agent_offer: None,
+        adopted: Vec::new(),
     };
     let mut session = session;
     d.run(&mut session).await;
     for line in session.trace() {
         tracing::debug!(%line, "dialplan");
     }
+    d.end_second().await;
     d.stop_recording().await;
     d.end_supervision();
     d.clear_peers();
+    d.agent_released();
+    d.release_adopted();
     for (_, o) in d.originators.drain(..) {
         o.release(ctx);
     }
@@ -254,7 +275,7 @@ impl Driver<'_> {
                 self.hangup_by = "caller";
             }
             Some(LegSignal::Unacked) => self.caller_gone = true,
-            Some(LegSignal::Refer(target)) => {
+            Some(LegSignal::Refer { target, .. }) => {
                 // Callers do not transfer the agent; the REFER was accepted
                 // (202), so say it failed.
                 tracing::info!(%target, "REFER from the caller ignored");

@@ -1,11 +1,16 @@
 //! The caller's audio while a dialplan runs: what the caller hears (prompts,
 //! ringback, music, or the bridged callee) and an optional capture of what
-//! the caller says (voicemail, `record`). The media tasks tick the ports
-//! every 20 ms; the call task steers the shared state between ticks. Neither
-//! side holds the lock across an await. Owns no sockets and no SIP.
+//! the caller says (voicemail, `record`). A bridged call may have a second
+//! party besides the callee (an agent's consultation or a party added to a
+//! three-way conference, see `Side`); which leg is "the callee" can change
+//! when the agent hands the caller over (`callee_slot`). The media tasks
+//! tick the ports every 20 ms; the call task steers the shared state between
+//! ticks. Neither side holds the lock across an await, and the ticks never
+//! allocate. Owns no sockets and no SIP.
 
 use std::sync::{Arc, Mutex};
 
+use crate::call::apps::ConferencePort;
 use crate::dialplan::ops::RecordEnd;
 use crate::media::moh::MohListener;
 use crate::media::prompt::PromptPlayer;
@@ -88,6 +93,44 @@ impl Capture {
     }
 }
 
+/// Which of the call's two non-caller legs a port belongs to. The first is
+/// the callee a `dial`/`queue` step bridged; the second a party the agent
+/// brought in. After a handover the second slot is the caller's callee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    First,
+    Second,
+}
+
+impl Slot {
+    pub fn other(self) -> Slot {
+        match self {
+            Slot::First => Slot::Second,
+            Slot::Second => Slot::First,
+        }
+    }
+}
+
+/// What the second party (if any) is part of.
+pub enum Side {
+    /// Nobody else, or a second party that is not connected yet.
+    None,
+    /// The agent consults: they hear this ringback while the second party
+    /// rings (the caller hears `feed`, music on hold).
+    ConsultRinging(ToneGenerator),
+    /// The agent and the second party talk; the caller hears `feed`.
+    Consult,
+    /// Caller, callee and second party all hear each other (the mixer).
+    Conference(ThreeWay),
+}
+
+/// The mixer ports of a three-way call. The caller's own port is its
+/// `Feed::Port`; these are the callee's and the second party's.
+pub struct ThreeWay {
+    pub callee: ConferencePort,
+    pub second: ConferencePort,
+}
+
 pub struct IvrMedia {
     pub player: PromptPlayer,
     pub feed: Feed,
@@ -102,6 +145,12 @@ pub struct IvrMedia {
     pub callee_muted: bool,
     /// A supervisor on the bridged call.
     pub supervisor: Option<SupervisorLink>,
+    /// The slot whose leg is bridged to the caller.
+    pub callee_slot: Slot,
+    /// The other slot's audio (the consulted or added party, or the agent
+    /// while they consult after a handover).
+    from_second: AudioFrame,
+    pub side: Side,
 }
 
 impl IvrMedia {
@@ -116,6 +165,9 @@ impl IvrMedia {
             moh_for_callee: None,
             callee_muted: false,
             supervisor: None,
+            callee_slot: Slot::First,
+            from_second: AudioFrame::silence(IVR_RATE),
+            side: Side::None,
         }
     }
 
@@ -191,9 +243,21 @@ impl MediaPort for CallerPort {
         if let Some(c) = m.capture.as_mut() {
             c.put(frame);
         }
-        let IvrMedia { call_tap, from_caller, from_callee, feed, supervisor, .. } = &mut *m;
-        if let (Some(tap), Feed::Bridge) = (call_tap.as_mut(), &*feed) {
-            let _ = tap.write(from_caller, from_callee);
+        let IvrMedia { call_tap, from_caller, from_callee, from_second, feed, side, supervisor, .. } = &mut *m;
+        if let Some(tap) = call_tap.as_mut() {
+            match (&*feed, &*side) {
+                (Feed::Bridge, _) => {
+                    let _ = tap.write(from_caller, from_callee);
+                }
+                // Three-way: the other channel carries both other parties
+                // (a stack frame, no allocation).
+                (Feed::Port(_), Side::Conference(_)) => {
+                    let mut others = from_callee.clone();
+                    mix_into(&mut others, from_second);
+                    let _ = tap.write(from_caller, &others);
+                }
+                _ => {}
+            }
         }
         if let Some(Ok(mut s)) = supervisor.as_ref().map(|l| l.lock()) {
             s.heard.fill(from_caller.rate, from_caller.pcm());
@@ -232,30 +296,75 @@ impl MediaPort for CallerPort {
     }
 }
 
-/// The callee's leg of a dial from the dialplan.
-pub struct CalleePort(pub SharedIvr);
+/// A non-caller leg: the callee of a dial from the dialplan (or the agent a
+/// queue connected), or the second party of a consultation/conference.
+pub struct CalleePort {
+    shared: SharedIvr,
+    slot: Slot,
+}
+
+impl CalleePort {
+    /// The call's callee (first slot).
+    pub fn new(shared: SharedIvr) -> CalleePort {
+        CalleePort { shared, slot: Slot::First }
+    }
+    /// A leg for `slot` (the second party takes the slot that is not the callee's).
+    pub fn in_slot(shared: SharedIvr, slot: Slot) -> CalleePort {
+        CalleePort { shared, slot }
+    }
+}
 
 impl MediaPort for CalleePort {
     fn rate(&self) -> u32 {
         IVR_RATE
     }
     fn put_frame(&mut self, frame: &AudioFrame) {
-        if let Ok(mut m) = self.0.lock() {
-            m.from_callee.fill(frame.rate, frame.pcm());
+        let Ok(mut m) = self.shared.lock() else { return };
+        let is_callee = self.slot == m.callee_slot;
+        let IvrMedia { from_callee, from_second, side, .. } = &mut *m;
+        if is_callee {
+            from_callee.fill(frame.rate, frame.pcm());
+        } else {
+            from_second.fill(frame.rate, frame.pcm());
+        }
+        if let Side::Conference(t) = side {
+            if is_callee { t.callee.put_frame(frame) } else { t.second.put_frame(frame) }
         }
     }
     fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {
-        let Ok(mut m) = self.0.lock() else { return false };
-        if let Some(moh) = m.moh_for_callee.as_mut() {
+        let Ok(mut m) = self.shared.lock() else { return false };
+        let is_callee = self.slot == m.callee_slot;
+        let IvrMedia { from_caller, from_callee, from_second, side, moh_for_callee, callee_muted, supervisor, .. } = &mut *m;
+        match side {
+            Side::Conference(t) => return if is_callee { t.callee.get_frame(frame) } else { t.second.get_frame(frame) },
+            // The agent hears ringback, then the consulted party; the
+            // consulted party hears the agent.
+            Side::ConsultRinging(tone) if is_callee => return tone.get_frame(frame),
+            Side::Consult if is_callee => {
+                frame.fill(from_second.rate, from_second.pcm());
+                return true;
+            }
+            Side::Consult => {
+                frame.fill(from_callee.rate, from_callee.pcm());
+                return true;
+            }
+            // A second party that is not connected hears nothing.
+            _ if !is_callee => {
+                frame.fill(IVR_RATE, &[]);
+                return false;
+            }
+            _ => {}
+        }
+        if let Some(moh) = moh_for_callee.as_mut() {
             return moh.get_frame(frame);
         }
-        if m.callee_muted {
+        if *callee_muted {
             frame.fill(IVR_RATE, &[]);
             return false;
         }
-        frame.fill(m.from_caller.rate, m.from_caller.pcm());
+        frame.fill(from_caller.rate, from_caller.pcm());
         // Whisper and barge: the agent hears the supervisor.
-        if let Some(Ok(s)) = m.supervisor.as_ref().map(|l| l.lock()) {
+        if let Some(Ok(s)) = supervisor.as_ref().map(|l| l.lock()) {
             if s.mode != crate::dialplan::SuperviseMode::Listen {
                 mix_into(frame, &s.spoken);
             }
@@ -316,7 +425,7 @@ mod tests {
     fn caller_port_hears_the_feed_and_the_bridge() {
         let shared: SharedIvr = Arc::new(Mutex::new(IvrMedia::new()));
         let mut caller = CallerPort(shared.clone());
-        let mut callee = CalleePort(shared.clone());
+        let mut callee = CalleePort::new(shared.clone());
         callee.put_frame(&frame(1234));
         caller.put_frame(&frame(777));
         let mut out = AudioFrame::silence(IVR_RATE);
@@ -327,5 +436,63 @@ mod tests {
         assert_eq!(out.pcm()[0], 1234);
         callee.get_frame(&mut out);
         assert_eq!(out.pcm()[0], 777);
+    }
+
+    #[test]
+    fn a_consultation_connects_agent_and_second_party_and_a_handover_swaps_the_callee() {
+        let shared: SharedIvr = Arc::new(Mutex::new(IvrMedia::new()));
+        let mut caller = CallerPort(shared.clone());
+        let mut agent = CalleePort::new(shared.clone());
+        let mut second = CalleePort::in_slot(shared.clone(), Slot::Second);
+        let mut out = AudioFrame::silence(IVR_RATE);
+        shared.lock().unwrap().feed = Feed::Bridge;
+        caller.put_frame(&frame(700));
+        agent.put_frame(&frame(1300));
+        second.put_frame(&frame(2100));
+        assert!(!second.get_frame(&mut out), "a second party not connected hears nothing");
+        assert!(out.pcm().is_empty(), "no frame: the leg sends silence");
+
+        shared.lock().unwrap().side = Side::Consult;
+        agent.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 2100, "the agent hears the consulted party");
+        second.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 1300, "the consulted party hears the agent");
+
+        // Handover: the second party becomes the caller's callee.
+        {
+            let mut m = shared.lock().unwrap();
+            m.callee_slot = Slot::Second;
+            m.side = Side::None;
+        }
+        second.put_frame(&frame(2100));
+        caller.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 2100, "the caller hears the new callee");
+        second.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 700, "who hears the caller");
+        assert!(!agent.get_frame(&mut out), "the old callee's slot hears nothing");
+    }
+
+    #[test]
+    fn a_three_way_call_goes_through_the_mixer() {
+        let shared: SharedIvr = Arc::new(Mutex::new(IvrMedia::new()));
+        let mut caller = CallerPort(shared.clone());
+        let mut agent = CalleePort::new(shared.clone());
+        let mut second = CalleePort::in_slot(shared.clone(), Slot::Second);
+        let [c, a, s] = crate::call::apps::three_way_room().unwrap();
+        {
+            let mut m = shared.lock().unwrap();
+            m.side = Side::Conference(ThreeWay { callee: a, second: s });
+            m.feed = Feed::Port(Box::new(c));
+        }
+        let mut out = AudioFrame::silence(IVR_RATE);
+        caller.put_frame(&frame(100));
+        agent.put_frame(&frame(1000));
+        second.put_frame(&frame(5000));
+        caller.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 6000, "the caller hears agent and party");
+        agent.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 5100);
+        second.get_frame(&mut out);
+        assert_eq!(out.pcm()[0], 1100);
     }
 }

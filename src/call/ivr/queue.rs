@@ -100,6 +100,11 @@ impl Driver<'_> {
                     tracing::info!(%number, "callback requested");
                     acd.request_callback(&caller, &number);
                     self.queue_rx = None;
+                    // The key barges in: an announcement still playing is cut,
+                    // not played out before the confirmation.
+                    if let Ok(mut s) = self.shared.lock() {
+                        s.player.clear();
+                    }
                     let _ = self.play(&[Media::prompt("queue-callback-confirm")]).await;
                     self.hangup(16).await;
                     break QueueExit::Done;
@@ -173,13 +178,14 @@ impl Driver<'_> {
                         self.bye_answered(other).await;
                     }
                     self.queue_rx = None;
-                    let port = super::port::CalleePort(self.shared.clone());
+                    let port = super::port::CalleePort::new(self.shared.clone());
                     let (spare, spare_dest) = (a.dialog.clone(), a.dest.clone());
                     match LocalLeg::dialled(&ctx, *a.dialog, a.dest, self.caller.tx.clone(), a.pair, a.offer_sdp, &a.answer, a.prefs, port) {
                         Ok(b) => {
                             tracing::info!(%agent, "agent answered: bridged");
                             self.b = Some(b);
                             self.b_local = true;
+                            self.agent_offer = Some(offer);
                             let names = offer_names.remove(&offer).unwrap_or_else(|| vec![agent.clone()]);
                             self.set_peers(&names);
                             if let Ok(mut s) = self.shared.lock() {
@@ -190,21 +196,23 @@ impl Driver<'_> {
                                     tracing::warn!("recording not started: {e}");
                                 }
                             }
-                            if let super::run::BridgeEnd::Transfer(target) = self.bridged().await {
-                                // The agent's call ends here; the caller goes on.
-                                acd.call_ended(offer);
+                            let end = self.bridged().await;
+                            // The agent's call ends here, if an attended
+                            // transfer did not release them already.
+                            self.agent_released();
+                            if let super::run::BridgeEnd::Transfer(target) = end {
+                                // The caller goes on.
                                 let id = (self.caller_number(), self.caller_display());
                                 tracing::info!(%target, "transferring the caller");
                                 self.dial(&[target], std::time::Duration::from_secs(30), None, id).await;
-                                break QueueExit::Done;
                             }
                         }
                         Err((status, reason)) => {
                             tracing::warn!(status, reason, "agent's answer unusable: hanging the agent up");
                             self.bye_dialog(*spare, spare_dest).await;
+                            acd.call_ended(offer);
                         }
                     }
-                    acd.call_ended(offer);
                     break QueueExit::Done;
                 }
                 Wake::Queue(CallerDirective::Leave { reason, destination }) => {

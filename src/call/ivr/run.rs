@@ -41,6 +41,13 @@ pub(super) enum Wake {
     Queue(crate::call::acd::CallerDirective),
     /// The bridged callee hung up.
     CalleeHangup,
+    /// The callee's phone transfers the caller to the far end of another
+    /// of its calls (REFER with Replaces).
+    ReferReplaces(crate::sip::replaces::Replaces),
+    /// The second party (consulted, added) hung up or went silent.
+    SecondHangup,
+    /// The second party did not answer in time.
+    SecondTimeout,
     /// Something irrelevant to the current operation.
     Nothing,
 }
@@ -229,7 +236,8 @@ impl Driver<'_> {
         let far = Instant::now() + Duration::from_secs(3600);
         let a_wake = self.a.as_ref().and_then(|a| a.next_wake());
         let b_wake = self.b.as_ref().and_then(|b| b.next_wake());
-        let wake = [deadline, a_wake, b_wake].into_iter().flatten().min().unwrap_or(far);
+        let c_wake = self.c.as_ref().and_then(|c| c.next_wake());
+        let wake = [deadline, a_wake, b_wake, c_wake, self.second_deadline()].into_iter().flatten().min().unwrap_or(far);
         let a_media = async {
             match self.a.as_mut() {
                 Some(a) => a.next_media().await,
@@ -242,12 +250,19 @@ impl Driver<'_> {
                 None => std::future::pending().await,
             }
         };
+        let c_media = async {
+            match self.c.as_mut() {
+                Some(c) => c.next_media().await,
+                None => std::future::pending().await,
+            }
+        };
         #[allow(clippy::large_enum_variant)] // lives for one select, on the stack
         enum Got {
             Sip(Option<SipEvent>),
             Cmd(crate::call::CallCommand),
             AMedia(Option<EndpointEvent>),
             BMedia(Option<EndpointEvent>),
+            CMedia(Option<EndpointEvent>),
             Queue(Option<crate::call::acd::CallerDirective>),
             Timer,
         }
@@ -262,6 +277,7 @@ impl Driver<'_> {
             Some(cmd) = self.control.recv() => Got::Cmd(cmd),
             ev = a_media => Got::AMedia(ev),
             ev = b_media => Got::BMedia(ev),
+            ev = c_media => Got::CMedia(ev),
             d = queue => Got::Queue(d),
             _ = tokio::time::sleep_until(wake) => Got::Timer,
         };
@@ -271,62 +287,7 @@ impl Driver<'_> {
                 Wake::Hangup
             }
             Got::Sip(Some(ev)) => self.on_sip(ev).await,
-            Got::Cmd(cmd) => {
-                match cmd {
-                    crate::call::CallCommand::Recording { action, reply } => {
-                        let r = self.recording_command(action).await;
-                        tracing::info!(?action, ok = r.is_ok(), "recording control");
-                        let _ = reply.send(r);
-                    }
-                    crate::call::CallCommand::Conference { reply, .. } => {
-                        let _ = reply.send(Err("the call is not in a conference".to_string()));
-                    }
-                    crate::call::CallCommand::Supervise { link, reply } => {
-                        let r = if self.b.is_some() {
-                            if let Ok(mut s) = self.shared.lock() {
-                                s.supervisor = Some(link);
-                            }
-                            Ok(())
-                        } else {
-                            Err("the call is not bridged to an agent".to_string())
-                        };
-                        tracing::info!(ok = r.is_ok(), "supervisor joins");
-                        let _ = reply.send(r);
-                    }
-                    crate::call::CallCommand::Control { action, reply } => {
-                        use crate::call::CallControl as C;
-                        tracing::info!(?action, "call control");
-                        match action {
-                            C::Hangup => {
-                                let _ = reply.send(Ok(()));
-                                self.hangup_by = "api";
-                                self.hangup(16).await;
-                                return Wake::Hangup;
-                            }
-                            _ if self.b.is_none() => {
-                                let _ = reply.send(Err("the call is not bridged to an agent".to_string()));
-                            }
-                            C::Hold | C::Unhold => {
-                                let on = action == C::Hold;
-                                let moh = on.then(|| self.ctx.moh.listener(&self.ctx.config.media.moh_class, IVR_RATE, StartAt::Global));
-                                if let Ok(mut s) = self.shared.lock() {
-                                    s.feed = match moh {
-                                        Some(m) => Feed::Music(m),
-                                        None => Feed::Bridge,
-                                    };
-                                    s.callee_muted = on;
-                                }
-                                let _ = reply.send(Ok(()));
-                            }
-                            C::Transfer(target) => {
-                                let _ = reply.send(Ok(()));
-                                return Wake::Transfer(target);
-                            }
-                        }
-                    }
-                }
-                Wake::Nothing
-            }
+            Got::Cmd(cmd) => self.on_command(cmd).await,
             Got::AMedia(Some(EndpointEvent::Dtmf(d))) => {
                 let digit = d.digit.to_char();
                 tracing::info!(%digit, source = ?d.source, "dtmf");
@@ -338,15 +299,21 @@ impl Driver<'_> {
                 Wake::Hangup
             }
             Got::BMedia(Some(EndpointEvent::Dtmf(d))) => {
-                // The callee's digits go to the caller as RFC 4733.
-                if let Some(a) = self.a.as_ref() {
-                    a.media.send_dtmf(d.digit);
+                // The callee's digits go to whoever they talk to, as RFC 4733.
+                let consulting = self.shared.lock().map(|s| matches!(s.side, super::port::Side::Consult)).unwrap_or(false);
+                if let Some(to) = if consulting { self.c.as_ref() } else { self.a.as_ref() } {
+                    to.media.send_dtmf(d.digit);
                 }
                 Wake::Nothing
             }
             Got::BMedia(_) => {
                 tracing::warn!("no RTP from the callee: hanging up");
                 Wake::CalleeHangup
+            }
+            Got::CMedia(Some(EndpointEvent::Dtmf(_))) => Wake::Nothing,
+            Got::CMedia(_) => {
+                tracing::warn!("no RTP from the second party: hanging it up");
+                Wake::SecondHangup
             }
             Got::Queue(Some(d)) => Wake::Queue(d),
             Got::Queue(None) => {
@@ -366,6 +333,14 @@ impl Driver<'_> {
                         return Wake::CalleeHangup;
                     }
                 }
+                if let Some(c) = self.c.as_mut() {
+                    if let Some(LegSignal::Unacked) = c.on_timer(&self.ctx).await {
+                        return Wake::SecondHangup;
+                    }
+                }
+                if self.second_deadline().is_some_and(|d| Instant::now() >= d) {
+                    return Wake::SecondTimeout;
+                }
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     Wake::Deadline
                 } else {
@@ -384,6 +359,10 @@ impl Driver<'_> {
                 None => Wake::Nothing,
             };
         }
+        let ev = match self.on_adopted_sip(ev).await {
+            Ok(()) => return Wake::Nothing,
+            Err(ev) => ev,
+        };
         // CANCEL of the caller's INVITE before we answered.
         if let SipEvent::Cancel { invite_key, .. } = &ev {
             if invite_key == self.caller.key && self.a.is_none() {
@@ -403,13 +382,24 @@ impl Driver<'_> {
                     tracing::info!("hangup side=B");
                     return Wake::CalleeHangup;
                 }
-                Ok(Some(LegSignal::Refer(target))) => {
+                Ok(Some(LegSignal::Refer { target, replaces })) => {
                     // Only our own phones may send callers elsewhere: a party
                     // reached through a trunk must not make us dial out.
                     if !self.b_local {
                         tracing::warn!(%target, "REFER from an outside party refused");
                         if let Some(b) = self.b.as_mut() {
                             b.notify_refer(&ctx, 603, "Declined").await;
+                        }
+                        return Wake::Nothing;
+                    }
+                    if let Some(r) = replaces {
+                        tracing::info!(call_id = %r.call_id, "the callee transfers the caller to another of its calls (REFER with Replaces)");
+                        return Wake::ReferReplaces(r);
+                    }
+                    if self.has_second() {
+                        tracing::info!(%target, "REFER while a second party is on the line: declined");
+                        if let Some(b) = self.b.as_mut() {
+                            b.notify_refer(&ctx, 491, "Request Pending").await;
                         }
                         return Wake::Nothing;
                     }
@@ -422,6 +412,11 @@ impl Driver<'_> {
                 Ok(Some(LegSignal::Hold(held))) => {
                     tracing::info!(held, "callee hold state");
                     if let Ok(mut s) = self.shared.lock() {
+                        // A consultation or conference routes the caller's
+                        // audio: the phone's hold changes nothing then.
+                        if !matches!(s.side, super::port::Side::None) {
+                            return Wake::Nothing;
+                        }
                         s.feed = if held {
                             Feed::Music(ctx.moh.listener(&ctx.config.media.moh_class, IVR_RATE, StartAt::Global))
                         } else {
@@ -435,9 +430,23 @@ impl Driver<'_> {
             },
             None => ev,
         };
+        let ev = match self.c.as_mut() {
+            Some(c) => match route_event(&ctx, c, ev) {
+                Ok(Some(LegSignal::Hangup | LegSignal::Unacked)) => return Wake::SecondHangup,
+                Ok(Some(LegSignal::Refer { target, .. })) => {
+                    // The second party does not transfer anybody; the 202 went out.
+                    tracing::info!(%target, "REFER from the second party declined");
+                    c.notify_refer(&ctx, 603, "Declined").await;
+                    return Wake::Nothing;
+                }
+                Ok(_) => return Wake::Nothing,
+                Err(ev) => ev,
+            },
+            None => ev,
+        };
         let ev = match self.a.as_mut() {
             Some(a) => match route_event(&ctx, a, ev) {
-                Ok(Some(LegSignal::Refer(target))) => {
+                Ok(Some(LegSignal::Refer { target, .. })) => {
                     // Callers do not transfer; the 202 went out, so say no (RFC 3515).
                     tracing::info!(%target, "REFER from the caller declined");
                     a.notify_refer(&ctx, 603, "Declined").await;
@@ -674,7 +683,7 @@ impl Driver<'_> {
                         self.bye_dialog(*dialog, dest).await;
                         break DialOutcome::Failed;
                     }
-                    let port = super::port::CalleePort(self.shared.clone());
+                    let port = super::port::CalleePort::new(self.shared.clone());
                     let (spare, spare_dest) = (dialog.clone(), dest.clone());
                     match LocalLeg::dialled(&ctx, *dialog, dest, self.caller.tx.clone(), p, offer.clone(), &answer, prefs.clone(), port) {
                         Ok(b) => {
@@ -780,11 +789,13 @@ impl Driver<'_> {
         (number, name)
     }
 
-    /// A bridged call: until either side hangs up.
+    /// A bridged call: until either side hangs up. The callee may change on
+    /// the way (attended transfers hand the caller to a second party).
     pub(super) async fn bridged(&mut self) -> BridgeEnd {
         loop {
             match self.wait(None).await {
                 Wake::Hangup => {
+                    self.end_second().await;
                     if let Some(b) = self.b.as_mut() {
                         b.bye(&self.ctx, None).await;
                     }
@@ -792,6 +803,9 @@ impl Driver<'_> {
                     return BridgeEnd::Done;
                 }
                 Wake::CalleeHangup => {
+                    if self.on_agent_hangup().await {
+                        continue;
+                    }
                     self.hangup_by = "callee";
                     if !self.caller_gone {
                         self.caller_gone = true;
@@ -805,6 +819,14 @@ impl Driver<'_> {
                     self.release_callee().await;
                     return BridgeEnd::Transfer(target);
                 }
+                Wake::Dial(super::consult::SECOND_TAG, p) => self.on_second_progress(p).await,
+                Wake::SecondHangup => self.on_second_hangup().await,
+                Wake::SecondTimeout => {
+                    tracing::info!("second party: no answer, giving up");
+                    self.cancel_originator(super::consult::SECOND_TAG).await;
+                    self.second_failed(408).await;
+                }
+                Wake::ReferReplaces(r) => self.refer_with_replaces(r).await,
                 Wake::Digit(d) => {
                     if let (Some(b), Some(digit)) = (self.b.as_ref(), crate::media::dtmf::Digit::from_char(d)) {
                         b.media.send_dtmf(digit);
@@ -812,13 +834,18 @@ impl Driver<'_> {
                 }
                 _ => {}
             }
+            if self.caller_gone {
+                // Hung up from inside (nobody left for the caller).
+                self.end_second().await;
+                return BridgeEnd::Done;
+            }
         }
     }
 
     /// A supervisor (this caller) joins the call bridged to `agent`.
     async fn supervise(&mut self, mode: crate::dialplan::SuperviseMode, agent: &str) {
         let me = self.caller_number();
-        if !self.ctx.config.apps.supervisors.iter().any(|s| *s == me) {
+        if !self.ctx.config.apps.supervisors.contains(&me) {
             tracing::warn!(extension = %me, "not a supervisor ([apps] supervisors)");
             self.hangup(21).await;
             return;
@@ -862,6 +889,17 @@ impl Driver<'_> {
     /// Lets the callee go (transfer): BYE, media down, the caller back to
     /// the prompt feed.
     pub(super) async fn release_callee(&mut self) {
+        self.release_agent_leg().await;
+        if let Ok(mut s) = self.shared.lock() {
+            s.feed = Feed::Prompts;
+            s.callee_muted = false;
+            s.moh_for_callee = None;
+        }
+    }
+
+    /// Releases the callee's (agent's) leg, its recording and supervision;
+    /// the ACD hears the agent's call ended. The caller is not touched.
+    pub(super) async fn release_agent_leg(&mut self) {
         self.stop_recording().await;
         if let Some(mut b) = self.b.take() {
             b.bye(&self.ctx, None).await;
@@ -869,10 +907,13 @@ impl Driver<'_> {
         }
         self.end_supervision();
         self.clear_peers();
-        if let Ok(mut s) = self.shared.lock() {
-            s.feed = Feed::Prompts;
-            s.callee_muted = false;
-            s.moh_for_callee = None;
+        self.agent_released();
+    }
+
+    /// Tells the ACD the agent's call is over (wrap-up), once.
+    pub(super) fn agent_released(&mut self) {
+        if let (Some(offer), Some(acd)) = (self.agent_offer.take(), self.ctx.acd.as_ref()) {
+            acd.call_ended(offer);
         }
     }
 
