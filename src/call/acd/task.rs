@@ -370,12 +370,17 @@ impl Task {
                 self.input(Input::CustomerFailed { caller });
             }
             Msg::Agent { extension, op, reason, reply } => {
+                // An agent created moments ago (CLI, API, console) may not
+                // have reached us through the periodic sync yet.
+                if !self.agent_rows.contains_key(&extension) {
+                    self.sync().await;
+                }
                 let agent = match self.ctx.store.agent_by_extension(&extension).await {
                     Ok(Some(a)) => a.id,
                     // The API names agents by id.
                     Ok(None) if self.agent_rows.contains_key(&extension) => extension.clone(),
                     Ok(None) => {
-                        let _ = reply.send(Err(format!("extension {extension} is not an agent's phone")));
+                        let _ = reply.send(Err(format!("{extension} is neither an agent id nor an agent's extension")));
                         return;
                     }
                     Err(e) => {

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::layout::{duration, field, Flash};
+use super::layout::{csrf, duration, field, Flash};
 use super::{render, see_other, urlencode, viewer, Peer, Viewer};
 use crate::store::{check_extension_number, check_extension_secret, Extension, Role, StoreError};
 use crate::web::CoreApi;
@@ -55,9 +55,9 @@ pub(super) fn flash_of(q: &FlashQuery) -> Option<Flash> {
     }
 }
 
-fn new_form(f: &NewExtension, e: &Errors) -> Markup {
+fn new_form(v: &Viewer, f: &NewExtension, e: &Errors) -> Markup {
     html! {
-        form.inline id="new-extension" method="post" action="/extensions" {
+        form.inline id="new-extension" method="post" action="/extensions" { (csrf(v))
             (field("Number", "number", "text", &f.number, e.number.as_deref()))
             (field("Name", "name", "text", &f.name, None))
             (field("SIP secret (8+ characters)", "secret", "password", "", e.secret.as_deref()))
@@ -76,7 +76,7 @@ async fn page(v: &Viewer, realm_hint: &str, flash: Option<Flash>, f: &NewExtensi
         rows.push((x, b));
     }
     let body = html! {
-        div.card { h2 { "New extension" } (new_form(f, e)) p.muted { "Phones register as " code { "<number>@<this appliance>" } " in realm " code { (realm_hint) } "." } }
+        div.card { h2 { "New extension" } (new_form(v, f, e)) p.muted { "Phones register as " code { "<number>@<this appliance>" } " in realm " code { (realm_hint) } "." } }
         div.card {
             h2 { "Extensions" }
             input.filter type="search" placeholder="Filter…" data-filter="extensions-table" aria-label="Filter extensions";
@@ -87,7 +87,7 @@ async fn page(v: &Viewer, realm_hint: &str, flash: Option<Flash>, f: &NewExtensi
                         tr data-number=(x.number) {
                             td { (x.number) }
                             td {
-                                form.inline method="post" action={ "/extensions/" (x.number) } {
+                                form.inline method="post" action={ "/extensions/" (x.number) } { (csrf(v))
                                     input type="text" name="name" value=(x.name) aria-label="Name";
                                     input type="text" name="codecs" value=(x.codecs.as_deref().unwrap_or("")) placeholder="default" aria-label="Codecs";
                                     button.secondary type="submit" { "Save" }
@@ -99,8 +99,8 @@ async fn page(v: &Viewer, realm_hint: &str, flash: Option<Flash>, f: &NewExtensi
                                 @for r in b { div { span.badge.ok { "online" } " " span.muted { (r.user_agent) " · " (r.source) " · " (duration(r.expires_at - now)) } } }
                             }
                             td {
-                                form method="post" action={ "/extensions/" (x.number) "/secret" } { button.secondary type="submit" { "New secret" } }
-                                form method="post" action={ "/extensions/" (x.number) "/delete" } { button.danger type="submit" { "Delete" } }
+                                form method="post" action={ "/extensions/" (x.number) "/secret" } { (csrf(v)) button.secondary type="submit" { "New secret" } }
+                                form method="post" action={ "/extensions/" (x.number) "/delete" } { (csrf(v)) button.danger type="submit" { "Delete" } }
                             }
                         }
                     } }

@@ -56,7 +56,7 @@ pub fn page(viewer: &Viewer, active: &str, title: &str, flash: Option<&Flash>, b
                             div.who {
                                 span { (viewer.user.username) " · " (viewer.user.role.as_str()) }
                                 form method="post" action="/logout" {
-                                    input type="hidden" name="_csrf" value=(viewer.csrf);
+                                    (csrf(viewer))
                                     button.secondary type="submit" id="logout" { "Log out" }
                                 }
                             }
@@ -97,6 +97,11 @@ impl Flash {
     fn render(&self) -> Markup {
         html! { div.flash.error[self.error] role="status" { (self.text) } }
     }
+}
+
+/// The hidden CSRF field every POST form carries (the guard checks it).
+pub fn csrf(viewer: &Viewer) -> Markup {
+    html! { input type="hidden" name="_csrf" value=(viewer.csrf); }
 }
 
 /// A labelled input with its inline error.

@@ -11,7 +11,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::extensions::FlashQuery;
-use super::layout::{field, Flash};
+use super::layout::{csrf, field, Flash};
 use super::{render, see_other, urlencode, viewer, Peer, Viewer};
 use crate::store::{Role, StoreError};
 use crate::web::CoreApi;
@@ -49,7 +49,7 @@ async fn page(v: &Viewer, flash: Option<Flash>, f: &NewUser, error: Option<(&str
     let body = html! {
         div.card {
             h2 { "New user" }
-            form.inline id="new-user" method="post" action="/users" {
+            form.inline id="new-user" method="post" action="/users" { (csrf(v))
                 (field("Username", "username", "text", &f.username, err_for("username").as_deref()))
                 (field("Full name", "display_name", "text", &f.display_name, None))
                 label { "Role" select name="role" id="role" {
@@ -69,7 +69,7 @@ async fn page(v: &Viewer, flash: Option<Flash>, f: &NewUser, error: Option<(&str
                         td { (u.username) @if u.disabled { " " span.badge.bad { "disabled" } } @if u.locked_until.is_some_and(|t| t > crate::store::unix_time()) { " " span.badge.warn { "locked" } } }
                         td { (u.display_name) }
                         td colspan="2" {
-                            form.inline method="post" action={ "/users/" (u.id) } {
+                            form.inline method="post" action={ "/users/" (u.id) } { (csrf(v))
                                 input type="hidden" name="display_name" value=(u.display_name);
                                 select name="role" aria-label="Role" { @for r in ["agent", "supervisor", "admin"] { option value=(r) selected[u.role.as_str() == r] { (r) } } }
                                 input type="text" name="agent_id" value=(u.agent_id.as_deref().unwrap_or("")) placeholder="agent id" aria-label="Agent id";
@@ -79,11 +79,11 @@ async fn page(v: &Viewer, flash: Option<Flash>, f: &NewUser, error: Option<(&str
                         }
                         td data-value=(u.last_login_at.unwrap_or(0)) { (u.last_login_at.map(|t| format!("{} ago", super::layout::duration(crate::store::unix_time() - t))).unwrap_or_else(|| "never".into())) }
                         td {
-                            form.inline method="post" action={ "/users/" (u.id) "/password" } {
+                            form.inline method="post" action={ "/users/" (u.id) "/password" } { (csrf(v))
                                 input type="password" name="password" placeholder="new password" aria-label="New password";
                                 button.secondary type="submit" { "Set" }
                             }
-                            @if u.id != v.user.id { form method="post" action={ "/users/" (u.id) "/delete" } { button.danger type="submit" { "Delete" } } }
+                            @if u.id != v.user.id { form method="post" action={ "/users/" (u.id) "/delete" } { (csrf(v)) button.danger type="submit" { "Delete" } } }
                         }
                     }
                 } }
