@@ -135,6 +135,12 @@ impl crate::web::CoreApi for Status {
     fn sip_realm(&self) -> String {
         self.ctx.config.sip.realm.clone()
     }
+    fn data_dir(&self) -> Option<std::path::PathBuf> {
+        Some(self.ctx.data_dir.clone())
+    }
+    fn voicemail_config(&self) -> crate::config::VoicemailConfig {
+        self.ctx.config.voicemail.clone()
+    }
     fn status_lines(&self) -> Vec<String> {
         vec![
             format!("SIP listening on {}", self.ctx.endpoint.local_addr()),

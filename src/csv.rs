@@ -2,6 +2,8 @@
 //! rather than the `csv` crate: imports are a few thousand rows, and this is
 //! ~80 lines with no build cost. Handles quoted fields, doubled quotes,
 //! commas and newlines inside quotes, CRLF or LF line ends, and a UTF-8 BOM.
+//! The writer (`write_record`, for exports such as call records) quotes the
+//! same way and defuses spreadsheet formulas.
 //! Pure: no IO, no knowledge of what the columns mean.
 
 /// One record and the 1-based line it starts on (for error messages).
@@ -94,6 +96,33 @@ pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
     Ok(records)
 }
 
+/// Appends one record (CRLF-terminated) to `out`. A field is quoted when it
+/// holds a comma, quote, CR or LF (quotes doubled). A field starting with
+/// `=`, `+`, `-`, `@`, a tab or a CR gets a leading `'`, so a spreadsheet
+/// shows it as text instead of evaluating it as a formula ("CSV
+/// injection"): exported values come from callers and agents.
+pub fn write_record<S: AsRef<str>>(out: &mut String, fields: &[S]) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let f = f.as_ref();
+        let defuse = f.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        let quote = f.contains([',', '"', '\r', '\n']);
+        if quote {
+            out.push('"');
+        }
+        if defuse {
+            out.push('\'');
+        }
+        out.push_str(&f.replace('"', "\"\""));
+        if quote {
+            out.push('"');
+        }
+    }
+    out.push_str("\r\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +157,19 @@ mod tests {
         assert_eq!(parse("a\n\"q\"x,1"), Err(CsvError::AfterQuote { line: 2, ch: 'x' }));
         assert_eq!(parse(""), Ok(vec![]));
         assert_eq!(parse("a\"b").unwrap()[0].fields, ["a\"b"]);
+    }
+
+    #[test]
+    fn writes_quoted_defused_records_that_read_back() {
+        let mut out = String::new();
+        write_record(&mut out, &["plain", "a,b", "say \"hi\"", "two\nlines", ""]);
+        write_record(&mut out, &["=1+1", "+4930", "-2", "@SUM(A1)", "\tx", "=HYPERLINK(\"http://x\",\"y\")", "1=1"]);
+        assert_eq!(
+            out,
+            "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\r\n'=1+1,'+4930,'-2,'@SUM(A1),'\tx,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",1=1\r\n"
+        );
+        let back = parse(&out).unwrap();
+        assert_eq!(back[0].fields, ["plain", "a,b", "say \"hi\"", "two\nlines", ""]);
+        assert_eq!(back[1].fields[5], "'=HYPERLINK(\"http://x\",\"y\")");
     }
 }

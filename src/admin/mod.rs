@@ -5,10 +5,13 @@
 //! running a request against the store. Errors name the field at fault.
 //! Must not know HTTP (routes, status codes) or print, and must not touch
 //! agent state: that is the running ACD's, which picks up the rows written
-//! here on its next sync from the store (every few seconds).
+//! here on its next sync from the store (every few seconds). Voicemail
+//! mailbox rules (`mailboxes`) are shared the same way by the `mailbox`
+//! command and the console.
 
 mod agents;
 mod customers;
+mod mailboxes;
 mod queues;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -23,6 +26,7 @@ pub use customers::{
     create_customer, delete_customer, get_customer, import_customers, search_customers, update_customer, CustomerInput,
     CustomerPage, CustomerQuery, CustomerView, ImportResult, LineError, DEFAULT_LIMIT, MAX_LIMIT,
 };
+pub use mailboxes::{check_mailbox, check_mailbox_number, check_pin, MailboxInput, MAX_MESSAGE_SECS};
 pub use queues::{
     apply_queue, create_queue, delete_queue, get_queue, list_queues, remove_member, set_member, update_queue, MemberInput,
     MemberView, QueueInput, QueueList, QueueView,

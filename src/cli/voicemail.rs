@@ -8,18 +8,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use switchboard::config::Config;
 use switchboard::dialplan::Civil;
-use switchboard::store::{Mailbox, MailboxKind};
+use switchboard::admin::{check_mailbox, check_pin, MailboxInput};
+use switchboard::store::InvalidField;
 
-use super::admin::{check_number, open};
+use super::admin::open;
 use super::{MailboxCmd, VoicemailCmd};
 
-/// PINs are typed on a keypad: digits only. Four is the usual floor for a
-/// voicemail PIN; ten keeps it typeable.
-fn check_pin(pin: &str, what: &str) -> Result<()> {
-    if !(4..=10).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        bail!("{what} must be 4 to 10 digits");
+/// A mailbox rule broken, as the command says it: the flag, then what is
+/// wrong (the rules are `switchboard::admin`'s, shared with the console).
+fn refused(e: &InvalidField) -> anyhow::Error {
+    match e.field {
+        "number" => anyhow::anyhow!("{}", e.message),
+        "max_secs" => anyhow::anyhow!("--max-secs {}", e.message),
+        field => anyhow::anyhow!("--{field} {}", e.message),
     }
-    Ok(())
 }
 
 /// Sample rate of stored greetings: what the call recorder writes, so a
@@ -51,39 +53,12 @@ fn convert_greeting(src: &Path, dst: &Path) -> Result<()> {
     write().with_context(|| format!("writing {}", dst.display()))
 }
 
-fn check_mailbox_number(number: &str) -> Result<()> {
-    if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
-        bail!("mailbox number must be 1 to 20 digits, got '{number}'");
-    }
-    Ok(())
-}
-
 pub async fn mailbox(cmd: MailboxCmd, config: &Config, data: &Path) -> Result<()> {
     match cmd {
         MailboxCmd::Add { number, pin, name, email, group, members, max_secs } => {
-            check_mailbox_number(&number)?;
-            check_pin(&pin, "--pin")?;
-            for m in &members {
-                check_number(m).with_context(|| format!("--members '{m}'"))?;
-            }
-            if let Some(e) = &email {
-                e.parse::<lettre::Address>().map_err(|err| anyhow::anyhow!("--email '{e}': {err}"))?;
-            }
-            let max_secs = max_secs.unwrap_or(config.voicemail.max_message_secs);
-            if !(1..=3600).contains(&max_secs) {
-                bail!("--max-secs must be 1 to 3600");
-            }
+            let input = MailboxInput { number: number.clone(), name, pin: pin.clone(), email, group, members, max_secs: max_secs.map(i64::from) };
+            let mailbox = check_mailbox(&input, config.voicemail.max_message_secs).map_err(|errors| refused(&errors[0]))?;
             let store = open(data).await?;
-            let mailbox = Mailbox {
-                number: number.clone(),
-                name,
-                email,
-                greeting_path: None,
-                max_message_secs: i64::from(max_secs),
-                kind: if group { MailboxKind::Group } else { MailboxKind::Extension },
-                members,
-                created_at: 0,
-            };
             store.create_mailbox(&mailbox, &pin).await?;
             println!("mailbox {number} added; its owner listens with *97");
             Ok(())
@@ -149,7 +124,7 @@ pub async fn mailbox(cmd: MailboxCmd, config: &Config, data: &Path) -> Result<()
             Ok(())
         }
         MailboxCmd::Pin { number, pin } => {
-            check_pin(&pin, "PIN")?;
+            check_pin(&pin).map_err(|e| anyhow::anyhow!("PIN {}", e.message))?;
             open(data).await?.set_mailbox_pin(&number, &pin).await?;
             println!("mailbox {number}: PIN changed");
             Ok(())

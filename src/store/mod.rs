@@ -25,7 +25,7 @@ pub use acd::{
     validate_queue, Agent, AgentSkill, AgentState, Callback, CallbackState, Member, Overflow, Queue, QueueLogEntry, SkillRelax, Strategy,
 };
 pub use api_keys::{check_api_key_name, ApiKey, API_SCOPES};
-pub use calls::{unix_ms, CallRecord, LegQualityRow};
+pub use calls::{unix_ms, CallFilter, CallRecord, LegQualityRow};
 pub use customers::{normalize_phone, validate_customer, Customer, ImportReport, NewCustomer};
 pub use extensions::{check_codec_list, check_extension_number, check_extension_secret, Extension};
 pub use recordings::{RecordingRow, RecordingSummary};

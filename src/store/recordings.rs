@@ -80,6 +80,24 @@ impl Store {
     pub async fn list_recordings(&self, limit: i64) -> Result<Vec<RecordingRow>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM recordings ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?)
     }
+
+    pub async fn recording(&self, id: i64) -> Result<Option<RecordingRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT * FROM recordings WHERE id = ?").bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    /// The recordings of these calls, oldest first (each call-ID bound).
+    pub async fn recordings_of_calls(&self, call_ids: &[String]) -> Result<Vec<RecordingRow>, StoreError> {
+        if call_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = sqlx::QueryBuilder::new("SELECT * FROM recordings WHERE call_id IN (");
+        let mut list = qb.separated(", ");
+        for id in call_ids {
+            list.push_bind(id.clone());
+        }
+        qb.push(") ORDER BY id");
+        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+    }
 }
 
 #[cfg(test)]
@@ -97,5 +115,10 @@ mod tests {
         let id2 = store.start_recording_row("c2", "/x/c2.wav", "wav", "mono", 16000).await.unwrap();
         store.finish_recording_row(id2, None).await.unwrap();
         assert_eq!(store.list_recordings(5).await.unwrap()[0].status, "failed");
+        assert_eq!(store.recording(id).await.unwrap().map(|r| r.call_id), Some("c1".to_string()));
+        assert_eq!(store.recording(999).await.unwrap(), None);
+        let of = store.recordings_of_calls(&["c2".into(), "c1".into(), "') OR 1=1 --".into()]).await.unwrap();
+        assert_eq!(of.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id, id2]);
+        assert!(store.recordings_of_calls(&[]).await.unwrap().is_empty());
     }
 }

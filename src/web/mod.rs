@@ -87,6 +87,16 @@ pub trait CoreApi: Send + Sync + 'static {
     fn sip_realm(&self) -> String {
         "switchboard".into()
     }
+    /// The data directory (database, `recordings/`); `None` where no
+    /// console runs. The console plays recordings only from below it.
+    fn data_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+    /// The `[voicemail]` settings: the message folder (the only place the
+    /// console plays messages from) and the default message limit.
+    fn voicemail_config(&self) -> crate::config::VoicemailConfig {
+        crate::config::VoicemailConfig::default()
+    }
     /// ACD configuration: queues, members, agents, skills (what
     /// `switchboard queue|agent …` do).
     fn acd_admin(&self, req: crate::admin::AcdRequest) -> BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>>;

@@ -14,6 +14,9 @@ const NAV: &[(&str, &str, Role)] = &[
     ("/", "Dashboard", Role::Supervisor),
     ("/agent", "Agent panel", Role::Agent),
     ("/extensions", "Extensions", Role::Admin),
+    ("/calls", "Call records", Role::Supervisor),
+    ("/voicemail", "Voicemail", Role::Admin),
+    ("/apikeys", "API keys", Role::Admin),
     ("/users", "Users and roles", Role::Admin),
     ("/audit", "Audit log", Role::Admin),
 ];

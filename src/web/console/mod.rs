@@ -1,17 +1,23 @@
 //! The web console: server-rendered pages (maud) with htmx for partial
 //! updates, behind console logins. Owns page routes, who may see them and
 //! how they look; reads and changes data through the store (users,
-//! extensions, audit) and `CoreApi` (live state), never through SIP, media
+//! extensions, audit, call records, voicemail, API keys) and `CoreApi`
+//! (live state), never through SIP, media
 //! or the call layer. Every page checks the role it needs; every form
 //! change is CSRF-checked by `auth::csrf_guard` before it gets here and
 //! written to the audit log.
 
 mod agent;
+mod apikeys;
+mod audio;
+mod calls;
+mod calls_csv;
 mod dashboard;
 mod extensions;
 pub mod layout;
 mod login;
 mod users;
+mod voicemail;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -109,6 +115,17 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/extensions/{number}", post(extensions::update::<C>))
         .route("/extensions/{number}/secret", post(extensions::reset_secret::<C>))
         .route("/extensions/{number}/delete", post(extensions::delete::<C>))
+        .route("/calls", get(calls::list::<C>))
+        .route("/calls.csv", get(calls_csv::export::<C>))
+        .route("/recordings/{id}/audio", get(calls::audio::<C>))
+        .route("/voicemail", get(voicemail::list::<C>).post(voicemail::create::<C>))
+        .route("/voicemail/{number}", get(voicemail::messages::<C>))
+        .route("/voicemail/{number}/delete", post(voicemail::delete::<C>))
+        .route("/voicemail/messages/{id}/heard", post(voicemail::mark_heard::<C>))
+        .route("/voicemail/messages/{id}/delete", post(voicemail::delete_message::<C>))
+        .route("/voicemail/messages/{id}/audio", get(voicemail::audio::<C>))
+        .route("/apikeys", get(apikeys::list::<C>).post(apikeys::create::<C>))
+        .route("/apikeys/delete", post(apikeys::delete::<C>))
         .route("/users", get(users::list::<C>).post(users::create::<C>))
         .route("/users/{id}", post(users::update::<C>))
         .route("/users/{id}/password", post(users::password::<C>))
