@@ -12,6 +12,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("assets/app.css")),
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("assets/app.js")),
     ("panel.js", "text/javascript; charset=utf-8", include_bytes!("assets/panel.js")),
+    ("admin-forms.js", "text/javascript; charset=utf-8", include_bytes!("assets/admin-forms.js")),
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("assets/vendor/htmx.min.js")),
 ];
 

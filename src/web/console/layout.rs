@@ -14,6 +14,9 @@ const NAV: &[(&str, &str, Role)] = &[
     ("/", "Dashboard", Role::Supervisor),
     ("/agent", "Agent panel", Role::Agent),
     ("/extensions", "Extensions", Role::Admin),
+    ("/queues", "Queues", Role::Supervisor),
+    ("/agents", "Agents", Role::Supervisor),
+    ("/customers", "Customers", Role::Supervisor),
     ("/users", "Users and roles", Role::Admin),
     ("/audit", "Audit log", Role::Admin),
 ];
