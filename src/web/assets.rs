@@ -13,6 +13,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("assets/app.js")),
     ("panel.js", "text/javascript; charset=utf-8", include_bytes!("assets/panel.js")),
     ("records.js", "text/javascript; charset=utf-8", include_bytes!("assets/records.js")),
+    ("admin-forms.js", "text/javascript; charset=utf-8", include_bytes!("assets/admin-forms.js")),
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("assets/vendor/htmx.min.js")),
 ];
 

@@ -7,15 +7,23 @@
 //! change is CSRF-checked by `auth::csrf_guard` before it gets here and
 //! written to the audit log.
 
+mod acd_live;
 mod agent;
 mod apikeys;
 mod audio;
 mod calls;
 mod calls_csv;
+mod agent_edit;
+mod agents;
+mod customer_import;
+mod customers;
 mod dashboard;
 mod extensions;
+mod forms;
 pub mod layout;
 mod login;
+mod queue;
+mod queues;
 mod users;
 mod voicemail;
 
@@ -126,6 +134,21 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/voicemail/messages/{id}/audio", get(voicemail::audio::<C>))
         .route("/apikeys", get(apikeys::list::<C>).post(apikeys::create::<C>))
         .route("/apikeys/delete", post(apikeys::delete::<C>))
+        .route("/queues", get(queues::list::<C>).post(queues::create::<C>))
+        .route("/queues/{name}", get(queue::show::<C>).post(queue::update::<C>))
+        .route("/queues/{name}/delete", post(queues::delete::<C>))
+        .route("/queues/{name}/members", post(queue::set_member::<C>))
+        .route("/queues/{name}/members/{agent}/delete", post(queue::remove_member::<C>))
+        .route("/agents", get(agents::list::<C>).post(agents::create::<C>))
+        .route("/agents/{id}", get(agent_edit::show::<C>).post(agent_edit::update::<C>))
+        .route("/agents/{id}/state", post(agents::state::<C>))
+        .route("/agents/{id}/delete", post(agent_edit::delete::<C>))
+        .route("/agents/{id}/skills", post(agent_edit::set_skill::<C>))
+        .route("/agents/{id}/skills/{skill}/delete", post(agent_edit::remove_skill::<C>))
+        .route("/customers", get(customers::list::<C>).post(customers::create::<C>))
+        .route("/customers/import", post(customer_import::import::<C>))
+        .route("/customers/{id}", get(customers::show::<C>).post(customers::update::<C>))
+        .route("/customers/{id}/delete", post(customers::delete::<C>))
         .route("/users", get(users::list::<C>).post(users::create::<C>))
         .route("/users/{id}", post(users::update::<C>))
         .route("/users/{id}/password", post(users::password::<C>))
