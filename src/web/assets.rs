@@ -12,6 +12,8 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("assets/app.css")),
     ("app.js", "text/javascript; charset=utf-8", include_bytes!("assets/app.js")),
     ("panel.js", "text/javascript; charset=utf-8", include_bytes!("assets/panel.js")),
+    ("dialplans.js", "text/javascript; charset=utf-8", include_bytes!("assets/dialplans.js")),
+    ("prompts.js", "text/javascript; charset=utf-8", include_bytes!("assets/prompts.js")),
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("assets/vendor/htmx.min.js")),
 ];
 

@@ -14,6 +14,9 @@ const NAV: &[(&str, &str, Role)] = &[
     ("/", "Dashboard", Role::Supervisor),
     ("/agent", "Agent panel", Role::Agent),
     ("/extensions", "Extensions", Role::Admin),
+    ("/trunks", "Trunks", Role::Admin),
+    ("/dialplans", "Dialplans", Role::Admin),
+    ("/prompts", "Prompts", Role::Admin),
     ("/users", "Users and roles", Role::Admin),
     ("/audit", "Audit log", Role::Admin),
 ];
