@@ -141,6 +141,20 @@ impl crate::web::CoreApi for Status {
     fn voicemail_config(&self) -> crate::config::VoicemailConfig {
         self.ctx.config.voicemail.clone()
     }
+    fn console_config(&self) -> Option<crate::web::ConsoleConfig> {
+        let c = &self.ctx.config;
+        Some(crate::web::ConsoleConfig {
+            dialplan_dir: c.dialplan.dir.clone(),
+            prompts_dir: c.media.prompts_dir.clone(),
+            language: c.media.language.clone(),
+            trunk_options: c.trunks.options_interval_secs > 0,
+        })
+    }
+    fn prompt_changed(&self, language: String, name: String) {
+        if language == self.ctx.prompts.lang() {
+            self.ctx.prompts.forget(&name);
+        }
+    }
     fn status_lines(&self) -> Vec<String> {
         vec![
             format!("SIP listening on {}", self.ctx.endpoint.local_addr()),

@@ -1,5 +1,6 @@
-//! ACD and customer administration, shared by the `queue`, `agent` and
-//! `customer` commands and the admin HTTP API (`/api/v1/queues`, ...): the
+//! ACD, customer and trunk administration, shared by the `queue`, `agent`,
+//! `customer` and `trunk` commands, the admin HTTP API (`/api/v1/queues`,
+//! ...) and the console pages: the
 //! JSON shapes (serde), what a partial update means (fields not given keep
 //! their values, as `queue set` does), which fields creation requires, and
 //! running a request against the store. Errors name the field at fault.
@@ -13,6 +14,7 @@ mod agents;
 mod customers;
 mod mailboxes;
 mod queues;
+mod trunks;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -31,6 +33,7 @@ pub use queues::{
     apply_queue, create_queue, delete_queue, get_queue, list_queues, remove_member, set_member, update_queue, MemberInput,
     MemberView, QueueInput, QueueList, QueueView,
 };
+pub use trunks::{add_trunk, check_trunk, check_trunk_name, delete_trunk, CheckedTrunk, TrunkInput};
 
 /// Why an administration request was refused.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use switchboard::config::Config;
-use switchboard::store::{Extension, Store, Trunk};
+use switchboard::store::{Extension, Store};
 
 use super::{Cli, Command, CustomerCmd, ExtensionCmd, TransportArg, TrunkCmd};
 
@@ -92,10 +92,6 @@ fn check_codecs(list: &str) -> Result<()> {
     switchboard::store::check_codec_list(list).map_err(|e| anyhow::anyhow!("--{e}"))
 }
 
-pub(super) fn check_number(number: &str) -> Result<()> {
-    Ok(switchboard::store::check_extension_number(number)?)
-}
-
 async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()> {
     match cmd {
         ExtensionCmd::Add { number, secret, name, codecs } => {
@@ -129,47 +125,42 @@ async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()
     }
 }
 
+/// The command-line flag of a trunk field.
+fn trunk_flag(field: &str) -> &str {
+    match field {
+        "username" => "user",
+        "dids" => "did",
+        other => other,
+    }
+}
+
 async fn trunk(cmd: TrunkCmd, config: &Config, data: &Path) -> Result<()> {
     match cmd {
         TrunkCmd::Add { name, host, transport, register, user, secret, dids, default, codecs } => {
-            if let Some(c) = &codecs {
-                check_codecs(c)?;
-            }
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                bail!("trunk name must be letters, digits, '-' or '_', got '{name}'");
-            }
-            switchboard::sip::resolve_host_port(&host)
-                .with_context(|| format!("--host '{host}' is not a reachable HOST:PORT"))?;
-            if user.is_some() != secret.is_some() {
-                bail!("--user and --secret go together");
-            }
-            let mut map = Vec::new();
-            for d in &dids {
-                let (did, ext) = d.split_once('=').unwrap_or((d.as_str(), d.as_str()));
-                check_number(did).with_context(|| format!("--did '{d}'"))?;
-                check_number(ext).with_context(|| format!("--did '{d}'"))?;
-                map.push((did.to_string(), ext.to_string()));
-            }
-            let store = open(data).await?;
-            let transport = match transport {
-                TransportArg::Udp => "udp",
-                TransportArg::Tcp => "tcp",
+            // The same checks as the console's trunk page.
+            let input = switchboard::admin::TrunkInput {
+                name: name.clone(),
+                host,
+                transport: match transport {
+                    TransportArg::Udp => "udp",
+                    TransportArg::Tcp => "tcp",
+                }
+                .into(),
+                register,
+                username: user,
+                secret,
+                dids,
+                is_default: default,
+                codecs,
             };
-            store
-                .add_trunk(
-                    &Trunk {
-                        name: name.clone(),
-                        host,
-                        transport: transport.into(),
-                        register,
-                        username: user,
-                        secret,
-                        is_default: default,
-                        codecs,
-                    },
-                    &map,
-                )
-                .await?;
+            let checked = switchboard::admin::check_trunk(&input).map_err(|errors| {
+                let lines: Vec<String> = errors
+                    .iter()
+                    .map(|e| if e.field == "name" { e.message.clone() } else { format!("--{}: {}", trunk_flag(e.field), e.message) })
+                    .collect();
+                anyhow::anyhow!("{}", lines.join("\n"))
+            })?;
+            switchboard::admin::add_trunk(&open(data).await?, &checked).await?;
             println!("trunk {name} added");
             Ok(())
         }
@@ -209,7 +200,7 @@ async fn trunk(cmd: TrunkCmd, config: &Config, data: &Path) -> Result<()> {
             Ok(())
         }
         TrunkCmd::Rm { name } => {
-            open(data).await?.remove_trunk(&name).await?;
+            switchboard::admin::delete_trunk(&open(data).await?, &name).await?;
             println!("trunk {name} removed");
             Ok(())
         }

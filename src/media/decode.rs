@@ -1,6 +1,6 @@
 //! Decoding audio files (prompts, music on hold) into mono PCM at a rate.
 //!
-//! Owns: [`decode_file`] — open, probe, decode with symphonia, downmix to
+//! Owns: [`decode_file`] (and [`inspect_file`], rate and length) — open, probe, decode with symphonia, downmix to
 //! mono, resample (via [`super::resample::resample_all`]).
 //! Must not touch: caching and lookup (that is `prompt`/`moh`), the 20 ms
 //! path (this runs at load time and allocates freely).
@@ -64,6 +64,22 @@ pub fn decode_file(path: &Path, target_rate: u32) -> Result<Vec<i16>, DecodeErro
     let (mono, rate) = decode_mono(path)?;
     let pcm: Vec<i16> = mono.iter().map(|&x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16).collect();
     resample_all(&pcm, rate, target_rate).map_err(|source| DecodeError::Resample { path: path.to_path_buf(), source })
+}
+
+/// What a decodable audio file holds (the console reports it on upload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioInfo {
+    /// The file's own sample rate.
+    pub rate: u32,
+    /// Length of the audio.
+    pub duration_ms: u64,
+}
+
+/// Decodes all of `path` (proving it is audio the prompt player can play)
+/// and returns its rate and length.
+pub fn inspect_file(path: &Path) -> Result<AudioInfo, DecodeError> {
+    let (mono, rate) = decode_mono(path)?;
+    Ok(AudioInfo { rate, duration_ms: mono.len() as u64 * 1000 / u64::from(rate) })
 }
 
 /// Decodes to mono f32 at the file's own rate; returns (samples, rate).

@@ -229,6 +229,19 @@ impl PromptStore {
         n
     }
 
+    /// Drops the decoded (and encoded) copies of `name`, so the next play
+    /// reads the file again (after an administrator replaced it).
+    pub fn forget(&self, name: &str) {
+        let mut c = self.lock();
+        let gone: Vec<(String, u32)> = c.pcm.keys().filter(|(n, _)| n == name).cloned().collect();
+        for k in gone {
+            if let Some(e) = c.pcm.remove(&k) {
+                c.total_samples -= e.pcm.len();
+            }
+        }
+        c.encoded.retain(|(n, _, _), _| n != name);
+    }
+
     /// (entries, total samples, decodes so far) — for stats and tests.
     pub fn cache_stats(&self) -> (usize, usize, u64) {
         let c = self.lock();

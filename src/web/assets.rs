@@ -14,6 +14,8 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("panel.js", "text/javascript; charset=utf-8", include_bytes!("assets/panel.js")),
     ("records.js", "text/javascript; charset=utf-8", include_bytes!("assets/records.js")),
     ("admin-forms.js", "text/javascript; charset=utf-8", include_bytes!("assets/admin-forms.js")),
+    ("dialplans.js", "text/javascript; charset=utf-8", include_bytes!("assets/dialplans.js")),
+    ("prompts.js", "text/javascript; charset=utf-8", include_bytes!("assets/prompts.js")),
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("assets/vendor/htmx.min.js")),
 ];
 

@@ -47,6 +47,19 @@ pub enum ApiError {
     Forbidden(String),
 }
 
+/// The parts of the configuration the console's file pages work on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleConfig {
+    /// `[dialplan] dir`: the `*.toml` files the hot reload watches.
+    pub dialplan_dir: std::path::PathBuf,
+    /// `[media] prompts_dir`: one folder of prompt files per language.
+    pub prompts_dir: std::path::PathBuf,
+    /// `[media] language`: the folder calls play prompts from.
+    pub language: String,
+    /// Whether trunks are probed with OPTIONS (`[trunks] options_interval_secs` > 0).
+    pub trunk_options: bool,
+}
+
 /// What the web may ask the core. Kept small on purpose.
 pub trait CoreApi: Send + Sync + 'static {
     fn status_lines(&self) -> Vec<String>;
@@ -97,6 +110,14 @@ pub trait CoreApi: Send + Sync + 'static {
     fn voicemail_config(&self) -> crate::config::VoicemailConfig {
         crate::config::VoicemailConfig::default()
     }
+    /// Folders and switches of the configuration the console's dialplan,
+    /// prompt and trunk pages need; `None` where there is none (unit tests).
+    fn console_config(&self) -> Option<ConsoleConfig> {
+        None
+    }
+    /// A prompt file of `language` was replaced or removed: calls must stop
+    /// playing the copy decoded before.
+    fn prompt_changed(&self, _language: String, _name: String) {}
     /// ACD configuration: queues, members, agents, skills (what
     /// `switchboard queue|agent …` do).
     fn acd_admin(&self, req: crate::admin::AcdRequest) -> BoxFuture<Result<crate::admin::Reply, crate::admin::AdminError>>;

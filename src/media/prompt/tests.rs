@@ -61,6 +61,19 @@ fn missing_prompt_is_silence_and_not_cached() {
 }
 
 #[test]
+fn a_replaced_prompt_is_read_again_once_forgotten() {
+    let (d, store) = store_with(&[("greeting", 100), ("other", 100)], DEFAULT_CACHE_SAMPLES);
+    assert_eq!(store.get("greeting", 8000).len(), 800);
+    store.get("other", 8000);
+    write_wav(&d.path().join("en/greeting.wav"), 8000, &[500; 1600]);
+    assert_eq!(store.get("greeting", 8000).len(), 800, "cached until forgotten");
+    store.forget("greeting");
+    assert_eq!(store.get("greeting", 8000).len(), 1600);
+    assert_eq!(store.cache_stats().0, 2, "other prompts stay cached");
+    assert_eq!(crate::media::decode::inspect_file(&d.path().join("en/greeting.wav")).map(|i| (i.rate, i.duration_ms)).ok(), Some((8000, 200)));
+}
+
+#[test]
 fn undecodable_prompt_is_silence() {
     let (d, store) = store_with(&[], DEFAULT_CACHE_SAMPLES);
     std::fs::write(d.path().join("en/broken.ogg"), b"OggS but not really").expect("write");

@@ -211,16 +211,13 @@ pub async fn state<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pe
         Ok(a) => a,
         Err(e) => return see_other(&format!("{back}?err={}", urlencode(&e.to_string()))),
     };
-    // Named by its extension: the ACD looks extensions up in the store, so
-    // an agent added since its last sync is found too (ids only after it).
-    let name = agent.extensions.first().cloned().unwrap_or_else(|| id.clone());
-    match core.agent_op(name, f.op.clone(), reason.clone()).await {
+    match core.agent_op(agent.id.clone(), f.op.clone(), reason.clone()).await {
         Ok(()) => {
             let detail = reason.map(|r| format!("reason {r}")).unwrap_or_default();
             v.audit(&format!("agent.{}", f.op), &id, &detail).await;
             see_other(&format!("{back}?ok={}", urlencode(&format!("Agent {id} {done}."))))
         }
-        Err(ApiError::NotFound(m) | ApiError::Invalid(m)) => see_other(&format!("{back}?err={}", urlencode(&m))),
+        Err(ApiError::NotFound(m) | ApiError::Invalid(m) | ApiError::Forbidden(m)) => see_other(&format!("{back}?err={}", urlencode(&m))),
     }
 }
 

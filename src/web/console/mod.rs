@@ -18,12 +18,17 @@ mod agents;
 mod customer_import;
 mod customers;
 mod dashboard;
+mod dialplan_files;
+mod dialplan_sim;
+mod dialplans;
 mod extensions;
 mod forms;
 pub mod layout;
 mod login;
 mod queue;
 mod queues;
+mod prompts;
+mod trunks;
 mod users;
 mod voicemail;
 
@@ -149,6 +154,16 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/customers/import", post(customer_import::import::<C>))
         .route("/customers/{id}", get(customers::show::<C>).post(customers::update::<C>))
         .route("/customers/{id}/delete", post(customers::delete::<C>))
+        .route("/trunks", get(trunks::list::<C>).post(trunks::create::<C>))
+        .route("/trunks/{name}/delete", post(trunks::delete::<C>))
+        .route("/dialplans", get(dialplans::list::<C>).post(dialplans::create::<C>))
+        .route("/dialplans/simulate", get(dialplan_sim::run::<C>))
+        .route("/dialplans/{file}", get(dialplans::edit::<C>).post(dialplans::save::<C>))
+        .route("/dialplans/{file}/delete", post(dialplans::delete::<C>))
+        .route("/prompts", get(prompts::list::<C>))
+        .route("/prompts/upload", post(prompts::upload::<C>))
+        .route("/prompts/{lang}/{file}", get(prompts::file::<C>))
+        .route("/prompts/{lang}/{file}/delete", post(prompts::delete::<C>))
         .route("/users", get(users::list::<C>).post(users::create::<C>))
         .route("/users/{id}", post(users::update::<C>))
         .route("/users/{id}/password", post(users::password::<C>))
