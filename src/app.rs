@@ -148,6 +148,7 @@ impl crate::web::CoreApi for Status {
             prompts_dir: c.media.prompts_dir.clone(),
             language: c.media.language.clone(),
             trunk_options: c.trunks.options_interval_secs > 0,
+            timezone: c.site.timezone.clone(),
         })
     }
     fn prompt_changed(&self, language: String, name: String) {

@@ -91,6 +91,17 @@ fn admin_sets_up_adds_an_extension_and_watches_registration_and_a_call() {
     b.screenshot("05-live-call").unwrap();
     phone.hangup().expect("hang up");
     b.wait_text("#live-count", "0", T).expect("the call leaves the dashboard");
+    // Today's chart counts it, as offered and answered.
+    let deadline = std::time::Instant::now() + T;
+    let label = loop {
+        let l = b.attr("#calls-by-hour", "aria-label").unwrap().unwrap_or_default();
+        if l.contains("1 offered, 1 answered") || std::time::Instant::now() > deadline {
+            break l;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(label.contains("1 offered, 1 answered"), "{label}");
+    b.screenshot("06-chart").unwrap();
 }
 
 #[test]

@@ -231,6 +231,15 @@ impl Store {
         Ok(sqlx::query_as("SELECT * FROM call_records WHERE ended_at IS NULL ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?)
     }
 
+    /// (started_at ms, answered) of every call since `since_ms`, for charts.
+    pub async fn call_starts_since(&self, since_ms: i64) -> Result<Vec<(i64, bool)>, StoreError> {
+        let rows: Vec<(i64, bool)> = sqlx::query_as("SELECT started_at, answered_at IS NOT NULL FROM call_records WHERE started_at >= ? ORDER BY id LIMIT 200000")
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows)
+    }
+
     /// Finished calls from or to `number`, newest first (the agent panel's history).
     pub async fn calls_of_number(&self, number: &str, limit: i64) -> Result<Vec<CallRecord>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM call_records WHERE (caller = ? OR callee = ?) AND ended_at IS NOT NULL ORDER BY id DESC LIMIT ?")

@@ -58,6 +58,8 @@ pub struct ConsoleConfig {
     pub language: String,
     /// Whether trunks are probed with OPTIONS (`[trunks] options_interval_secs` > 0).
     pub trunk_options: bool,
+    /// `[site] timezone`: where "today" starts on the dashboard.
+    pub timezone: String,
 }
 
 /// What the web may ask the core. Kept small on purpose.

@@ -62,6 +62,7 @@ async fn live_body<C: CoreApi>(core: &C, store: &crate::store::Store) -> Markup 
         trunk_rows.push((t, st));
     }
     let stats = core.acd_stats().await;
+    let hours = hourly(core, store, now).await;
     let queues = stats.as_ref().and_then(|s| s.get("queues")).and_then(|q| q.as_array()).cloned().unwrap_or_default();
     html! {
         div.grid {
@@ -84,6 +85,10 @@ async fn live_body<C: CoreApi>(core: &C, store: &crate::store::Store) -> Markup 
                     } }
                 }
             }
+        }
+        div.card {
+            h2 { "Calls today" }
+            (super::chart::calls_by_hour(&hours.0, hours.1))
         }
         @if !queues.is_empty() {
             div.card {
@@ -138,6 +143,23 @@ async fn live_body<C: CoreApi>(core: &C, store: &crate::store::Store) -> Markup 
             }
         }
     }
+}
+
+/// Offered and answered calls per local hour of today (`[site] timezone`),
+/// and the current local hour.
+async fn hourly<C: CoreApi>(core: &C, store: &crate::store::Store, now: i64) -> ([(u32, u32); 24], usize) {
+    let zone = core.console_config().and_then(|c| crate::dialplan::Zone::parse(&c.timezone).ok()).unwrap_or_default();
+    let local = |t: i64| t + zone.offset_at(t);
+    let midnight = now - local(now).rem_euclid(86_400);
+    let mut hours = [(0u32, 0u32); 24];
+    for (started_ms, answered) in store.call_starts_since(midnight * 1000).await.unwrap_or_default() {
+        let h = (local(started_ms / 1000).rem_euclid(86_400) / 3600) as usize;
+        if let Some(slot) = hours.get_mut(h) {
+            slot.0 += 1;
+            slot.1 += u32::from(answered);
+        }
+    }
+    (hours, (local(now).rem_euclid(86_400) / 3600) as usize)
 }
 
 fn yes_no(v: Option<bool>) -> Markup {

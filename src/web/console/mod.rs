@@ -13,6 +13,7 @@ mod apikeys;
 mod audio;
 mod calls;
 mod calls_csv;
+mod chart;
 mod agent_edit;
 mod agents;
 mod customer_import;
