@@ -76,10 +76,17 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
         events: events.clone(),
     });
     crate::call::acd::spawn(ctx.clone(), acd_rx);
+    // Chats open when the last run stopped cannot go on (their sessions are gone).
+    match store.close_open_chats(crate::store::unix_ms()).await {
+        Ok(n) if n > 0 => tracing::info!(chats = n, "web chats left open by the last run closed"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("open chats not closed: {e}"),
+    }
+    let chats = crate::chat::ChatHub::new(config.contact.clone(), store.clone(), events.clone(), ctx.acd.clone());
     tokio::spawn(call::run_core(ctx.clone(), core_rx));
     tokio::spawn(call::trunks::supervise(ctx.clone()));
     tokio::spawn(watch_dialplan(ctx.clone()));
-    let status = Status { ctx: ctx.clone() };
+    let status = Status { ctx: ctx.clone(), chats };
     tokio::spawn(async move {
         if let Err(e) = crate::web::serve(http, status).await {
             tracing::error!("web console stopped: {e}");
@@ -119,9 +126,13 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
 
 struct Status {
     ctx: Arc<Ctx>,
+    chats: crate::chat::ChatHub,
 }
 
 impl crate::web::CoreApi for Status {
+    fn contact(&self) -> Option<crate::chat::ChatHub> {
+        Some(self.chats.clone()).filter(|c| c.config().enabled)
+    }
     fn console_store(&self) -> Option<crate::store::Store> {
         Some(self.ctx.store.clone())
     }

@@ -6,6 +6,7 @@ pub mod acd;
 pub mod admin;
 pub mod app;
 pub mod call;
+pub mod chat;
 pub mod config;
 pub mod cti;
 pub mod csv;

@@ -9,6 +9,9 @@
 //! dials the entry ends `CallbackFailed`, otherwise it is offered again after
 //! `callback.retry_delay_ms`, keeping its place). `RestoreCallback` re-creates
 //! an entry after a restart with its original join time and priority.
+//! `JoinCallback` is a request with no call before it (a web form): a join
+//! and a request in one step, counted and logged like that pair; being a
+//! callback from the start, it is accepted while no agent is logged in.
 //! Callback entries are exempt from max wait, announcements and
 //! leave-when-empty; `callback.max_age_ms` bounds them instead.
 

@@ -152,6 +152,16 @@ impl Acd {
             Input::RequestCallback { caller, number } => {
                 self.request_callback(now, &caller, number)
             }
+            Input::JoinCallback {
+                caller,
+                queue,
+                priority,
+                skills,
+                number,
+            } => {
+                self.join_entry(now, caller.clone(), queue, priority, skills, true);
+                self.request_callback(now, &caller, number);
+            }
             Input::RestoreCallback {
                 caller,
                 queue,

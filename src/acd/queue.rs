@@ -205,6 +205,21 @@ impl Acd {
         priority: i32,
         skills: Vec<(String, u8)>,
     ) {
+        self.join_entry(now, key, queue, priority, skills, false);
+    }
+
+    /// A join; `callback`: the entry becomes a callback at once
+    /// (`JoinCallback`), so like every callback entry it may wait for
+    /// agents to log in (`join_empty` does not apply; `max_callers` does).
+    pub(super) fn join_entry(
+        &mut self,
+        now: u64,
+        key: CallerKey,
+        queue: String,
+        priority: i32,
+        skills: Vec<(String, u8)>,
+        callback: bool,
+    ) {
         if self.callers.contains_key(&key) {
             return; // duplicate key: the first entry stands
         }
@@ -217,7 +232,7 @@ impl Acd {
             self.refuse(now, &key, Some(&queue), LeaveReason::Full);
             return;
         }
-        if !q.cfg.join_empty && !self.any_member_logged_in(&queue) {
+        if !callback && !q.cfg.join_empty && !self.any_member_logged_in(&queue) {
             self.refuse(now, &key, Some(&queue), LeaveReason::Empty);
             return;
         }

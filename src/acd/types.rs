@@ -269,6 +269,18 @@ pub enum Input {
         caller: CallerKey,
         number: String,
     },
+    /// A callback requested without a waiting call (the web contact form):
+    /// exactly `Join` followed by `RequestCallback` in one step, so the entry
+    /// is never offered as a live caller in between. Refused like a join
+    /// (unknown queue, full), except that it may wait for agents to log in
+    /// whatever `join_empty` says, as every callback entry may.
+    JoinCallback {
+        caller: CallerKey,
+        queue: String,
+        priority: i32,
+        skills: Vec<(String, u8)>,
+        number: String,
+    },
     RestoreCallback {
         caller: CallerKey,
         queue: String,

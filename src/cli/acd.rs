@@ -155,6 +155,17 @@ fn utc(ms: i64) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year, t.month, t.day, t.hour, t.minute, t.second)
 }
 
+/// A web request's message in one table cell: one line, at most 24
+/// characters (`switchboard callbacks` is a list, not a reader).
+fn note_cell(note: &str) -> String {
+    let line = note.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 24 {
+        format!("{}…", line.chars().take(23).collect::<String>())
+    } else {
+        or_dash(line)
+    }
+}
+
 fn or_dash(s: String) -> String {
     if s.is_empty() {
         "-".into()
@@ -232,12 +243,12 @@ pub async fn callbacks(queue: Option<&str>, all: bool, limit: i64, data: &Path) 
     }
     let list = if all { store.list_callbacks(queue, limit.clamp(1, 10_000)).await? } else { store.list_pending_callbacks(queue).await? };
     println!(
-        "{:<6} {:<16} {:<16} {:<20} {:<8} {:>8} {:<20} {:<20} {:<12} AGENT",
-        "ID", "QUEUE", "NUMBER", "NAME", "STATE", "ATTEMPTS", "JOINED (UTC)", "REQUESTED (UTC)", "PRIORITY"
+        "{:<6} {:<16} {:<16} {:<20} {:<8} {:>8} {:<20} {:<20} {:<8} {:<5} {:<24} AGENT",
+        "ID", "QUEUE", "NUMBER", "NAME", "STATE", "ATTEMPTS", "JOINED (UTC)", "REQUESTED (UTC)", "PRIORITY", "FROM", "NOTE"
     );
     for c in list {
         println!(
-            "{:<6} {:<16} {:<16} {:<20} {:<8} {:>8} {:<20} {:<20} {:<12} {}",
+            "{:<6} {:<16} {:<16} {:<20} {:<8} {:>8} {:<20} {:<20} {:<8} {:<5} {:<24} {}",
             c.id,
             c.queue,
             c.number,
@@ -247,6 +258,8 @@ pub async fn callbacks(queue: Option<&str>, all: bool, limit: i64, data: &Path) 
             utc(c.joined_at_ms),
             utc(c.requested_at_ms),
             c.priority,
+            or_dash(c.source),
+            note_cell(&c.note),
             c.agent.unwrap_or_else(|| "-".into())
         );
     }

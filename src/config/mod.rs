@@ -2,6 +2,7 @@
 //! validation. Owns parsing and checking only; must not open sockets or the
 //! database. Errors name file, line and field so an admin can fix them.
 
+mod contact;
 mod locate;
 mod site;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use contact::ContactConfig;
 pub use locate::line_of_key;
 pub use site::{CtiConfig, SiteConfig};
 
@@ -39,6 +41,7 @@ pub struct Config {
     pub voicemail: VoicemailConfig,
     pub site: SiteConfig,
     pub cti: CtiConfig,
+    pub contact: ContactConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -476,6 +479,7 @@ impl Config {
         }
         self.validate_smtp()?;
         self.validate_site()?;
+        self.validate_contact()?;
         self.validate_voicemail()
     }
 

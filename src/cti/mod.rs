@@ -1,7 +1,7 @@
 //! Computer-telephony integration: the events the call layer publishes for
 //! screens (agent panels, wallboards, CRMs) — call offered/ringing/answered/
 //! ended with the caller's customer record, queue joins and leaves, agent
-//! state. A broadcast bus: publishers never wait, a slow subscriber loses
+//! state, and web chats (offered, withdrawn, answered, each message, ended). A broadcast bus: publishers never wait, a slow subscriber loses
 //! the oldest events (and is told so). Owns no sockets; the web module
 //! serves the bus as a WebSocket.
 
@@ -35,6 +35,25 @@ pub struct CallInfo {
     pub queue: String,
     /// The caller's customer record (`Customer::vars()`), when known.
     pub customer: Option<BTreeMap<String, String>>,
+    /// `chat` for a web chat waiting in the queue; empty (and left out of
+    /// the JSON) for a phone call.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub channel: String,
+}
+
+/// What a web chat looks like to a screen.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ChatInfo {
+    /// The chat's id (the key of `/api/v1/chats/{id}/...`).
+    pub chat_id: String,
+    pub queue: String,
+    pub visitor_name: String,
+    pub visitor_phone: String,
+    pub visitor_email: String,
+    /// What the visitor wrote to start the chat.
+    pub first_message: String,
+    /// The customer record matched by phone or e-mail, when one did.
+    pub customer: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -53,6 +72,18 @@ pub enum CtiKind {
     /// The agent's call ended.
     CallEnded { agent: String, call_id: String },
     AgentState { agent: String, state: String, reason: Option<String> },
+    /// A web chat is offered to this agent: the panel shows it with Accept.
+    ChatOffered { agent: String, chat: ChatInfo },
+    /// That offer was withdrawn (ring timeout, declined, visitor left, taken).
+    ChatOfferCancelled { agent: String, chat_id: String },
+    /// The agent accepted: the chat is live.
+    ChatAnswered { agent: String, chat_id: String },
+    /// A line in a live chat; `from` is `visitor`, `agent` or `system`;
+    /// `id` orders the transcript (`GET /api/v1/chats/{id}` has the same ids).
+    ChatMessage { agent: String, chat_id: String, id: i64, from: String, text: String },
+    /// The chat ended (`by`: visitor, agent, idle, limit, shutdown); the
+    /// agent goes to wrap-up.
+    ChatEnded { agent: String, chat_id: String, by: String },
 }
 
 /// The bus; clones share it.

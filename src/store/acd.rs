@@ -540,6 +540,11 @@ pub struct Callback {
     pub finished_at_ms: Option<i64>,
     /// The agent who took (or is taking) it.
     pub agent: Option<String>,
+    /// The customer's message (web requests).
+    pub note: String,
+    /// Where it was asked for: `phone` (the queue's callback key) or `web`
+    /// (the contact form).
+    pub source: String,
 }
 
 // ------------------------------------------------------------ row codecs ---
@@ -646,10 +651,12 @@ struct CallbackRow {
     last_attempt_at_ms: Option<i64>,
     finished_at_ms: Option<i64>,
     agent: Option<String>,
+    note: String,
+    source: String,
 }
 
 const CALLBACK_COLUMNS: &str = "id, queue, number, name, call_id, priority, joined_at_ms, requested_at_ms, state, attempts, \
-     last_attempt_at_ms, finished_at_ms, agent";
+     last_attempt_at_ms, finished_at_ms, agent, note, source";
 
 impl From<CallbackRow> for Callback {
     fn from(r: CallbackRow) -> Callback {
@@ -668,6 +675,8 @@ impl From<CallbackRow> for Callback {
             last_attempt_at_ms: r.last_attempt_at_ms,
             finished_at_ms: r.finished_at_ms,
             agent: r.agent,
+            note: r.note,
+            source: r.source,
         }
     }
 }
@@ -1016,7 +1025,7 @@ impl Store {
         }
         let done = sqlx::query(
             "INSERT INTO callbacks (queue, number, name, call_id, priority, joined_at_ms, requested_at_ms, state, attempts, \
-             last_attempt_at_ms, finished_at_ms, agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             last_attempt_at_ms, finished_at_ms, agent, note, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&cb.queue)
         .bind(number)
@@ -1030,6 +1039,8 @@ impl Store {
         .bind(cb.last_attempt_at_ms)
         .bind(cb.finished_at_ms)
         .bind(&cb.agent)
+        .bind(&cb.note)
+        .bind(if cb.source == "web" { "web" } else { "phone" })
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -6,6 +6,7 @@
 mod acd;
 mod api_keys;
 mod calls;
+mod chats;
 mod customers;
 mod extensions;
 mod recordings;
@@ -26,6 +27,7 @@ pub use acd::{
 };
 pub use api_keys::{check_api_key_name, ApiKey, API_SCOPES};
 pub use calls::{unix_ms, CallFilter, CallRecord, LegQualityRow};
+pub use chats::{ChatMessage, ChatRecord, NewChat};
 pub use customers::{normalize_phone, validate_customer, Customer, ImportReport, NewCustomer};
 pub use extensions::{check_codec_list, check_extension_number, check_extension_secret, Extension};
 pub use recordings::{RecordingRow, RecordingSummary};

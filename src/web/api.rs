@@ -160,10 +160,11 @@ pub(super) async fn stats<C: CoreApi>(State(core): State<Arc<C>>, headers: Heade
 
 /// Which events a subscriber wants. Every given filter must match:
 /// - `agent`: events naming that agent (offers, ringing, answered, ended,
-///   agent state); queue joins and leaves name no agent and never match.
+///   agent state, chat offers and messages); queue joins and leaves name no
+///   agent and never match.
 /// - `queue`: joins, leaves and offers of that queue, and the ringing /
 ///   answered / ended events of calls offered from it (remembered by
-///   Call-ID). Agent state names no queue (an agent may serve several), so
+///   Call-ID), likewise for chats (remembered by chat id). Agent state names no queue (an agent may serve several), so
 ///   it never matches: a per-agent panel uses `agent` alone.
 #[derive(Debug, Default)]
 pub(super) struct Filter {
@@ -196,7 +197,12 @@ impl Filter {
             | CtiKind::CallRinging { agent, .. }
             | CtiKind::CallAnswered { agent, .. }
             | CtiKind::CallEnded { agent, .. }
-            | CtiKind::AgentState { agent, .. } => Some(agent.as_str()),
+            | CtiKind::AgentState { agent, .. }
+            | CtiKind::ChatOffered { agent, .. }
+            | CtiKind::ChatOfferCancelled { agent, .. }
+            | CtiKind::ChatAnswered { agent, .. }
+            | CtiKind::ChatMessage { agent, .. }
+            | CtiKind::ChatEnded { agent, .. } => Some(agent.as_str()),
             CtiKind::QueueJoined { .. } | CtiKind::QueueLeft { .. } => None,
         };
         if let Some(want) = &self.agent {
@@ -217,9 +223,20 @@ impl Filter {
                 }
                 mine
             }
-            CtiKind::CallRinging { call_id, .. } | CtiKind::CallAnswered { call_id, .. } | CtiKind::CallEnded { call_id, .. } => {
-                self.calls.contains(call_id)
+            CtiKind::ChatOffered { chat, .. } => {
+                let mine = chat.queue == want;
+                if mine {
+                    self.remember(&chat.chat_id);
+                }
+                mine
             }
+            CtiKind::CallRinging { call_id, .. }
+            | CtiKind::CallAnswered { call_id, .. }
+            | CtiKind::CallEnded { call_id, .. }
+            | CtiKind::ChatOfferCancelled { chat_id: call_id, .. }
+            | CtiKind::ChatAnswered { chat_id: call_id, .. }
+            | CtiKind::ChatMessage { chat_id: call_id, .. }
+            | CtiKind::ChatEnded { chat_id: call_id, .. } => self.calls.contains(call_id),
             CtiKind::AgentState { .. } => false,
         }
     }

@@ -1,6 +1,6 @@
 //! Static browser assets, embedded in the binary and served under
-//! `/assets/{name}`: the stylesheet, the small helper script and the
-//! vendored htmx (see `assets/vendor/README.md` for versions and licenses).
+//! `/assets/{name}`: the stylesheet, the small helper script, the agent
+//! panel's and the public contact page's scripts, and the vendored htmx (see `assets/vendor/README.md` for versions and licenses).
 //! Pages link them with `?v=<crate version>`, so a day of caching never
 //! serves a stale file after an update.
 
@@ -16,6 +16,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("admin-forms.js", "text/javascript; charset=utf-8", include_bytes!("assets/admin-forms.js")),
     ("dialplans.js", "text/javascript; charset=utf-8", include_bytes!("assets/dialplans.js")),
     ("prompts.js", "text/javascript; charset=utf-8", include_bytes!("assets/prompts.js")),
+    ("contact.js", "text/javascript; charset=utf-8", include_bytes!("assets/contact.js")),
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("assets/vendor/htmx.min.js")),
 ];
 

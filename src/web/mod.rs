@@ -3,7 +3,9 @@
 //! for embedded files), the CTI event WebSocket and ACD statistics (`api`),
 //! REST call and agent control (`control`), the admin API for queues,
 //! agents, skills and customers with CSV import (`admin`, `admin_acd`,
-//! `admin_customers`; scope `admin`) and Prometheus metrics (`metrics`).
+//! `admin_customers`; scope `admin`), Prometheus metrics (`metrics`), the
+//! public contact page with its lookup, callback form and visitor chat
+//! (`contact`, no login) and the agents' side of chats (`chat_api`).
 //! Live state and domain changes go through `CoreApi`; the console's own
 //! tables (users, sessions, audit log) and plain data pages use the store
 //! handle `CoreApi::console_store` gives. Never SIP, media or the call
@@ -17,7 +19,9 @@ mod admin_customers;
 mod api;
 mod assets;
 pub mod auth;
+mod chat_api;
 mod console;
+mod contact;
 mod control;
 pub mod metrics;
 
@@ -98,6 +102,11 @@ pub trait CoreApi: Send + Sync + 'static {
     fn agent_call(&self, _agent: String, _last: bool) -> Option<String> {
         None
     }
+    /// The public contact channel (`/contact`): its settings, web callback
+    /// requests and live chats. `None`: the page is off (404).
+    fn contact(&self) -> Option<crate::chat::ChatHub> {
+        None
+    }
     /// The SIP digest realm (extension secrets are hashed with it).
     fn sip_realm(&self) -> String {
         "switchboard".into()
@@ -173,7 +182,11 @@ fn router<C: CoreApi>(core: C) -> Router {
             "/api/v1/customers/{id}",
             get(admin_customers::get::<C>).put(admin_customers::update::<C>).delete(admin_customers::delete::<C>),
         )
+        .route("/api/v1/chats/{chat_id}", get(chat_api::transcript::<C>))
+        .route("/api/v1/chats/{chat_id}/{action}", post(chat_api::action::<C>))
         .merge(console::routes::<C>())
+        .merge(contact::routes::<C>())
+        .layer(axum::Extension(Arc::new(contact::Limits::new(core.contact().as_ref().map(|h| h.config())))))
         .layer(axum::middleware::from_fn_with_state(core.clone(), auth::csrf_guard::<C>))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::Extension(Arc::new(auth::AuthState::default())))

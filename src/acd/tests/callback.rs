@@ -175,3 +175,94 @@ fn callback_max_age_ends_the_entry() {
     assert!(finished(&h.advance(3_599_999), "cb").is_empty());
     assert_eq!(finished(&h.advance(1), "cb"), [Outcome::CallbackFailed]);
 }
+
+#[test]
+fn join_callback_is_a_join_and_a_request_in_one_step() {
+    let mut h = queue();
+    h.login("a");
+    // An agent is free, yet the entry is offered as a callback (the agent
+    // first, then DialCustomer), never as a live caller in between.
+    let outs = h.input(Input::JoinCallback {
+        caller: "web".into(),
+        queue: "q".into(),
+        priority: 0,
+        skills: vec![],
+        number: "+4930123".into(),
+    });
+    assert_eq!(offers(&outs), [("web".to_string(), "a".to_string())]);
+    assert!(
+        !outs.iter().any(|o| matches!(o, Output::CancelOffer { .. })),
+        "no live offer withdrawn: {outs:?}"
+    );
+    let st = h.acd.stats(h.now);
+    assert_eq!(
+        (st.queues[0].joined, st.queues[0].callbacks_requested, st.queues[0].waiting),
+        (1, 1, 0),
+        "counted like a join plus a request; not a live caller"
+    );
+    let events: Vec<String> = h
+        .logs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Log(e) => Some(serde_json::to_value(&e.kind).unwrap()["event"].as_str().unwrap().to_string()),
+            _ => None,
+        })
+        .filter(|e| e.starts_with("join") || e.starts_with("callback"))
+        .collect();
+    assert_eq!(events, ["join", "callback-requested"]);
+    let offer = h.answer("a");
+    assert!(h.all.iter().any(|o| matches!(o, Output::DialCustomer { caller, number, .. } if caller == "web" && number == "+4930123")));
+    let outs = h.input(Input::CustomerAnswered { caller: "web".into() });
+    assert_eq!(finished(&outs, "web"), [Outcome::CalledBack]);
+    h.input(Input::CallEnded { offer });
+}
+
+#[test]
+fn join_callback_waits_as_a_callback_and_is_refused_like_a_join() {
+    let mut h = queue();
+    // Nobody logged in: the entry waits, exempt from max wait.
+    h.input(Input::JoinCallback {
+        caller: "web".into(),
+        queue: "q".into(),
+        priority: 0,
+        skills: vec![],
+        number: "555".into(),
+    });
+    h.advance(60_000);
+    assert!(finished(&h.all, "web").is_empty(), "no max-wait overflow for a callback");
+    assert_eq!(h.acd.stats(h.now).queues[0].callbacks_waiting, 1);
+    // An unknown queue refuses it, with nothing left behind.
+    let outs = h.input(Input::JoinCallback {
+        caller: "lost".into(),
+        queue: "nope".into(),
+        priority: 0,
+        skills: vec![],
+        number: "555".into(),
+    });
+    assert_eq!(finished(&outs, "lost"), [Outcome::Refused(crate::acd::LeaveReason::UnknownQueue)]);
+    // A full queue refuses it too.
+    let mut full = H::with_queue("f", Strategy::Linear, |q| q.max_callers = Some(1));
+    full.join("c1", "f");
+    let outs = full.input(Input::JoinCallback {
+        caller: "web".into(),
+        queue: "f".into(),
+        priority: 0,
+        skills: vec![],
+        number: "555".into(),
+    });
+    assert_eq!(finished(&outs, "web"), [Outcome::Refused(crate::acd::LeaveReason::Full)]);
+    assert_eq!(full.acd.stats(full.now).queues[0].callbacks_requested, 0);
+    // Nobody logged in and join_empty off: a caller is refused, a callback waits.
+    let mut closed = H::with_queue("c", Strategy::Linear, |q| q.join_empty = false);
+    let outs = closed.join("caller", "c");
+    assert_eq!(finished(&outs, "caller"), [Outcome::Refused(crate::acd::LeaveReason::Empty)]);
+    let outs = closed.input(Input::JoinCallback {
+        caller: "web".into(),
+        queue: "c".into(),
+        priority: 0,
+        skills: vec![],
+        number: "555".into(),
+    });
+    assert!(finished(&outs, "web").is_empty(), "{outs:?}");
+    assert_eq!(closed.acd.stats(closed.now).queues[0].callbacks_waiting, 1);
+}

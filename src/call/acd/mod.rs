@@ -3,7 +3,9 @@
 //! and routes its outputs — directives to the waiting callers' call tasks,
 //! agent state and the queue log to the store, callbacks to their own call
 //! tasks. Call tasks talk to it through [`AcdHandle`]. Owns no SIP and no
-//! media; it never blocks on a call.
+//! media; it never blocks on a call. Web chats (`crate::chat`) wait in
+//! queues through the same handle, as callers whose offers ring no phone;
+//! web callback requests enter through [`AcdHandle::web_callback`].
 
 mod callback;
 pub mod crm;
@@ -84,6 +86,20 @@ pub struct JoinRequest {
     pub ivr_path: String,
     /// The screen pop's customer record (`crm::customer_for`).
     pub customer: Option<BTreeMap<String, String>>,
+    /// A web chat, not a call: its session publishes chat events itself, so
+    /// the ACD publishes no call offered/ringing/answered/ended for it.
+    pub chat: bool,
+}
+
+/// A callback asked for on the web (no call before it).
+#[derive(Debug, Clone)]
+pub struct WebCallback {
+    pub queue: String,
+    /// Any notation; normalized (and refused without digits) on insert.
+    pub number: String,
+    pub name: String,
+    /// The customer's message.
+    pub note: String,
 }
 
 /// What the caller's task needs to know about the queue it joined.
@@ -102,6 +118,7 @@ pub enum Msg {
     Join { req: JoinRequest, directives: mpsc::UnboundedSender<CallerDirective>, reply: oneshot::Sender<Result<QueueInfo, Refused>> },
     Abandon { caller: String },
     RequestCallback { caller: String, number: String },
+    WebCallback { req: WebCallback, reply: oneshot::Sender<Result<i64, Refused>> },
     OfferRinging { offer: u64 },
     OfferAnswered { offer: u64 },
     OfferFailed { offer: u64, why: OfferFailure },
@@ -138,6 +155,14 @@ impl AcdHandle {
     }
     pub fn request_callback(&self, caller: &str, number: &str) {
         let _ = self.tx.send(Msg::RequestCallback { caller: caller.to_string(), number: number.to_string() });
+    }
+    /// A callback request from the web form: persisted (it survives a
+    /// restart), then queued exactly like a caller who pressed the queue's
+    /// callback key. `Ok` is the callbacks row id.
+    pub async fn web_callback(&self, req: WebCallback) -> Result<i64, Refused> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Msg::WebCallback { req, reply }).map_err(|_| Refused::gone())?;
+        rx.await.map_err(|_| Refused::gone())?
     }
     pub fn offer_ringing(&self, offer: u64) {
         let _ = self.tx.send(Msg::OfferRinging { offer });

@@ -46,6 +46,9 @@ struct Task {
     joined: HashMap<CallerKey, (u64, i64)>,
     /// Callback entries: DB row, number, attempts so far.
     callbacks: HashMap<CallerKey, (i64, String, i64)>,
+    /// Web chats among the callers (until their answered offer ends): the
+    /// chat session publishes their events, not this task.
+    chats: std::collections::HashSet<CallerKey>,
     /// What was last applied, to send only changes.
     queues: BTreeMap<String, QueueConfig>,
     queue_rows: BTreeMap<String, store::Queue>,
@@ -141,6 +144,7 @@ impl Task {
             info: HashMap::new(),
             joined: HashMap::new(),
             callbacks: HashMap::new(),
+            chats: Default::default(),
             queues: BTreeMap::new(),
             queue_rows: BTreeMap::new(),
             agents: BTreeMap::new(),
@@ -337,9 +341,12 @@ impl Task {
                 }
                 self.input(Input::RequestCallback { caller, number });
             }
+            Msg::WebCallback { req, reply } => self.web_callback(req, reply).await,
             Msg::OfferRinging { offer } => {
                 if let Some((caller, agent)) = self.offers.get(&OfferId(offer)) {
-                    self.ctx.events.publish(CtiKind::CallRinging { agent: agent.clone(), call_id: caller.clone() });
+                    if !self.chats.contains(caller) {
+                        self.ctx.events.publish(CtiKind::CallRinging { agent: agent.clone(), call_id: caller.clone() });
+                    }
                 }
                 self.input(Input::OfferRinging { offer: OfferId(offer) });
             }
@@ -355,7 +362,9 @@ impl Task {
             }
             Msg::CallEnded { offer } => {
                 if let Some((caller, agent)) = self.offers.remove(&OfferId(offer)) {
-                    self.ctx.events.publish(CtiKind::CallEnded { agent, call_id: caller });
+                    if !self.chats.remove(&caller) {
+                        self.ctx.events.publish(CtiKind::CallEnded { agent, call_id: caller });
+                    }
                 }
                 self.input(Input::CallEnded { offer: OfferId(offer) });
             }
@@ -426,7 +435,9 @@ impl Task {
             ivr_path: req.ivr_path.clone(),
             queue: req.queue.clone(),
             customer: req.customer.clone(),
+            channel: if req.chat { "chat".into() } else { String::new() },
         };
+        let chat = req.chat;
         let skills = req.skills.into_iter().collect();
         self.joined.insert(caller.clone(), (now_ms(), req.priority));
         self.acd.handle(now_ms(), Input::Join { caller: caller.clone(), queue: req.queue.clone(), priority: req.priority.clamp(-1000, 1000) as i32, skills });
@@ -450,7 +461,77 @@ impl Task {
             None => {
                 self.ctx.events.publish(CtiKind::QueueJoined { call: info.clone() });
                 self.info.insert(caller.clone(), info);
+                if chat {
+                    self.chats.insert(caller.clone());
+                }
                 let _ = reply.send(Ok(QueueInfo { queue: row.name.clone(), moh_class: row.moh_class.clone(), callback_key: row.callback_key }));
+            }
+        }
+        for o in rest {
+            self.route(o).await;
+        }
+    }
+
+    /// A web callback request: the row first (it must survive a restart),
+    /// then the core's `JoinCallback`; a refusal marks the row failed.
+    async fn web_callback(&mut self, req: super::WebCallback, reply: oneshot::Sender<Result<i64, super::Refused>>) {
+        if !self.queues.contains_key(&req.queue) {
+            self.sync().await;
+        }
+        if !self.queue_rows.contains_key(&req.queue) {
+            let _ = reply.send(Err(super::Refused { reason: "unknown queue".into(), destination: None }));
+            return;
+        }
+        let Some(number) = store::normalize_phone(&req.number) else {
+            let _ = reply.send(Err(super::Refused { reason: "invalid number".into(), destination: None }));
+            return;
+        };
+        let caller = format!("web-cb-{:016x}", rand::random::<u64>());
+        let now = now_ms();
+        let row = store::Callback {
+            queue: req.queue.clone(),
+            number: number.clone(),
+            name: req.name.clone(),
+            call_id: caller.clone(),
+            joined_at_ms: now as i64,
+            requested_at_ms: now as i64,
+            note: req.note.clone(),
+            source: "web".into(),
+            ..store::Callback::default()
+        };
+        let id = match self.ctx.store.insert_callback(&row).await {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::warn!("web callback not saved: {e}");
+                let _ = reply.send(Err(super::Refused { reason: e.to_string(), destination: None }));
+                return;
+            }
+        };
+        self.acd.handle(now, Input::JoinCallback { caller: caller.clone(), queue: req.queue.clone(), priority: 0, skills: Vec::new(), number: number.clone() });
+        let mut refused = None;
+        let mut rest = Vec::new();
+        while let Some(o) = self.acd.poll_output() {
+            if let Output::Leave { caller: c, reason, destination } = &o {
+                if *c == caller && refused.is_none() {
+                    refused = Some(super::Refused { reason: reason_text(*reason).to_string(), destination: destination.clone() });
+                }
+            }
+            rest.push(o);
+        }
+        match refused {
+            Some(r) => {
+                let _ = self.ctx.store.update_callback(id, store::CallbackState::Failed, 0, unix_ms(), None).await;
+                let _ = reply.send(Err(r));
+            }
+            None => {
+                tracing::info!(id, %number, queue = %req.queue, "callback requested on the web");
+                self.callbacks.insert(caller.clone(), (id, number.clone(), 0));
+                self.joined.insert(caller.clone(), (now, 0));
+                let customer = self.ctx.store.customer_by_phone(&number).await.ok().flatten().map(|c| c.vars());
+                let info = CallInfo { call_id: caller.clone(), caller: number, caller_name: req.name, queue: req.queue, customer, ..CallInfo::default() };
+                self.ctx.events.publish(CtiKind::QueueJoined { call: info.clone() });
+                self.info.insert(caller, info);
+                let _ = reply.send(Ok(id));
             }
         }
         for o in rest {
@@ -485,7 +566,7 @@ impl Task {
             Output::Offer { offer, caller, agent, queue } => {
                 let extensions = self.agent_rows.get(&agent).map(|a| a.extensions.clone()).unwrap_or_default();
                 self.offers.insert(offer, (caller.clone(), agent.clone()));
-                if let Some(info) = self.info.get(&caller) {
+                if let Some(info) = self.info.get(&caller).filter(|_| !self.chats.contains(&caller)) {
                     self.ctx.events.publish(CtiKind::CallOffered { agent: agent.clone(), call: info.clone() });
                 }
                 // A callback's call task ends with its offer; its channel is then closed.
@@ -525,7 +606,9 @@ impl Task {
                 }
             }
             Output::Connect { offer, caller, agent } => {
-                self.ctx.events.publish(CtiKind::CallAnswered { agent: agent.clone(), call_id: caller.clone() });
+                if !self.chats.contains(&caller) {
+                    self.ctx.events.publish(CtiKind::CallAnswered { agent: agent.clone(), call_id: caller.clone() });
+                }
                 self.tell(&caller, CallerDirective::Connect { offer: offer.0, agent });
             }
             Output::RejectLateAnswer { offer } => {
@@ -563,6 +646,10 @@ impl Task {
                 // caller's other offers (failed, cancelled, rejected) go now.
                 let keep = self.acd_current_offer(&caller);
                 self.offers.retain(|o, (c, _)| *c != caller || Some(*o) == keep);
+                // An answered chat stays known until its CallEnded.
+                if keep.is_none() {
+                    self.chats.remove(&caller);
+                }
                 let queue = self.info.remove(&caller).map(|i| i.queue).unwrap_or_default();
                 self.joined.remove(&caller);
                 if let Some((id, _, attempts)) = self.callbacks.remove(&caller) {

@@ -107,6 +107,7 @@ impl Driver<'_> {
                             did: session.vars().get("did").cloned().unwrap_or_default(),
                             ivr_path: session.path().join(" > "),
                             customer: None,
+                            chat: false,
                         };
                         match self.wait_in_queue(req).await {
                             QueueExit::Left { reason, .. } if reason == "unknown queue" && !members.is_empty() => {

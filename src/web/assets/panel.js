@@ -1,6 +1,7 @@
 // The agent panel: listens to the CTI event stream (limited by the server
 // to this agent), shows the screen pop when the phone rings, call controls
-// while talking and the wrap-up form afterwards. Every caller-supplied
+// while talking and the wrap-up form afterwards; web chats the same way:
+// the offer with Accept / Decline, the conversation, End, then wrap-up. Every caller-supplied
 // value is put into the page as text (textContent), never as HTML; the
 // history fragment comes from our own server, escaped there.
 (function () {
@@ -11,6 +12,10 @@
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.content : "";
   var current = null;
+  // The web chat on screen: { id, state: offered | connected | ended }.
+  var chat = null;
+  // What the wrap-up form saves: "call" (current) or "chat" (chat.id).
+  var wrapFor = "call";
 
   function $(id) { return document.getElementById(id); }
   function enc(s) { return encodeURIComponent(s); }
@@ -18,6 +23,18 @@
 
   function post(url) {
     return fetch(url, { method: "POST", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" }).then(function (r) {
+      if (r.ok) return r;
+      return r.json().then(function (j) { throw new Error(j.error || ("HTTP " + r.status)); },
+                           function () { throw new Error("HTTP " + r.status); });
+    });
+  }
+
+  function postJson(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (r) {
       if (r.ok) return r;
       return r.json().then(function (j) { throw new Error(j.error || ("HTTP " + r.status)); },
                            function () { throw new Error("HTTP " + r.status); });
@@ -59,8 +76,12 @@
       ["Queue", call.queue || ""],
       ["IVR path", call.ivr_path || ""]
     ], "call-info"));
+    showCustomer(call.customer, call.caller);
+  }
+
+  function showCustomer(cust, number) {
+    $("pop").hidden = false;
     var c = $("customer");
-    var cust = call.customer;
     if (cust && Object.keys(cust).length) {
       var first = ["name", "account", "phone", "tags", "notes"];
       var rows = [];
@@ -68,10 +89,10 @@
       Object.keys(cust).sort().forEach(function (k) { if (first.indexOf(k) < 0 && cust[k] !== "") rows.push([k, cust[k]]); });
       c.replaceChildren(table(rows, "customer-record"));
     } else {
-      c.replaceChildren(el("p", "Unknown caller: no customer record for " + (call.caller || "this number") + ".", "muted"));
+      c.replaceChildren(el("p", "Unknown caller: no customer record for " + (number || "this number") + ".", "muted"));
     }
     $("history").replaceChildren(el("p", "Loading…", "muted"));
-    fetch("/agent/history?number=" + enc(call.caller || ""), { credentials: "same-origin" })
+    fetch("/agent/history?number=" + enc(number || ""), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : ""; })
       .then(function (html) { $("history").innerHTML = html; })
       .catch(function () { $("history").replaceChildren(el("p", "History unavailable.", "muted")); });
@@ -82,9 +103,117 @@
     if (b) { b.textContent = text; b.className = "badge " + cls; }
   }
 
+  // ---- web chats ----
+  var who = { visitor: "Visitor", agent: "You", system: "" };
+
+  function chatBadge(text, cls) {
+    var b = $("chat-summary").querySelector(".badge");
+    if (b) { b.textContent = text; b.className = "badge " + cls; }
+  }
+
+  function addLine(m) {
+    var log = $("chat-log");
+    if (log.querySelector('li[data-id="' + m.id + '"]')) return;
+    var li = el("li", null, "msg " + m.from);
+    li.setAttribute("data-id", String(m.id));
+    li.appendChild(el("span", m.from === "visitor" && chat && chat.name ? chat.name : who[m.from] || "", "who"));
+    li.appendChild(el("span", m.text, "text"));
+    var after = null;
+    log.querySelectorAll("li[data-id]").forEach(function (o) {
+      if (after === null && Number(o.getAttribute("data-id")) > m.id) after = o;
+    });
+    log.insertBefore(li, after);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function loadTranscript() {
+    if (!chat) return;
+    var id = chat.id;
+    fetch("/api/v1/chats/" + enc(id), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        if (!j || !chat || chat.id !== id) return;
+        j.messages.forEach(function (m) { addLine({ id: m.id, from: m.sender, text: m.body }); });
+      });
+  }
+
+  function showChatOffer(info) {
+    chat = { id: info.chat_id, state: "offered", name: info.visitor_name };
+    $("chat-card").hidden = false;
+    $("chat-offer-actions").hidden = false;
+    $("chat-form").hidden = true;
+    $("wrapup").hidden = true;
+    $("chat-log").replaceChildren();
+    $("chat-summary").replaceChildren(el("div", "Chat offered", "badge warn"), table([
+      ["Visitor", info.visitor_name || ""],
+      ["Phone", info.visitor_phone || ""],
+      ["E-mail", info.visitor_email || ""],
+      ["Queue", info.queue || ""],
+      ["Message", info.first_message || ""]
+    ], "chat-info"));
+    showCustomer(info.customer, info.visitor_phone);
+  }
+
+  function chatConnected() {
+    if (!chat || chat.state === "ended") return;
+    chat.state = "connected";
+    chatBadge("Chatting", "ok");
+    $("chat-offer-actions").hidden = true;
+    $("chat-form").hidden = false;
+    $("chat-text").focus();
+    loadTranscript();
+  }
+
+  function chatEnded(by) {
+    if (!chat) return;
+    chat.state = "ended";
+    chatBadge("Ended" + (by ? " (" + by + ")" : ""), "");
+    $("chat-form").hidden = true;
+    $("chat-offer-actions").hidden = true;
+    wrapFor = "chat";
+    $("wrapup").hidden = false;
+    $("disposition").focus();
+  }
+
+  $("chat-accept").addEventListener("click", function () {
+    if (!chat) return;
+    post("/api/v1/chats/" + enc(chat.id) + "/accept").then(function () { status(""); chatConnected(); })
+      .catch(function (e) { status(e.message); $("chat-card").hidden = true; chat = null; });
+  });
+  $("chat-decline").addEventListener("click", function () {
+    if (!chat) return;
+    post("/api/v1/chats/" + enc(chat.id) + "/decline").then(function () { status("Chat declined."); })
+      .catch(function (e) { status(e.message); });
+    $("chat-card").hidden = true;
+    chat = null;
+  });
+  $("chat-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var t = $("chat-text").value.trim();
+    if (!chat || !t) return;
+    postJson("/api/v1/chats/" + enc(chat.id) + "/message", { text: t })
+      .then(function () { $("chat-text").value = ""; status(""); })
+      .catch(function (err) { status(err.message); });
+  });
+  $("chat-text").addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("chat-form").requestSubmit(); }
+  });
+  $("chat-end").addEventListener("click", function () {
+    if (!chat) return;
+    post("/api/v1/chats/" + enc(chat.id) + "/end").catch(function (e) { status(e.message); });
+  });
+
   function onEvent(ev) {
+    var mine = chat && ev.chat_id === chat.id;
     switch (ev.type) {
-      case "call_offered": showPop(ev.call); break;
+      case "chat_offered": showChatOffer(ev.chat); break;
+      case "chat_offer_cancelled":
+        if (mine && chat.state === "offered") { $("chat-card").hidden = true; chat = null; status("The chat offer was withdrawn."); }
+        break;
+      case "chat_answered": if (mine) chatConnected(); break;
+      case "chat_message": if (mine) addLine(ev); break;
+      case "chat_ended": if (mine) chatEnded(ev.by); break;
+      case "call_offered": wrapFor = "call"; showPop(ev.call); break;
       case "call_ringing": if (ev.call_id === current) setBadge("Ringing", "warn"); break;
       case "call_answered":
         if (ev.call_id === current) { setBadge("Talking", "ok"); $("call-controls").hidden = false; }
@@ -143,8 +272,9 @@
   });
   $("wrapup-form").addEventListener("submit", function (e) {
     e.preventDefault();
-    if (!current) return;
-    var url = "/api/v1/calls/" + enc(current) + "/disposition?code=" + enc($("disposition").value) + "&notes=" + enc($("notes").value);
+    var target = wrapFor === "chat" && chat ? "/api/v1/chats/" + enc(chat.id) : current ? "/api/v1/calls/" + enc(current) : null;
+    if (!target) return;
+    var url = target + "/disposition?code=" + enc($("disposition").value) + "&notes=" + enc($("notes").value);
     post(url).then(function () {
       status("Wrap-up saved.");
       $("wrapup").hidden = true;

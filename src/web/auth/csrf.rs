@@ -4,7 +4,9 @@
 //! token, in the `X-CSRF-Token` header (htmx, panel scripts) or the `_csrf`
 //! field of a urlencoded form. Requests with an API key carry their own
 //! credential (no ambient authority) and pass; requests with no session
-//! pass too, and the route answers 401 or shows the login page.
+//! pass too, and the route answers 401 or shows the login page. The public
+//! contact page (`/contact...`) never reads the session, so after the
+//! origin check its forms pass whether or not the browser is logged in.
 
 use std::sync::Arc;
 
@@ -33,6 +35,9 @@ pub async fn csrf_guard<C: CoreApi>(State(core): State<Arc<C>>, req: Request, ne
             tracing::warn!(%origin, %host, "cross-origin request refused");
             return json_error(StatusCode::FORBIDDEN, "cross-origin request refused");
         }
+    }
+    if req.uri().path() == "/contact" || req.uri().path().starts_with("/contact/") {
+        return next.run(req).await;
     }
     let uses_key = headers.contains_key(header::AUTHORIZATION) || req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv.starts_with("key=")));
     if uses_key {

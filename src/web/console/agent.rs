@@ -1,10 +1,13 @@
 //! The agent panel: the agent's state with ready / pause / log in / log out,
 //! the screen pop (customer record, previous calls and notes) as soon as
 //! the phone rings, call controls while talking, and the wrap-up form
-//! (disposition and notes). The page is a shell; `assets/panel.js` fills
-//! it from the CTI event stream (`/api/v1/events`, which limits an agent
-//! session to its own agent) and acts through the REST call and agent
-//! control routes. The caller's history is a server-rendered fragment.
+//! (disposition and notes), and web chats from `/contact`: the offer with
+//! Accept / Decline, the conversation, ending it, then the same wrap-up.
+//! The page is a shell; `assets/panel.js` fills it from the CTI event
+//! stream (`/api/v1/events`, which limits an agent session to its own
+//! agent) and acts through the REST call, agent and chat control routes.
+//! The caller's history (calls and chats) is a server-rendered fragment;
+//! a chat's transcript is a page of its own (`/agent/chats/{id}`).
 
 use std::sync::Arc;
 
@@ -66,10 +69,26 @@ pub async fn page<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
                     }
                 }
             }
+            div.card id="chat-card" hidden {
+                h2 { "Web chat" }
+                div id="chat-summary" {}
+                div.inline id="chat-offer-actions" hidden {
+                    button id="chat-accept" { "Accept" }
+                    button.secondary id="chat-decline" { "Decline" }
+                }
+                ol.chat-log id="chat-log" aria-live="polite" {}
+                form.chat-form id="chat-form" hidden {
+                    label.grow { "Reply" textarea id="chat-text" rows="2" maxlength="20000" {} }
+                    div.inline {
+                        button type="submit" id="chat-send" { "Send" }
+                        button.danger type="button" id="chat-end" { "End chat" }
+                    }
+                }
+            }
             div.card id="pop" hidden {
                 h2 { "Caller" }
                 div id="customer" {}
-                h2 { "Previous calls" }
+                h2 { "Previous calls and chats" }
                 div id="history" {}
             }
             div.card id="wrapup" hidden {
@@ -103,6 +122,9 @@ pub async fn history<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): 
         return r;
     }
     let calls = if q.number.is_empty() { Vec::new() } else { v.store.calls_of_number(&q.number, 10).await.unwrap_or_default() };
+    // Chats of the same customer (matched by this number), or from it.
+    let customer = if q.number.is_empty() { None } else { v.store.customer_by_phone(&q.number).await.ok().flatten().map(|c| c.id) };
+    let chats = v.store.chats_of(customer, &q.number, 10).await.unwrap_or_default();
     let now_ms = crate::store::unix_ms();
     Html(
         html! {
@@ -120,8 +142,79 @@ pub async fn history<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): 
                     } }
                 }
             }
+            @if !chats.is_empty() {
+                table id="chat-history" {
+                    thead { tr { th { "Chat" } th { "Agent" } th { "Ended by" } th { "Disposition" } th { "Notes" } } }
+                    tbody { @for c in &chats {
+                        tr {
+                            td { a href={"/agent/chats/" (c.id)} { (duration((now_ms - c.started_at_ms) / 1000)) " ago" } }
+                            td { (c.agent.as_deref().unwrap_or("–")) }
+                            td { (c.ended_by.as_deref().unwrap_or("live")) }
+                            td { (c.disposition.as_deref().unwrap_or("")) }
+                            td { (c.notes.as_deref().unwrap_or("")) }
+                        }
+                    } }
+                }
+            }
         }
         .into_string(),
     )
     .into_response()
+}
+
+/// `GET /agent/chats/{id}`: a chat's transcript, as history (agents see
+/// the earlier chats of the customers they serve, as they see their calls).
+pub async fn chat_transcript<C: CoreApi>(
+    State(core): State<Arc<C>>,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    uri: Uri,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let v = match viewer(&*core, &headers, &uri, &peer).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Err(r) = v.require(Role::Agent) {
+        return r;
+    }
+    let Ok(Some(chat)) = v.store.chat(&id).await else {
+        let body = html! { div.card { p.empty { "No chat with that id." } p { a href="/agent" { "Back to the panel" } } } };
+        let mut r = render(&v, "/agent", "Chat transcript", None, body);
+        *r.status_mut() = axum::http::StatusCode::NOT_FOUND;
+        return r;
+    };
+    let lines = v.store.chat_messages(&id).await.unwrap_or_default();
+    let customer = match chat.customer_id {
+        Some(cid) => v.store.customer(cid).await.ok().flatten().map(|c| c.name),
+        None => None,
+    };
+    let now_ms = crate::store::unix_ms();
+    let body = html! {
+        div.card {
+            table id="chat-meta" { tbody {
+                tr { th { "Visitor" } td { (chat.visitor_name) } }
+                tr { th { "Phone / e-mail" } td { (chat.visitor_phone) " " (chat.visitor_email) } }
+                tr { th { "Customer" } td { (customer.as_deref().unwrap_or("not matched")) } }
+                tr { th { "Queue" } td { (chat.queue) } }
+                tr { th { "Agent" } td { (chat.agent.as_deref().unwrap_or("–")) } }
+                tr { th { "Started" } td { (duration((now_ms - chat.started_at_ms) / 1000)) " ago" } }
+                tr { th { "Ended by" } td { (chat.ended_by.as_deref().unwrap_or("still live")) } }
+                tr { th { "Disposition" } td { (chat.disposition.as_deref().unwrap_or("")) " " (chat.notes.as_deref().unwrap_or("")) } }
+            } }
+        }
+        div.card.chat {
+            @if lines.is_empty() { p.empty { "No messages." } }
+            ol.chat-log id="transcript" {
+                @for m in &lines {
+                    li class={"msg " (m.sender)} data-id=(m.id) {
+                        span.who { (match m.sender.as_str() { "visitor" => chat.visitor_name.as_str(), "agent" => m.agent.as_deref().unwrap_or("agent"), _ => "" }) }
+                        span.text { (m.body) }
+                    }
+                }
+            }
+            p { a href="/agent" { "Back to the panel" } }
+        }
+    };
+    render(&v, "/agent", "Chat transcript", None, body)
 }

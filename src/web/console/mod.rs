@@ -122,6 +122,7 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/console/dashboard/live", get(dashboard::live::<C>))
         .route("/agent", get(agent::page::<C>))
         .route("/agent/history", get(agent::history::<C>))
+        .route("/agent/chats/{id}", get(agent::chat_transcript::<C>))
         .route("/login", get(login::form::<C>).post(login::submit::<C>))
         .route("/logout", post(login::logout::<C>))
         .route("/setup/{token}", get(login::setup_form::<C>).post(login::setup_submit::<C>))
