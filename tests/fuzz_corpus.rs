@@ -39,7 +39,7 @@ fn replay(target: &str) {
 #[test]
 fn every_target_has_a_corpus_test() {
     let names: Vec<&str> = checks::TARGETS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["dialplan", "digest", "rtcp", "rtp", "sdp", "sip_message"]);
+    assert_eq!(names, ["csv", "dialplan", "digest", "replaces", "rtcp", "rtp", "sdp", "sip_message"]);
 }
 
 #[test]
@@ -70,4 +70,14 @@ fn rtcp_corpus() {
 #[test]
 fn dialplan_corpus() {
     replay("dialplan");
+}
+
+#[test]
+fn csv_corpus() {
+    replay("csv");
+}
+
+#[test]
+fn replaces_corpus() {
+    replay("replaces");
 }
