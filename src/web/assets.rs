@@ -16,6 +16,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("admin-forms.js", "text/javascript; charset=utf-8", include_bytes!("assets/admin-forms.js")),
     ("dialplans.js", "text/javascript; charset=utf-8", include_bytes!("assets/dialplans.js")),
     ("prompts.js", "text/javascript; charset=utf-8", include_bytes!("assets/prompts.js")),
+    ("settings.js", "text/javascript; charset=utf-8", include_bytes!("assets/settings.js")),
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("assets/vendor/htmx.min.js")),
 ];
 
