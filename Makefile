@@ -32,8 +32,10 @@ build-deps:
 build: build-deps
 	$(CARGO) build --release --locked
 
+# Exit status 75 is the console's "Restart now": a service manager restarts
+# on it (see README); here the appliance just stops.
 run: build
-	./target/release/switchboard --data $(DATA) run
+	./target/release/switchboard --data $(DATA) run || [ $$? -eq 75 ]
 
 test-deps: build-deps
 	$(call apt_ensure,$(TEST_DEBS))

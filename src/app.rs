@@ -1,16 +1,18 @@
 //! Wiring of the running appliance: store, SIP endpoint, call core, trunk
 //! supervision and web console, started in that order and stopped on
-//! SIGINT/SIGTERM. The only place that knows every subsystem.
+//! SIGINT/SIGTERM, or on the console's "Restart now" (the process then
+//! ends with [`RESTART_EXIT_CODE`] for its supervisor to start it again).
+//! The only place that knows every subsystem.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
 use crate::call::{self, Ctx};
-use crate::config::Config;
+use crate::config::{Config, ConfigSource};
 use crate::media::prompt::PromptStore;
 use crate::media::PortAllocator;
 use crate::sip::auth::{DigestServer, FailureTracker};
@@ -18,10 +20,30 @@ use crate::sip::endpoint::Endpoint;
 use crate::sip::transaction::TimerConfig;
 use crate::store::Store;
 
-/// Runs until interrupted.
-pub async fn run(config: Config, data: &Path) -> Result<()> {
+/// The exit status after the console asked for a restart (EX_TEMPFAIL):
+/// systemd's `Restart=on-failure` (or `RestartForceExitStatus=75`) starts
+/// the appliance again, which applies saved settings and a staged restore.
+pub const RESTART_EXIT_CODE: u8 = 75;
+
+static RESTART_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether [`run`] returned because the console asked for a restart.
+pub fn restart_requested() -> bool {
+    RESTART_REQUESTED.load(Ordering::SeqCst)
+}
+
+/// Runs until interrupted or asked to restart. `source` is where `config`
+/// came from (the file the console's settings page writes); `restored`
+/// a backup applied just before (see `crate::backup::apply_pending`).
+pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Option<crate::backup::Applied>) -> Result<()> {
     init_tracing();
     let store = Store::open(data).await.with_context(|| format!("opening {}", data.display()))?;
+    if let Some(r) = &restored {
+        // Sessions come from another time or appliance: everyone logs in again.
+        let ended = store.end_all_sessions().await?;
+        store.audit("system", "backup.restored", &r.manifest.created_at, &format!("{}; {ended} console sessions ended", r.describe()), "").await?;
+        tracing::info!("{}", r.describe());
+    }
     let key = crate::store::server_key(&store).await?;
     let ports = PortAllocator::new(config.rtp.bind, config.rtp.port_min..=config.rtp.port_max)
         .context("RTP port range")?;
@@ -86,7 +108,8 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
     tokio::spawn(call::run_core(ctx.clone(), core_rx));
     tokio::spawn(call::trunks::supervise(ctx.clone()));
     tokio::spawn(watch_dialplan(ctx.clone()));
-    let status = Status { ctx: ctx.clone(), chats };
+    let restart = Arc::new(tokio::sync::Notify::new());
+    let status = Status { ctx: ctx.clone(), chats, source: source.clone(), restart: restart.clone() };
     tokio::spawn(async move {
         if let Err(e) = crate::web::serve(http, status).await {
             tracing::error!("web console stopped: {e}");
@@ -99,6 +122,7 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
     println!("  console  http://{}/", config.http.listen);
     println!("  RTP      {}-{} on {}", config.rtp.port_min, config.rtp.port_max, config.rtp.bind);
     println!("  data     {}", data.display());
+    println!("  config   {}", source.label());
     // No default password: while no admin exists, a fresh one-time link (the
     // previous one stops working) is the only way in.
     if let Some(token) = store.create_setup_token(crate::store::SETUP_LINK_SECS).await? {
@@ -119,14 +143,21 @@ pub async fn run(config: Config, data: &Path) -> Result<()> {
         println!("  {exe} --data {} extension add 1001 --secret 'a-long-secret' --name 'First Agent'", data.display());
         println!("then register a SIP phone as user 1001 with that secret at {at}.");
     }
-    shutdown_signal().await;
-    println!("switchboard stopping");
+    tokio::select! {
+        _ = shutdown_signal() => println!("switchboard stopping"),
+        _ = restart.notified() => {
+            RESTART_REQUESTED.store(true, Ordering::SeqCst);
+            println!("switchboard stopping to restart (exit code {RESTART_EXIT_CODE})");
+        }
+    }
     Ok(())
 }
 
 struct Status {
     ctx: Arc<Ctx>,
     chats: crate::chat::ChatHub,
+    source: ConfigSource,
+    restart: Arc<tokio::sync::Notify>,
 }
 
 impl crate::web::CoreApi for Status {
@@ -274,6 +305,22 @@ impl crate::web::CoreApi for Status {
                 E::Busy { .. } | E::Unreachable { .. } | E::NoPorts => ApiError::Invalid(e.to_string()),
             })
         })
+    }
+    fn settings(&self) -> Option<crate::web::SettingsContext> {
+        Some(crate::web::SettingsContext {
+            running: self.ctx.config.clone(),
+            source: self.source.clone(),
+            data_dir: self.ctx.data_dir.clone(),
+        })
+    }
+    fn restart(&self) -> bool {
+        // A moment for the answer to reach the browser first.
+        let restart = self.restart.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            restart.notify_one();
+        });
+        true
     }
     fn gauges(&self) -> crate::web::metrics::Gauges {
         crate::web::metrics::Gauges {

@@ -5,6 +5,7 @@
 pub mod acd;
 pub mod admin;
 pub mod app;
+pub mod backup;
 pub mod call;
 pub mod chat;
 pub mod config;

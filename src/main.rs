@@ -17,6 +17,8 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(cli::admin::dispatch(cli)) {
+        // The console's "Restart now": a distinct status for systemd to restart on.
+        Ok(()) if switchboard::app::restart_requested() => ExitCode::from(switchboard::app::RESTART_EXIT_CODE),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchboard: {e:#}");

@@ -5,16 +5,28 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use switchboard::config::Config;
+use switchboard::config::{Config, ConfigSource};
 use switchboard::store::{Extension, Store};
 
 use super::{Cli, Command, CustomerCmd, ExtensionCmd, TransportArg, TrunkCmd};
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
-    let config = Config::load(cli.config.as_deref())?;
+    // `--config PATH`, else `<data>/switchboard.toml` when it exists (the
+    // file the console's settings page writes), else the embedded defaults.
+    let mut source = ConfigSource::locate(cli.config.as_deref(), &cli.data);
+    // A restore staged by the console replaces the database, folders and
+    // maybe the config file at start, before anything reads them.
+    let restored = match cli.command {
+        Command::Run(_) => switchboard::backup::apply_pending(&cli.data, &source).map_err(|e| anyhow::anyhow!(e))?,
+        _ => None,
+    };
+    if let Some(r) = &restored {
+        println!("{}", r.describe());
+    }
+    let config = source.load()?;
     match cli.command {
         Command::CheckConfig => {
-            let name = cli.config.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "(defaults)".into());
+            let name = source.label();
             load_dialplan(&config)?;
             println!("{name}: ok");
             println!("{}: ok", config.dialplan.dir.display());
@@ -48,18 +60,21 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             let mut config = config;
             if let Some(sip) = args.sip {
                 config.sip.listen = sip;
+                source.overrides.push("sip.listen".into());
             }
             if let Some(http) = args.http {
                 config.http.listen = http;
+                source.overrides.push("http.listen".into());
             }
             if let Some((lo, hi)) = args.rtp_ports {
                 config.rtp.port_min = lo;
                 config.rtp.port_max = hi;
+                source.overrides.extend(["rtp.port_min".into(), "rtp.port_max".into()]);
             }
             if let Err((field, message)) = config.validate() {
                 bail!("{field}: {message}");
             }
-            switchboard::app::run(config, &cli.data).await
+            switchboard::app::run(config, &cli.data, source, restored).await
         }
         Command::Extension(cmd) => extension(cmd, &config, &cli.data).await,
         Command::Trunk(cmd) => trunk(cmd, &config, &cli.data).await,

@@ -18,7 +18,8 @@ pub struct Cli {
     /// Data directory (SQLite database, recordings).
     #[arg(long, global = true, default_value = "./var", value_name = "DIR")]
     pub data: PathBuf,
-    /// Configuration file (TOML). Without it the embedded defaults apply.
+    /// Configuration file (TOML). Without it: `<data>/switchboard.toml` when
+    /// it exists (the console writes it there), else the embedded defaults.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]

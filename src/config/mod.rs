@@ -1,8 +1,11 @@
 //! Appliance configuration: the TOML file, its embedded defaults and its
-//! validation. Owns parsing and checking only; must not open sockets or the
-//! database. Errors name file, line and field so an admin can fix them.
+//! validation; where the file is and editing it in place (`edit`: the
+//! console's settings page). Owns parsing, checking and the file itself;
+//! must not open sockets or the database. Errors name file, line and field
+//! so an admin can fix them.
 
 mod contact;
+mod edit;
 mod locate;
 mod site;
 
@@ -13,6 +16,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use contact::ContactConfig;
+pub use edit::{apply_edit, differences, tls_name, write_atomic, ConfigSource, EditError, Secret, SettingsEdit, DEFAULT_FILE};
 pub use locate::line_of_key;
 pub use site::{CtiConfig, SiteConfig};
 

@@ -11,6 +11,7 @@ mod customers;
 mod extensions;
 mod recordings;
 mod registrations;
+mod snapshot;
 mod trunks;
 mod users;
 mod voicemail;
@@ -32,6 +33,7 @@ pub use customers::{normalize_phone, validate_customer, Customer, ImportReport, 
 pub use extensions::{check_codec_list, check_extension_number, check_extension_secret, Extension};
 pub use recordings::{RecordingRow, RecordingSummary};
 pub use registrations::Binding;
+pub use snapshot::{check_snapshot, SnapshotSummary};
 pub use trunks::{Did, Trunk, TrunkStatus};
 pub use users::{check_password, MIN_PASSWORD_LEN, SETUP_LINK_SECS, normalize_username, AuditEntry, LoginRefused, NewSession, Role, Session, User};
 pub use voicemail::{Mailbox, MailboxKind, NewVoicemail, VoicemailMessage};

@@ -17,6 +17,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("dialplans.js", "text/javascript; charset=utf-8", include_bytes!("assets/dialplans.js")),
     ("prompts.js", "text/javascript; charset=utf-8", include_bytes!("assets/prompts.js")),
     ("contact.js", "text/javascript; charset=utf-8", include_bytes!("assets/contact.js")),
+    ("settings.js", "text/javascript; charset=utf-8", include_bytes!("assets/settings.js")),
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("assets/vendor/htmx.min.js")),
 ];
 

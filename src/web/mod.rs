@@ -66,6 +66,17 @@ pub struct ConsoleConfig {
     pub timezone: String,
 }
 
+/// What the settings and backup pages work from.
+#[derive(Debug, Clone)]
+pub struct SettingsContext {
+    /// The configuration in force (command-line overrides applied).
+    pub running: crate::config::Config,
+    /// The file it came from and the console writes.
+    pub source: crate::config::ConfigSource,
+    /// `--data`: database, recordings, staged restores.
+    pub data_dir: std::path::PathBuf,
+}
+
 /// What the web may ask the core. Kept small on purpose.
 pub trait CoreApi: Send + Sync + 'static {
     fn status_lines(&self) -> Vec<String>;
@@ -137,6 +148,16 @@ pub trait CoreApi: Send + Sync + 'static {
     /// Rings `supervisor`'s extension and links it to `agent`'s call in
     /// `mode` (listen, whisper, barge); again for the same agent: new mode.
     fn supervise(&self, agent: String, mode: String, supervisor: String) -> BoxFuture<Result<(), ApiError>>;
+    /// The running configuration and its file, for the settings and
+    /// backup pages; `None` where there is none (unit tests).
+    fn settings(&self) -> Option<SettingsContext> {
+        None
+    }
+    /// Ends the process soon with `crate::app::RESTART_EXIT_CODE` (for its
+    /// supervisor to start it again); false where that is not possible.
+    fn restart(&self) -> bool {
+        false
+    }
 }
 
 pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> std::io::Result<()> {

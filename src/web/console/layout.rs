@@ -25,6 +25,7 @@ const NAV: &[(&str, &str, Role)] = &[
     ("/apikeys", "API keys", Role::Admin),
     ("/users", "Users and roles", Role::Admin),
     ("/audit", "Audit log", Role::Admin),
+    ("/settings", "Settings", Role::Admin),
 ];
 
 fn head(title: &str, csrf: Option<&str>) -> Markup {

@@ -2,7 +2,8 @@
 //! updates, behind console logins. Owns page routes, who may see them and
 //! how they look; reads and changes data through the store (users,
 //! extensions, audit, call records, voicemail, API keys) and `CoreApi`
-//! (live state), never through SIP, media
+//! (live state; the configuration and data folders for the settings and
+//! backup pages), never through SIP, media
 //! or the call layer. Every page checks the role it needs; every form
 //! change is CSRF-checked by `auth::csrf_guard` before it gets here and
 //! written to the audit log.
@@ -11,6 +12,7 @@ mod acd_live;
 mod agent;
 mod apikeys;
 mod audio;
+mod backup;
 mod calls;
 mod calls_csv;
 mod chart;
@@ -29,6 +31,8 @@ mod login;
 mod queue;
 mod queues;
 mod prompts;
+mod restart;
+mod settings;
 mod trunks;
 mod users;
 mod voicemail;
@@ -171,6 +175,12 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/users/{id}/password", post(users::password::<C>))
         .route("/users/{id}/delete", post(users::delete::<C>))
         .route("/audit", get(users::audit::<C>))
+        .route("/settings", get(settings::show::<C>).post(settings::save::<C>))
+        .route("/settings/restart", post(restart::submit::<C>))
+        .route("/backup", get(backup::page::<C>))
+        .route("/backup/download", get(backup::download::<C>))
+        .route("/backup/restore", post(backup::restore::<C>))
+        .route("/backup/restore/cancel", post(backup::cancel::<C>))
 }
 
 /// The peer address of a request (for handlers that need it).

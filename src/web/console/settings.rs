@@ -1,0 +1,394 @@
+//! Settings, admin only: the configuration in force, grouped (SIP, RTP,
+//! codecs, e-mail, site time zone, console TLS), and a form for the keys
+//! the console edits (codecs, RTP port range, SMTP, time zone). A save
+//! edits the configuration file in place through `crate::config`
+//! (validated with `Config::parse` first, errors at the field, written
+//! atomically, comments kept), is audited without the SMTP password, and
+//! applies at the next start: the page lists what waits for it and offers
+//! "Restart now" (`restart`). The password is write-only: never
+//! rendered, never logged. Must not change the running configuration nor
+//! touch any other file.
+
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::extensions::{flash_of, FlashQuery};
+use super::forms::{checkbox, csrf, hinted, render_status, select, viewer_at_least, Errors};
+use super::layout::Flash;
+use super::{see_other, urlencode, Peer, Viewer};
+use crate::config::{apply_edit, differences, tls_name, write_atomic, Config, Secret, SettingsEdit, SmtpTls};
+use crate::store::Role;
+use crate::web::{CoreApi, SettingsContext};
+
+/// One writer of the configuration file at a time.
+static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The form as posted (all text: numbers are checked here, at their field).
+#[derive(Debug, Deserialize, Default, Clone)]
+pub struct SettingsForm {
+    #[serde(default)]
+    codecs: String,
+    #[serde(default)]
+    rtp_port_min: String,
+    #[serde(default)]
+    rtp_port_max: String,
+    #[serde(default)]
+    smtp_host: String,
+    #[serde(default)]
+    smtp_port: String,
+    #[serde(default)]
+    smtp_tls: String,
+    #[serde(default)]
+    smtp_from: String,
+    #[serde(default)]
+    smtp_username: String,
+    /// Write-only: empty keeps the stored one.
+    #[serde(default)]
+    smtp_password: String,
+    #[serde(default)]
+    smtp_password_clear: Option<String>,
+    #[serde(default)]
+    timezone: String,
+}
+
+impl SettingsForm {
+    fn of(e: &SettingsEdit) -> SettingsForm {
+        SettingsForm {
+            codecs: e.codecs.clone(),
+            rtp_port_min: e.rtp_port_min.to_string(),
+            rtp_port_max: e.rtp_port_max.to_string(),
+            smtp_host: e.smtp_host.clone(),
+            smtp_port: e.smtp_port.to_string(),
+            smtp_tls: tls_name(e.smtp_tls).into(),
+            smtp_from: e.smtp_from.clone(),
+            smtp_username: e.smtp_username.clone(),
+            smtp_password: String::new(),
+            smtp_password_clear: None,
+            timezone: e.timezone.clone(),
+        }
+    }
+}
+
+/// The form field showing a dotted config key.
+fn form_field(dotted: &str) -> Option<&'static str> {
+    Some(match dotted {
+        "media.codecs" => "codecs",
+        "rtp.port_min" => "rtp_port_min",
+        "rtp.port_max" => "rtp_port_max",
+        "smtp.host" => "smtp_host",
+        "smtp.port" => "smtp_port",
+        "smtp.tls" => "smtp_tls",
+        "smtp.from" => "smtp_from",
+        "smtp.username" => "smtp_username",
+        "smtp.password" => "smtp_password",
+        "site.timezone" => "timezone",
+        _ => return None,
+    })
+}
+
+/// The file's text ("" when it does not exist yet) and what it configures.
+struct Saved {
+    text: String,
+    exists: bool,
+    config: Result<Config, String>,
+}
+
+fn read_saved(ctx: &SettingsContext) -> Saved {
+    let path = &ctx.source.path;
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let config = Config::parse(&text, &path.display().to_string()).map_err(|e| e.to_string());
+            Saved { text, exists: true, config }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Saved { text: String::new(), exists: false, config: Ok(Config::default()) },
+        Err(e) => Saved { text: String::new(), exists: false, config: Err(format!("{}: cannot read: {e}", path.display())) },
+    }
+}
+
+pub(super) fn tabs(active: &str) -> Markup {
+    html! {
+        p.tabs {
+            a.tab.active[active == "/settings"] href="/settings" { "Configuration" }
+            a.tab.active[active == "/backup"] href="/backup" { "Backup and restore" }
+        }
+    }
+}
+
+/// A value, or a muted "(none)" for an empty one.
+fn shown(value: &str) -> Markup {
+    html! { @if value.is_empty() { span.muted { "(none)" } } @else { (value) } }
+}
+
+fn row(label: &str, value: impl std::fmt::Display, note: Option<&str>) -> Markup {
+    html! {
+        tr {
+            th scope="row" { (label) }
+            td { span.mono { (value.to_string()) } @if let Some(n) = note { br; span.hint { (n) } } }
+        }
+    }
+}
+
+/// The page with form `f` and its errors `e`.
+fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (f, e): (&SettingsForm, &Errors), flash: Option<Flash>, status: StatusCode) -> Response {
+    let run = &ctx.running;
+    let src = &ctx.source;
+    let overridden = |k: &str| src.overrides.iter().any(|o| o == k);
+    let pending = saved.config.as_ref().map(|s| differences(run, s)).unwrap_or_default();
+    let saved_cfg = saved.config.as_ref().ok();
+    let password_set = saved_cfg.map(|c| c.smtp.password.is_some()).unwrap_or(false);
+    let zones: Vec<String> = {
+        let mut z: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+        z.sort();
+        z
+    };
+    let tls_options = [("none", "none (plain, a trusted relay)"), ("starttls", "starttls (port 587)"), ("tls", "tls (port 465)")];
+    let body = html! {
+        (tabs("/settings"))
+        div.card {
+            h2 { "Configuration file" }
+            p {
+                code id="config-path" { (src.path.display()) } " "
+                @if saved.exists { span.badge.ok { "in use" } } @else { span.badge.warn { "not created yet" } }
+            }
+            p.muted {
+                @if src.explicit { "Given with --config. " } @else { "The data directory's file, read at start when no --config is given. " }
+                @if !saved.exists { "The appliance runs on the built-in defaults; saving below creates the file with just the changed keys. " }
+                "Saving edits the keys of the form in place: comments, key order and every other key are kept. "
+                "Changes apply at the next start; other keys are edited in the file (every key is documented in switchboard.example.toml)."
+            }
+            @if let Err(msg) = &saved.config { p.field-error id="config-file-error" { "The file does not validate: " (msg) } }
+            @if !src.overrides.is_empty() {
+                p.muted { "Set on the command line, over the file: " code { (src.overrides.join(", ")) } "." }
+            }
+        }
+        @if !pending.is_empty() {
+            div.card id="pending-changes" {
+                h2 { "Waiting for a restart " span.badge.warn { (pending.len()) } }
+                table {
+                    thead { tr { th { "Setting" } th { "In force" } th { "Saved, applied at the next start" } } }
+                    tbody { @for (key, now, next) in &pending { tr { td.mono { (key) } td { (shown(now)) } td { (shown(next)) } } } }
+                }
+                @if pending.iter().any(|(k, _, _)| overridden(k)) {
+                    p.muted { "The RTP range is given with --rtp-ports: the file's range applies only when the appliance starts without it." }
+                }
+                (super::restart::form(v, core.live_calls().len()))
+            }
+        }
+        div.grid.top.settings-grid {
+            div.card {
+                h2 { "SIP" }
+                table.kv { tbody {
+                    (row("Listen (UDP and TCP)", run.sip.listen, overridden("sip.listen").then_some("set with --sip")))
+                    (row("Realm", &run.sip.realm, Some("changing it needs every extension secret set again")))
+                    (row("Digest algorithms", run.sip.digest_algorithms.join(", "), None))
+                    (row("Registration expiry", format!("{}–{} s (default {})", run.sip.min_expires, run.sip.max_expires, run.sip.default_expires), None))
+                    (row("Console (HTTP)", run.http.listen, overridden("http.listen").then_some("set with --http")))
+                } }
+            }
+            div.card {
+                h2 { "Media" }
+                table.kv { tbody {
+                    (row("RTP ports", format!("{}–{}", run.rtp.port_min, run.rtp.port_max), overridden("rtp.port_min").then_some("set with --rtp-ports")))
+                    (row("RTP bind", run.rtp.bind, None))
+                    (row("Advertised address", run.rtp.advertise.map(|a| a.to_string()).unwrap_or_else(|| "(the route to each peer)".into()), None))
+                    (row("Codecs", &run.media.codecs, Some("most preferred first")))
+                    (row("Recording", format!("{:?}", run.recording.mode).to_lowercase(), None))
+                } }
+            }
+            div.card {
+                h2 { "E-mail and site" }
+                table.kv { tbody {
+                    (row("SMTP", if run.smtp.enabled() { format!("{}:{} ({})", run.smtp.host, run.smtp.port, tls_name(run.smtp.tls)) } else { "off".into() }, None))
+                    (row("Sender", &run.smtp.from, None))
+                    (row("Login", run.smtp.username.as_deref().map(|u| format!("{u} (password {})", if run.smtp.password.is_some() { "set" } else { "not set" })).unwrap_or_else(|| "none".into()), None))
+                    (row("Time zone", &run.site.timezone, Some("\"today\" in queue statistics")))
+                } }
+            }
+            div.card id="tls" {
+                h2 { "TLS certificate (console) " span.badge.warn { "not configured" } }
+                p.muted { "The console serves plain HTTP on " code { (run.http.listen) } ". Reach it over a trusted network, or put a TLS-terminating reverse proxy in front of it; the appliance has no certificate settings of its own yet." }
+            }
+        }
+        div.card {
+            h2 { "Change settings" }
+            form.settings id="settings-form" method="post" action="/settings" {
+                (csrf(v))
+                h3 { "Codecs" }
+                div.form-grid {
+                    (hinted("Codec preference", "codecs", "text", &f.codecs, "For calls the appliance answers itself (IVR, conference): PCMU, PCMA, G722, opus; most preferred first", e.get("codecs")))
+                }
+                h3 { "RTP port range" }
+                div.form-grid {
+                    (hinted("Lowest port", "rtp_port_min", "number", &f.rtp_port_min, "Even, 1024 or above", e.get("rtp_port_min")))
+                    (hinted("Highest port", "rtp_port_max", "number", &f.rtp_port_max, "Each call leg uses two ports", e.get("rtp_port_max")))
+                }
+                h3 { "E-mail (SMTP)" }
+                div.form-grid {
+                    (hinted("Server", "smtp_host", "text", &f.smtp_host, "Host name or address; empty turns e-mail off", e.get("smtp_host")))
+                    (hinted("Port", "smtp_port", "number", &f.smtp_port, "25 relay, 587 starttls, 465 tls", e.get("smtp_port")))
+                    (select("Security", "smtp_tls", &tls_options, &f.smtp_tls, e.get("smtp_tls")))
+                    (hinted("Sender", "smtp_from", "text", &f.smtp_from, "pbx@example.org or PBX <pbx@example.org>", e.get("smtp_from")))
+                    (hinted("Username", "smtp_username", "text", &f.smtp_username, "Empty: no login (the password is removed too)", e.get("smtp_username")))
+                    label {
+                        "Password"
+                        input type="password" name="smtp_password" id="smtp_password" value="" autocomplete="new-password"
+                            placeholder=(if password_set { "(unchanged)" } else { "" }) aria-invalid=[e.get("smtp_password").map(|_| "true")];
+                        @if let Some(err) = e.get("smtp_password") { span.field-error id="smtp_password-error" { (err) } }
+                        @else { span.hint id="smtp_password-state" { @if password_set { "A password is set; leave empty to keep it." } @else { "No password set." } } }
+                    }
+                }
+                @if password_set { div.checks { (checkbox("Remove the stored password", "smtp_password_clear", false, false)) } }
+                h3 { "Site" }
+                div.form-grid {
+                    label {
+                        "Time zone"
+                        input type="text" name="timezone" id="timezone" value=(f.timezone) list="zones" aria-invalid=[e.get("timezone").map(|_| "true")];
+                        @if let Some(err) = e.get("timezone") { span.field-error id="timezone-error" { (err) } }
+                        @else { span.hint { "IANA name (Europe/Berlin) or offset (+01:00)" } }
+                    }
+                    datalist id="zones" { @for z in &zones { option value=(z) {} } }
+                }
+                button type="submit" id="save-settings" { "Save" }
+                span.muted { " Saved settings apply at the next start." }
+            }
+        }
+        @if pending.is_empty() {
+            div.card {
+                h2 { "Restart" }
+                p.muted { "Restarting applies saved settings and a staged restore. Under systemd the appliance is back in a few seconds; started by hand (make run) it stops." }
+                (super::restart::form(v, core.live_calls().len()))
+            }
+        }
+        script src=(crate::web::assets::url("settings.js")) defer {}
+    };
+    render_status(v, "/settings", "Settings", flash.as_ref(), body, status)
+}
+
+pub async fn show<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Peer, headers: HeaderMap, uri: Uri, Query(q): Query<FlashQuery>) -> Response {
+    let v = match viewer_at_least(&*core, &headers, &uri, &peer, Role::Admin).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(ctx) = core.settings() else { return (StatusCode::SERVICE_UNAVAILABLE, "no configuration available\n").into_response() };
+    let saved = read_saved(&ctx);
+    let form = SettingsForm::of(&SettingsEdit::from_config(saved.config.as_ref().unwrap_or(&ctx.running)));
+    page(&v, &*core, &ctx, &saved, (&form, &Errors::default()), flash_of(&q), StatusCode::OK)
+}
+
+/// The form as an edit, or the fields at fault.
+fn parse_form(f: &SettingsForm, e: &mut Errors) -> Option<SettingsEdit> {
+    let port = |e: &mut Errors, field: &str, raw: &str| match raw.trim().parse::<u16>() {
+        Ok(p) => Some(p),
+        Err(_) => {
+            e.set(field, format!("'{}' is not a port number (1 to 65535)", raw.trim()));
+            None
+        }
+    };
+    let (lo, hi, sp) = (port(e, "rtp_port_min", &f.rtp_port_min), port(e, "rtp_port_max", &f.rtp_port_max), port(e, "smtp_port", &f.smtp_port));
+    let tls = match f.smtp_tls.as_str() {
+        "none" => Some(SmtpTls::None),
+        "starttls" => Some(SmtpTls::Starttls),
+        "tls" => Some(SmtpTls::Tls),
+        other => {
+            e.set("smtp_tls", format!("'{other}' is not one of none, starttls, tls"));
+            None
+        }
+    };
+    let password = if f.smtp_password_clear.is_some() {
+        Secret::Clear
+    } else if f.smtp_password.is_empty() {
+        Secret::Keep
+    } else {
+        Secret::Set(f.smtp_password.clone())
+    };
+    Some(SettingsEdit {
+        codecs: f.codecs.trim().to_string(),
+        rtp_port_min: lo?,
+        rtp_port_max: hi?,
+        smtp_host: f.smtp_host.trim().to_string(),
+        smtp_port: sp?,
+        smtp_tls: tls?,
+        smtp_from: f.smtp_from.trim().to_string(),
+        smtp_username: f.smtp_username.trim().to_string(),
+        smtp_password: password,
+        timezone: f.timezone.trim().to_string(),
+    })
+}
+
+pub async fn save<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Peer, headers: HeaderMap, uri: Uri, Form(mut f): Form<SettingsForm>) -> Response {
+    let v = match viewer_at_least(&*core, &headers, &uri, &peer, Role::Admin).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(ctx) = core.settings() else { return (StatusCode::SERVICE_UNAVAILABLE, "no configuration available\n").into_response() };
+    let _w = WRITES.lock().await;
+    let saved = read_saved(&ctx);
+    let mut e = Errors::default();
+    let label = ctx.source.path.display().to_string();
+    let result = parse_form(&f, &mut e).map(|edit| apply_edit(&saved.text, &edit, &label));
+    // Never echoed back, even on a refusal.
+    f.smtp_password.clear();
+    let (text, new) = match result {
+        None => return page(&v, &*core, &ctx, &saved, (&f, &e), Some(Flash::error("Not saved: see the marked fields.")), StatusCode::UNPROCESSABLE_ENTITY),
+        Some(Err(err)) => {
+            let flash = match form_field(&err.field) {
+                Some(field) => {
+                    e.set(field, err.message.clone());
+                    Flash::error("Not saved: see the marked field.")
+                }
+                None => Flash::error(format!("Not saved: {label}:{}: {}: {}", err.line, err.field, err.message)),
+            };
+            return page(&v, &*core, &ctx, &saved, (&f, &e), Some(flash), StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        Some(Ok(done)) => done,
+    };
+    if text == saved.text {
+        return see_other(&format!("/settings?ok={}", urlencode("Nothing changed.")));
+    }
+    let path = ctx.source.path.clone();
+    let write_text = text.clone();
+    match tokio::task::spawn_blocking(move || write_atomic(&path, &write_text)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return see_other(&format!("/settings?err={}", urlencode(&format!("Not saved: cannot write {label}: {err}")))),
+        Err(err) => return see_other(&format!("/settings?err={}", urlencode(&format!("Not saved: {err}")))),
+    }
+    let before = saved.config.as_ref().unwrap_or(&ctx.running);
+    let changes = differences(before, &new);
+    let detail = changes.iter().map(|(k, a, b)| format!("{k}: {a} → {b}")).collect::<Vec<_>>().join("; ");
+    v.audit("settings.save", &label, if detail.is_empty() { "rewritten" } else { &detail }).await;
+    let keys: Vec<&str> = changes.iter().map(|c| c.0).collect();
+    let msg = if keys.is_empty() {
+        format!("Saved to {label}.")
+    } else {
+        format!("Saved to {label}: {}. These apply at the next start.", keys.join(", "))
+    };
+    see_other(&format!("/settings?ok={}", urlencode(&msg)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_numbers_are_checked_at_their_field() {
+        let mut f = SettingsForm::of(&SettingsEdit::from_config(&Config::default()));
+        f.rtp_port_min = "ten".into();
+        f.smtp_tls = "ssl".into();
+        let mut e = Errors::default();
+        assert!(parse_form(&f, &mut e).is_none());
+        assert!(e.get("rtp_port_min").is_some_and(|m| m.contains("'ten'")) && e.get("smtp_tls").is_some());
+        let mut f = SettingsForm::of(&SettingsEdit::from_config(&Config::default()));
+        f.smtp_password = "pw".into();
+        let edit = parse_form(&f, &mut Errors::default()).unwrap();
+        assert_eq!(edit.smtp_password, Secret::Set("pw".into()));
+        f.smtp_password_clear = Some("1".into());
+        assert_eq!(parse_form(&f, &mut Errors::default()).unwrap().smtp_password, Secret::Clear);
+        assert_eq!((form_field("rtp.port_max"), form_field("sip.realm")), (Some("rtp_port_max"), None));
+    }
+}
