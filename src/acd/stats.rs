@@ -25,7 +25,7 @@ use super::queue::CallerState;
 use super::types::AgentState;
 use super::Acd;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub at_ms: u64,
     /// The reset point the counters start from.
@@ -34,7 +34,7 @@ pub struct Stats {
     pub agents: Vec<AgentStats>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AgentsByState {
     pub logged_out: usize,
     pub available: usize,
@@ -44,7 +44,7 @@ pub struct AgentsByState {
     pub paused: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QueueStats {
     pub name: String,
     pub waiting: usize,
@@ -66,7 +66,7 @@ pub struct QueueStats {
     pub abandon_rate_pct: Option<f64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AgentStats {
     pub id: String,
     pub state: AgentState,

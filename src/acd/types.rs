@@ -9,7 +9,7 @@ pub type CallerKey = String;
 
 /// One offer of one caller to one agent. Ids are never reused, so a late
 /// answer for an old offer can always be told apart from the current one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OfferId(pub u64);
 
 /// How a queue picks agents among the available members of the best
@@ -175,7 +175,7 @@ pub const PAUSE_UNREGISTERED: &str = "unregistered";
 
 /// Agent state. Losing SIP registration is `Paused { reason: "unregistered" }`
 /// (see `agent.rs`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum AgentState {
     LoggedOut,

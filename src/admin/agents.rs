@@ -11,7 +11,7 @@ use super::AdminError;
 use crate::store::{check_skill_name, unix_ms, validate_agent, Agent, Store};
 
 /// An agent as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentView {
     pub id: String,
@@ -20,6 +20,7 @@ pub struct AgentView {
     /// Unanswered offers in a row before the ACD makes the agent unavailable; 0 = never.
     pub no_answer_limit: i64,
     /// As the ACD last stored it: logged_out, available, paused, ...
+    #[schema(schema_with = super::agent_state_schema)]
     pub state: String,
     pub pause_reason: Option<String>,
     /// When `state` was entered, unix ms.
@@ -32,14 +33,14 @@ pub struct AgentView {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentQueue {
     pub queue: String,
     pub penalty: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentList {
     pub agents: Vec<AgentView>,
@@ -49,21 +50,26 @@ pub struct AgentList {
 /// least one extension (the phone the ACD rings), like `agent add --ext`;
 /// `name` defaults to "" and `no_answer_limit` to 3. A change keeps the
 /// fields not given and may repeat the id but not alter it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentInput {
+    /// Login name (letters, digits, `.`, `-`, `_`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Extensions the agent's phones register as; replaced whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extensions: Option<Vec<String>>,
+    /// Unanswered offers in a row before the agent is made unavailable;
+    /// 0 = never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_answer_limit: Option<i64>,
 }
 
 /// Giving an agent a skill, or changing its level.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillInput {
     /// 1 (novice) to 10 (expert).
@@ -71,7 +77,7 @@ pub struct SkillInput {
 }
 
 /// A skill some agent has, and who has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillUse {
     pub skill: String,
@@ -79,14 +85,14 @@ pub struct SkillUse {
     pub agents: Vec<SkillHolder>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillHolder {
     pub agent: String,
     pub proficiency: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillList {
     pub skills: Vec<SkillUse>,

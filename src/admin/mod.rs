@@ -94,6 +94,25 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// The OpenAPI schema of `strategy`: a string, one of the store's
+/// strategies (so the document lists exactly what the API accepts).
+fn strategy_schema() -> utoipa::openapi::Object {
+    text_enum("How the queue picks an agent.", crate::store::Strategy::ALL.iter().map(|s| s.as_str()))
+}
+
+/// The OpenAPI schema of an agent's `state`: one of the store's states.
+fn agent_state_schema() -> utoipa::openapi::Object {
+    text_enum("As the ACD last stored it.", crate::store::AgentState::ALL.iter().map(|s| s.as_str()))
+}
+
+fn text_enum<'a>(description: &str, values: impl Iterator<Item = &'a str>) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(description))
+        .enum_values(Some(values))
+        .build()
+}
+
 /// `''` and `none` both clear an optional text setting (an empty argument
 /// is awkward to type in some shells and scripts; JSON may also use null).
 pub fn cleared(s: &str) -> bool {

@@ -11,21 +11,31 @@ use crate::store::{check_dtmf_key, format_skill_relax, parse_skill_relax, valida
 
 /// A queue as the API shows it. Field names are the stored settings' (so
 /// times carry their unit); `null` means no limit / not set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueView {
     pub name: String,
+    #[schema(schema_with = super::strategy_schema)]
     pub strategy: String,
+    /// Seconds one offer rings an agent.
     pub ring_timeout_secs: i64,
+    /// Seconds between unanswered offers.
     pub retry_delay_secs: i64,
+    /// Seconds of wrap-up after each call.
     pub wrapup_secs: i64,
+    /// Longest wait before overflow.
     pub max_wait_secs: Option<i64>,
+    /// Callers allowed to wait at once.
     pub max_callers: Option<i64>,
+    /// Whether callers are accepted while no agent is logged in.
     pub join_empty: bool,
+    /// Whether waiting callers go to overflow when the last agent logs out.
     pub leave_when_empty: bool,
+    /// Music-on-hold class for waiting callers.
     pub moh_class: String,
     /// 0 = no announcements.
     pub announce_every_secs: i64,
+    /// Answer-time target of the service level.
     pub service_level_secs: i64,
     /// `queue:NAME`, `voicemail:BOX` or `context:NAME`.
     pub overflow: Option<String>,
@@ -33,7 +43,9 @@ pub struct QueueView {
     pub skill_relax: Option<String>,
     /// The DTMF key that asks for a callback; null = callbacks off.
     pub callback_key: Option<String>,
+    /// Dial attempts per callback.
     pub callback_attempts: i64,
+    /// Seconds between callback attempts.
     pub callback_retry_secs: i64,
     /// Lowest penalty first.
     pub members: Vec<MemberView>,
@@ -41,14 +53,14 @@ pub struct QueueView {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberView {
     pub agent: String,
     pub penalty: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueList {
     pub queues: Vec<QueueView>,
@@ -60,48 +72,68 @@ pub struct QueueList {
 /// null or 0; `overflow`, `skill_relax` and `callback_key` clear with
 /// null, "" or "none". Creation needs `name` and `strategy`; a change may
 /// repeat the name but not alter it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueInput {
+    /// Letters, digits, `.`, `-`, `_`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::strategy_schema)]
     pub strategy: Option<String>,
+    /// Seconds one offer rings an agent (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ring_timeout_secs: Option<i64>,
+    /// Seconds between unanswered offers (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_delay_secs: Option<i64>,
+    /// Seconds of wrap-up after each call (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrapup_secs: Option<i64>,
+    /// Longest wait before overflow; null or 0: no limit (the default).
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub max_wait_secs: Option<Option<i64>>,
+    /// Callers allowed to wait at once; null or 0: no limit (the default).
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub max_callers: Option<Option<i64>>,
+    /// Accept callers while no agent is logged in (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_empty: Option<bool>,
+    /// Send waiting callers to overflow when the last agent logs out (default
+    /// true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leave_when_empty: Option<bool>,
+    /// Music-on-hold class for waiting callers (default "default").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moh_class: Option<String>,
+    /// Seconds between position announcements; 0 = off (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub announce_every_secs: Option<i64>,
+    /// Answer-time target of the service level (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_level_secs: Option<i64>,
+    /// Where callers go when the queue gives up: `queue:NAME`, `voicemail:BOX`,
+    /// `context:NAME`, or none.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub overflow: Option<Option<String>>,
+    /// Skill-minimum relaxation, e.g. "30:1,60:2" (after 30 s lower by 1, after
+    /// 60 s by 2), or none.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub skill_relax: Option<Option<String>>,
+    /// DTMF key a caller presses to be called back (0-9, `*`, `#`), or none.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     pub callback_key: Option<Option<String>>,
+    /// Dial attempts per callback (default 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_attempts: Option<i64>,
+    /// Seconds between callback attempts (default 120).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_retry_secs: Option<i64>,
 }
 
 /// Adding an agent to a queue, or changing its penalty (default 0; lower
 /// is offered calls first).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]

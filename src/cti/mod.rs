@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 /// Events buffered per subscriber before the oldest are dropped.
 const BACKLOG: usize = 1024;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct CtiEvent {
     /// Unix milliseconds.
     pub at_ms: i64,
@@ -23,7 +23,7 @@ pub struct CtiEvent {
 }
 
 /// What a call looks like to a screen.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct CallInfo {
     /// The caller's SIP Call-ID (the key the REST API uses).
     pub call_id: String,
@@ -42,7 +42,7 @@ pub struct CallInfo {
 }
 
 /// What a web chat looks like to a screen.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default, utoipa::ToSchema)]
 pub struct ChatInfo {
     /// The chat's id (the key of `/api/v1/chats/{id}/...`).
     pub chat_id: String,
@@ -56,7 +56,7 @@ pub struct ChatInfo {
     pub customer: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CtiKind {
     /// A caller entered a queue.

@@ -38,7 +38,7 @@ pub struct NewChat {
 }
 
 /// One line of a transcript.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct ChatMessage {
     pub id: i64,
     pub at_ms: i64,

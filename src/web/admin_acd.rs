@@ -22,23 +22,75 @@ async fn run<C: CoreApi>(core: &C, headers: &HeaderMap, uri: &Uri, req: AcdReque
     answer(core.acd_admin(req).await)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/queues",
+    tag = "queues",
+    summary = "List queues",
+    description = "Every queue with its settings and members, by name.",
+    responses(
+        (status = 200, description = "The queues.", body = crate::admin::QueueList),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn list_queues<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri) -> Answer {
     run(&*core, &headers, &uri, AcdRequest::ListQueues).await
 }
 
 /// `POST /api/v1/queues`: 201 with the queue (its defaults filled in).
+#[utoipa::path(
+    post,
+    path = "/api/v1/queues",
+    tag = "queues",
+    summary = "Create a queue",
+    description = "Like `switchboard queue add`: `name` and `strategy` are required, other settings default. The `Location` header names the new queue.",
+    request_body = crate::admin::QueueInput,
+    responses(
+        (status = 201, description = "Created: the queue with its defaults filled in.", body = crate::admin::QueueView),
+        (status = 409, description = "A queue of that name exists.", body = super::openapi::ErrorBody),
+        (status = 422, description = "A value is invalid (`field` names it).", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn create_queue<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri, body: Body) -> Answer {
     authorize(&*core, &headers, &uri).await?;
     let input = json_body(&headers, body).await?;
     created(core.acd_admin(AcdRequest::CreateQueue(input)).await)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/queues/{queue}",
+    tag = "queues",
+    summary = "Get a queue",
+    params(("queue" = String, Path, description = "Queue name.")),
+    responses(
+        (status = 200, description = "The queue.", body = crate::admin::QueueView),
+        (status = 404, description = "No such queue.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn get_queue<C: CoreApi>(State(core): State<Arc<C>>, Path(queue): Path<String>, headers: HeaderMap, uri: Uri) -> Answer {
     run(&*core, &headers, &uri, AcdRequest::GetQueue(queue)).await
 }
 
 /// `PUT /api/v1/queues/{queue}`: like `queue set`, fields not given keep
 /// their values.
+#[utoipa::path(
+    put,
+    path = "/api/v1/queues/{queue}",
+    tag = "queues",
+    summary = "Change a queue",
+    description = "Like `switchboard queue set`: the fields given change, the others keep their values; `name`, if given, must be the queue's.",
+    params(("queue" = String, Path, description = "Queue name.")),
+    request_body = crate::admin::QueueInput,
+    responses(
+        (status = 200, description = "The queue as changed.", body = crate::admin::QueueView),
+        (status = 404, description = "No such queue.", body = super::openapi::ErrorBody),
+        (status = 422, description = "A value is invalid (`field` names it).", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn update_queue<C: CoreApi>(
     State(core): State<Arc<C>>,
     Path(queue): Path<String>,
@@ -51,12 +103,40 @@ pub(super) async fn update_queue<C: CoreApi>(
     answer(core.acd_admin(AcdRequest::UpdateQueue(queue, input)).await)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/queues/{queue}",
+    tag = "queues",
+    summary = "Remove a queue",
+    description = "With its memberships; its pending callbacks fail.",
+    params(("queue" = String, Path, description = "Queue name.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, description = "No such queue.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn delete_queue<C: CoreApi>(State(core): State<Arc<C>>, Path(queue): Path<String>, headers: HeaderMap, uri: Uri) -> Answer {
     run(&*core, &headers, &uri, AcdRequest::DeleteQueue(queue)).await
 }
 
 /// `POST /api/v1/queues/{queue}/members/{agent}` with an optional
 /// `{"penalty": N}`: adds the member or changes its penalty; the queue back.
+#[utoipa::path(
+    post,
+    path = "/api/v1/queues/{queue}/members/{agent}",
+    tag = "queues",
+    summary = "Add a member, or change its penalty",
+    description = "The body may be empty (penalty 0).",
+    params(("queue" = String, Path, description = "Queue name."), ("agent" = String, Path, description = "Agent id (login name).")),
+    request_body(content = crate::admin::MemberInput, description = "`{}` or an empty body: penalty 0."),
+    responses(
+        (status = 200, description = "The queue with its members.", body = crate::admin::QueueView),
+        (status = 404, description = "No such queue or agent.", body = super::openapi::ErrorBody),
+        (status = 422, description = "`penalty` is out of range.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn set_member<C: CoreApi>(
     State(core): State<Arc<C>>,
     Path((queue, agent)): Path<(String, String)>,
@@ -69,6 +149,18 @@ pub(super) async fn set_member<C: CoreApi>(
     answer(core.acd_admin(AcdRequest::SetMember { queue, agent, input }).await)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/queues/{queue}/members/{agent}",
+    tag = "queues",
+    summary = "Remove a member",
+    params(("queue" = String, Path, description = "Queue name."), ("agent" = String, Path, description = "Agent id (login name).")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, description = "No such queue, or the agent is not a member.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn remove_member<C: CoreApi>(
     State(core): State<Arc<C>>,
     Path((queue, agent)): Path<(String, String)>,
@@ -78,23 +170,76 @@ pub(super) async fn remove_member<C: CoreApi>(
     run(&*core, &headers, &uri, AcdRequest::RemoveMember { queue, agent }).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agents",
+    tag = "agent admin",
+    summary = "List agents",
+    description = "Every agent with their last stored state, queues and skills, by id.",
+    responses(
+        (status = 200, description = "The agents.", body = crate::admin::AgentList),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn list_agents<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri) -> Answer {
     run(&*core, &headers, &uri, AcdRequest::ListAgents).await
 }
 
 /// `POST /api/v1/agents`: 201 with the (logged-out) agent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/agents",
+    tag = "agent admin",
+    summary = "Create an agent",
+    description = "Like `switchboard agent add`: `id` and at least one extension are required. The agent starts logged out. The `Location` header names the new agent.",
+    request_body = crate::admin::AgentInput,
+    responses(
+        (status = 201, description = "Created.", body = crate::admin::AgentView),
+        (status = 409, description = "The id exists, or an extension belongs to another agent.", body = super::openapi::ErrorBody),
+        (status = 422, description = "A value is invalid (`field` names it).", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn create_agent<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri, body: Body) -> Answer {
     authorize(&*core, &headers, &uri).await?;
     let input = json_body(&headers, body).await?;
     created(core.acd_admin(AcdRequest::CreateAgent(input)).await)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/agents/{agent}",
+    tag = "agent admin",
+    summary = "Get an agent",
+    params(("agent" = String, Path, description = "Agent id (login name).")),
+    responses(
+        (status = 200, description = "The agent.", body = crate::admin::AgentView),
+        (status = 404, description = "No such agent.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn get_agent<C: CoreApi>(State(core): State<Arc<C>>, Path(agent): Path<String>, headers: HeaderMap, uri: Uri) -> Answer {
     run(&*core, &headers, &uri, AcdRequest::GetAgent(agent)).await
 }
 
 /// `PUT /api/v1/agents/{agent}`: name, extensions, no-answer limit; fields
 /// not given keep their values.
+#[utoipa::path(
+    put,
+    path = "/api/v1/agents/{agent}",
+    tag = "agent admin",
+    summary = "Change an agent",
+    description = "Name, extensions (replaced whole), no-answer limit; the fields not given keep their values. State is changed with `POST /api/v1/agents/{agent}/{action}`.",
+    params(("agent" = String, Path, description = "Agent id (login name).")),
+    request_body = crate::admin::AgentInput,
+    responses(
+        (status = 200, description = "The agent as changed.", body = crate::admin::AgentView),
+        (status = 404, description = "No such agent.", body = super::openapi::ErrorBody),
+        (status = 409, description = "An extension belongs to another agent.", body = super::openapi::ErrorBody),
+        (status = 422, description = "A value is invalid (`field` names it).", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn update_agent<C: CoreApi>(
     State(core): State<Arc<C>>,
     Path(agent): Path<String>,
@@ -107,12 +252,39 @@ pub(super) async fn update_agent<C: CoreApi>(
     answer(core.acd_admin(AcdRequest::UpdateAgent(agent, input)).await)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/agents/{agent}",
+    tag = "agent admin",
+    summary = "Remove an agent",
+    description = "With their skills and queue memberships.",
+    params(("agent" = String, Path, description = "Agent id (login name).")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, description = "No such agent.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn delete_agent<C: CoreApi>(State(core): State<Arc<C>>, Path(agent): Path<String>, headers: HeaderMap, uri: Uri) -> Answer {
     run(&*core, &headers, &uri, AcdRequest::DeleteAgent(agent)).await
 }
 
 /// `PUT /api/v1/agents/{agent}/skills/{skill}` with `{"proficiency": 1-10}`;
 /// the agent back.
+#[utoipa::path(
+    put,
+    path = "/api/v1/agents/{agent}/skills/{skill}",
+    tag = "agent admin",
+    summary = "Give an agent a skill, or change its level",
+    params(("agent" = String, Path, description = "Agent id (login name)."), ("skill" = String, Path, description = "Skill name (letters, digits, `.`, `-`, `_`).")),
+    request_body = crate::admin::SkillInput,
+    responses(
+        (status = 200, description = "The agent with their skills.", body = crate::admin::AgentView),
+        (status = 404, description = "No such agent.", body = super::openapi::ErrorBody),
+        (status = 422, description = "`proficiency` is out of range or the skill name is invalid.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn set_skill<C: CoreApi>(
     State(core): State<Arc<C>>,
     Path((agent, skill)): Path<(String, String)>,
@@ -125,6 +297,18 @@ pub(super) async fn set_skill<C: CoreApi>(
     answer(core.acd_admin(AcdRequest::SetSkill { agent, skill, input }).await)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/agents/{agent}/skills/{skill}",
+    tag = "agent admin",
+    summary = "Take a skill from an agent",
+    params(("agent" = String, Path, description = "Agent id (login name)."), ("skill" = String, Path, description = "Skill name (letters, digits, `.`, `-`, `_`).")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, description = "No such agent, or the agent lacks the skill.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn remove_skill<C: CoreApi>(
     State(core): State<Arc<C>>,
     Path((agent, skill)): Path<(String, String)>,
@@ -134,6 +318,17 @@ pub(super) async fn remove_skill<C: CoreApi>(
     run(&*core, &headers, &uri, AcdRequest::RemoveSkill { agent, skill }).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/skills",
+    tag = "agent admin",
+    summary = "List skills",
+    description = "Every skill some agent has, with who has it and how well.",
+    responses(
+        (status = 200, description = "The skills.", body = crate::admin::SkillList),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
 pub(super) async fn list_skills<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri) -> Answer {
     run(&*core, &headers, &uri, AcdRequest::ListSkills).await
 }

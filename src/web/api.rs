@@ -144,6 +144,21 @@ pub(super) async fn authorize_request<C: CoreApi>(core: &C, headers: &HeaderMap,
 }
 
 /// `GET /api/v1/stats`: the ACD statistics JSON.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    operation_id = "get_stats",
+    tag = "stats",
+    summary = "ACD statistics",
+    description = "A snapshot of every queue (waiting callers, agents by state, counters since midnight: joined, \
+answered, abandoned, service level, average speed of answer, average handle time, ...) and every agent (state, calls, \
+talk and pause time).",
+    responses(
+        (status = 200, description = "The statistics.", body = crate::acd::Stats),
+        (status = 503, description = "The ACD is not running.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("stats"))),
+)]
 pub(super) async fn stats<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri) -> Response {
     let q = match query(&uri) {
         Ok(q) => q,
@@ -244,6 +259,29 @@ impl Filter {
 
 /// `GET /api/v1/events`: authenticates before the upgrade (401 as JSON),
 /// then streams the CTI bus as one JSON text message per event.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    operation_id = "event_stream",
+    tag = "events",
+    summary = "The CTI event stream (WebSocket)",
+    description = "A WebSocket (`ws://` or `wss://` to this path): one JSON text message per event, `{\"type\": ..., \
+\"at_ms\": ...}` with `type` one of `queue_joined`, `queue_left`, `call_offered` (the screen pop, with the caller's \
+customer record), `call_ringing`, `call_answered`, `call_ended`, `agent_state` (the `CtiEvent` schema); and \
+`{\"type\": \"lagged\", \
+\"missed\": N}` when the client fell behind and events were dropped. The server pings every 30 s. Credentials are \
+checked before the upgrade; browsers pass the key as `?key=` or use the console cookie. A console agent only sees \
+their own agent's events.",
+    params(
+        ("agent" = Option<String>, Query, description = "Only events naming this agent (offers, ringing, answered, ended, agent state)."),
+        ("queue" = Option<String>, Query, description = "Only joins, leaves and offers of this queue, and the later events of calls offered from it."),
+    ),
+    responses(
+        (status = 101, description = "Switching Protocols: the event stream follows."),
+        (status = 400, description = "Not a WebSocket handshake (plain-text body), or a malformed query string."),
+    ),
+    extensions(("x-scope" = json!("events"))),
+)]
 pub(super) async fn events<C: CoreApi>(
     State(core): State<Arc<C>>,
     headers: HeaderMap,

@@ -46,6 +46,30 @@ async fn authorize<C: CoreApi>(core: &C, headers: &HeaderMap, uri: &Uri) -> Resu
 }
 
 /// `POST /api/v1/chats/{id}/{action}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chats/{chat_id}/{action}",
+    operation_id = "chat_action",
+    tag = "chats",
+    summary = "Act on a web chat",
+    description = "`accept` or `decline` an offered chat; `message` sends the JSON body `{\"text\": \"...\"}` to the \
+visitor; `end` closes it (the agent goes to wrap-up); `disposition?code=&notes=` saves the wrap-up. A console agent \
+always acts as themselves; an API key names the agent with `?agent=`.",
+    params(
+        ("chat_id" = String, Path, description = "The chat's id."),
+        ("action" = inline(super::openapi::ChatAction), Path),
+        ("agent" = Option<String>, Query, description = "API keys: the agent acting."),
+        ("code" = Option<String>, Query, description = "`disposition`: the code (1 to 64 characters)."),
+        ("notes" = Option<String>, Query, description = "`disposition`: notes (up to 4096 bytes)."),
+    ),
+    responses(
+        (status = 204, description = "Done."),
+        (status = 404, description = "No such chat, an unknown action, or web chat is not enabled.", body = super::openapi::ErrorBody),
+        (status = 409, description = "The chat cannot do it now (not offered to this agent, ended, message too long).", body = super::openapi::ErrorBody),
+        (status = 503, description = "The chat service is not available.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("calls"))),
+)]
 pub(super) async fn action<C: CoreApi>(State(core): State<Arc<C>>, Path((chat_id, action)): Path<(String, String)>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
     let (q, hub, agent) = match authorize(&*core, &headers, &uri).await {
         Ok(x) => x,
@@ -96,8 +120,43 @@ async fn disposition(hub: &ChatHub, chat_id: &str, agent: &str, q: &HashMap<Stri
     }
 }
 
+/// A chat and its transcript, as `GET /api/v1/chats/{id}` answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(super) struct ChatTranscript {
+    id: String,
+    queue: String,
+    visitor_name: String,
+    visitor_phone: String,
+    visitor_email: String,
+    customer_id: Option<i64>,
+    agent: Option<String>,
+    started_at_ms: i64,
+    answered_at_ms: Option<i64>,
+    ended_at_ms: Option<i64>,
+    ended_by: Option<String>,
+    disposition: Option<String>,
+    notes: Option<String>,
+    messages: Vec<crate::store::ChatMessage>,
+}
+
 /// `GET /api/v1/chats/{id}`: the chat and its transcript. A console agent
 /// sees chats offered to them or taken by them.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chats/{chat_id}",
+    operation_id = "get_chat",
+    tag = "chats",
+    summary = "A web chat and its transcript",
+    description = "A console agent may read chats offered to them or taken by them.",
+    params(
+        ("chat_id" = String, Path, description = "The chat's id (`chat_id` in the chat events)."),
+    ),
+    responses(
+        (status = 200, description = "The chat.", body = ChatTranscript),
+        (status = 404, description = "No such chat, or web chat is not enabled.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("calls"))),
+)]
 pub(super) async fn transcript<C: CoreApi>(State(core): State<Arc<C>>, Path(chat_id): Path<String>, headers: HeaderMap, uri: Uri) -> Response {
     let q = match axum::extract::Query::<HashMap<String, String>>::try_from_uri(&uri) {
         Ok(axum::extract::Query(q)) => q,
@@ -121,21 +180,22 @@ pub(super) async fn transcript<C: CoreApi>(State(core): State<Arc<C>>, Path(chat
         }
     }
     let messages = hub.store().chat_messages(&chat_id).await.unwrap_or_default();
-    let body = serde_json::json!({
-        "id": chat.id,
-        "queue": chat.queue,
-        "visitor_name": chat.visitor_name,
-        "visitor_phone": chat.visitor_phone,
-        "visitor_email": chat.visitor_email,
-        "customer_id": chat.customer_id,
-        "agent": chat.agent,
-        "started_at_ms": chat.started_at_ms,
-        "answered_at_ms": chat.answered_at_ms,
-        "ended_at_ms": chat.ended_at_ms,
-        "ended_by": chat.ended_by,
-        "disposition": chat.disposition,
-        "notes": chat.notes,
-        "messages": messages,
-    });
-    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    let body = ChatTranscript {
+        id: chat.id,
+        queue: chat.queue,
+        visitor_name: chat.visitor_name,
+        visitor_phone: chat.visitor_phone,
+        visitor_email: chat.visitor_email,
+        customer_id: chat.customer_id,
+        agent: chat.agent,
+        started_at_ms: chat.started_at_ms,
+        answered_at_ms: chat.answered_at_ms,
+        ended_at_ms: chat.ended_at_ms,
+        ended_by: chat.ended_by,
+        disposition: chat.disposition,
+        notes: chat.notes,
+        messages,
+    };
+    let body = serde_json::to_string(&body).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

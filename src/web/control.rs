@@ -29,6 +29,30 @@ fn answer(r: Result<(), ApiError>) -> Response {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/calls/{call_id}/{action}",
+    operation_id = "control_call",
+    tag = "calls",
+    summary = "Control a live call",
+    description = "`hangup`, `hold`, `unhold`; `transfer?to=` (blind), `transfer?attended=1` (to the party being \
+consulted: no `to`); `consult?to=` starts an attended transfer's consultation (then `consult/complete` or \
+`consult/cancel`); `conference?add=` makes a three-way call (without `add`: the consulted party joins). A console \
+agent may control their own live call only.",
+    params(
+        ("call_id" = String, Path, description = "The caller's SIP Call-ID (`call_id` in the events)."),
+        ("action" = inline(super::openapi::CallAction), Path),
+        ("to" = Option<String>, Query, description = "`transfer` and `consult`: the extension or number to go to."),
+        ("attended" = Option<bool>, Query, description = "`transfer`: `1` completes the consultation started with `consult`."),
+        ("add" = Option<String>, Query, description = "`conference`: the extension or number to add."),
+    ),
+    responses(
+        (status = 204, description = "Done."),
+        (status = 404, description = "No such live call, or an unknown action.", body = super::openapi::ErrorBody),
+        (status = 409, description = "The call cannot do it now, or the target is missing, not wanted or wrong.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("calls"))),
+)]
 pub(super) async fn call<C: CoreApi>(State(core): State<Arc<C>>, Path((call_id, action)): Path<(String, String)>, headers: HeaderMap, uri: Uri) -> Response {
     let q = match authorize_owned(&*core, &headers, &uri, "calls", Owned::Call(&call_id)).await {
         Ok(q) => q,
@@ -54,6 +78,24 @@ pub(super) async fn call<C: CoreApi>(State(core): State<Arc<C>>, Path((call_id, 
 }
 
 /// `POST /api/v1/calls/{id}/consult/{complete|cancel}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/calls/{call_id}/consult/{step}",
+    tag = "calls",
+    summary = "Complete or cancel an attended transfer",
+    description = "`complete` transfers the caller to the party consulted with `consult?to=`; `cancel` hangs up on \
+that party and takes the caller back.",
+    params(
+        ("call_id" = String, Path, description = "The caller's SIP Call-ID."),
+        ("step" = inline(super::openapi::ConsultStep), Path),
+    ),
+    responses(
+        (status = 204, description = "Done."),
+        (status = 404, description = "No such live call, or an unknown step.", body = super::openapi::ErrorBody),
+        (status = 409, description = "No consultation in progress.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("calls"))),
+)]
 pub(super) async fn consult_step<C: CoreApi>(State(core): State<Arc<C>>, Path((call_id, step)): Path<(String, String)>, headers: HeaderMap, uri: Uri) -> Response {
     if let Err(r) = authorize_owned(&*core, &headers, &uri, "calls", Owned::Call(&call_id)).await {
         return r;
@@ -65,6 +107,25 @@ pub(super) async fn consult_step<C: CoreApi>(State(core): State<Arc<C>>, Path((c
 }
 
 /// `POST /api/v1/calls/{id}/recording/{start|stop|pause|resume}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/calls/{call_id}/recording/{action}",
+    operation_id = "record_call",
+    tag = "calls",
+    summary = "Record a live call",
+    description = "Starts, stops, pauses or resumes the recording of a live call (the file goes to the data \
+directory's `recordings/`, listed with the call record).",
+    params(
+        ("call_id" = String, Path, description = "The caller's SIP Call-ID."),
+        ("action" = inline(super::openapi::RecordingAction), Path),
+    ),
+    responses(
+        (status = 204, description = "Done."),
+        (status = 404, description = "No such live call, or an unknown action.", body = super::openapi::ErrorBody),
+        (status = 409, description = "The call refused (e.g. `stop` while not recording).", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("calls"))),
+)]
 pub(super) async fn recording<C: CoreApi>(State(core): State<Arc<C>>, Path((call_id, action)): Path<(String, String)>, headers: HeaderMap, uri: Uri) -> Response {
     if let Err(r) = authorize_owned(&*core, &headers, &uri, "calls", Owned::Call(&call_id)).await {
         return r;
@@ -80,6 +141,27 @@ pub(super) async fn recording<C: CoreApi>(State(core): State<Arc<C>>, Path((call
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/calls/{call_id}/disposition",
+    operation_id = "set_disposition",
+    tag = "calls",
+    summary = "Set a call's disposition",
+    description = "The agent's disposition code and notes, kept with the call record; during the call or its \
+wrap-up. A console agent may set it on their live or last call only.",
+    params(
+        ("call_id" = String, Path, description = "The caller's SIP Call-ID."),
+        ("code" = String, Query, description = "Disposition code, 1 to 64 characters."),
+        ("notes" = Option<String>, Query, description = "Free text, up to 4096 bytes."),
+    ),
+    responses(
+        (status = 204, description = "Recorded."),
+        (status = 400, description = "`code` missing or too long, `notes` too long, or a malformed query string.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No call record with that Call-ID.", body = super::openapi::ErrorBody),
+        (status = 409, description = "The call record cannot take it.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("calls"))),
+)]
 pub(super) async fn disposition<C: CoreApi>(State(core): State<Arc<C>>, Path(call_id): Path<String>, headers: HeaderMap, uri: Uri) -> Response {
     let q = match authorize_owned(&*core, &headers, &uri, "calls", Owned::LastCall(&call_id)).await {
         Ok(q) => q,
@@ -96,6 +178,31 @@ pub(super) async fn disposition<C: CoreApi>(State(core): State<Arc<C>>, Path(cal
     answer(core.disposition(call_id, code, notes).await)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agents/{agent}/{action}",
+    operation_id = "agent_action",
+    tag = "agents",
+    summary = "Change an agent's state, or supervise their call",
+    description = "`login`, `logout`, `pause` (with an optional `reason`), `unpause`, as the agent's phone codes do; \
+`supervise?supervisor=EXT&mode=` rings the supervisor's extension and joins it to the agent's call (again for the \
+same agent: changes the mode). A console agent may change their own state only, and cannot supervise.",
+    params(
+        ("agent" = String, Path, description = "Agent id (login name) or extension."),
+        ("action" = inline(super::openapi::AgentAction), Path),
+        ("reason" = Option<String>, Query, description = "`pause`: why (shown on wallboards and in statistics)."),
+        ("supervisor" = Option<String>, Query, description = "`supervise`: the supervisor's extension (required)."),
+        ("mode" = inline(Option<super::openapi::SuperviseMode>), Query, description = "`supervise`: default `listen`."),
+    ),
+    responses(
+        (status = 204, description = "Done."),
+        (status = 400, description = "`supervise` without `supervisor`, or a malformed query string.", body = super::openapi::ErrorBody),
+        (status = 403, description = "`supervisor` is not a supervisor's extension; or the credential lacks the scope, a console agent acts on another agent or supervises, a console session sent no valid `X-CSRF-Token`.", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such agent (or, to supervise, the agent has no call), or an unknown action.", body = super::openapi::ErrorBody),
+        (status = 409, description = "Not possible now: the ACD is not running, an unknown mode, the supervisor is busy or unreachable.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("calls"))),
+)]
 pub(super) async fn agent<C: CoreApi>(State(core): State<Arc<C>>, Path((agent, action)): Path<(String, String)>, headers: HeaderMap, uri: Uri) -> Response {
     let owned = if action == "supervise" { Owned::NotForAgents } else { Owned::Agent(&agent) };
     let q = match authorize_owned(&*core, &headers, &uri, "calls", owned).await {

@@ -3,9 +3,11 @@
 //! for embedded files), the CTI event WebSocket and ACD statistics (`api`),
 //! REST call and agent control (`control`), the admin API for queues,
 //! agents, skills and customers with CSV import (`admin`, `admin_acd`,
-//! `admin_customers`; scope `admin`), Prometheus metrics (`metrics`), the
-//! public contact page with its lookup, callback form and visitor chat
-//! (`contact`, no login) and the agents' side of chats (`chat_api`).
+//! `admin_customers`; scope `admin`), the OpenAPI document of `/api/v1`
+//! (`openapi`; made with the routes in `api_v1`, from the handlers'
+//! `#[utoipa::path]`), Prometheus metrics (`metrics`), the public contact
+//! page with its lookup, callback form and visitor chat (`contact`, no
+//! login) and the agents' side of chats (`chat_api`).
 //! Live state and domain changes go through `CoreApi`; the console's own
 //! tables (users, sessions, audit log) and plain data pages use the store
 //! handle `CoreApi::console_store` gives. Never SIP, media or the call
@@ -24,6 +26,7 @@ mod console;
 mod contact;
 mod control;
 pub mod metrics;
+mod openapi;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,8 +38,11 @@ use std::collections::HashMap;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -174,37 +180,7 @@ fn router<C: CoreApi>(core: C) -> Router {
         .route("/api/calls", get(live_calls::<C>))
         .route("/api/calls/{call_id}/recording/{action}", post(recording::<C>))
         .route("/api/calls/{call_id}/conference/{action}", post(conference::<C>))
-        .route("/api/v1/events", get(api::events::<C>))
-        .route("/api/v1/stats", get(api::stats::<C>))
-        .route("/api/v1/calls/{call_id}/disposition", post(control::disposition::<C>))
-        .route("/api/v1/calls/{call_id}/recording/{action}", post(control::recording::<C>))
-        .route("/api/v1/calls/{call_id}/consult/{step}", post(control::consult_step::<C>))
-        .route("/api/v1/calls/{call_id}/{action}", post(control::call::<C>))
-        .route("/api/v1/queues", get(admin_acd::list_queues::<C>).post(admin_acd::create_queue::<C>))
-        .route(
-            "/api/v1/queues/{queue}",
-            get(admin_acd::get_queue::<C>).put(admin_acd::update_queue::<C>).delete(admin_acd::delete_queue::<C>),
-        )
-        .route("/api/v1/queues/{queue}/members/{agent}", post(admin_acd::set_member::<C>).delete(admin_acd::remove_member::<C>))
-        .route("/api/v1/agents", get(admin_acd::list_agents::<C>).post(admin_acd::create_agent::<C>))
-        .route(
-            "/api/v1/agents/{agent}",
-            get(admin_acd::get_agent::<C>).put(admin_acd::update_agent::<C>).delete(admin_acd::delete_agent::<C>),
-        )
-        // A static `skills` segment beside `{action}`: the router prefers it,
-        // and the two differ in length anyway. Every agent route names its
-        // parameter `agent` (the router wants one name per position).
-        .route("/api/v1/agents/{agent}/skills/{skill}", put(admin_acd::set_skill::<C>).delete(admin_acd::remove_skill::<C>))
-        .route("/api/v1/agents/{agent}/{action}", post(control::agent::<C>))
-        .route("/api/v1/skills", get(admin_acd::list_skills::<C>))
-        .route("/api/v1/customers", get(admin_customers::search::<C>).post(admin_customers::create::<C>))
-        .route("/api/v1/customers/import", post(admin_customers::import::<C>))
-        .route(
-            "/api/v1/customers/{id}",
-            get(admin_customers::get::<C>).put(admin_customers::update::<C>).delete(admin_customers::delete::<C>),
-        )
-        .route("/api/v1/chats/{chat_id}", get(chat_api::transcript::<C>))
-        .route("/api/v1/chats/{chat_id}/{action}", post(chat_api::action::<C>))
+        .merge(api_v1::<C>())
         .merge(console::routes::<C>())
         .merge(contact::routes::<C>())
         .layer(axum::Extension(Arc::new(contact::Limits::new(core.contact().as_ref().map(|h| h.config())))))
@@ -212,6 +188,43 @@ fn router<C: CoreApi>(core: C) -> Router {
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::Extension(Arc::new(auth::AuthState::default())))
         .with_state(core)
+}
+
+/// The `/api/v1` routes and their OpenAPI document, made from one list:
+/// each `routes!` entry registers its handler(s) under the method and path
+/// of their `#[utoipa::path]` attribute and adds the operation to the
+/// document served at `/api/v1/openapi.json`. One `routes!` per path
+/// (utoipa-axum gives every handler of a call all the call's paths).
+/// Register API routes here, never with `.route`: tests/api_openapi.rs
+/// fails on an `/api/v1` route outside this list.
+fn api_v1<C: CoreApi>() -> Router<Arc<C>> {
+    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(openapi::document))
+        .routes(routes!(api::events))
+        .routes(routes!(api::stats))
+        .routes(routes!(control::disposition))
+        .routes(routes!(control::recording))
+        .routes(routes!(control::consult_step))
+        .routes(routes!(control::call))
+        .routes(routes!(admin_acd::list_queues, admin_acd::create_queue))
+        .routes(routes!(admin_acd::get_queue, admin_acd::update_queue, admin_acd::delete_queue))
+        .routes(routes!(admin_acd::set_member, admin_acd::remove_member))
+        .routes(routes!(admin_acd::list_agents, admin_acd::create_agent))
+        .routes(routes!(admin_acd::get_agent, admin_acd::update_agent, admin_acd::delete_agent))
+        // A static `skills` segment beside `{action}`: the router prefers it,
+        // and the two differ in length anyway. Every agent route names its
+        // parameter `agent` (the router wants one name per position).
+        .routes(routes!(admin_acd::set_skill, admin_acd::remove_skill))
+        .routes(routes!(control::agent))
+        .routes(routes!(admin_acd::list_skills))
+        .routes(routes!(admin_customers::search, admin_customers::create))
+        .routes(routes!(admin_customers::import))
+        .routes(routes!(admin_customers::get, admin_customers::update, admin_customers::delete))
+        .routes(routes!(chat_api::transcript))
+        .routes(routes!(chat_api::action))
+        .split_for_parts();
+    openapi::finish(&mut doc);
+    router.layer(axum::Extension(openapi::Served::new(&doc)))
 }
 
 /// Headers every answer carries: no framing (clickjacking), no MIME
