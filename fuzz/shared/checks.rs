@@ -275,7 +275,8 @@ pub fn check_dialplan(data: &[u8]) {
 /// spreadsheet formulas (a leading `'` is added to those).
 pub fn check_csv(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let lines = text.matches('\n').count() + 1;
+    // Line ends as the reader counts them: LF, CRLF, and a lone CR.
+    let lines = text.matches('\n').count() + text.matches('\r').count() - text.matches("\r\n").count() + 1;
     match switchboard::csv::parse(text) {
         Err(e) => assert!(e.line() >= 1 && e.line() <= lines, "error line {} of {lines}", e.line()),
         Ok(records) => {
