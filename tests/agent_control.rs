@@ -124,7 +124,7 @@ fn post_ok(sb: &Switchboard, path: &str, key: &str) {
 fn live_call(sb: &Switchboard) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", sb.http_port)).expect("connect console");
     s.set_read_timeout(Some(T)).unwrap();
-    write!(s, "GET /api/calls HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    write!(s, "GET /api/calls HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n", sb.key()).unwrap();
     let mut raw = String::new();
     let _ = s.read_to_string(&mut raw);
     let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();

@@ -194,8 +194,10 @@ fn roles_lockout_and_rate_limits() {
     assert_eq!(act("/api/v1/calls/some-call/disposition?code=sale"), 403, "not their last call");
     assert_eq!(act("/api/v1/agents/alice/supervise?supervisor=2001"), 403, "agents do not supervise");
     assert_ne!(act("/api/v1/agents/ann/login"), 403, "their own state");
+    assert_eq!(get(&sb, "/agent/history?number=5551234", Some(&agent)).status, 403, "not a caller of theirs");
     // A supervisor sees the dashboard but not user management.
     let sup = login(&sb, "SAM", PW).set_cookie("sb_session").expect("usernames are case-insensitive").0;
+    assert_eq!(get(&sb, "/agent/history?number=5551234", Some(&sup)).status, 200, "supervisors see any caller's history");
     assert_eq!(get(&sb, "/", Some(&sup)).status, 200);
     assert_eq!(get(&sb, "/users", Some(&sup)).status, 403);
 

@@ -204,7 +204,7 @@ fn post(sb: &Switchboard, path: &str) -> u16 {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", sb.http_port)).expect("connect console");
     s.set_read_timeout(Some(T)).unwrap();
-    write!(s, "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", sb.key()).unwrap();
     let mut resp = String::new();
     let _ = s.read_to_string(&mut resp);
     resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)

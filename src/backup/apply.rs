@@ -69,7 +69,12 @@ pub fn apply_pending(data: &Path, source: &ConfigSource) -> Result<Option<Applie
 fn apply(pending: &Path, aside: &Path, data: &Path, source: &ConfigSource, manifest: &Manifest, moves: &mut Moves) -> io::Result<()> {
     std::fs::create_dir(aside)?;
     let has = |part: &str| manifest.includes.iter().any(|p| p == part);
-    // The configuration: the restored file decides where the folders go.
+    // Where this appliance keeps its folders now: a restored config must
+    // not move them (an archive naming, say, a home directory as its
+    // prompts folder would have that directory replaced).
+    let current = source.load().map_err(|e| io::Error::other(e.to_string()))?;
+    let current_layout = Layout::new(data, &current, source);
+    // The configuration goes first: it is checked against the folders below.
     if has("config") {
         if source.path.exists() {
             let name = source.path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "switchboard.toml".into());
@@ -89,6 +94,15 @@ fn apply(pending: &Path, aside: &Path, data: &Path, source: &ConfigSource, manif
         }
     }
     let folders: Vec<&str> = ["prompts", "dialplans", "recordings", "voicemail"].into_iter().filter(|p| has(p)).collect();
+    for part in &folders {
+        if layout.folder(part) != current_layout.folder(part) {
+            return Err(io::Error::other(format!(
+                "the backup's configuration keeps {part} in {} but this appliance in {}: restore refused (change the configuration first, or restore a backup made with the same folders)",
+                layout.folder(part).map(|p| p.display().to_string()).unwrap_or_default(),
+                current_layout.folder(part).map(|p| p.display().to_string()).unwrap_or_default()
+            )));
+        }
+    }
     for part in &folders {
         let live = layout.folder(part).expect("a folder part");
         if let Ok(real) = std::fs::canonicalize(live) {

@@ -75,8 +75,10 @@ pub struct FileEntry {
 }
 
 impl Manifest {
+    /// The sum of the listed sizes; `u64::MAX` when it overflows (a hostile
+    /// manifest), which every size limit then refuses.
     pub fn total_size(&self) -> u64 {
-        self.files.iter().map(|f| f.size).sum()
+        self.files.iter().try_fold(0u64, |acc, f| acc.checked_add(f.size)).unwrap_or(u64::MAX)
     }
 }
 

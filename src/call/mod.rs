@@ -269,7 +269,15 @@ impl CallRegistry {
         self.peers.lock().ok()?.get(who).cloned()
     }
 
-    /// The call `who` is or was last bridged to.
+    /// Call `call_id` is being offered to agent `who`: their screen may look
+    /// its caller up (history, wrap-up) from now on.
+    pub fn note_offer(&self, who: &str, call_id: &str) {
+        if let Ok(mut p) = self.last_peers.lock() {
+            p.insert(who.to_string(), call_id.to_string());
+        }
+    }
+
+    /// The call `who` is or was last bridged to (or offered).
     pub fn last_peer(&self, who: &str) -> Option<String> {
         self.last_peers.lock().ok()?.get(who).cloned()
     }

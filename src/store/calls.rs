@@ -240,6 +240,12 @@ impl Store {
         Ok(rows)
     }
 
+    /// The caller number of the latest record of `call_id`.
+    pub async fn caller_of_call(&self, call_id: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT caller FROM call_records WHERE call_id = ? ORDER BY id DESC LIMIT 1").bind(call_id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|(c,)| c))
+    }
+
     /// Finished calls from or to `number`, newest first (the agent panel's history).
     pub async fn calls_of_number(&self, number: &str, limit: i64) -> Result<Vec<CallRecord>, StoreError> {
         Ok(sqlx::query_as("SELECT * FROM call_records WHERE (caller = ? OR callee = ?) AND ended_at IS NOT NULL ORDER BY id DESC LIMIT ?")

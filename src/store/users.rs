@@ -168,13 +168,22 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// argon2 runs (19 MiB and tens of ms each) allowed at once: a flood of
+/// logins must not take all memory and blocking threads; the rest wait.
+fn argon2_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(2))
+}
+
 async fn hash_blocking(password: String) -> Result<String, StoreError> {
+    let _permit = argon2_permits().acquire().await.map_err(|e| StoreError::Invalid(format!("hashing password: {e}")))?;
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| StoreError::Invalid(format!("hashing password: {e}")))?
 }
 
 async fn verify_blocking(hash: String, password: String) -> bool {
+    let Ok(_permit) = argon2_permits().acquire().await else { return false };
     tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false)
 }
 
@@ -290,6 +299,11 @@ impl Store {
         }
         if user.disabled {
             return Ok(Err(LoginRefused::Disabled));
+        }
+        // Guesses running in parallel may have locked the account while this
+        // one was being verified: the lock wins over a late right guess.
+        if let Some(until) = self.user(id).await?.locked_until.filter(|u| *u > now) {
+            return Ok(Err(LoginRefused::Locked { until }));
         }
         sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?").bind(now).bind(id).execute(&self.pool).await?;
         self.user(id).await.map(Ok)

@@ -11,9 +11,9 @@
 //! Live state and domain changes go through `CoreApi`; the console's own
 //! tables (users, sessions, audit log) and plain data pages use the store
 //! handle `CoreApi::console_store` gives. Never SIP, media or the call
-//! layer. The unversioned `/api/calls` endpoints answer loopback clients
-//! only; `/healthz` and `/metrics` are open to whoever reaches
-//! `[http] listen`.
+//! layer. The unversioned `/api/calls` endpoints need an API key with the
+//! `calls` scope (or a console session) like `/api/v1`; `/healthz` and
+//! `/metrics` are open to whoever reaches `[http] listen`.
 
 mod admin;
 mod admin_acd;
@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use std::collections::HashMap;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -265,40 +265,29 @@ async fn index<C: CoreApi>(State(core): State<Arc<C>>) -> Html<String> {
     Html(body)
 }
 
-fn loopback_only(peer: &SocketAddr) -> Result<(), Response> {
-    if peer.ip().is_loopback() {
-        Ok(())
-    } else {
-        Err((StatusCode::FORBIDDEN, "the API is limited to this machine until console login exists\n").into_response())
-    }
-}
-
-async fn live_calls<C: CoreApi>(ConnectInfo(peer): ConnectInfo<SocketAddr>, State(core): State<Arc<C>>) -> Response {
-    if let Err(r) = loopback_only(&peer) {
+async fn live_calls<C: CoreApi>(State(core): State<Arc<C>>, headers: axum::http::HeaderMap, uri: axum::http::Uri) -> Response {
+    if let Err(r) = api::authorize_request(&*core, &headers, &uri, "calls").await {
         return r;
     }
     let items: Vec<String> = core.live_calls().iter().map(|c| format!("\"{}\"", json_escape(c))).collect();
     ([("content-type", "application/json")], format!("{{\"calls\":[{}]}}", items.join(","))).into_response()
 }
 
-async fn recording<C: CoreApi>(
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    State(core): State<Arc<C>>,
-    Path((call_id, action)): Path<(String, String)>,
-) -> Response {
-    if let Err(r) = loopback_only(&peer) {
+async fn recording<C: CoreApi>(State(core): State<Arc<C>>, Path((call_id, action)): Path<(String, String)>, headers: axum::http::HeaderMap, uri: axum::http::Uri) -> Response {
+    if let Err(r) = api::authorize_request(&*core, &headers, &uri, "calls").await {
         return r;
     }
     command_response(core.recording(call_id, action).await)
 }
 
 async fn conference<C: CoreApi>(
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     State(core): State<Arc<C>>,
     Path((call_id, action)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
 ) -> Response {
-    if let Err(r) = loopback_only(&peer) {
+    if let Err(r) = api::authorize_request(&*core, &headers, &uri, "calls").await {
         return r;
     }
     command_response(core.conference(call_id, action, query.get("to").cloned()).await)

@@ -24,6 +24,8 @@ pub struct Switchboard {
     pub http_port: u16,
     pub rtp: (u16, u16),
     config: PathBuf,
+    /// An all-scopes API key made on first use (`key()`).
+    key: std::sync::OnceLock<String>,
 }
 
 pub fn bin() -> PathBuf {
@@ -48,7 +50,7 @@ impl Switchboard {
         let http_port = ports::alloc();
         let block = ports::alloc_block(64);
         let lo = if block.is_multiple_of(2) { block } else { block + 1 };
-        Ok(Switchboard { dir, child: None, sip_port, http_port, rtp: (lo, lo + 61), config })
+        Ok(Switchboard { dir, child: None, sip_port, http_port, rtp: (lo, lo + 61), config, key: std::sync::OnceLock::new() })
     }
 
     /// `new` + `start`.
@@ -149,6 +151,11 @@ impl Switchboard {
 
     pub fn add_extension(&self, number: &str, secret: &str) {
         self.admin_ok(&["extension", "add", number, "--secret", secret]);
+    }
+
+    /// This appliance's test API key (scope `admin`), created on first use.
+    pub fn key(&self) -> &str {
+        self.key.get_or_init(|| self.admin_api_key("test-harness"))
     }
 
     /// Creates an API key with the `admin` scope (every API call) and returns it.

@@ -567,6 +567,8 @@ impl Task {
                 let extensions = self.agent_rows.get(&agent).map(|a| a.extensions.clone()).unwrap_or_default();
                 self.offers.insert(offer, (caller.clone(), agent.clone()));
                 if let Some(info) = self.info.get(&caller).filter(|_| !self.chats.contains(&caller)) {
+                    // The agent's screen may look this caller up from now on.
+                    self.ctx.calls.note_offer(&agent, &info.call_id);
                     self.ctx.events.publish(CtiKind::CallOffered { agent: agent.clone(), call: info.clone() });
                 }
                 // A callback's call task ends with its offer; its channel is then closed.

@@ -76,10 +76,10 @@
       ["Queue", call.queue || ""],
       ["IVR path", call.ivr_path || ""]
     ], "call-info"));
-    showCustomer(call.customer, call.caller);
+    showCustomer(call.customer, call.caller, "");
   }
 
-  function showCustomer(cust, number) {
+  function showCustomer(cust, number, chatId) {
     $("pop").hidden = false;
     var c = $("customer");
     if (cust && Object.keys(cust).length) {
@@ -92,7 +92,7 @@
       c.replaceChildren(el("p", "Unknown caller: no customer record for " + (number || "this number") + ".", "muted"));
     }
     $("history").replaceChildren(el("p", "Loading…", "muted"));
-    fetch("/agent/history?number=" + enc(number || ""), { credentials: "same-origin" })
+    fetch("/agent/history?number=" + enc(number || "") + (chatId ? "&chat=" + enc(chatId) : ""), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : ""; })
       .then(function (html) { $("history").innerHTML = html; })
       .catch(function () { $("history").replaceChildren(el("p", "History unavailable.", "muted")); });
@@ -151,7 +151,7 @@
       ["Queue", info.queue || ""],
       ["Message", info.first_message || ""]
     ], "chat-info"));
-    showCustomer(info.customer, info.visitor_phone);
+    showCustomer(info.customer, info.visitor_phone, info.chat_id);
   }
 
   function chatConnected() {

@@ -2,9 +2,9 @@
 //! request (POST, PUT, PATCH, DELETE) from another origin is refused; one
 //! authenticated by the session cookie must also carry the session's CSRF
 //! token, in the `X-CSRF-Token` header (htmx, panel scripts) or the `_csrf`
-//! field of a urlencoded form. Requests with an API key carry their own
-//! credential (no ambient authority) and pass; requests with no session
-//! pass too, and the route answers 401 or shows the login page. The public
+//! field of a urlencoded form. Requests without a live session cookie (API
+//! keys, which are no ambient authority) pass, and the route answers 401 or
+//! shows the login page when it needs a login. The public
 //! contact page (`/contact...`) never reads the session, so after the
 //! origin check its forms pass whether or not the browser is logged in.
 
@@ -39,10 +39,9 @@ pub async fn csrf_guard<C: CoreApi>(State(core): State<Arc<C>>, req: Request, ne
     if req.uri().path() == "/contact" || req.uri().path().starts_with("/contact/") {
         return next.run(req).await;
     }
-    let uses_key = headers.contains_key(header::AUTHORIZATION) || req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv.starts_with("key=")));
-    if uses_key {
-        return next.run(req).await;
-    }
+    // No shortcut for requests that also carry an API key: whoever sends the
+    // session cookie must send its token too (a cross-site form could add
+    // `?key=x` to any URL). Key-only clients send no cookie and pass below.
     let Some(store) = core.console_store() else { return next.run(req).await };
     let Some(session) = super::session(&store, headers).await else { return next.run(req).await };
     if headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).is_some_and(|t| same_token(t, &session.csrf)) {

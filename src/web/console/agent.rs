@@ -110,6 +110,29 @@ pub async fn page<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
 pub struct HistoryQuery {
     #[serde(default)]
     number: String,
+    /// The chat whose visitor this is (agents looking up a chat's visitor).
+    #[serde(default)]
+    chat: String,
+}
+
+/// Whether an agent-role viewer may see `number`'s history: the caller of
+/// the call last offered to or taken by them, or the visitor of a chat of
+/// theirs. Supervisors and admins see any.
+async fn may_see_number<C: CoreApi>(core: &C, v: &super::Viewer, number: &str, chat: &str) -> bool {
+    if v.user.role >= Role::Supervisor {
+        return true;
+    }
+    let Some(me) = v.user.agent_id.clone() else { return false };
+    if let Some(call) = core.agent_call(me.clone(), true) {
+        if v.store.caller_of_call(&call).await.ok().flatten().as_deref() == Some(number) {
+            return true;
+        }
+    }
+    if !chat.is_empty() && core.contact().is_some_and(|hub| hub.involves(chat, &me)) {
+        return v.store.chat(chat).await.ok().flatten().is_some_and(|c| c.visitor_phone == number);
+    }
+    // A visitor this agent chatted with (after the chat ended, for wrap-up).
+    v.store.chats_of(None, number, 20).await.unwrap_or_default().iter().any(|c| c.agent.as_deref() == Some(me.as_str()) && c.visitor_phone == number)
 }
 
 /// `GET /agent/history?number=`: the caller's last calls with dispositions and notes.
@@ -120,6 +143,9 @@ pub async fn history<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): 
     };
     if let Err(r) = v.require(Role::Agent) {
         return r;
+    }
+    if !q.number.is_empty() && !may_see_number(&*core, &v, &q.number, &q.chat).await {
+        return (axum::http::StatusCode::FORBIDDEN, Html("<p class=\"muted\">Not a caller of yours.</p>".to_string())).into_response();
     }
     let calls = if q.number.is_empty() { Vec::new() } else { v.store.calls_of_number(&q.number, 10).await.unwrap_or_default() };
     // Chats of the same customer (matched by this number), or from it.
@@ -178,8 +204,12 @@ pub async fn chat_transcript<C: CoreApi>(
     if let Err(r) = v.require(Role::Agent) {
         return r;
     }
-    let Ok(Some(chat)) = v.store.chat(&id).await else {
-        let body = html! { div.card { p.empty { "No chat with that id." } p { a href="/agent" { "Back to the panel" } } } };
+    let mine = |chat: &crate::store::ChatRecord| {
+        v.user.role >= Role::Supervisor
+            || v.user.agent_id.as_deref().is_some_and(|me| chat.agent.as_deref() == Some(me) || core.contact().is_some_and(|h| h.involves(&id, me)))
+    };
+    let Some(chat) = v.store.chat(&id).await.ok().flatten().filter(|c| mine(c)) else {
+        let body = html! { div.card { p.empty { "No chat of yours with that id." } p { a href="/agent" { "Back to the panel" } } } };
         let mut r = render(&v, "/agent", "Chat transcript", None, body);
         *r.status_mut() = axum::http::StatusCode::NOT_FOUND;
         return r;

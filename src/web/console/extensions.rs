@@ -199,7 +199,10 @@ pub async fn reset_secret<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(pe
         Ok(()) => {
             v.audit("extension.reset_secret", &number, "new random secret").await;
             let flash = Flash::ok(format!("New secret for {number}: {secret} (shown only now; enter it in the phone)."));
-            page(&v, &core.sip_realm(), Some(flash), &NewExtension::default(), &Errors::default(), StatusCode::OK).await
+            let mut r = page(&v, &core.sip_realm(), Some(flash), &NewExtension::default(), &Errors::default(), StatusCode::OK).await;
+            // The secret must not stay in the browser's cache.
+            r.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+            r
         }
         Err(e) => see_other(&format!("/extensions?err={}", urlencode(&e.to_string()))),
     }

@@ -36,7 +36,13 @@ pub struct NextQuery {
 
 /// Only local paths: `next` must not send the user to another site.
 fn safe_next(next: &str, role: Role) -> String {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.starts_with("/login");
+    // Browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil"):
+    // no control characters at all.
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.bytes().any(|b| b < 0x20 || b == 0x7f)
+        && !next.starts_with("/login");
     if local {
         next.to_string()
     } else if role == Role::Agent {
@@ -94,6 +100,12 @@ pub async fn submit<C: CoreApi>(
         }
         return r;
     }
+    // Count the attempt before the (slow) password check, so parallel
+    // guesses from one address cannot all slip under the limit; a good
+    // login clears it below.
+    if let Ok(mut l) = state.limiter.lock() {
+        l.failed(ip, now);
+    }
     let outcome = match store.check_login(&f.username, &f.password, now).await {
         Ok(o) => o,
         Err(e) => {
@@ -104,9 +116,6 @@ pub async fn submit<C: CoreApi>(
     let user = match outcome {
         Ok(u) => u,
         Err(why) => {
-            if let Ok(mut l) = state.limiter.lock() {
-                l.failed(ip, now);
-            }
             tracing::warn!(%ip, username = %f.username, reason = ?why, "console login failed");
             let msg = match why {
                 LoginRefused::Locked { until } => format!("Too many failed logins for this account. Try again in {} minutes.", ((until - now).max(1) + 59) / 60),
@@ -239,7 +248,7 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next("/extensions?x=1", Role::Admin), "/extensions?x=1");
-        for evil in ["//evil.example/", "https://evil.example/", "/\\evil", "", "/login?next=/"] {
+        for evil in ["//evil.example/", "https://evil.example/", "/\\evil", "", "/login?next=/", "/\t/evil.example", "/\n/x"] {
             assert_eq!(safe_next(evil, Role::Admin), "/", "{evil}");
         }
         assert_eq!(safe_next("", Role::Agent), "/agent");
