@@ -35,12 +35,6 @@ fn api(sb: &Switchboard, method: &str, path: &str, u: &User) -> (u16, serde_json
     (r.status, serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null))
 }
 
-fn csrf_of(page: &Resp) -> String {
-    let at = page.body.find("name=\"csrf-token\" content=\"").unwrap_or_else(|| panic!("no csrf meta: {}", page.body));
-    let rest = &page.body[at + 27..];
-    rest[..rest.find('"').expect("end of token")].to_string()
-}
-
 fn login(sb: &Switchboard, name: &str) -> User {
     let r = request(
         sb.http_port,
@@ -52,7 +46,7 @@ fn login(sb: &Switchboard, name: &str) -> User {
     assert_eq!(r.status, 303, "login {name}: {r:?}");
     let cookie = format!("sb_session={}", r.set_cookie("sb_session").expect("session cookie").0);
     let page = request(sb.http_port, "GET", "/agent", &[("Cookie", &cookie)], b"");
-    User { csrf: csrf_of(&page), cookie }
+    User { csrf: page.csrf_token(), cookie }
 }
 
 /// An appliance with users root (admin), sam (supervisor) and ann (agent).

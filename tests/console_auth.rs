@@ -29,13 +29,6 @@ fn post_form(sb: &Switchboard, path: &str, cookie: Option<&str>, extra: &[(&str,
     request(sb.http_port, "POST", path, &h, &form(fields))
 }
 
-/// The CSRF token a page carries for its session.
-fn csrf_of(page: &Resp) -> String {
-    let at = page.body.find("name=\"csrf-token\" content=\"").unwrap_or_else(|| panic!("no csrf meta: {}", page.body));
-    let rest = &page.body[at + 27..];
-    rest[..rest.find('"').expect("end of token")].to_string()
-}
-
 /// The link `setup-link` prints (path part).
 fn setup_path(sb: &Switchboard) -> String {
     let out = sb.admin_ok(&["setup-link"]);
@@ -100,7 +93,7 @@ fn first_admin_comes_from_a_one_time_link_and_sessions_are_guarded() {
     assert!(dash.body.contains("Dashboard"));
     assert_eq!(dash.header("x-frame-options"), Some("DENY"));
     assert!(dash.header("content-security-policy").is_some_and(|c| c.contains("script-src 'self'")));
-    let csrf = csrf_of(&dash);
+    let csrf = dash.csrf_token();
     let ext = [("number", "1001"), ("name", "Front desk"), ("secret", "secret-1001")];
     assert_eq!(post_form(&sb, "/extensions", Some(&cookie), &[], &ext).status, 403, "no CSRF token");
     let mut with_token = ext.to_vec();
@@ -187,7 +180,7 @@ fn roles_lockout_and_rate_limits() {
     // An agent acts on their own agent and calls only.
     let panel = get(&sb, "/agent", Some(&agent));
     assert_eq!(panel.status, 200);
-    let token = csrf_of(&panel);
+    let token = panel.csrf_token();
     let act = |path: &str| request(sb.http_port, "POST", path, &[("Cookie", c.as_str()), ("X-CSRF-Token", token.as_str())], b"").status;
     assert_eq!(act("/api/v1/agents/bob/pause?reason=x"), 403, "someone else's state");
     assert_eq!(act("/api/v1/calls/some-call/hangup"), 403, "not their call");

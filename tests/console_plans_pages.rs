@@ -52,12 +52,6 @@ impl Console {
     }
 }
 
-fn csrf_of(page: &Resp) -> String {
-    let at = page.body.find("name=\"csrf-token\" content=\"").unwrap_or_else(|| panic!("no csrf meta: {}", page.body));
-    let rest = &page.body[at + 27..];
-    rest[..rest.find('"').expect("end of token")].to_string()
-}
-
 fn login(sb: &Switchboard, user: &str) -> Console {
     let r = request(
         sb.http_port,
@@ -69,7 +63,7 @@ fn login(sb: &Switchboard, user: &str) -> Console {
     assert_eq!(r.status, 303, "login {user}: {r:?}");
     let cookie = format!("sb_session={}", r.set_cookie("sb_session").expect("cookie").0);
     let page = request(sb.http_port, "GET", "/", &[("Cookie", &cookie)], b"");
-    Console { port: sb.http_port, csrf: csrf_of(&page), cookie }
+    Console { port: sb.http_port, csrf: page.csrf_token(), cookie }
 }
 
 /// An appliance with an admin `root` and a supervisor `sam`; prompts in a folder of the test's own.

@@ -33,12 +33,6 @@ fn post(sb: &Switchboard, path: &str, cookie: &str, fields: &[(&str, &str)]) -> 
     request(sb.http_port, "POST", path, &h, &form(fields))
 }
 
-fn csrf_of(page: &Resp) -> String {
-    let at = page.body.find("name=\"csrf-token\" content=\"").unwrap_or_else(|| panic!("no csrf meta: {}", page.body));
-    let rest = &page.body[at + 27..];
-    rest[..rest.find('"').expect("end of token")].to_string()
-}
-
 fn login(sb: &Switchboard, user: &str) -> String {
     let r = request(
         sb.http_port,
@@ -227,7 +221,7 @@ fn voicemail_page_manages_mailboxes_and_messages() {
     let page = get(&sb, "/voicemail", &admin);
     assert_eq!(page.status, 200);
     assert!(page.body.contains("No mailboxes yet"), "empty state");
-    let csrf = csrf_of(&page);
+    let csrf = page.csrf_token();
     let alice = [("number", "1001"), ("name", "Alice"), ("pin", "4321"), ("email", "alice@example.org"), ("kind", "extension"), ("members", ""), ("max_secs", "")];
     assert_eq!(post(&sb, "/voicemail", &admin, &alice).status, 403, "no CSRF token");
     assert!(!sb.admin_ok(&["mailbox", "list"]).contains("Alice"));
@@ -315,7 +309,7 @@ fn api_keys_page_creates_shows_once_and_deletes() {
     let nav = &page.body;
     let pos = |label: &str| nav.find(&format!(">{label}</a>")).unwrap_or_else(|| panic!("{label} in nav"));
     assert!(pos("Extensions") < pos("Call records") && pos("Call records") < pos("Voicemail") && pos("Voicemail") < pos("API keys") && pos("API keys") < pos("Users and roles"));
-    let csrf = csrf_of(&page);
+    let csrf = page.csrf_token();
 
     let made = post(&sb, "/apikeys", &admin, &[("name", "wallboard"), ("scopes", "stats"), ("scopes", "events"), ("_csrf", &csrf)]);
     assert_eq!(made.status, 200, "{made:?}");
@@ -341,7 +335,7 @@ fn api_keys_page_creates_shows_once_and_deletes() {
     assert_eq!(forged.status, 403, "no CSRF token");
     assert!(!sb.admin_ok(&["apikey", "list"]).contains("sneaky"));
 
-    let sup_csrf = csrf_of(&get(&sb, "/calls", &sup));
+    let sup_csrf = get(&sb, "/calls", &sup).csrf_token();
     assert_eq!(post(&sb, "/apikeys/delete", &sup, &[("name", "wallboard"), ("_csrf", &sup_csrf)]).status, 403, "supervisors may not");
     let gone = post(&sb, "/apikeys/delete", &admin, &[("name", "wallboard"), ("_csrf", &csrf)]);
     assert_eq!((gone.status, gone.header("location").map(|l| l.starts_with("/apikeys?ok="))), (303, Some(true)), "{gone:?}");

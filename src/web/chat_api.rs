@@ -100,14 +100,10 @@ pub(super) async fn action<C: CoreApi>(State(core): State<Arc<C>>, Path((chat_id
 
 /// Wrap-up of a chat the agent took: code and notes on the chat's row.
 async fn disposition(hub: &ChatHub, chat_id: &str, agent: &str, q: &HashMap<String, String>) -> Response {
-    let code = q.get("code").cloned().unwrap_or_default();
-    if code.is_empty() || code.len() > 64 {
-        return json_error(StatusCode::BAD_REQUEST, "code must be 1 to 64 characters");
-    }
-    let notes = q.get("notes").cloned().unwrap_or_default();
-    if notes.len() > 4096 {
-        return json_error(StatusCode::BAD_REQUEST, "notes are limited to 4096 bytes");
-    }
+    let (code, notes) = match super::control::wrap_up(q) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
     match hub.store().chat(chat_id).await {
         Ok(Some(c)) if c.agent.as_deref() == Some(agent) => {}
         Ok(Some(_)) => return json_error(StatusCode::FORBIDDEN, "this chat was not yours"),

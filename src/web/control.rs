@@ -167,15 +167,25 @@ pub(super) async fn disposition<C: CoreApi>(State(core): State<Arc<C>>, Path(cal
         Ok(q) => q,
         Err(r) => return r,
     };
+    let (code, notes) = match wrap_up(&q) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    answer(core.disposition(call_id, code, notes).await)
+}
+
+/// The wrap-up's `code` (1 to 64 characters) and `notes` (up to 4096 bytes)
+/// from the query, for calls and chats alike; a 400 otherwise.
+pub(super) fn wrap_up(q: &std::collections::HashMap<String, String>) -> Result<(String, String), Response> {
     let code = q.get("code").cloned().unwrap_or_default();
     if code.is_empty() || code.len() > 64 {
-        return json_error(StatusCode::BAD_REQUEST, "code must be 1 to 64 characters");
+        return Err(json_error(StatusCode::BAD_REQUEST, "code must be 1 to 64 characters"));
     }
     let notes = q.get("notes").cloned().unwrap_or_default();
     if notes.len() > 4096 {
-        return json_error(StatusCode::BAD_REQUEST, "notes are limited to 4096 bytes");
+        return Err(json_error(StatusCode::BAD_REQUEST, "notes are limited to 4096 bytes"));
     }
-    answer(core.disposition(call_id, code, notes).await)
+    Ok((code, notes))
 }
 
 #[utoipa::path(

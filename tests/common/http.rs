@@ -19,6 +19,13 @@ impl Resp {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    /// The CSRF token a console page carries in its `csrf-token` meta.
+    pub fn csrf_token(&self) -> String {
+        let at = self.body.find("name=\"csrf-token\" content=\"").unwrap_or_else(|| panic!("no csrf meta: {}", self.body));
+        let rest = &self.body[at + 27..];
+        rest[..rest.find('"').expect("end of token")].to_string()
+    }
+
     /// The value a `Set-Cookie` gives cookie `name`, and the whole header.
     pub fn set_cookie(&self, name: &str) -> Option<(String, String)> {
         self.headers
