@@ -3,8 +3,9 @@
 
 CARGO        ?= cargo
 DATA         ?= ./var
-# Debian packages the build needs (libopus for the Opus codec).
-BUILD_DEBS   := pkg-config libopus-dev gcc
+# Debian packages the build needs: libopus for the Opus codec; libtiff,
+# libjpeg and libclang (bindgen) for the vendored spandsp fax engine.
+BUILD_DEBS   := pkg-config libopus-dev gcc libtiff-dev libjpeg-dev libclang-dev
 # Debian packages the tests drive or compare against: SIPp, baresip, sox,
 # spandsp (reference DTMF), espeak-ng (speech for talk-off), opus-tools,
 # aiosmtpd (the SMTP receiver of tests/mail_smtp.rs), Chromium and its
