@@ -315,6 +315,69 @@ impl LocalLeg {
         }
     }
 
+    /// Answers an in-dialog re-INVITE the owner handles itself (a switch to
+    /// T.38) with 200 and `sdp`, retransmitted until ACKed; `Err` with the
+    /// status already sent when the request does not fit the dialog.
+    pub fn answer_reoffer(&mut self, ctx: &Ctx, key: &TransactionKey, request: &Request, sdp: SessionDescription) -> Result<(), u16> {
+        let reply = |status: u16, reason: &str| {
+            let mut r = build::response(ctx, request, status, reason);
+            build::ensure_to_tag(&mut r);
+            ctx.endpoint.respond(key, r);
+            status
+        };
+        if !self.dialog.matches_request(request) {
+            return Err(reply(481, "Call/Transaction Does Not Exist"));
+        }
+        if let Err(e) = self.dialog.on_request(request) {
+            return Err(reply(e.status(), &e.to_string()));
+        }
+        let mut r = build::response(ctx, request, 200, "OK");
+        r.headers.push(HeaderName::Contact, format!("<{}>", build::contact(ctx, &self.peer)));
+        r.headers.push(HeaderName::ContentType, SDP);
+        r.body = sdp.to_bytes();
+        self.local_sdp = sdp;
+        let seq = request.headers.cseq().map(|s| s.seq).unwrap_or(0);
+        self.pending = Some(Retransmit::new(r.clone(), seq));
+        ctx.endpoint.respond(key, r);
+        Ok(())
+    }
+
+    /// Refuses an in-dialog re-offer the owner does not take (e.g. T.38
+    /// switched off): 488, the session stays as it was.
+    pub fn refuse_reoffer(&mut self, ctx: &Ctx, key: &TransactionKey, request: &Request) {
+        let status = if self.dialog.matches_request(request) && self.dialog.on_request(request).is_ok() { 488 } else { 481 };
+        let mut r = build::response(ctx, request, status, if status == 488 { "Not Acceptable Here" } else { "Call/Transaction Does Not Exist" });
+        build::ensure_to_tag(&mut r);
+        ctx.endpoint.respond(key, r);
+    }
+
+    /// Our SDP as last sent on this leg.
+    pub fn local_sdp(&self) -> &SessionDescription {
+        &self.local_sdp
+    }
+
+    /// Sends a re-INVITE offering `sdp`; its responses come back to the
+    /// owner as `SipEvent::Response` with the returned key.
+    pub async fn send_reoffer(&mut self, ctx: &Ctx, sdp: &SessionDescription) -> Option<TransactionKey> {
+        let mut req = self.dialog.request(Method::Invite, &build::via(ctx, &self.peer), &build::contact(ctx, &self.peer), None);
+        req.headers.push(HeaderName::ContentType, SDP);
+        req.body = sdp.to_bytes();
+        ctx.endpoint.send_request(req, self.peer.clone(), self.tx.clone()).await.ok()
+    }
+
+    /// A final response to our re-INVITE: 2xx is ACKed (RFC 3261 13.2.2.4)
+    /// and `sent` becomes our session; returns the answer for a 2xx.
+    pub fn on_reoffer_response(&mut self, ctx: &Ctx, response: &Response, sent: SessionDescription) -> Option<Vec<u8>> {
+        if !(200..300).contains(&response.status) {
+            return None;
+        }
+        let seq = response.headers.cseq().map(|c| c.seq).ok();
+        let ack = self.dialog.request(Method::Ack, &build::via(ctx, &self.peer), &build::contact(ctx, &self.peer), seq);
+        ctx.endpoint.send_stateless(Message::Request(ack), self.peer.clone());
+        self.local_sdp = sent;
+        Some(response.body.clone())
+    }
+
     /// Reports a REFER's outcome (RFC 3515 §2.4.5): one final NOTIFY with a
     /// sipfrag status line, ending the implicit subscription.
     pub async fn notify_refer(&mut self, ctx: &Ctx, status: u16, reason: &str) {

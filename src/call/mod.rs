@@ -17,6 +17,8 @@ mod uas;
 pub mod mwi;
 pub mod acd;
 mod local_leg;
+pub mod fax_session;
+mod fax_sdp;
 mod originate;
 pub(crate) mod ivr;
 pub mod supervisor;

@@ -5,6 +5,7 @@
 //! so an admin can fix them.
 
 mod contact;
+mod fax;
 mod edit;
 mod locate;
 mod site;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use contact::ContactConfig;
+pub use fax::FaxConfig;
 pub use edit::{apply_edit, differences, tls_name, write_atomic, ConfigSource, EditError, Secret, SettingsEdit, DEFAULT_FILE};
 pub use locate::line_of_key;
 pub use site::{CtiConfig, SiteConfig};
@@ -46,6 +48,7 @@ pub struct Config {
     pub site: SiteConfig,
     pub cti: CtiConfig,
     pub contact: ContactConfig,
+    pub fax: FaxConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -484,6 +487,7 @@ impl Config {
         self.validate_smtp()?;
         self.validate_site()?;
         self.validate_contact()?;
+        self.fax.check()?;
         self.validate_voicemail()
     }
 

@@ -52,6 +52,11 @@ pub enum Action {
     /// beep first if `beep`, stop on a key in `terminators`, `silence_ms`
     /// of silence (0 = off) or `max_ms`. Answer with `Event::Recorded`.
     Record { max_ms: u64, silence_ms: u64, beep: bool, terminators: String },
+    /// Receive a fax (see `App::FaxReceive`); answer with `Event::Fax`.
+    FaxReceive { email: Option<String>, ident: Option<String> },
+    /// Send a library document on this call or as a job to `to`; answer
+    /// with `Event::Fax`.
+    FaxSend { document: String, to: Option<String>, ident: Option<String>, header: Option<String> },
     Hangup(u16),
     Done,
 }
@@ -113,6 +118,20 @@ pub enum Event {
     Recorded { path: String, duration_ms: u64 },
     /// The agent operation's result.
     Agent(Result<(), String>),
+    /// How a fax step ended.
+    Fax(FaxResult),
+}
+
+/// A fax step's outcome, as `${fax_status}` and friends show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaxResult {
+    /// `ok`, `failed`, or `queued` (an outbound job was created).
+    pub status: String,
+    pub pages: u32,
+    /// The T.30 result in words ("OK", "Far end is not able to receive").
+    pub reason: String,
+    /// The fax record (received fax or send job).
+    pub id: Option<i64>,
 }
 
 /// Conference PIN attempts before hanging up.
@@ -136,6 +155,7 @@ enum State {
     AwaitLookup { prefix: String, found: Option<String>, not_found: Option<String> },
     AwaitHttp { map: Option<BTreeMap<String, String>>, prefix: String, on_error: Option<String> },
     AwaitRecord { into: String },
+    AwaitFax,
     /// Collecting a conference PIN; `attempt` failures so far.
     ConfPin { room: String, pin: String, attempt: u32 },
     /// Playing "conf-invalid-pin" after `attempt` failures.
@@ -392,6 +412,7 @@ impl Session {
                 | State::AwaitLookup { .. }
                 | State::AwaitHttp { .. }
                 | State::AwaitRecord { .. }
+                | State::AwaitFax
                 | State::ConfPin { .. }
                 | State::ConfInvalid { .. } => {
                     // Waiting states always have an outstanding action; an
@@ -564,6 +585,19 @@ impl Session {
                     let a = Action::Record { max_ms: *max_ms, silence_ms: *silence_ms, beep: *beep, terminators: terminators.clone() };
                     return wait(self, State::AwaitRecord { into: into.clone() }, a);
                 }
+                App::FaxReceive { email, ident } => {
+                    let a = Action::FaxReceive { email: email.as_ref().map(|e| self.expand(e)), ident: ident.as_ref().map(|i| self.expand(i)) };
+                    return wait(self, State::AwaitFax, a);
+                }
+                App::FaxSend { document, to, ident, header } => {
+                    let a = Action::FaxSend {
+                        document: self.expand(document),
+                        to: to.as_ref().map(|t| self.expand(t)),
+                        ident: ident.as_ref().map(|i| self.expand(i)),
+                        header: header.as_ref().map(|h| self.expand(h)),
+                    };
+                    return wait(self, State::AwaitFax, a);
+                }
                 App::Hangup { cause } => return self.finish(Action::Hangup(*cause)),
             }
         }
@@ -728,6 +762,15 @@ impl Session {
                         }
                     }
                 }
+            }
+            (State::AwaitFax, Event::Fax(r)) => {
+                self.outstanding = None;
+                self.state = State::Run;
+                self.trace.push(format!("fax {} ({} pages, {})", r.status, r.pages, r.reason));
+                self.vars.insert("fax_status".into(), r.status);
+                self.vars.insert("fax_pages".into(), r.pages.to_string());
+                self.vars.insert("fax_reason".into(), r.reason);
+                self.vars.insert("fax_id".into(), r.id.map(|i| i.to_string()).unwrap_or_default());
             }
             (State::AwaitRecord { into }, Event::Recorded { path, duration_ms }) => {
                 self.outstanding = None;

@@ -600,6 +600,19 @@ fn convert_record(f: &mut Fields<'_, '_>) -> App {
     App::Record { into, max_ms, silence_ms, beep, terminators }
 }
 
+/// A T.30 station id (TSI/CSI, T.30 5.3.6.2.4): 20 characters of digits,
+/// `+` and space in practice; we allow printable ASCII, as spandsp does.
+fn fax_ident(f: &mut Fields<'_, '_>) -> Option<String> {
+    let ident = f.opt_str("ident");
+    if let Some(i) = &ident {
+        if !i.contains("${") && (i.len() > 20 || !i.bytes().all(|b| (0x20..0x7f).contains(&b))) {
+            let l = f.loc_of("ident");
+            f.fail(&l, format!("{}: ident {i:?} must be at most 20 printable ASCII characters", f.app));
+        }
+    }
+    ident
+}
+
 fn convert_step(cx: &mut Cx<'_>, loc: Loc, mut map: BTreeMap<String, Spanned<Value>>) -> Option<Step> {
     let Some(app_v) = map.remove("app") else {
         cx.err(&loc, "step has no app");
@@ -720,6 +733,23 @@ fn convert_step(cx: &mut Cx<'_>, loc: Loc, mut map: BTreeMap<String, Spanned<Val
         "http" => convert_http(&mut f),
         "record" => convert_record(&mut f),
         "hangup" => App::Hangup { cause: f.int("cause", 16, 127) as u16 },
+        "fax_receive" => App::FaxReceive { email: f.opt_str("email"), ident: fax_ident(&mut f) },
+        "fax_send" => {
+            let document = f.str("document");
+            if !document.contains("${") && (document.contains("..") || document.starts_with('/')) {
+                let l = f.loc_of("document");
+                f.fail(&l, format!("fax_send: document {document:?} must be a name inside the fax library"));
+            }
+            let to = f.opt_str("to");
+            let header = f.opt_str("header");
+            if let Some(h) = &header {
+                if !h.contains("${") && (h.len() > 50 || !h.bytes().all(|b| (0x20..0x7f).contains(&b))) {
+                    let l = f.loc_of("header");
+                    f.fail(&l, format!("fax_send: header {h:?} must be at most 50 printable ASCII characters"));
+                }
+            }
+            App::FaxSend { document, to, ident: fax_ident(&mut f), header }
+        }
         _ => unreachable!("checked against KNOWN_APPS"),
     };
     let leftovers: Vec<(String, Loc)> = std::mem::take(&mut f.map)

@@ -42,7 +42,7 @@ pub mod webhook;
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use interp::{Action, CallInfo, DialOutcome, Event, HttpMethod, HttpRequest, LookupBy, Ringback, Session};
+pub use interp::{Action, CallInfo, DialOutcome, Event, FaxResult, HttpMethod, HttpRequest, LookupBy, Ringback, Session};
 pub use load::{fuzz_load, load_dir, load_files, load_str};
 pub use pattern::Pattern;
 pub use simulate::{simulate, simulate_with, SimAnswers};
@@ -245,6 +245,27 @@ pub enum App {
     Hangup {
         cause: u16,
     },
+    /// Receive a fax on this call (T.38 when the peer or we switch to it,
+    /// else G.711 audio). Sets `${fax_status}` (ok/failed), `${fax_pages}`,
+    /// `${fax_reason}` and `${fax_id}`.
+    FaxReceive {
+        /// Mail the PDF here (may use `${var}`).
+        email: Option<String>,
+        /// Our station id (CSI); default `[fax] ident`.
+        ident: Option<String>,
+    },
+    /// Send a document: on this call (`to` = None; fax-on-demand) or as an
+    /// outbound job to a number (queued, retried on busy/no answer). Sets
+    /// the same variables as `FaxReceive` (`${fax_status}` is `queued` for
+    /// a job).
+    FaxSend {
+        /// A file under the fax library (`[fax] library`), or a `${var}`
+        /// expanding to one, e.g. `${doc}` for a collected document number.
+        document: String,
+        to: Option<String>,
+        ident: Option<String>,
+        header: Option<String>,
+    },
 }
 
 /// The test of an `if` step.
@@ -301,6 +322,8 @@ impl App {
             App::Http { .. } => "http",
             App::Record { .. } => "record",
             App::Hangup { .. } => "hangup",
+            App::FaxReceive { .. } => "fax_receive",
+            App::FaxSend { .. } => "fax_send",
         }
     }
 }
@@ -328,11 +351,12 @@ pub enum AgentOp {
 /// Apps the loader recognises.
 pub const KNOWN_APPS: &[&str] = &[
     "answer", "play", "menu", "goto", "if", "collect", "set", "say", "dial", "queue", "agent", "supervise", "voicemail",
-    "conference", "voicemail_main", "lookup", "http", "record", "hangup",
+    "conference", "voicemail_main", "lookup", "http", "record", "hangup", "fax_receive", "fax_send",
 ];
 
 /// Apps that are planned but not implemented yet; the loader rejects them
-/// with a clear message (fax and callback land with their issues).
+/// with a clear message (`fax` is the old name of `fax_receive`/`fax_send`;
+/// callbacks come from the web channel, not the dialplan, for now).
 pub const PLANNED_APPS: &[&str] = &["fax", "callback"];
 
 impl Dialplan {

@@ -116,6 +116,22 @@ pub fn simulate_with(plan: &Dialplan, call: CallInfo, digits: &[&str], answers: 
                 out.push(format!("record max {max_ms}ms silence {silence_ms}ms beep {beep} until [{terminators}] <- {path} 5000ms"));
                 s.input(Event::Recorded { path, duration_ms: 5000 });
             }
+            Action::FaxReceive { email, ident } => {
+                out.push(format!("fax_receive ident {} email {} <- ok 2 pages", ident.as_deref().unwrap_or("(default)"), email.as_deref().unwrap_or("-")));
+                s.input(Event::Fax(super::FaxResult { status: "ok".into(), pages: 2, reason: "OK".into(), id: Some(1) }));
+            }
+            Action::FaxSend { document, to, ident, header } => {
+                let (status, how) = match to {
+                    Some(n) => ("queued", format!("to {n}")),
+                    None => ("ok", "on this call".into()),
+                };
+                out.push(format!(
+                    "fax_send {document} {how} ident {} header {} <- {status}",
+                    ident.as_deref().unwrap_or("(default)"),
+                    header.as_deref().unwrap_or("-")
+                ));
+                s.input(Event::Fax(super::FaxResult { status: status.into(), pages: 1, reason: "OK".into(), id: Some(1) }));
+            }
             Action::VoicemailMain { mailbox } => out.push(format!("=> voicemail_main {}", mailbox.as_deref().unwrap_or("(ask)"))),
             Action::Queue { name, members, priority, skills } => {
                 let skills: Vec<String> = skills.iter().map(|(k, v)| format!("{k}>={v}")).collect();

@@ -482,6 +482,61 @@ impl Drop for AudioTerminal {
     }
 }
 
+/// Which fax tone a `FaxToneDetector` listens for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaxTone {
+    /// CNG: 1100 Hz bursts from the calling fax machine.
+    Cng,
+    /// CED (2100 Hz) or the V.21 preamble of HDLC flags: the called
+    /// machine answering, or any T.30 frame.
+    CedOrPreamble,
+}
+
+/// spandsp's `modem_connect_tones_rx` on 8 kHz audio: robust detection of
+/// the fax tones, used to switch a call to T.38 or to fax handling.
+pub struct FaxToneDetector {
+    state: NonNull<sys::modem_connect_tones_rx_state_t>,
+    heard: bool,
+}
+
+// SAFETY: as for T38Terminal.
+unsafe impl Send for FaxToneDetector {}
+
+impl FaxToneDetector {
+    pub fn new(tone: FaxTone) -> Result<Self, FaxError> {
+        // Values of spandsp's (anonymous) modem connect tone enum:
+        // MODEM_CONNECT_TONES_FAX_CNG = 1, ..._FAX_CED_OR_PREAMBLE = 7.
+        let kind = match tone {
+            FaxTone::Cng => 1,
+            FaxTone::CedOrPreamble => 7,
+        };
+        // SAFETY: NULL asks spandsp to allocate; no callback, we poll.
+        let state = unsafe { sys::modem_connect_tones_rx_init(std::ptr::null_mut(), kind, None, std::ptr::null_mut()) };
+        Ok(FaxToneDetector { state: NonNull::new(state).ok_or(FaxError::Init("tone detector"))?, heard: false })
+    }
+
+    /// Feeds 8 kHz audio; true once the tone has been heard (and from then on).
+    pub fn feed(&mut self, pcm: &[i16]) -> bool {
+        if self.heard {
+            return true;
+        }
+        let Ok(len) = c_int::try_from(pcm.len()) else { return false };
+        // SAFETY: state is live; spandsp reads `len` samples.
+        unsafe {
+            sys::modem_connect_tones_rx(self.state.as_ptr(), pcm.as_ptr(), len);
+            self.heard = sys::modem_connect_tones_rx_get(self.state.as_ptr()) != 0;
+        }
+        self.heard
+    }
+}
+
+impl Drop for FaxToneDetector {
+    fn drop(&mut self) {
+        // SAFETY: state came from modem_connect_tones_rx_init.
+        unsafe { sys::modem_connect_tones_rx_free(self.state.as_ptr()) };
+    }
+}
+
 // ---- callbacks: queue and return, nothing else ----
 
 unsafe extern "C" fn on_ifp(

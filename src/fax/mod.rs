@@ -1,8 +1,16 @@
 //! Fax: T.38 over UDPTL and G.711 audio fax. The T.30 engine is spandsp,
 //! behind the safe sans-IO seam in `engine` (the only `unsafe` in the
-//! crate); UDPTL framing and the SDP side are ours, in Rust.
-//! Must not know the web or the database schema beyond the store calls the
-//! fax drivers make.
+//! crate); UDPTL framing and the SDP side are ours, in Rust. `audio` and
+//! `t38` run a session on a call's media; `tiff` and `pdf` turn what
+//! arrived into the PDF people open.
+//! Must not know SIP dialogs or the web: the call drivers own those.
 
+pub mod audio;
 #[allow(unsafe_code)]
 pub mod engine;
+pub mod library;
+pub mod mail;
+pub mod pdf;
+pub mod t38;
+pub mod udptl;
+pub mod tiff;

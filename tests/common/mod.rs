@@ -98,9 +98,11 @@
 pub mod audio;
 pub mod baresip;
 pub mod browser;
+pub mod faxpeer;
 pub mod http;
 pub mod ports;
 pub mod proc;
+pub mod sip_ua;
 pub mod sipp;
 pub mod smtp;
 pub mod switchboard;

@@ -11,6 +11,7 @@
 
 pub mod port;
 mod consult;
+mod fax;
 mod control;
 mod voicemail;
 mod queue;

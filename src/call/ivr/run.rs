@@ -220,6 +220,20 @@ impl Driver<'_> {
                     self.conference(&room).await;
                     return;
                 }
+                Action::FaxReceive { email, ident } => {
+                    let r = self.fax_receive(email, ident).await;
+                    if self.caller_gone {
+                        return;
+                    }
+                    session.input(Event::Fax(r));
+                }
+                Action::FaxSend { document, to, ident, header } => {
+                    let r = self.fax_send(document, to, ident, header).await;
+                    if self.caller_gone {
+                        return;
+                    }
+                    session.input(Event::Fax(r));
+                }
                 Action::Hangup(cause) => {
                     self.hangup(cause).await;
                     return;

@@ -179,3 +179,23 @@ fn idents_must_be_printable_and_short() {
     cfg.local_ident = "bad\u{7}".into();
     assert!(matches!(AudioTerminal::new(&cfg), Err(FaxError::BadIdent(_))));
 }
+
+#[test]
+fn tone_detector_hears_the_senders_cng_and_not_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx_cfg, _, _) = pair(dir.path(), false);
+    // A calling audio terminal starts with CNG (0.5 s of 1100 Hz every 3.5 s).
+    let mut tx = AudioTerminal::new(&tx_cfg).unwrap();
+    let mut cng = FaxToneDetector::new(FaxTone::Cng).unwrap();
+    let mut quiet = FaxToneDetector::new(FaxTone::Cng).unwrap();
+    let mut buf = [0i16; 160];
+    let mut heard_after = None;
+    for i in 0..250 {
+        tx.transmit_audio(&mut buf);
+        if cng.feed(&buf) && heard_after.is_none() {
+            heard_after = Some(i);
+        }
+        assert!(!quiet.feed(&[0; 160]));
+    }
+    assert!(heard_after.is_some(), "CNG not detected in 5 s");
+}

@@ -1,0 +1,133 @@
+//! The T.38 driver: one task per fax session that moves IFP packets between
+//! the spandsp T.38 terminal and a UDP socket, framed by our `Udptl`, and
+//! runs the terminal's clock every 20 ms. Thin by design: the protocol is
+//! in `engine` (T.30/T.38) and `udptl` (framing, redundancy, recovery).
+//!
+//! Source policy: datagrams are accepted only from the address the SDP
+//! named, by IP; the first one fixes the port we answer to (NAT), after
+//! which others from a different port are ignored too. Malformed
+//! datagrams are counted and dropped, the first one logged.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+use super::engine::{FaxEvent, T38Terminal};
+use super::udptl::{Udptl, UdptlStats};
+use crate::media::PortPair;
+
+/// spandsp's clock step: 20 ms at 8 kHz.
+const TICK: Duration = Duration::from_millis(20);
+const TICK_SAMPLES: u32 = 160;
+/// After phase E, keep sending what spandsp still queued (the final DCN
+/// and its repeats) for this long.
+const DRAIN: Duration = Duration::from_millis(300);
+
+/// A running T.38 session.
+pub struct T38Session {
+    pub events: mpsc::UnboundedReceiver<FaxEvent>,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<T38Stats>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct T38Stats {
+    pub udptl: UdptlStats,
+    pub malformed: u64,
+    pub foreign: u64,
+}
+
+impl T38Session {
+    /// Starts moving packets on `pair`'s RTP socket (UDPTL takes the place
+    /// of the audio); the port stays leased until the session ends.
+    pub fn spawn(pair: PortPair, remote: SocketAddr, terminal: T38Terminal, udptl: Udptl) -> T38Session {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let done = tokio::spawn(run(pair, remote, terminal, udptl, tx, stop_rx));
+        T38Session { events: rx, stop: Some(stop_tx), done }
+    }
+
+    /// Ends the session (hang-up): spandsp reports phase E (call dropped)
+    /// unless it finished. Returns the transport counters.
+    pub async fn stop(mut self) -> T38Stats {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.done).await.unwrap_or_default()
+    }
+}
+
+async fn run(
+    pair: PortPair,
+    mut remote: SocketAddr,
+    mut terminal: T38Terminal,
+    mut udptl: Udptl,
+    events: mpsc::UnboundedSender<FaxEvent>,
+    mut stop: oneshot::Receiver<()>,
+) -> T38Stats {
+    let socket: &UdpSocket = &pair.rtp;
+    let mut stats = T38Stats::default();
+    let mut latched = false;
+    let mut buf = vec![0u8; 2048];
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut drain_until: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                terminal.advance(TICK_SAMPLES);
+            }
+            r = socket.recv_from(&mut buf) => {
+                let Ok((n, from)) = r else { continue };
+                if from.ip() != remote.ip() || (latched && from != remote) {
+                    stats.foreign += 1;
+                    continue;
+                }
+                if !latched {
+                    latched = true;
+                    remote = from;
+                }
+                match udptl.receive(&buf[..n]) {
+                    Ok(delivered) => {
+                        for (seq, ifp) in delivered {
+                            terminal.receive_ifp(seq, ifp);
+                        }
+                    }
+                    Err(e) => {
+                        stats.malformed += 1;
+                        if stats.malformed == 1 {
+                            tracing::warn!(%from, "malformed UDPTL datagram dropped: {e}");
+                        }
+                    }
+                }
+            }
+            _ = &mut stop, if drain_until.is_none() => {
+                terminal.terminate();
+                drain_until = Some(tokio::time::Instant::now());
+            }
+        }
+        while let Some((ifp, count)) = terminal.poll_ifp() {
+            for _ in 0..count {
+                match udptl.send(&ifp) {
+                    Ok(datagram) => {
+                        let _ = socket.send_to(datagram, remote).await;
+                    }
+                    Err(e) => tracing::warn!("IFP not sent: {e}"),
+                }
+            }
+        }
+        while let Some(ev) = terminal.poll_event() {
+            let _ = events.send(ev);
+        }
+        if terminal.finished() && drain_until.is_none() {
+            drain_until = Some(tokio::time::Instant::now() + DRAIN);
+        }
+        if drain_until.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            break;
+        }
+    }
+    stats.udptl = udptl.stats();
+    stats
+}

@@ -1,0 +1,138 @@
+//! Fax through real SIP calls against an independent fax peer (issue 7):
+//! Debian's libspandsp 0.0.6 driven by tests/fax/peer.c (its own UDPTL
+//! framing, or G.711 RTP), while a small Rust UA (tests/common/sip_ua.rs)
+//! plays the carrier's SIP side: INVITE to a fax DID, then re-INVITE to
+//! T.38 or not. What arrives in switchboard's data dir must be the very
+//! pages the peer sent (ImageMagick `compare -metric AE` = 0).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::faxpeer::{make_document, pages_identical, FaxPeer};
+use common::sip_ua::{audio_sdp, media_port, t38_sdp, Ua};
+use common::switchboard::Switchboard;
+
+const FAX_DID: &str = "5550300";
+const T: Duration = Duration::from_secs(120);
+
+fn plan() -> String {
+    format!(
+        "[[entry]]\nmatch = {{ did = \"{FAX_DID}\" }}\ncontext = \"fax\"\n\n\
+         [context.fax]\nsteps = [{{ app = \"fax_receive\" }}, {{ app = \"hangup\" }}]\n"
+    )
+}
+
+/// A switchboard with the fax DID, behind a trunk whose host is the UA.
+fn appliance(extra: &str, ua_port: u16) -> Switchboard {
+    let dir = tempfile::tempdir().unwrap().keep();
+    std::fs::write(dir.join("fax.toml"), plan()).unwrap();
+    let cfg = format!("[trunks]\noptions_interval_secs = 0\n[dialplan]\ndir = \"{}\"\n{extra}", dir.display());
+    let mut sb = Switchboard::new(&cfg).expect("prepare");
+    sb.admin_ok(&["trunk", "add", "carrier", "--host", &format!("127.0.0.1:{ua_port}")]);
+    sb.start().expect("start");
+    sb
+}
+
+fn free_udp() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The received TIFF once its row says the fax is over.
+fn wait_received(sb: &mut Switchboard) -> PathBuf {
+    sb.wait_log("fax received", Duration::from_secs(30)).expect("switchboard logged the fax");
+    let dir = sb.data_dir().join("fax/in");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let tif = std::fs::read_dir(&dir).ok().and_then(|d| {
+            d.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "tif"))
+        });
+        if let Some(t) = tif {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "no TIFF under {}", dir.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn sip_addr(sb: &Switchboard) -> std::net::SocketAddr {
+    sb.sip_addr().parse().expect("SIP address")
+}
+
+fn assert_pdf(tif: &Path) {
+    let pdf = tif.with_extension("pdf");
+    let data = std::fs::read(&pdf).unwrap_or_else(|e| panic!("{}: {e}", pdf.display()));
+    assert!(data.starts_with(b"%PDF-"), "not a PDF");
+    assert_eq!(String::from_utf8_lossy(&data).matches("/CCITTFaxDecode").count(), 2, "two CCITT page images");
+}
+
+fn t38_receive(ecm: bool, loss: Option<f64>) {
+    let ua_port = free_udp();
+    let mut sb = appliance("", ua_port);
+    let work = tempfile::tempdir().unwrap();
+    let doc = make_document(work.path(), 2);
+    let mut ua = Ua::new(ua_port, sip_addr(&sb), "5551000", FAX_DID);
+    let r = ua.invite(&audio_sdp(free_udp()));
+    assert_eq!(r.status(), Some(200), "{r:?}\n{}", sb.log());
+    let peer_port = free_udp();
+    let r = ua.reinvite(&t38_sdp(peer_port, 0, "t38UDPRedundancy"));
+    assert_eq!(r.status(), Some(200), "T.38 re-INVITE: {r:?}\n{}", sb.log());
+    let ours = media_port(&r.body, "image").expect("our answer has an image line");
+    assert!(r.body.contains("udptl t38") && r.body.contains("T38FaxUdpEC:t38UDPRedundancy"), "{}", r.body);
+    let mut peer = FaxPeer::send(&doc).t38().local_port(peer_port).remote(format!("127.0.0.1:{ours}")).calling(true).ecm(ecm);
+    if let Some(l) = loss {
+        peer = peer.loss(l).redundancy(3).seed(7);
+    }
+    let result = peer.spawn().wait(T);
+    result.assert_ok("peer sending over T.38");
+    assert_eq!(result.pages, 2);
+    assert_eq!(result.ecm, ecm);
+    let tif = wait_received(&mut sb);
+    pages_identical(&doc, &tif).unwrap_or_else(|e| panic!("pages differ: {e}"));
+    assert_pdf(&tif);
+    let log = sb.log();
+    assert!(log.contains("the peer switched the call to T.38"), "{log}");
+    assert!(log.contains("transport=\"t38\"") || log.contains("transport=t38"), "{log}");
+    // The dialplan hangs up after the fax.
+    assert!(ua.wait_request("BYE", Duration::from_secs(10)).is_some(), "no BYE after the fax");
+}
+
+#[test]
+fn t38_two_pages_without_ecm_arrive_pixel_identical() {
+    t38_receive(false, None);
+}
+
+#[test]
+fn t38_two_pages_with_ecm_arrive_pixel_identical() {
+    t38_receive(true, None);
+}
+
+#[test]
+fn t38_survives_five_percent_loss_with_redundancy_three() {
+    t38_receive(true, Some(5.0));
+}
+
+/// G.711 audio fax: the UA refuses our T.38 re-INVITE (sent when we hear
+/// the sender's CNG) with 488, and the fax goes through as audio.
+#[test]
+fn g711_audio_fax_after_a_refused_t38_reinvite() {
+    let ua_port = free_udp();
+    let mut sb = appliance("", ua_port);
+    let work = tempfile::tempdir().unwrap();
+    let doc = make_document(work.path(), 2);
+    let mut ua = Ua::new(ua_port, sip_addr(&sb), "5551000", FAX_DID);
+    let rtp = free_udp();
+    let r = ua.invite(&audio_sdp(rtp));
+    assert_eq!(r.status(), Some(200), "{r:?}\n{}", sb.log());
+    let ours = media_port(&r.body, "audio").expect("audio answer");
+    let peer = FaxPeer::send(&doc).audio().local_port(rtp).remote(format!("127.0.0.1:{ours}")).calling(true).ecm(true).spawn();
+    let reinvite = ua.wait_request("INVITE", Duration::from_secs(20)).expect("we offer T.38 on hearing CNG");
+    assert!(reinvite.body.contains("m=image") && reinvite.body.contains("udptl t38"), "{}", reinvite.body);
+    ua.respond(&reinvite, 488, "Not Acceptable Here", "");
+    let result = peer.wait(T);
+    result.assert_ok("peer sending over G.711");
+    let tif = wait_received(&mut sb);
+    pages_identical(&doc, &tif).unwrap_or_else(|e| panic!("pages differ: {e}"));
+    assert!(sb.log().contains("the peer refused T.38"), "{}", sb.log());
+}
