@@ -96,6 +96,7 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
         mwi: Default::default(),
         acd: Some(acd),
         events: events.clone(),
+        fax_jobs: Default::default(),
     });
     crate::call::acd::spawn(ctx.clone(), acd_rx);
     // Chats open when the last run stopped cannot go on (their sessions are gone).
@@ -108,6 +109,7 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
     tokio::spawn(call::run_core(ctx.clone(), core_rx));
     tokio::spawn(call::trunks::supervise(ctx.clone()));
     tokio::spawn(watch_dialplan(ctx.clone()));
+    tokio::spawn(call::fax_job::run(ctx.clone()));
     let restart = Arc::new(tokio::sync::Notify::new());
     let status = Status { ctx: ctx.clone(), chats, source: source.clone(), restart: restart.clone() };
     tokio::spawn(async move {

@@ -18,6 +18,7 @@ pub mod mwi;
 pub mod acd;
 mod local_leg;
 pub mod fax_session;
+pub mod fax_job;
 mod fax_sdp;
 mod originate;
 pub(crate) mod ivr;
@@ -66,6 +67,8 @@ pub struct Ctx {
     pub acd: Option<acd::AcdHandle>,
     /// CTI events for screens (agent panels, CRMs).
     pub events: crate::cti::EventBus,
+    /// Nudges the outbound fax job runner (`fax_job`).
+    pub fax_jobs: fax_job::FaxJobs,
 }
 
 /// Rate bridged audio (and music on hold) runs at.

@@ -222,6 +222,36 @@ Call-ID: {}\r\nCSeq: {seq} {method}\r\nContact: <sip:ua@{}>\r\n{ctype}Content-Le
         None
     }
 
+    /// Answers the appliance's INVITE with 200 and `sdp`, taking the
+    /// dialog over as its UAS (our tag, their Contact as target), then
+    /// waits for the ACK. In-dialog requests we send later (`reinvite`,
+    /// `bye`) go the other way.
+    pub fn accept(&mut self, invite: &Msg, sdp: &str) {
+        self.call_id = invite.header("call-id").unwrap_or("").to_string();
+        let from = invite.header("from").unwrap_or("");
+        let (from_uri, their_tag) = from.split_once(";tag=").unwrap_or((from, ""));
+        let to = invite.header("to").unwrap_or("");
+        self.to = from_uri.to_string();
+        self.to_tag = their_tag.split(';').next().unwrap_or("").to_string();
+        self.from = to.split(";tag=").next().unwrap_or(to).to_string();
+        self.from_tag = tag();
+        if let Some(c) = invite.header("contact") {
+            self.target = uri_of(c);
+        }
+        self.cseq = 100;
+        self.respond(invite, 200, "OK", sdp);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.recv(left) {
+                Some(m) if m.method() == Some("ACK") => return,
+                Some(m) if m.method() == Some("INVITE") => self.respond(invite, 200, "OK", sdp),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        panic!("no ACK for our 200");
+    }
+
     /// Answers a request from the appliance (mirroring its Via, From, To
     /// with our tag, Call-ID, CSeq).
     pub fn respond(&self, req: &Msg, status: u16, reason: &str, sdp: &str) {

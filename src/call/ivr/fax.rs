@@ -118,6 +118,7 @@ impl Driver<'_> {
             return match ctx.store.create_fax_job(&job).await {
                 Ok(id) => {
                     tracing::info!(id, %number, %document, "fax job queued");
+                    ctx.fax_jobs.wake();
                     FaxResult { status: "queued".into(), pages: 0, reason: String::new(), id: Some(id) }
                 }
                 Err(e) => failed(format!("database error: {e}")),
