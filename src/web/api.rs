@@ -38,7 +38,7 @@ fn unauthorized(msg: &str) -> Response {
 }
 
 /// The query string as a map. Malformed input is a 400, never a panic.
-fn query(uri: &Uri) -> Result<HashMap<String, String>, String> {
+pub(super) fn query(uri: &Uri) -> Result<HashMap<String, String>, String> {
     Query::<HashMap<String, String>>::try_from_uri(uri).map(|Query(q)| q).map_err(|e| format!("query string: {e}"))
 }
 

@@ -38,7 +38,7 @@ const CSRF: &str = "csrf";
 administration of a switchboard appliance: everything the web console does.\n\n\
 Authentication: an API key (`switchboard apikey add NAME --scope SCOPE`, or the console's API keys page) as \
 `Authorization: Bearer <key>` or, where headers cannot be set (browser WebSockets), `?key=<key>`; or the console \
-session cookie `sb_session`, which then also needs the `X-CSRF-Token` header (the page's `csrf-token` meta) on \
+session cookie `sb_session` (`__Host-sb_session` over the appliance's own HTTPS), which then also needs the `X-CSRF-Token` header (the page's `csrf-token` meta) on \
 POST, PUT and DELETE. Each operation names the scope it needs in `x-scope`; a key with the `admin` scope may do \
 everything. Console users get scopes from their role: admins `admin`; supervisors `events`, `stats`, `calls`; \
 agents `events` and `calls`, for their own agent and calls only.\n\n\
@@ -55,6 +55,7 @@ Errors are JSON: `{\"error\": \"...\"}`, with `field` naming the request field a
         (name = "queues", description = "ACD queues and their members (what `switchboard queue` does)."),
         (name = "agent admin", description = "ACD agents and their skills (what `switchboard agent` does)."),
         (name = "customers", description = "The customer table and its CSV import (what `switchboard customer` does)."),
+        (name = "tls", description = "The certificate the console's HTTPS and SIP over TLS present: show, replace, regenerate."),
         (name = "chats", description = "Web chats from the public `/contact` page: accept, messages, end, wrap-up, transcripts."),
         (name = "meta", description = "This document."),
     ),
