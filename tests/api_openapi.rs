@@ -97,6 +97,9 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/backup/restore", "admin"),
     ("delete", "/api/v1/backup/restore", "admin"),
     ("get", "/api/v1/dashboard", "stats"),
+    ("get", "/api/v1/tls/certificate", "admin"),
+    ("put", "/api/v1/tls/certificate", "admin"),
+    ("post", "/api/v1/tls/certificate/regenerate", "admin"),
 ];
 
 /// The methods probed on every documented path.
@@ -351,6 +354,7 @@ fn known_routes_are_documented_with_their_scope_and_bodies() {
         ("put", "/api/v1/agents/{agent}/skills/{skill}", "SkillInput"),
         ("post", "/api/v1/customers", "CustomerInput"),
         ("put", "/api/v1/customers/{id}", "CustomerInput"),
+        ("put", "/api/v1/tls/certificate", "CertificateInput"),
     ] {
         let body = &ops[&(method.to_string(), path.to_string())]["requestBody"]["content"];
         assert_eq!(body["application/json"]["schema"]["$ref"], format!("#/components/schemas/{schema}"), "{method} {path}: {body}");

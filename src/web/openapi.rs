@@ -41,7 +41,7 @@ appliance. Changes made here are audited like the console's, with the key's name
 the actor.\n\n\
 Authentication: an API key (`switchboard apikey add NAME --scope SCOPE`, or the console's API keys page) as \
 `Authorization: Bearer <key>` or, where headers cannot be set (browser WebSockets), `?key=<key>`; or the console \
-session cookie `sb_session`, which then also needs the `X-CSRF-Token` header (the page's `csrf-token` meta) on \
+session cookie `sb_session` (`__Host-sb_session` over the appliance's own HTTPS), which then also needs the `X-CSRF-Token` header (the page's `csrf-token` meta) on \
 POST, PUT and DELETE. Each operation names the scope it needs in `x-scope`; a key with the `admin` scope may do \
 everything. Console users get scopes from their role: admins `admin`; supervisors `events`, `stats`, `calls`; \
 agents `events` and `calls`, for their own agent and calls only. What the console shows supervisors (call records, \
@@ -59,6 +59,7 @@ Errors are JSON: `{\"error\": \"...\"}`, with `field` naming the request field a
         (name = "queues", description = "ACD queues and their members (what `switchboard queue` does)."),
         (name = "agent admin", description = "ACD agents and their skills (what `switchboard agent` does)."),
         (name = "customers", description = "The customer table and its CSV import (what `switchboard customer` does)."),
+        (name = "tls", description = "The certificate the console's HTTPS and SIP over TLS present: show, replace, regenerate."),
         (name = "chats", description = "Web chats from the public `/contact` page: accept, messages, end, wrap-up, transcripts."),
         (name = "extensions", description = "Extensions (phones' SIP accounts) and their registrations: the console's extensions page."),
         (name = "trunks", description = "SIP trunks, their DIDs and health: the console's trunks page. A trunk is not changed in place: delete it and add it again."),

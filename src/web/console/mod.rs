@@ -34,6 +34,7 @@ pub(super) mod prompts;
 pub(super) mod restart;
 pub(super) mod settings;
 pub(super) mod settings_file;
+mod tls;
 mod trunks;
 mod users;
 mod voicemail;
@@ -178,6 +179,8 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/audit", get(users::audit::<C>))
         .route("/settings", get(settings::show::<C>).post(settings::save::<C>))
         .route("/settings/restart", post(restart::submit::<C>))
+        .route("/settings/tls", post(tls::replace::<C>))
+        .route("/settings/tls/regenerate", post(tls::regenerate::<C>))
         .route("/backup", get(backup::page::<C>))
         .route("/backup/download", get(backup::download::<C>))
         .route("/backup/restore", post(backup::restore::<C>))

@@ -1,5 +1,5 @@
 //! Settings, admin only: the configuration in force, grouped (SIP, RTP,
-//! codecs, e-mail, site time zone, console TLS), and a form for the keys
+//! codecs, e-mail, site time zone), the TLS certificate (`tls`), and a form for the keys
 //! the console edits (codecs, RTP port range, SMTP, time zone). A save
 //! edits the configuration file in place through `crate::config`
 //! (validated with `Config::parse` first, errors at the field, written
@@ -152,6 +152,8 @@ fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (
                     (row("Digest algorithms", run.sip.digest_algorithms.join(", "), None))
                     (row("Registration expiry", format!("{}–{} s (default {})", run.sip.min_expires, run.sip.max_expires, run.sip.default_expires), None))
                     (row("Console (HTTP)", run.http.listen, overridden("http.listen").then_some("set with --http")))
+                    (row("Console (HTTPS)", run.http.tls_listen.map(|a| a.to_string()).unwrap_or_else(|| "off".into()), overridden("http.tls_listen").then_some("set with --https")))
+                    (row("SIP over TLS", run.sip.tls_listen.map(|a| a.to_string()).unwrap_or_else(|| "off".into()), overridden("sip.tls_listen").then_some("set with --sip-tls")))
                 } }
             }
             div.card {
@@ -173,11 +175,8 @@ fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (
                     (row("Time zone", &run.site.timezone, Some("\"today\" in queue statistics")))
                 } }
             }
-            div.card id="tls" {
-                h2 { "TLS certificate (console) " span.badge.warn { "not configured" } }
-                p.muted { "The console serves plain HTTP on " code { (run.http.listen) } ". Reach it over a trusted network, or put a TLS-terminating reverse proxy in front of it; the appliance has no certificate settings of its own yet." }
-            }
         }
+        (super::tls::card(v, run, core.tls().as_deref()))
         div.card {
             h2 { "Change settings" }
             form.settings id="settings-form" method="post" action="/settings" {
