@@ -6,11 +6,12 @@ DATA         ?= ./var
 # Debian packages the build needs: libopus for the Opus codec; libtiff,
 # libjpeg and libclang (bindgen) for the vendored spandsp fax engine.
 BUILD_DEBS   := pkg-config libopus-dev gcc libtiff-dev libjpeg-dev libclang-dev
-# Debian packages the tests drive or compare against: SIPp, baresip, sox,
+# Debian packages the tests drive or compare against: SIPp, baresip, openssl
+# (s_client checks SIP over TLS, tests/sip_tls.rs), sox,
 # spandsp (reference DTMF), espeak-ng (speech for talk-off), opus-tools,
 # aiosmtpd (the SMTP receiver of tests/mail_smtp.rs), Chromium and its
 # WebDriver (the console's browser tests, tests/common/browser.rs).
-TEST_DEBS    := sip-tester baresip sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools python3-aiosmtpd chromium chromium-driver
+TEST_DEBS    := sip-tester baresip openssl sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools python3-aiosmtpd chromium chromium-driver
 APT_ENV      := DEBIAN_FRONTEND=noninteractive
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

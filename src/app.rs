@@ -1,5 +1,5 @@
-//! Wiring of the running appliance: store, SIP endpoint, call core, trunk
-//! supervision and web console, started in that order and stopped on
+//! Wiring of the running appliance: store, TLS certificate, SIP endpoint,
+//! call core, trunk supervision and web console, started in that order and stopped on
 //! SIGINT/SIGTERM, or on the console's "Restart now" (the process then
 //! ends with [`RESTART_EXIT_CODE`] for its supervisor to start it again).
 //! The only place that knows every subsystem.
@@ -72,10 +72,29 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
     let (acd, acd_rx) = crate::call::acd::channel();
     let events = crate::cti::EventBus::default();
     let (core_tx, core_rx) = mpsc::unbounded_channel();
-    let endpoint = Endpoint::start(config.sip.listen, TimerConfig::default(), core_tx).await?;
+    // The server certificate (generated at first start) for SIP over TLS and the HTTPS console.
+    let tls_dir = data.join("tls");
+    let (tls, _) = crate::tls::ServerCert::open(&tls_dir).with_context(|| format!("TLS certificate in {}", tls_dir.display()))?;
+    let sip_tls = match config.sip.tls_listen {
+        // A phone is reached only over its own TLS connection: keep a quiet
+        // one open past the longest registration interval.
+        Some(addr) => {
+            let idle = std::time::Duration::from_secs(u64::from(config.sip.max_expires) + 120);
+            Some(crate::sip::endpoint::TlsListen { addr, config: tls.server_config(&[])?, idle })
+        }
+        None => None,
+    };
+    let endpoint = Endpoint::start_with_tls(config.sip.listen, sip_tls, TimerConfig::default(), core_tx).await?;
     let http = crate::web::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen on {} for the web console", config.http.listen))?;
+    let https = match config.http.tls_listen {
+        Some(addr) => {
+            let listener = crate::web::bind(addr).await.with_context(|| format!("cannot listen on {addr} for the web console over HTTPS"))?;
+            Some(crate::web::https::TlsListener::new(listener, tls.server_config(&[b"http/1.1"])?)?)
+        }
+        None => None,
+    };
     let digest = DigestServer::new(config.sip.realm.clone(), key, config.sip.nonce_lifetime_secs)
         .with_algorithms(&config.sip.algorithms());
     let failures = FailureTracker::new(config.sip.auth_max_failures, 60);
@@ -111,9 +130,10 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
     tokio::spawn(watch_dialplan(ctx.clone()));
     tokio::spawn(call::fax_job::run(ctx.clone()));
     let restart = Arc::new(tokio::sync::Notify::new());
-    let status = Status { ctx: ctx.clone(), chats, source: source.clone(), restart: restart.clone() };
+    let https_addr = https.as_ref().and_then(|l| axum::serve::Listener::local_addr(l).ok());
+    let status = Status { ctx: ctx.clone(), chats, source: source.clone(), restart: restart.clone(), tls: tls.clone() };
     tokio::spawn(async move {
-        if let Err(e) = crate::web::serve(http, status).await {
+        if let Err(e) = crate::web::serve_all(http, https, status).await {
             tracing::error!("web console stopped: {e}");
         }
     });
@@ -121,7 +141,14 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
     let sip = endpoint.local_addr();
     println!("switchboard {} running", env!("CARGO_PKG_VERSION"));
     println!("  SIP      {sip} (UDP and TCP), realm \"{}\"", config.sip.realm);
+    if let Some(a) = endpoint.tls_local_addr() {
+        println!("  SIP TLS  {a}");
+    }
     println!("  console  http://{}/", config.http.listen);
+    if let Some(a) = https_addr {
+        println!("  HTTPS    https://{a}/");
+    }
+    println!("  TLS      {} (SHA-256 {})", tls_dir.join(crate::tls::CERT_FILE).display(), tls.info().fingerprint_sha256);
     println!("  RTP      {}-{} on {}", config.rtp.port_min, config.rtp.port_max, config.rtp.bind);
     println!("  data     {}", data.display());
     println!("  config   {}", source.label());
@@ -160,6 +187,7 @@ struct Status {
     chats: crate::chat::ChatHub,
     source: ConfigSource,
     restart: Arc<tokio::sync::Notify>,
+    tls: Arc<crate::tls::ServerCert>,
 }
 
 impl crate::web::CoreApi for Status {
@@ -200,9 +228,13 @@ impl crate::web::CoreApi for Status {
             self.ctx.prompts.forget(&name);
         }
     }
+    fn tls(&self) -> Option<Arc<crate::tls::ServerCert>> {
+        Some(self.tls.clone())
+    }
     fn status_lines(&self) -> Vec<String> {
         vec![
             format!("SIP listening on {}", self.ctx.endpoint.local_addr()),
+            format!("SIP over TLS: {}", self.ctx.endpoint.tls_local_addr().map(|a| a.to_string()).unwrap_or_else(|| "off".into())),
             format!("active calls: {}", self.ctx.active_calls.load(Ordering::Relaxed)),
             format!("media ports in use: {}", self.ctx.ports.in_use()),
         ]

@@ -22,5 +22,6 @@ pub mod media;
 pub mod sdp;
 pub mod sip;
 pub mod store;
+pub mod tls;
 pub mod voicemail;
 pub mod web;

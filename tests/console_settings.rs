@@ -75,6 +75,11 @@ impl Appliance {
             .arg(format!("127.0.0.1:{}", self.sip))
             .arg("--http")
             .arg(format!("127.0.0.1:{}", self.http))
+            // Off: the defaults (0.0.0.0:5061, :8443) would clash between parallel tests.
+            .arg("--sip-tls")
+            .arg("")
+            .arg("--https")
+            .arg("")
             .env("SWITCHBOARD_LOG", "info,sqlx=warn");
         self.starts += 1;
         let opts = SpawnOpts { die_with_parent: false, ..SpawnOpts::default() };
@@ -221,7 +226,10 @@ fn settings_are_validated_saved_in_place_and_in_force_after_a_restart() {
     let (audit_at, settings_at) = (page.body.find("href=\"/audit\"").unwrap(), page.body.find("href=\"/settings\"").unwrap());
     assert!(audit_at < settings_at, "Settings comes after the audit log");
     assert!(page.body.contains(&file.display().to_string()) && page.body.contains("PCMU,PCMA"), "{}", page.body);
-    assert!(page.body.contains("TLS certificate") && page.body.contains("not configured"));
+    // The certificate made at first start, shown with its fingerprint (the file's own).
+    assert!(page.body.contains("TLS certificate") && page.body.contains("id=\"tls-state\">self-signed"), "{}", page.body);
+    let pem = std::fs::read_to_string(a.data().join("tls/server.pem")).expect("generated at first start");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----") && page.body.contains("id=\"tls-fingerprint\""));
     for path in ["/settings", "/backup", "/backup/download"] {
         let r = sup.get(path);
         assert_eq!(r.status, 403, "{path} for a supervisor");

@@ -1,5 +1,6 @@
-//! ACD, customer and trunk administration, shared by the `queue`, `agent`,
-//! `customer` and `trunk` commands, the admin HTTP API (`/api/v1/queues`,
+//! ACD, customer, trunk, extension, console user and API key
+//! administration, shared by the `queue`, `agent`, `customer` and `trunk`
+//! commands, the admin HTTP API (`/api/v1/queues`, `/api/v1/extensions`,
 //! ...) and the console pages: the
 //! JSON shapes (serde), what a partial update means (fields not given keep
 //! their values, as `queue set` does), which fields creation requires, and
@@ -11,10 +12,13 @@
 //! command and the console.
 
 mod agents;
+mod apikeys;
 mod customers;
+mod extensions;
 mod mailboxes;
 mod queues;
 mod trunks;
+mod users;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -33,7 +37,16 @@ pub use queues::{
     apply_queue, create_queue, delete_queue, get_queue, list_queues, remove_member, set_member, update_queue, MemberInput,
     MemberView, QueueInput, QueueList, QueueView,
 };
-pub use trunks::{add_trunk, check_trunk, check_trunk_name, delete_trunk, CheckedTrunk, TrunkInput};
+pub use apikeys::{check_api_key_input, create_api_key, list_api_keys, revoke_api_key, ApiKeyInput, ApiKeyView};
+pub use extensions::{
+    check_new_extension, create_extension, delete_extension, get_extension, list_extensions, random_secret, reset_secret, update_extension,
+    ExtensionView, RegistrationView,
+};
+pub use trunks::{
+    add_trunk, check_trunk, check_trunk_name, create_trunk, delete_trunk, get_trunk, list_trunks, CheckedTrunk, DidView, TrunkInput,
+    TrunkRefused, TrunkStatusView, TrunkView,
+};
+pub use users::{create_user, delete_user, set_password, update_user, UserChange, UserInput, UserView};
 
 /// Why an administration request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +103,7 @@ impl From<InvalidField> for AdminError {
 
 /// For `Option<Option<T>>` fields (with `#[serde(default)]`): absent is
 /// `None` (keep the value), `null` is `Some(None)` (clear it).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 

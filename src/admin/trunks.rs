@@ -1,11 +1,14 @@
-//! SIP trunk administration shared by `switchboard trunk add|rm` and the
-//! console's trunk page: what a new trunk may look like (name, carrier
-//! host, transport, registration credentials, DID map, codecs) and writing
-//! it. Every problem is reported with its field, all at once. Must not
-//! print or know HTTP; the running appliance's trunk supervisor picks new
-//! and removed rows up by itself.
+//! SIP trunk administration shared by `switchboard trunk add|rm`, the
+//! console's trunk page and `/api/v1/trunks`: what a new trunk may look
+//! like (name, carrier host, transport, registration credentials, DID map,
+//! codecs), writing it, and the list with each trunk's DIDs and last probe
+//! (never its secret). Every problem is reported with its field, all at
+//! once. Must not print or know HTTP; the running appliance's trunk
+//! supervisor picks new and removed rows up by itself.
 
-use crate::store::{check_codec_list, check_extension_number, InvalidField, Store, Trunk};
+use serde::Serialize;
+
+use crate::store::{check_codec_list, check_extension_number, InvalidField, Store, StoreError, Trunk};
 
 use super::AdminError;
 
@@ -45,6 +48,112 @@ impl CheckedTrunk {
     pub fn dids(&self) -> &[(String, String)] {
         &self.dids
     }
+    /// What the audit log says about a new trunk (no secret).
+    pub fn summary(&self) -> String {
+        let t = &self.trunk;
+        let dids: Vec<String> = self.dids.iter().map(|(d, e)| if d == e { d.clone() } else { format!("{d}={e}") }).collect();
+        format!(
+            "host {} {}, register {}, dids [{}], default {}, codecs {}",
+            t.host,
+            t.transport,
+            t.register,
+            dids.join(","),
+            t.is_default,
+            t.codecs.as_deref().unwrap_or("default")
+        )
+    }
+}
+
+/// Why a trunk was not added: the fields at fault, or the store's refusal
+/// (a taken name or DID is a conflict naming it).
+#[derive(Debug)]
+pub enum TrunkRefused {
+    Invalid(Vec<InvalidField>),
+    Store(AdminError),
+}
+
+/// [`check_trunk`] (off the async workers: it resolves the host) and
+/// [`add_trunk`]: the trunk as written.
+pub async fn create_trunk(store: &Store, input: TrunkInput) -> Result<CheckedTrunk, TrunkRefused> {
+    let checked = match tokio::task::spawn_blocking(move || check_trunk(&input)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(errors)) => return Err(TrunkRefused::Invalid(errors)),
+        Err(e) => return Err(TrunkRefused::Invalid(vec![InvalidField { field: "", message: format!("the check failed: {e}") }])),
+    };
+    add_trunk(store, &checked).await.map_err(TrunkRefused::Store)?;
+    Ok(checked)
+}
+
+/// A trunk as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TrunkView {
+    pub name: String,
+    /// The carrier's SIP server, `HOST:PORT`.
+    pub host: String,
+    /// `udp` or `tcp`.
+    pub transport: String,
+    pub register: bool,
+    pub username: Option<String>,
+    /// Whether registration credentials are stored (the secret is never shown).
+    pub secret_set: bool,
+    /// Used for outbound calls.
+    pub is_default: bool,
+    /// Codec preference; null uses `[media] codecs`.
+    pub codecs: Option<String>,
+    pub dids: Vec<DidView>,
+    /// The trunk supervisor's last probe; null before the first.
+    pub status: Option<TrunkStatusView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DidView {
+    pub did: String,
+    /// The extension (or dialplan number) calls to the DID go to.
+    pub extension: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TrunkStatusView {
+    /// The last OPTIONS probe answered; null: not probed (probes off, or not yet).
+    pub options_ok: Option<bool>,
+    /// Registered with the carrier; null: not registering, or not yet.
+    pub registered: Option<bool>,
+    pub detail: String,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// One trunk with its DIDs and status.
+pub async fn trunk_view(store: &Store, t: Trunk) -> Result<TrunkView, StoreError> {
+    let dids = store.dids(&t.name).await?.into_iter().map(|d| DidView { did: d.did, extension: d.extension }).collect();
+    let status = store.trunk_status(&t.name).await?.map(|s| TrunkStatusView { options_ok: s.options_ok, registered: s.registered, detail: s.detail, updated_at: s.updated_at });
+    Ok(TrunkView {
+        secret_set: t.secret.is_some(),
+        name: t.name,
+        host: t.host,
+        transport: t.transport,
+        register: t.register,
+        username: t.username,
+        is_default: t.is_default,
+        codecs: t.codecs,
+        dids,
+        status,
+    })
+}
+
+/// Every trunk, by name.
+pub async fn list_trunks(store: &Store) -> Result<Vec<TrunkView>, StoreError> {
+    let mut out = Vec::new();
+    for t in store.list_trunks().await? {
+        out.push(trunk_view(store, t).await?);
+    }
+    Ok(out)
+}
+
+/// One trunk, or `NotFound`.
+pub async fn get_trunk(store: &Store, name: &str) -> Result<TrunkView, AdminError> {
+    let t = store.trunk(name).await?.ok_or_else(|| AdminError::NotFound(format!("trunk {name}")))?;
+    Ok(trunk_view(store, t).await?)
 }
 
 /// Trunk names: letters, digits, `-`, `_` (they appear in dialplan

@@ -36,31 +36,38 @@ pub fn tag_to(resp: &mut Response, tag: &str) {
 fn transport_token(t: Transport) -> &'static str {
     match t {
         Transport::Tcp => "TCP",
+        Transport::Tls => "TLS",
         _ => "UDP",
     }
 }
 
-/// Our address as seen from `dest`.
+/// Our address as seen from `dest` (the SIP port; for the IP only).
 pub fn local_for(ctx: &Ctx, dest: SocketAddr) -> SocketAddr {
     ctx.endpoint.via_addr_for(dest)
 }
 
+/// Our address as seen from `dest` over its transport (the TLS port for TLS).
+pub fn local_for_peer(ctx: &Ctx, dest: &Peer) -> SocketAddr {
+    ctx.endpoint.via_addr_for_peer(dest)
+}
+
 /// A Via value with a fresh branch and `rport` (RFC 3581) for `dest`.
 pub fn via(ctx: &Ctx, dest: &Peer) -> String {
-    let local = local_for(ctx, dest.addr);
+    let local = local_for_peer(ctx, dest);
     format!("SIP/2.0/{} {};branch={};rport", transport_token(dest.transport), local, new_branch())
 }
 
 /// Our Contact URI toward `dest` (without angle brackets).
 pub fn contact(ctx: &Ctx, dest: &Peer) -> String {
-    let local = local_for(ctx, dest.addr);
+    let local = local_for_peer(ctx, dest);
     match dest.transport {
         Transport::Tcp => format!("sip:switchboard@{local};transport=tcp"),
+        Transport::Tls => format!("sip:switchboard@{local};transport=tls"),
         _ => format!("sip:switchboard@{local}"),
     }
 }
 
 /// Host part for From/To URIs we originate toward `dest`.
 pub fn host_for(ctx: &Ctx, dest: &Peer) -> String {
-    local_for(ctx, dest.addr).to_string()
+    local_for_peer(ctx, dest).to_string()
 }

@@ -192,7 +192,7 @@ pub async fn mailbox_changed(ctx: &Ctx, mailbox: &str) {
     let Ok(bindings) = ctx.store.bindings(mailbox, crate::store::unix_time()).await else { return };
     for b in bindings {
         let (Ok(uri), Ok(addr)) = (crate::sip::message::parse_uri(&b.contact), b.source.parse()) else { continue };
-        let peer = if b.transport == "tcp" { Peer::tcp(addr, None) } else { Peer::udp(addr) };
+        let peer = Peer::registered(&b.transport, addr);
         let host = build::host_for(ctx, &peer);
         let mut h = Headers::default();
         h.push(HeaderName::Via, build::via(ctx, &peer));

@@ -48,7 +48,7 @@ pub async fn resolve(ctx: &Ctx, target: &str) -> Result<Vec<DialTarget>, u16> {
             .filter_map(|b| {
                 let uri = crate::sip::message::parse_uri(&b.contact).ok()?;
                 let addr = b.source.parse::<SocketAddr>().ok()?;
-                let dest = if b.transport == "tcp" { Peer::tcp(addr, None) } else { Peer::udp(addr) };
+                let dest = Peer::registered(&b.transport, addr);
                 Some(DialTarget { uri, dest, number: target.to_string(), trunk: None })
             })
             .collect();

@@ -68,6 +68,7 @@ pub async fn handle(ctx: &Ctx, key: TransactionKey, req: Request, source: Peer) 
         let user_agent = req.headers.get(&HeaderName::UserAgent).unwrap_or("").to_string();
         let transport = match source.transport {
             Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
             _ => "udp",
         };
         for op in ops {

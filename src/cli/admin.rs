@@ -66,6 +66,14 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 config.http.listen = http;
                 source.overrides.push("http.listen".into());
             }
+            if let Some(tls) = args.sip_tls {
+                config.sip.tls_listen = tls.0;
+                source.overrides.push("sip.tls_listen".into());
+            }
+            if let Some(tls) = args.https {
+                config.http.tls_listen = tls.0;
+                source.overrides.push("http.tls_listen".into());
+            }
             if let Some((lo, hi)) = args.rtp_ports {
                 config.rtp.port_min = lo;
                 config.rtp.port_max = hi;

@@ -130,6 +130,20 @@ pub struct RunArgs {
     /// RTP port range, overrides rtp.port_min/port_max.
     #[arg(long, value_name = "LO-HI", value_parser = parse_port_range)]
     pub rtp_ports: Option<(u16, u16)>,
+    /// SIP over TLS address, overrides sip.tls_listen ("" turns it off).
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
+    pub sip_tls: Option<Listen>,
+    /// Web console HTTPS address, overrides http.tls_listen ("" turns it off).
+    #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
+    pub https: Option<Listen>,
+}
+
+/// An optional listener given on the command line: an address, or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen(pub Option<SocketAddr>);
+
+fn parse_listen(s: &str) -> Result<Listen, String> {
+    switchboard::config::parse_optional_listen(s).map(Listen)
 }
 
 #[derive(Debug, Subcommand)]

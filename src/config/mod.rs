@@ -7,6 +7,7 @@
 mod contact;
 mod fax;
 mod edit;
+mod listen;
 mod locate;
 mod site;
 
@@ -19,6 +20,7 @@ use serde::Deserialize;
 pub use contact::ContactConfig;
 pub use fax::FaxConfig;
 pub use edit::{apply_edit, differences, tls_name, write_atomic, ConfigSource, EditError, Secret, SettingsEdit, DEFAULT_FILE};
+pub use listen::parse_optional as parse_optional_listen;
 pub use locate::line_of_key;
 pub use site::{CtiConfig, SiteConfig};
 
@@ -256,6 +258,9 @@ impl Default for AppsConfig {
 pub struct SipConfig {
     /// UDP and TCP both listen here.
     pub listen: SocketAddr,
+    /// SIP over TLS (the `tls` module's certificate); `""` turns it off.
+    #[serde(deserialize_with = "listen::optional_addr")]
+    pub tls_listen: Option<SocketAddr>,
     /// Digest realm. Extension secrets are stored as HA1 for this realm, so
     /// changing it requires re-setting every extension's secret.
     pub realm: String,
@@ -279,6 +284,9 @@ pub struct SipConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// The console over HTTPS (the `tls` module's certificate); `""` turns it off.
+    #[serde(deserialize_with = "listen::optional_addr")]
+    pub tls_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,6 +313,7 @@ impl Default for SipConfig {
     fn default() -> Self {
         SipConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            tls_listen: Some(SocketAddr::from(([0, 0, 0, 0], 5061))),
             realm: "switchboard".into(),
             user_agent: concat!("switchboard/", env!("CARGO_PKG_VERSION")).into(),
             min_expires: 60,
@@ -320,7 +329,7 @@ impl Default for SipConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { listen: SocketAddr::from(([0, 0, 0, 0], 8080)) }
+        HttpConfig { listen: SocketAddr::from(([0, 0, 0, 0], 8080)), tls_listen: Some(SocketAddr::from(([0, 0, 0, 0], 8443))) }
     }
 }
 
@@ -373,6 +382,11 @@ impl HttpConfig {
         } else {
             format!("http://{l}")
         }
+    }
+
+    /// The HTTPS console's address as people should type it, if it is on.
+    pub fn console_base_tls(&self) -> Option<String> {
+        self.tls_listen.map(|l| if l.ip().is_unspecified() { format!("https://<this machine's address>:{}", l.port()) } else { format!("https://{l}") })
     }
 }
 
@@ -480,6 +494,12 @@ impl Config {
             if !n.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') {
                 return err("apps", format!("\"{n}\" is not a dialable number"));
             }
+        }
+        if self.sip.tls_listen.is_some_and(|t| listen::clash(t, self.sip.listen)) {
+            return err("sip.tls_listen", format!("must not take the port of sip.listen ({})", self.sip.listen));
+        }
+        if self.http.tls_listen.is_some_and(|t| listen::clash(t, self.http.listen)) {
+            return err("http.tls_listen", format!("must not take the port of http.listen ({})", self.http.listen));
         }
         if self.trunks.register_expires < 60 {
             return err("trunks.register_expires", "must be at least 60".into());
@@ -623,6 +643,19 @@ mod tests {
         assert_eq!(vm.to_string(), "v.toml:2: voicemail.max_message_secs: must be between 1 and 3600");
         let vm = Config::parse("[voicemail]\nmax_message_secs = 2\nmin_message_ms = 2000\n", "v.toml").unwrap_err();
         assert_eq!((vm.line, vm.field.as_str()), (3, "voicemail.min_message_ms"));
+    }
+
+    #[test]
+    fn tls_listeners_default_on_and_can_be_turned_off() {
+        let c = Config::default();
+        assert_eq!((c.sip.tls_listen.map(|a| a.port()), c.http.tls_listen.map(|a| a.port())), (Some(5061), Some(8443)));
+        let off = Config::parse("[sip]\ntls_listen = \"\"\n[http]\ntls_listen = \"\"\n", "t.toml").unwrap();
+        assert_eq!((off.sip.tls_listen, off.http.tls_listen), (None, None));
+        let bad = Config::parse("[http]\nlisten = \"0.0.0.0:8080\"\ntls_listen = \"8443\"\n", "t.toml").unwrap_err();
+        assert_eq!((bad.line, bad.field.as_str()), (3, "http.tls_listen"), "{bad}");
+        assert!(bad.message.contains("not ADDR:PORT"), "{bad}");
+        let same = Config::parse("[sip]\nlisten = \"0.0.0.0:5070\"\ntls_listen = \"127.0.0.1:5070\"\n", "t.toml").unwrap_err();
+        assert_eq!(same.to_string(), "t.toml:3: sip.tls_listen: must not take the port of sip.listen (0.0.0.0:5070)");
     }
 
     #[test]

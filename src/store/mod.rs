@@ -37,7 +37,7 @@ pub use recordings::{RecordingRow, RecordingSummary};
 pub use registrations::Binding;
 pub use snapshot::{check_snapshot, SnapshotSummary};
 pub use trunks::{Did, Trunk, TrunkStatus};
-pub use users::{check_password, MIN_PASSWORD_LEN, SETUP_LINK_SECS, normalize_username, AuditEntry, LoginRefused, NewSession, Role, Session, User};
+pub use users::{check_password, MIN_PASSWORD_LEN, SETUP_LINK_SECS, normalize_username, AuditEntry, AuditFilter, LoginRefused, NewSession, Role, Session, User};
 pub use voicemail::{Mailbox, MailboxKind, NewVoicemail, VoicemailMessage};
 
 #[derive(Debug, thiserror::Error)]

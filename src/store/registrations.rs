@@ -10,7 +10,7 @@ pub struct Binding {
     pub contact: String,
     /// Where the REGISTER came from (`ip:port`), used to reach phones behind NAT.
     pub source: String,
-    /// "udp" or "tcp".
+    /// "udp", "tcp" or "tls" (requests go back over the phone's own TLS connection).
     pub transport: String,
     pub call_id: String,
     pub cseq: i64,

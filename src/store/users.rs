@@ -9,6 +9,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::{map_unique, unix_now, Store, StoreError};
 
@@ -428,13 +429,74 @@ impl Store {
 
     /// Newest first.
     pub async fn list_audit(&self, limit: i64, offset: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows: Vec<(i64, String, String, String, String, String)> =
-            sqlx::query_as("SELECT at, actor, action, target, detail, ip FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?")
-                .bind(limit.clamp(1, 1000))
-                .bind(offset.max(0))
-                .fetch_all(&self.pool)
-                .await?;
+        self.search_audit(&AuditFilter::default(), limit, offset).await
+    }
+
+    /// The entries `f` matches, newest first.
+    pub async fn search_audit(&self, f: &AuditFilter, limit: i64, offset: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new("SELECT at, actor, action, target, detail, ip FROM audit_log");
+        push_audit_where(&mut qb, f);
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit.clamp(1, 1000)).push(" OFFSET ").push_bind(offset.max(0));
+        let rows: Vec<(i64, String, String, String, String, String)> = qb.build_query_as().fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(|(at, actor, action, target, detail, ip)| AuditEntry { at, actor, action, target, detail, ip }).collect())
+    }
+
+    /// How many entries `f` matches.
+    pub async fn count_audit(&self, f: &AuditFilter) -> Result<i64, StoreError> {
+        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM audit_log");
+        push_audit_where(&mut qb, f);
+        let (n,): (i64,) = qb.build_query_as().fetch_one(&self.pool).await?;
+        Ok(n)
+    }
+}
+
+/// What the audit log is filtered on. Every value is bound as a query
+/// parameter, never spliced into the SQL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Exactly this actor (a username, or `apikey:NAME`).
+    pub actor: Option<String>,
+    /// Actions starting with this (`user.` matches every user change).
+    pub action: Option<String>,
+    /// Exactly this target.
+    pub target: Option<String>,
+    /// Substring (ASCII case-insensitive) of actor, action, target or detail.
+    pub text: Option<String>,
+    /// At or after (unix seconds).
+    pub since: Option<i64>,
+    /// Before (unix seconds).
+    pub until: Option<i64>,
+}
+
+fn push_audit_where(qb: &mut QueryBuilder<'_, Sqlite>, f: &AuditFilter) {
+    let mut first = true;
+    let mut next = |qb: &mut QueryBuilder<'_, Sqlite>| {
+        qb.push(if first { " WHERE " } else { " AND " });
+        first = false;
+    };
+    if let Some(v) = &f.actor {
+        next(qb);
+        qb.push("actor = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.action {
+        next(qb);
+        qb.push("instr(action, ").push_bind(v.clone()).push(") = 1");
+    }
+    if let Some(v) = &f.target {
+        next(qb);
+        qb.push("target = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.text {
+        next(qb);
+        qb.push("instr(lower(actor || ' ' || action || ' ' || target || ' ' || detail), lower(").push_bind(v.clone()).push(")) > 0");
+    }
+    if let Some(v) = f.since {
+        next(qb);
+        qb.push("at >= ").push_bind(v);
+    }
+    if let Some(v) = f.until {
+        next(qb);
+        qb.push("at < ").push_bind(v);
     }
 }
 

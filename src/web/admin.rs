@@ -1,4 +1,5 @@
-//! What the admin API's handlers (`admin_acd`, `admin_customers`) share:
+//! What the admin API's handlers (`admin_acd`, `admin_customers`, and the
+//! console-parity ones beside `caller`) share:
 //! the `admin` scope check, bounded body reading, JSON parsing whose errors
 //! name the field, and the mapping of `crate::admin` results to status
 //! codes (201 created, 204 removed, 400 malformed, 404 unknown, 409
@@ -57,7 +58,7 @@ pub(super) fn field_error(status: StatusCode, field: &str, msg: &str) -> Respons
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn admin_error(e: AdminError) -> Response {
+pub(super) fn admin_error(e: AdminError) -> Response {
     match e {
         AdminError::Invalid { field, message } => field_error(StatusCode::UNPROCESSABLE_ENTITY, field, &message),
         AdminError::NotFound(_) => json_error(StatusCode::NOT_FOUND, &e.to_string()),

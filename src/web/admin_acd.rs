@@ -4,7 +4,8 @@
 //! requests as `switchboard queue|agent …` (`crate::admin`); the running ACD
 //! picks the changes up on its next sync from the store. Agent *state*
 //! (login, pause) is `control`'s `POST /api/v1/agents/{agent}/{action}`,
-//! not this file's. Owns only request parsing and routes.
+//! not this file's. Changes are audited like the console's (actor: the
+//! key's `apikey:NAME` or the user). Owns only request parsing and routes.
 
 use std::sync::Arc;
 
@@ -13,13 +14,22 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 
 use super::admin::{answer, authorize, created, json_body, Answer};
+use super::caller::{audited, detail_of, AdminCaller};
 use super::CoreApi;
-use crate::admin::AcdRequest;
+use crate::admin::{AcdRequest, AgentInput, MemberInput, QueueInput, SkillInput};
 
 /// Runs an ACD request after the `admin` check.
 async fn run<C: CoreApi>(core: &C, headers: &HeaderMap, uri: &Uri, req: AcdRequest) -> Answer {
     authorize(core, headers, uri).await?;
     answer(core.acd_admin(req).await)
+}
+
+/// Runs a change (the caller is checked already) and audits it.
+async fn change<C: CoreApi>(core: &C, who: &super::caller::Caller, req: AcdRequest, (action, target, detail): (&str, &str, String)) -> Answer {
+    let creates = matches!(req, AcdRequest::CreateQueue(_) | AcdRequest::CreateAgent(_));
+    let r = core.acd_admin(req).await;
+    let r = if creates { created(r) } else { answer(r) };
+    audited(core, who, r, action, target, &detail).await
 }
 
 #[utoipa::path(
@@ -52,10 +62,10 @@ pub(super) async fn list_queues<C: CoreApi>(State(core): State<Arc<C>>, headers:
     ),
     extensions(("x-scope" = json!("admin"))),
 )]
-pub(super) async fn create_queue<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri, body: Body) -> Answer {
-    authorize(&*core, &headers, &uri).await?;
-    let input = json_body(&headers, body).await?;
-    created(core.acd_admin(AcdRequest::CreateQueue(input)).await)
+pub(super) async fn create_queue<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, headers: HeaderMap, body: Body) -> Answer {
+    let input: QueueInput = json_body(&headers, body).await?;
+    let name = input.name.clone().unwrap_or_default();
+    change(&*core, &who, AcdRequest::CreateQueue(input.clone()), ("queue.create", &name, detail_of(&input))).await
 }
 
 #[utoipa::path(
@@ -93,14 +103,14 @@ pub(super) async fn get_queue<C: CoreApi>(State(core): State<Arc<C>>, Path(queue
 )]
 pub(super) async fn update_queue<C: CoreApi>(
     State(core): State<Arc<C>>,
+    AdminCaller(who): AdminCaller,
     Path(queue): Path<String>,
     headers: HeaderMap,
-    uri: Uri,
     body: Body,
 ) -> Answer {
-    authorize(&*core, &headers, &uri).await?;
-    let input = json_body(&headers, body).await?;
-    answer(core.acd_admin(AcdRequest::UpdateQueue(queue, input)).await)
+    let input: QueueInput = json_body(&headers, body).await?;
+    let detail = detail_of(&input);
+    change(&*core, &who, AcdRequest::UpdateQueue(queue.clone(), input), ("queue.update", &queue, detail)).await
 }
 
 #[utoipa::path(
@@ -116,8 +126,8 @@ pub(super) async fn update_queue<C: CoreApi>(
     ),
     extensions(("x-scope" = json!("admin"))),
 )]
-pub(super) async fn delete_queue<C: CoreApi>(State(core): State<Arc<C>>, Path(queue): Path<String>, headers: HeaderMap, uri: Uri) -> Answer {
-    run(&*core, &headers, &uri, AcdRequest::DeleteQueue(queue)).await
+pub(super) async fn delete_queue<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, Path(queue): Path<String>) -> Answer {
+    change(&*core, &who, AcdRequest::DeleteQueue(queue.clone()), ("queue.delete", &queue, "with its memberships".into())).await
 }
 
 /// `POST /api/v1/queues/{queue}/members/{agent}` with an optional
@@ -139,14 +149,14 @@ pub(super) async fn delete_queue<C: CoreApi>(State(core): State<Arc<C>>, Path(qu
 )]
 pub(super) async fn set_member<C: CoreApi>(
     State(core): State<Arc<C>>,
+    AdminCaller(who): AdminCaller,
     Path((queue, agent)): Path<(String, String)>,
     headers: HeaderMap,
-    uri: Uri,
     body: Body,
 ) -> Answer {
-    authorize(&*core, &headers, &uri).await?;
-    let input = json_body(&headers, body).await?;
-    answer(core.acd_admin(AcdRequest::SetMember { queue, agent, input }).await)
+    let input: MemberInput = json_body(&headers, body).await?;
+    let detail = format!("agent {agent}, {}", detail_of(&input));
+    change(&*core, &who, AcdRequest::SetMember { queue: queue.clone(), agent, input }, ("queue.member.set", &queue, detail)).await
 }
 
 #[utoipa::path(
@@ -163,11 +173,11 @@ pub(super) async fn set_member<C: CoreApi>(
 )]
 pub(super) async fn remove_member<C: CoreApi>(
     State(core): State<Arc<C>>,
+    AdminCaller(who): AdminCaller,
     Path((queue, agent)): Path<(String, String)>,
-    headers: HeaderMap,
-    uri: Uri,
 ) -> Answer {
-    run(&*core, &headers, &uri, AcdRequest::RemoveMember { queue, agent }).await
+    let detail = format!("agent {agent}");
+    change(&*core, &who, AcdRequest::RemoveMember { queue: queue.clone(), agent }, ("queue.member.remove", &queue, detail)).await
 }
 
 #[utoipa::path(
@@ -200,10 +210,10 @@ pub(super) async fn list_agents<C: CoreApi>(State(core): State<Arc<C>>, headers:
     ),
     extensions(("x-scope" = json!("admin"))),
 )]
-pub(super) async fn create_agent<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri, body: Body) -> Answer {
-    authorize(&*core, &headers, &uri).await?;
-    let input = json_body(&headers, body).await?;
-    created(core.acd_admin(AcdRequest::CreateAgent(input)).await)
+pub(super) async fn create_agent<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, headers: HeaderMap, body: Body) -> Answer {
+    let input: AgentInput = json_body(&headers, body).await?;
+    let id = input.id.clone().unwrap_or_default();
+    change(&*core, &who, AcdRequest::CreateAgent(input.clone()), ("agent.create", &id, detail_of(&input))).await
 }
 
 #[utoipa::path(
@@ -242,14 +252,14 @@ pub(super) async fn get_agent<C: CoreApi>(State(core): State<Arc<C>>, Path(agent
 )]
 pub(super) async fn update_agent<C: CoreApi>(
     State(core): State<Arc<C>>,
+    AdminCaller(who): AdminCaller,
     Path(agent): Path<String>,
     headers: HeaderMap,
-    uri: Uri,
     body: Body,
 ) -> Answer {
-    authorize(&*core, &headers, &uri).await?;
-    let input = json_body(&headers, body).await?;
-    answer(core.acd_admin(AcdRequest::UpdateAgent(agent, input)).await)
+    let input: AgentInput = json_body(&headers, body).await?;
+    let detail = detail_of(&input);
+    change(&*core, &who, AcdRequest::UpdateAgent(agent.clone(), input), ("agent.update", &agent, detail)).await
 }
 
 #[utoipa::path(
@@ -265,8 +275,8 @@ pub(super) async fn update_agent<C: CoreApi>(
     ),
     extensions(("x-scope" = json!("admin"))),
 )]
-pub(super) async fn delete_agent<C: CoreApi>(State(core): State<Arc<C>>, Path(agent): Path<String>, headers: HeaderMap, uri: Uri) -> Answer {
-    run(&*core, &headers, &uri, AcdRequest::DeleteAgent(agent)).await
+pub(super) async fn delete_agent<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, Path(agent): Path<String>) -> Answer {
+    change(&*core, &who, AcdRequest::DeleteAgent(agent.clone()), ("agent.delete", &agent, "with its skills and memberships".into())).await
 }
 
 /// `PUT /api/v1/agents/{agent}/skills/{skill}` with `{"proficiency": 1-10}`;
@@ -287,14 +297,14 @@ pub(super) async fn delete_agent<C: CoreApi>(State(core): State<Arc<C>>, Path(ag
 )]
 pub(super) async fn set_skill<C: CoreApi>(
     State(core): State<Arc<C>>,
+    AdminCaller(who): AdminCaller,
     Path((agent, skill)): Path<(String, String)>,
     headers: HeaderMap,
-    uri: Uri,
     body: Body,
 ) -> Answer {
-    authorize(&*core, &headers, &uri).await?;
-    let input = json_body(&headers, body).await?;
-    answer(core.acd_admin(AcdRequest::SetSkill { agent, skill, input }).await)
+    let input: SkillInput = json_body(&headers, body).await?;
+    let detail = format!("{skill} {}", detail_of(&input));
+    change(&*core, &who, AcdRequest::SetSkill { agent: agent.clone(), skill, input }, ("agent.skill.set", &agent, detail)).await
 }
 
 #[utoipa::path(
@@ -311,11 +321,11 @@ pub(super) async fn set_skill<C: CoreApi>(
 )]
 pub(super) async fn remove_skill<C: CoreApi>(
     State(core): State<Arc<C>>,
+    AdminCaller(who): AdminCaller,
     Path((agent, skill)): Path<(String, String)>,
-    headers: HeaderMap,
-    uri: Uri,
 ) -> Answer {
-    run(&*core, &headers, &uri, AcdRequest::RemoveSkill { agent, skill }).await
+    let detail = skill.clone();
+    change(&*core, &who, AcdRequest::RemoveSkill { agent: agent.clone(), skill }, ("agent.skill.remove", &agent, detail)).await
 }
 
 #[utoipa::path(

@@ -2,7 +2,8 @@
 //! (search with `?q=`, lookup with `?phone=`, `limit`/`offset`),
 //! `/api/v1/customers/{id}` and `POST /api/v1/customers/import` (a
 //! `text/csv` body, the same import as `switchboard customer import`).
-//! Owns query and body parsing; the work is `crate::admin`'s.
+//! Owns query and body parsing; the work is `crate::admin`'s. Changes are
+//! audited like the console's (actor: the key's `apikey:NAME` or the user).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,8 +14,14 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 
 use super::admin::{answer, authorize, created, field_error, json, json_body, media_type, read_body, Answer, Refused, CSV_LIMIT};
 use super::api::json_error;
+use super::caller::{audited, AdminCaller};
 use super::CoreApi;
-use crate::admin::{CustomerQuery, CustomerRequest, Reply};
+use crate::admin::{CustomerInput, CustomerQuery, CustomerRequest, Reply};
+
+/// The audit log's words for a customer (as the console's).
+fn summary(name: &str, account: Option<&str>) -> String {
+    format!("'{name}', account {}", account.unwrap_or("none"))
+}
 
 /// An id in the path; anything else names no customer (404).
 fn id(raw: &str) -> Result<i64, Refused> {
@@ -77,10 +84,14 @@ pub(super) async fn search<C: CoreApi>(State(core): State<Arc<C>>, headers: Head
     ),
     extensions(("x-scope" = json!("admin"))),
 )]
-pub(super) async fn create<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri, body: Body) -> Answer {
-    authorize(&*core, &headers, &uri).await?;
-    let input = json_body(&headers, body).await?;
-    created(core.customer_admin(CustomerRequest::Create(input)).await)
+pub(super) async fn create<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, headers: HeaderMap, body: Body) -> Answer {
+    let input: CustomerInput = json_body(&headers, body).await?;
+    let r = core.customer_admin(CustomerRequest::Create(input)).await;
+    let target = match &r {
+        Ok(Reply::Customer(c)) => (c.id.to_string(), summary(&c.name, c.account.as_deref())),
+        _ => (String::new(), String::new()),
+    };
+    audited(&*core, &who, created(r), "customer.create", &target.0, &target.1).await
 }
 
 #[utoipa::path(
@@ -123,11 +134,15 @@ pub(super) async fn get<C: CoreApi>(State(core): State<Arc<C>>, Path(raw): Path<
     ),
     extensions(("x-scope" = json!("admin"))),
 )]
-pub(super) async fn update<C: CoreApi>(State(core): State<Arc<C>>, Path(raw): Path<String>, headers: HeaderMap, uri: Uri, body: Body) -> Answer {
-    authorize(&*core, &headers, &uri).await?;
+pub(super) async fn update<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, Path(raw): Path<String>, headers: HeaderMap, body: Body) -> Answer {
     let id = id(&raw)?;
-    let input = json_body(&headers, body).await?;
-    answer(core.customer_admin(CustomerRequest::Update(id, input)).await)
+    let input: CustomerInput = json_body(&headers, body).await?;
+    let r = core.customer_admin(CustomerRequest::Update(id, input)).await;
+    let detail = match &r {
+        Ok(Reply::Customer(c)) => summary(&c.name, c.account.as_deref()),
+        _ => String::new(),
+    };
+    audited(&*core, &who, answer(r), "customer.update", &id.to_string(), &detail).await
 }
 
 #[utoipa::path(
@@ -145,9 +160,9 @@ pub(super) async fn update<C: CoreApi>(State(core): State<Arc<C>>, Path(raw): Pa
     ),
     extensions(("x-scope" = json!("admin"))),
 )]
-pub(super) async fn delete<C: CoreApi>(State(core): State<Arc<C>>, Path(raw): Path<String>, headers: HeaderMap, uri: Uri) -> Answer {
-    authorize(&*core, &headers, &uri).await?;
-    answer(core.customer_admin(CustomerRequest::Delete(id(&raw)?)).await)
+pub(super) async fn delete<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, Path(raw): Path<String>) -> Answer {
+    let id = id(&raw)?;
+    audited(&*core, &who, answer(core.customer_admin(CustomerRequest::Delete(id)).await), "customer.delete", &id.to_string(), "").await
 }
 
 /// `POST /api/v1/customers/import`: 200 with the counts and the errors by
@@ -168,8 +183,7 @@ pub(super) async fn delete<C: CoreApi>(State(core): State<Arc<C>>, Path(raw): Pa
     ),
     extensions(("x-scope" = json!("admin"))),
 )]
-pub(super) async fn import<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap, uri: Uri, body: Body) -> Answer {
-    authorize(&*core, &headers, &uri).await?;
+pub(super) async fn import<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, headers: HeaderMap, body: Body) -> Answer {
     match media_type(&headers).as_deref() {
         Some("text/csv") => {}
         other => {
@@ -183,7 +197,13 @@ pub(super) async fn import<C: CoreApi>(State(core): State<Arc<C>>, headers: Head
         let line = 1 + bytes[..at].iter().filter(|b| **b == b'\n').count();
         Refused::from(json_error(StatusCode::BAD_REQUEST, &format!("line {line}: the CSV is not UTF-8 text")))
     })?;
-    match core.customer_admin(CustomerRequest::Import(text)).await {
+    let result = core.customer_admin(CustomerRequest::Import(text)).await;
+    if let (Ok(Reply::Import(r)), Some(store)) = (&result, core.console_store()) {
+        if !r.nothing_imported() {
+            who.audit(&store, "customer.import", "csv", &format!("{} new, {} updated, {} rejected", r.imported, r.updated, r.rejected)).await;
+        }
+    }
+    match result {
         Ok(Reply::Import(r)) if r.nothing_imported() => {
             let mut body = serde_json::to_value(&r).unwrap_or_default();
             if let Some(o) = body.as_object_mut() {

@@ -38,7 +38,7 @@ fn unauthorized(msg: &str) -> Response {
 }
 
 /// The query string as a map. Malformed input is a 400, never a panic.
-fn query(uri: &Uri) -> Result<HashMap<String, String>, String> {
+pub(super) fn query(uri: &Uri) -> Result<HashMap<String, String>, String> {
     Query::<HashMap<String, String>>::try_from_uri(uri).map(|Query(q)| q).map_err(|e| format!("query string: {e}"))
 }
 
@@ -58,6 +58,10 @@ fn presented_key(headers: &HeaderMap, query: &HashMap<String, String>) -> Option
 #[derive(Debug, Clone)]
 pub(super) struct Principal {
     pub name: String,
+    /// Who the audit log names: the console username, or `apikey:NAME`.
+    pub actor: String,
+    /// The console user behind a session (none for an API key).
+    pub user_id: Option<i64>,
     /// The ACD agent a console agent works as: their event stream and
     /// calls are limited to it.
     pub agent: Option<String>,
@@ -71,7 +75,7 @@ pub(super) async fn authorize_principal<C: CoreApi>(core: &C, headers: &HeaderMa
         let Some((name, scopes)) = core.verify_api_key(key).await else {
             return Err(unauthorized("invalid API key"));
         };
-        (Principal { name: format!("API key {name}"), agent: None }, scopes)
+        (Principal { name: format!("API key {name}"), actor: format!("apikey:{name}"), user_id: None, agent: None }, scopes)
     } else {
         // A page of another site must not ride on the console cookie (a
         // WebSocket handshake carries no CSRF token; the Origin tells).
@@ -91,7 +95,7 @@ pub(super) async fn authorize_principal<C: CoreApi>(core: &C, headers: &HeaderMa
         let agent = s.user.agent_id.clone().filter(|_| s.user.role == crate::store::Role::Agent);
         // An agent user not linked to an ACD agent has nothing of their own to see or control.
         let scopes = if s.user.role == crate::store::Role::Agent && agent.is_none() { Vec::new() } else { super::auth::scopes_for(s.user.role) };
-        (Principal { name: format!("user {}", s.user.username), agent }, scopes)
+        (Principal { name: format!("user {}", s.user.username), actor: s.user.username.clone(), user_id: Some(s.user.id), agent }, scopes)
     };
     if scopes.iter().any(|s| s == scope || s == "admin") {
         Ok(principal)

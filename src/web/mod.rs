@@ -3,28 +3,49 @@
 //! for embedded files), the CTI event WebSocket and ACD statistics (`api`),
 //! REST call and agent control (`control`), the admin API for queues,
 //! agents, skills and customers with CSV import (`admin`, `admin_acd`,
-//! `admin_customers`; scope `admin`), the OpenAPI document of `/api/v1`
+//! `admin_customers`; scope `admin`), the API for the rest of what the
+//! console does (`admin_ext` extensions, `admin_trunks`, `admin_users`
+//! users and audit log, `admin_keys`, `admin_plans` dialplans,
+//! `admin_prompts`, `admin_voicemail`, `admin_settings` settings and
+//! restart, `admin_backup`; scope `admin`; `admin_records` call records and
+//! recordings, `admin_live` the dashboard; scope `stats`), sharing the
+//! caller check and audit of `caller`, the OpenAPI document of `/api/v1`
 //! (`openapi`; made with the routes in `api_v1`, from the handlers'
 //! `#[utoipa::path]`), Prometheus metrics (`metrics`), the public contact
 //! page with its lookup, callback form and visitor chat (`contact`, no
-//! login) and the agents' side of chats (`chat_api`).
+//! login) and the agents' side of chats (`chat_api`), the served TLS
+//! certificate (`admin_tls`) and the console over HTTPS (`https`).
 //! Live state and domain changes go through `CoreApi`; the console's own
 //! tables (users, sessions, audit log) and plain data pages use the store
 //! handle `CoreApi::console_store` gives. Never SIP, media or the call
 //! layer. The unversioned `/api/calls` endpoints need an API key with the
 //! `calls` scope (or a console session) like `/api/v1`; `/healthz` and
-//! `/metrics` are open to whoever reaches `[http] listen`.
+//! `/metrics` are open to whoever reaches `[http] listen` (or `tls_listen`).
 
 mod admin;
 mod admin_acd;
+mod admin_backup;
 mod admin_customers;
+mod admin_ext;
+mod admin_keys;
+mod admin_live;
+mod admin_plans;
+mod admin_prompts;
+mod admin_records;
+mod admin_settings;
+mod admin_tls;
+mod admin_trunks;
+mod admin_users;
+mod admin_voicemail;
 mod api;
 mod assets;
 pub mod auth;
+mod caller;
 mod chat_api;
 mod console;
 mod contact;
 mod control;
+pub mod https;
 pub mod metrics;
 mod openapi;
 
@@ -164,10 +185,35 @@ pub trait CoreApi: Send + Sync + 'static {
     fn restart(&self) -> bool {
         false
     }
+    /// The served TLS certificate (console HTTPS, SIP over TLS), shown and
+    /// replaced on the settings page and `/api/v1/tls`; `None` where there
+    /// is none (unit tests).
+    fn tls(&self) -> Option<Arc<crate::tls::ServerCert>> {
+        None
+    }
 }
 
+/// Serves the console over plain HTTP only.
 pub async fn serve<C: CoreApi>(listener: tokio::net::TcpListener, core: C) -> std::io::Result<()> {
-    axum::serve(listener, router(core).into_make_service_with_connect_info::<SocketAddr>()).await
+    serve_all(listener, None, core).await
+}
+
+/// Serves the console on `listener` (HTTP) and, when given, on `https`:
+/// one router, so both share sessions' rate limits and state; each
+/// listener marks its requests (`auth::Scheme`), HTTPS answers carry HSTS.
+pub async fn serve_all<C: CoreApi>(listener: tokio::net::TcpListener, https: Option<https::TlsListener>, core: C) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let base = router(core);
+    let plain = base.clone().layer(axum::middleware::from_fn_with_state(auth::Scheme::Http, https::mark_scheme));
+    let plain = axum::serve(listener, plain.into_make_service_with_connect_info::<SocketAddr>());
+    let Some(tls) = https else { return plain.await };
+    let secure = base.layer(axum::middleware::from_fn_with_state(auth::Scheme::Https, https::mark_scheme));
+    // `tap_io` only to get axum's `ConnectInfo<SocketAddr>` for a custom listener.
+    let secure = axum::serve(tls.tap_io(|_| {}), secure.into_make_service_with_connect_info::<SocketAddr>());
+    tokio::select! {
+        r = plain => r,
+        r = secure => r,
+    }
 }
 
 fn router<C: CoreApi>(core: C) -> Router {
@@ -220,8 +266,42 @@ fn api_v1<C: CoreApi>() -> Router<Arc<C>> {
         .routes(routes!(admin_customers::search, admin_customers::create))
         .routes(routes!(admin_customers::import))
         .routes(routes!(admin_customers::get, admin_customers::update, admin_customers::delete))
+        .routes(routes!(admin_tls::get_certificate, admin_tls::put_certificate))
+        .routes(routes!(admin_tls::regenerate_certificate))
         .routes(routes!(chat_api::transcript))
         .routes(routes!(chat_api::action))
+        // What the console does, beside it (`caller` checks the scope).
+        .routes(routes!(admin_ext::list, admin_ext::create))
+        .routes(routes!(admin_ext::get, admin_ext::update, admin_ext::delete))
+        .routes(routes!(admin_ext::reset_secret))
+        .routes(routes!(admin_trunks::list, admin_trunks::create))
+        .routes(routes!(admin_trunks::get, admin_trunks::delete))
+        .routes(routes!(admin_users::list, admin_users::create))
+        .routes(routes!(admin_users::get, admin_users::update, admin_users::delete))
+        .routes(routes!(admin_users::password))
+        .routes(routes!(admin_users::audit))
+        .routes(routes!(admin_keys::list, admin_keys::create))
+        .routes(routes!(admin_keys::revoke))
+        .routes(routes!(admin_plans::list))
+        // A static `simulate` segment beside `{file}` (file names end in `.toml`).
+        .routes(routes!(admin_plans::simulate_call))
+        .routes(routes!(admin_plans::get, admin_plans::save, admin_plans::delete))
+        .routes(routes!(admin_plans::validate))
+        .routes(routes!(admin_prompts::list))
+        .routes(routes!(admin_prompts::get, admin_prompts::upload, admin_prompts::delete))
+        .routes(routes!(admin_records::list))
+        .routes(routes!(admin_records::export))
+        .routes(routes!(admin_records::audio))
+        .routes(routes!(admin_voicemail::mailboxes))
+        .routes(routes!(admin_voicemail::messages))
+        .routes(routes!(admin_voicemail::audio))
+        .routes(routes!(admin_voicemail::heard))
+        .routes(routes!(admin_voicemail::delete))
+        .routes(routes!(admin_settings::get, admin_settings::update))
+        .routes(routes!(admin_settings::restart))
+        .routes(routes!(admin_backup::download))
+        .routes(routes!(admin_backup::restore, admin_backup::pending, admin_backup::cancel))
+        .routes(routes!(admin_live::dashboard))
         .split_for_parts();
     openapi::finish(&mut doc);
     router.layer(axum::Extension(openapi::Served::new(&doc)))

@@ -34,14 +34,18 @@ const CSRF: &str = "csrf";
 #[openapi(
     info(
         title = "switchboard REST API",
-        description = "Call and agent control, the CTI event stream, ACD statistics and the ACD and customer \
-administration of a switchboard appliance: everything the web console does.\n\n\
+        description = "Call and agent control, the CTI event stream, ACD statistics, the ACD and customer \
+administration, and the rest of what the web console does (extensions, trunks, users and the audit log, API keys, \
+dialplans, prompts, call records and recordings, voicemail, settings, backup and restore) of a switchboard \
+appliance. Changes made here are audited like the console's, with the key's name (`apikey:NAME`) or the user as \
+the actor.\n\n\
 Authentication: an API key (`switchboard apikey add NAME --scope SCOPE`, or the console's API keys page) as \
 `Authorization: Bearer <key>` or, where headers cannot be set (browser WebSockets), `?key=<key>`; or the console \
-session cookie `sb_session`, which then also needs the `X-CSRF-Token` header (the page's `csrf-token` meta) on \
+session cookie `sb_session` (`__Host-sb_session` over the appliance's own HTTPS), which then also needs the `X-CSRF-Token` header (the page's `csrf-token` meta) on \
 POST, PUT and DELETE. Each operation names the scope it needs in `x-scope`; a key with the `admin` scope may do \
 everything. Console users get scopes from their role: admins `admin`; supervisors `events`, `stats`, `calls`; \
-agents `events` and `calls`, for their own agent and calls only.\n\n\
+agents `events` and `calls`, for their own agent and calls only. What the console shows supervisors (call records, \
+recordings, the dashboard) needs `stats`; everything else of the console `admin`.\n\n\
 Errors are JSON: `{\"error\": \"...\"}`, with `field` naming the request field at fault when there is one.",
         license(name = "LGPL-2.1-or-later"),
     ),
@@ -49,13 +53,24 @@ Errors are JSON: `{\"error\": \"...\"}`, with `field` naming the request field a
     components(schemas(ErrorBody, crate::cti::CtiEvent)),
     tags(
         (name = "events", description = "The CTI event stream (WebSocket)."),
-        (name = "stats", description = "Real-time ACD statistics."),
+        (name = "stats", description = "Real-time ACD statistics and the dashboard's live figures."),
         (name = "calls", description = "Control of live calls: hold, transfer, consultation, conference, recording, disposition."),
         (name = "agents", description = "Agent state (login, pause, ...) and supervision (listen, whisper, barge)."),
         (name = "queues", description = "ACD queues and their members (what `switchboard queue` does)."),
         (name = "agent admin", description = "ACD agents and their skills (what `switchboard agent` does)."),
         (name = "customers", description = "The customer table and its CSV import (what `switchboard customer` does)."),
+        (name = "tls", description = "The certificate the console's HTTPS and SIP over TLS present: show, replace, regenerate."),
         (name = "chats", description = "Web chats from the public `/contact` page: accept, messages, end, wrap-up, transcripts."),
+        (name = "extensions", description = "Extensions (phones' SIP accounts) and their registrations: the console's extensions page."),
+        (name = "trunks", description = "SIP trunks, their DIDs and health: the console's trunks page. A trunk is not changed in place: delete it and add it again."),
+        (name = "users", description = "Console users and roles, and the audit log of admin changes (console and API alike)."),
+        (name = "api keys", description = "API keys: the console's API keys page and `switchboard apikey`."),
+        (name = "dialplans", description = "Dialplan files: read, check, save (only when the plan still loads), remove, and the call simulator."),
+        (name = "prompts", description = "Prompt audio files by language: list, download, upload, remove."),
+        (name = "call records", description = "Call records (CDRs) with the console's filters, their CSV export, and recordings."),
+        (name = "voicemail", description = "Voicemail mailboxes and messages."),
+        (name = "settings", description = "The settings the console edits (applied at the next start) and restarting the appliance."),
+        (name = "backup", description = "Backup download, and restores staged for the next start."),
         (name = "meta", description = "This document."),
     ),
 )]

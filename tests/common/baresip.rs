@@ -70,7 +70,7 @@ pub struct BaresipConfig {
     pub auth_pass: Option<String>,
     /// Registration interval (s) when `domain` is set; 0 disables REGISTER.
     pub regint: u32,
-    /// SIP transport toward the registrar/proxy: "udp" or "tcp".
+    /// SIP transport toward the registrar/proxy: "udp", "tcp" or "tls".
     pub transport: String,
     /// `outbound` proxy URI, e.g. `sip:127.0.0.1:5060;transport=udp`.
     pub outbound: Option<String>,
@@ -435,7 +435,7 @@ impl Baresip {
     /// this also accepts the `{0/UDP/v4} 200 OK () [1 binding]` line baresip
     /// prints, and fails early on REGISTER_FAIL or a `reg: AOR: 403 ...` line.
     pub fn wait_registered(&mut self, timeout: Duration) -> Result<()> {
-        let ok = Pattern::Regex(regex::Regex::new(r"\{\d+/(UDP|TCP)/v4\} 200 OK").unwrap());
+        let ok = Pattern::Regex(regex::Regex::new(r"\{\d+/(UDP|TCP|TLS)/v4\} 200 OK").unwrap());
         // e.g. "reg: sip:alice@127.0.0.1:5060: 403 Forbidden ()"
         let refused = Pattern::Regex(regex::Regex::new(r"reg: sip:\S+: [3-6]\d\d ").unwrap());
         let mut ok_cur = LogCursor::new(self.child.stdout_path());

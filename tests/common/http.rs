@@ -40,18 +40,29 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
     let empty = Resp { status: 0, headers: Vec::new(), body: String::new() };
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return empty };
     let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
+    let head = request_head(&format!("127.0.0.1:{port}"), method, path, headers, body.len());
     if s.write_all(head.as_bytes()).and_then(|_| s.write_all(body)).is_err() {
         return empty;
     }
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let Some((head, body)) = text.split_once("\r\n\r\n") else { return empty };
+    parse_response(&raw)
+}
+
+/// The request [`request`] sends (`Connection: close`, `Content-Length`).
+pub fn request_head(host: &str, method: &str, path: &str, headers: &[(&str, &str)], body_len: usize) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {body_len}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// A whole HTTP/1.1 answer read to the end; status 0 when there is none.
+pub fn parse_response(raw: &[u8]) -> Resp {
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let Some((head, body)) = text.split_once("\r\n\r\n") else { return Resp { status: 0, headers: Vec::new(), body: String::new() } };
     let mut lines = head.lines();
     let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
     let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();

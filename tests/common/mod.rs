@@ -14,6 +14,7 @@
 //! - [`audio`]: tone WAV writer, Goertzel-based tone measurements.
 //! - [`browser`]: headless Chromium over WebDriver (console tests).
 //! - [`http`]: a minimal HTTP/1.1 client for console and API tests.
+//! - [`tls`]: rustls clients (HTTPS, SIP over TLS) trusting given roots.
 //!
 //! Scenario files live in `tests/sipp/` ([`sipp_scenario`]).
 //!
@@ -106,6 +107,7 @@ pub mod sip_ua;
 pub mod sipp;
 pub mod smtp;
 pub mod switchboard;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 

@@ -22,6 +22,9 @@ pub struct Switchboard {
     child: Option<ChildGuard>,
     pub sip_port: u16,
     pub http_port: u16,
+    /// SIP over TLS (`--sip-tls`) and the HTTPS console (`--https`), on 127.0.0.1.
+    pub sip_tls_port: u16,
+    pub https_port: u16,
     pub rtp: (u16, u16),
     config: PathBuf,
     /// An all-scopes API key made on first use (`key()`).
@@ -48,9 +51,10 @@ impl Switchboard {
         std::fs::write(&config, text).map_err(|e| Error::new(format!("write config: {e}")))?;
         let sip_port = ports::alloc();
         let http_port = ports::alloc();
+        let (sip_tls_port, https_port) = (ports::alloc(), ports::alloc());
         let block = ports::alloc_block(64);
         let lo = if block.is_multiple_of(2) { block } else { block + 1 };
-        Ok(Switchboard { dir, child: None, sip_port, http_port, rtp: (lo, lo + 61), config, key: std::sync::OnceLock::new() })
+        Ok(Switchboard { dir, child: None, sip_port, http_port, sip_tls_port, https_port, rtp: (lo, lo + 61), config, key: std::sync::OnceLock::new() })
     }
 
     /// `new` + `start`.
@@ -71,6 +75,11 @@ impl Switchboard {
             .arg(self.sip_addr())
             .arg("--http")
             .arg(format!("127.0.0.1:{}", self.http_port))
+            // Free ports: the defaults (0.0.0.0:5061, :8443) would clash between parallel tests.
+            .arg("--sip-tls")
+            .arg(format!("127.0.0.1:{}", self.sip_tls_port))
+            .arg("--https")
+            .arg(format!("127.0.0.1:{}", self.https_port))
             .arg("--rtp-ports")
             .arg(format!("{}-{}", self.rtp.0, self.rtp.1))
             .env("SWITCHBOARD_LOG", "debug,sqlx=warn");

@@ -95,10 +95,7 @@ impl Call {
                 for b in bindings {
                     let Ok(uri) = crate::sip::message::parse_uri(&b.contact) else { continue };
                     let Ok(addr) = b.source.parse::<SocketAddr>() else { continue };
-                    let peer = match b.transport.as_str() {
-                        "tcp" => Peer::tcp(addr, None),
-                        _ => Peer::udp(addr),
-                    };
+                    let peer = Peer::registered(&b.transport, addr);
                     targets.push((uri, peer, number.clone()));
                 }
             }

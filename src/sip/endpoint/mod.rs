@@ -19,6 +19,8 @@ use super::message::{parse_message, validate_request, Message, Request, Response
 use super::transaction::{Peer, TimerConfig, TransactionError, TransactionKey, TransactionLayer, Transmit, Transport, TxEvent};
 use super::transport::{Inbound, TransportKind, Transports};
 
+pub use super::transport::TlsListen;
+
 pub use route::local_ip_for;
 
 /// Everything the endpoint reports to a task (application core or call).
@@ -76,8 +78,13 @@ impl Endpoint {
     /// Binds UDP+TCP on `listen` and starts the driver. Out-of-dialog
     /// requests and anything unrouted go to `core`.
     pub async fn start(listen: SocketAddr, timers: TimerConfig, core: EventSender) -> Result<Endpoint, EndpointError> {
+        Endpoint::start_with_tls(listen, None, timers, core).await
+    }
+
+    /// [`Endpoint::start`], plus SIP over TLS when `tls` is given.
+    pub async fn start_with_tls(listen: SocketAddr, tls: Option<TlsListen>, timers: TimerConfig, core: EventSender) -> Result<Endpoint, EndpointError> {
         let (in_tx, in_rx) = mpsc::channel(1024);
-        let transports = Transports::bind(listen, in_tx).await?;
+        let transports = Transports::bind(listen, tls, in_tx).await?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let driver = Driver {
             layer: TransactionLayer::new(timers),
@@ -95,11 +102,28 @@ impl Endpoint {
         self.local
     }
 
+    /// The TLS listener's bound address, when SIP over TLS runs.
+    pub fn tls_local_addr(&self) -> Option<SocketAddr> {
+        self.transports.tls_local_addr()
+    }
+
     /// The address to put in Via/Contact toward `dest`: the local IP that
     /// routes there (or the bound IP if specific) with our SIP port.
     pub fn via_addr_for(&self, dest: SocketAddr) -> SocketAddr {
         let ip = if self.local.ip().is_unspecified() { local_ip_for(dest) } else { self.local.ip() };
         SocketAddr::new(ip, self.local.port())
+    }
+
+    /// [`Endpoint::via_addr_for`] for the transport `dest` is reached
+    /// over: with the TLS listener's address and port for TLS.
+    pub fn via_addr_for_peer(&self, dest: &Peer) -> SocketAddr {
+        match (dest.transport, self.tls_local_addr()) {
+            (Transport::Tls, Some(tls)) => {
+                let ip = if tls.ip().is_unspecified() { local_ip_for(dest.addr) } else { tls.ip() };
+                SocketAddr::new(ip, tls.port())
+            }
+            _ => self.via_addr_for(dest.addr),
+        }
     }
 
     /// Starts a client transaction; its events go to `reply`.
@@ -133,6 +157,10 @@ impl Endpoint {
 
     pub fn tcp_connection_count(&self) -> usize {
         self.transports.tcp_connection_count()
+    }
+
+    pub fn tls_connection_count(&self) -> usize {
+        self.transports.tls_connection_count()
     }
 }
 
@@ -312,6 +340,7 @@ pub fn peer_of(addr: SocketAddr, kind: TransportKind) -> Peer {
     match kind {
         TransportKind::Udp => Peer::udp(addr),
         TransportKind::Tcp => Peer::tcp(addr, None),
+        TransportKind::Tls => Peer::tls(addr),
     }
 }
 
@@ -319,6 +348,7 @@ fn kind_of(t: Transport) -> Option<TransportKind> {
     match t {
         Transport::Udp => Some(TransportKind::Udp),
         Transport::Tcp => Some(TransportKind::Tcp),
+        Transport::Tls => Some(TransportKind::Tls),
         _ => None,
     }
 }

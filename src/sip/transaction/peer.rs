@@ -53,6 +53,23 @@ impl Peer {
             connection,
         }
     }
+    /// A peer reached over the TLS connection it opened.
+    pub fn tls(addr: SocketAddr) -> Self {
+        Peer {
+            addr,
+            transport: Transport::Tls,
+            connection: None,
+        }
+    }
+    /// The peer of a registration: its source address and the transport
+    /// named as stored ("udp", "tcp", "tls"; anything else is UDP).
+    pub fn registered(transport: &str, addr: SocketAddr) -> Self {
+        match transport {
+            "tcp" => Peer::tcp(addr, None),
+            "tls" => Peer::tls(addr),
+            _ => Peer::udp(addr),
+        }
+    }
     pub fn is_reliable(&self) -> bool {
         self.transport.is_reliable()
     }

@@ -1,11 +1,14 @@
 //! SIP transports (RFC 3261 §18): one UDP socket and one TCP listener on the
 //! same address, plus outgoing TCP connections that are reused for later
-//! requests to the same peer. Owns sockets and framing only; everything that
-//! arrives goes up as raw bytes with its source, and parsing happens above.
-//! TLS and WebSocket would slot in as further `TransportKind`s with their own
-//! connection tasks feeding the same `Inbound` channel.
+//! requests to the same peer, and optionally a TLS listener (`tls`) whose
+//! connections share TCP's stream handling. Owns sockets and framing only;
+//! everything that arrives goes up as raw bytes with its source, and
+//! parsing happens above. WebSocket would slot in as a further
+//! `TransportKind` with its own connection tasks feeding the same
+//! `Inbound` channel.
 
 mod tcp;
+mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,6 +25,7 @@ const MAX_DATAGRAM: usize = 65_535;
 pub enum TransportKind {
     Udp,
     Tcp,
+    Tls,
 }
 
 impl TransportKind {
@@ -30,6 +34,7 @@ impl TransportKind {
         match self {
             TransportKind::Udp => "UDP",
             TransportKind::Tcp => "TCP",
+            TransportKind::Tls => "TLS",
         }
     }
     /// Lower-case token used in URI `transport=` params and the database.
@@ -37,17 +42,19 @@ impl TransportKind {
         match self {
             TransportKind::Udp => "udp",
             TransportKind::Tcp => "tcp",
+            TransportKind::Tls => "tls",
         }
     }
     pub fn parse(s: &str) -> Option<TransportKind> {
         match s.to_ascii_lowercase().as_str() {
             "udp" => Some(TransportKind::Udp),
             "tcp" => Some(TransportKind::Tcp),
+            "tls" => Some(TransportKind::Tls),
             _ => None,
         }
     }
     pub fn is_reliable(self) -> bool {
-        matches!(self, TransportKind::Tcp)
+        matches!(self, TransportKind::Tcp | TransportKind::Tls)
     }
 }
 
@@ -69,31 +76,60 @@ pub enum TransportError {
     Send { dest: SocketAddr, kind: TransportKind, source: std::io::Error },
 }
 
+/// Where SIP over TLS listens, the server configuration (certificate
+/// resolver) its handshakes use, and how long a connection may be silent:
+/// a phone is reachable only over its own connection, so this should
+/// outlast its registration interval.
+#[derive(Clone)]
+pub struct TlsListen {
+    pub addr: SocketAddr,
+    pub config: Arc<rustls::ServerConfig>,
+    pub idle: std::time::Duration,
+}
+
 /// Handle to the transports; cheap to clone.
 #[derive(Clone)]
 pub struct Transports {
     udp: Arc<UdpSocket>,
     local: SocketAddr,
     tcp: tcp::Connections,
+    /// The TLS listener's bound address and its connections.
+    tls: Option<(SocketAddr, tcp::Connections)>,
 }
 
 impl Transports {
-    /// Binds UDP and TCP on `addr` and starts receiving; every message goes
-    /// to `inbound`.
-    pub async fn bind(addr: SocketAddr, inbound: mpsc::Sender<Inbound>) -> Result<Transports, TransportError> {
+    /// Binds UDP and TCP on `addr` (and TLS on `tls.addr`) and starts
+    /// receiving; every message goes to `inbound`.
+    pub async fn bind(addr: SocketAddr, tls: Option<TlsListen>, inbound: mpsc::Sender<Inbound>) -> Result<Transports, TransportError> {
         let bind_err = |source| TransportError::Bind { addr, source };
         let udp = Arc::new(UdpSocket::bind(addr).await.map_err(bind_err)?);
         let local = udp.local_addr().map_err(bind_err)?;
         // TCP on the very port UDP got, so `:0` in tests yields one port for both.
         let listener = tokio::net::TcpListener::bind(local).await.map_err(bind_err)?;
-        let tcp = tcp::Connections::new(inbound.clone());
+        let tls = match tls {
+            None => None,
+            Some(t) => {
+                let tls_err = |source| TransportError::Bind { addr: t.addr, source };
+                let listener = tls::bind(t.addr).await.map_err(tls_err)?;
+                let bound = listener.local_addr().map_err(tls_err)?;
+                let conns = tcp::Connections::new(inbound.clone(), TransportKind::Tls, t.idle);
+                tokio::spawn(tls::accept_loop(conns.clone(), listener, t.config));
+                Some((bound, conns))
+            }
+        };
+        let tcp = tcp::Connections::new(inbound.clone(), TransportKind::Tcp, tcp::IDLE_TIMEOUT);
         tokio::spawn(udp_receive(udp.clone(), inbound));
         tokio::spawn(tcp.clone().accept_loop(listener));
-        Ok(Transports { udp, local, tcp })
+        Ok(Transports { udp, local, tcp, tls })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The TLS listener's bound address, when it runs.
+    pub fn tls_local_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().map(|(a, _)| *a)
     }
 
     pub async fn send(&self, kind: TransportKind, dest: SocketAddr, bytes: &[u8]) -> Result<(), TransportError> {
@@ -102,12 +138,21 @@ impl Transports {
                 self.udp.send_to(bytes, dest).await.map(|_| ()).map_err(|source| TransportError::Send { dest, kind, source })
             }
             TransportKind::Tcp => self.tcp.send(dest, bytes.to_vec()).await.map_err(|source| TransportError::Send { dest, kind, source }),
+            TransportKind::Tls => match &self.tls {
+                Some((_, conns)) => conns.send(dest, bytes.to_vec()).await.map_err(|source| TransportError::Send { dest, kind, source }),
+                None => Err(TransportError::Send { dest, kind, source: std::io::Error::new(std::io::ErrorKind::NotConnected, "SIP over TLS is off") }),
+            },
         }
     }
 
     /// Open TCP connections, for diagnostics and tests.
     pub fn tcp_connection_count(&self) -> usize {
         self.tcp.count()
+    }
+
+    /// Open TLS connections, for diagnostics and tests.
+    pub fn tls_connection_count(&self) -> usize {
+        self.tls.as_ref().map(|(_, c)| c.count()).unwrap_or(0)
     }
 }
 

@@ -1,5 +1,6 @@
 // Settings and backup pages: asks before forms marked data-confirm (restart,
-// cancelling a staged restore), and uploads a backup archive as the raw
+// cancelling a staged restore, a new certificate), reads a chosen PEM file
+// into the text area its input names (data-fill), and uploads a backup archive as the raw
 // request body (no multipart) with the page's CSRF token, then reloads the
 // page with the result or shows the server's objection at the file field.
 (function () {
@@ -7,6 +8,13 @@
   document.addEventListener("submit", function (e) {
     var f = e.target.closest("form[data-confirm]");
     if (f && !window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
+  });
+
+  document.addEventListener("change", function (e) {
+    var input = e.target.closest("input[type=file][data-fill]");
+    var area = input && document.getElementById(input.getAttribute("data-fill"));
+    if (!area || !input.files[0]) return;
+    input.files[0].text().then(function (t) { area.value = t; });
   });
 
   var form = document.getElementById("restore-upload");

@@ -1,5 +1,7 @@
-//! Console authentication and authorization: the session cookie, which API
-//! scopes a console role carries, the login rate limiter and the CSRF guard.
+//! Console authentication and authorization: the session cookie (named and
+//! flagged by the listener a request came through, see [`Scheme`]), which
+//! API scopes a console role carries, the login rate limiter and the CSRF
+//! guard.
 //! Users, password hashes and sessions themselves live in the store
 //! (`store::users`); this module owns only their HTTP side. Must not render
 //! pages.
@@ -16,7 +18,15 @@ use crate::store::{Role, Session, Store};
 
 pub use csrf::csrf_guard;
 
+/// The session cookie over plain HTTP (`[http] listen`).
 pub const SESSION_COOKIE: &str = "sb_session";
+/// The session cookie over HTTPS (`[http] tls_listen`): the `__Host-`
+/// prefix makes browsers insist on `Secure`, `Path=/` and no `Domain`, so
+/// a plain-HTTP page cannot set or overwrite it.
+pub const SESSION_COOKIE_TLS: &str = "__Host-sb_session";
+/// The header `https::mark_scheme` carries a request's listener in. The
+/// server sets it on every request and removes any copy a client sent.
+const SCHEME_MARK: &str = "x-switchboard-listener";
 /// A session ends this long after login, whatever happens.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 /// ... or after this long without a request.
@@ -57,9 +67,46 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The listener a request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `[http] listen`, plain HTTP (perhaps behind a TLS-terminating proxy).
+    Http,
+    /// `[http] tls_listen`: TLS terminated by the appliance itself.
+    Https,
+}
+
+/// Records `scheme` in the request's headers, replacing whatever a client sent.
+pub fn set_scheme(headers: &mut HeaderMap, scheme: Scheme) {
+    headers.remove(SCHEME_MARK);
+    if scheme == Scheme::Https {
+        headers.insert(SCHEME_MARK, HeaderValue::from_static("https"));
+    }
+}
+
+/// Whether the request came through the appliance's own HTTPS listener.
+pub fn direct_tls(headers: &HeaderMap) -> bool {
+    headers.get(SCHEME_MARK).is_some_and(|v| v == "https")
+}
+
+/// The session cookie's name for this request's listener: a cookie set
+/// over HTTPS is read over HTTPS, one set over HTTP over HTTP.
+pub fn session_cookie_name(headers: &HeaderMap) -> &'static str {
+    if direct_tls(headers) {
+        SESSION_COOKIE_TLS
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The session token the request's cookie carries.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, session_cookie_name(headers))
+}
+
 /// The live session behind the request's cookie, if any.
 pub async fn session(store: &Store, headers: &HeaderMap) -> Option<Session> {
-    let token = cookie(headers, SESSION_COOKIE)?;
+    let token = session_token(headers)?;
     match store.session(&token, crate::store::unix_time(), SESSION_IDLE_SECS).await {
         Ok(s) => s,
         Err(e) => {
@@ -73,19 +120,26 @@ pub async fn session(store: &Store, headers: &HeaderMap) -> Option<Session> {
 /// reverse proxy that says so): only then may the cookie be `Secure`,
 /// or a console on plain HTTP in a LAN could never log in.
 pub fn over_https(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"))
+    direct_tls(headers) || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
 /// `Set-Cookie` for a new session: HttpOnly (no script can read it),
-/// SameSite=Strict (no other site's page can send it), Secure over HTTPS.
-pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let v = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_SECS}{secure}");
+/// SameSite=Strict (no other site's page can send it), Secure over HTTPS,
+/// and named `__Host-sb_session` over the appliance's own HTTPS.
+pub fn session_cookie(token: &str, headers: &HeaderMap) -> HeaderValue {
+    let secure = if over_https(headers) { "; Secure" } else { "" };
+    let name = session_cookie_name(headers);
+    let v = format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_SECS}{secure}");
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("sb_session=; Path=/"))
 }
 
-pub fn clear_cookie() -> HeaderValue {
-    HeaderValue::from_static("sb_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+/// `Set-Cookie` ending the session cookie of this request's listener.
+pub fn clear_cookie(headers: &HeaderMap) -> HeaderValue {
+    if direct_tls(headers) {
+        HeaderValue::from_static("__Host-sb_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0; Secure")
+    } else {
+        HeaderValue::from_static("sb_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+    }
 }
 
 /// The client's address for rate limiting and the audit log: the TCP peer.
@@ -109,12 +163,33 @@ mod tests {
         h.append(header::COOKIE, HeaderValue::from_static("a=1; sb_session=tok123 ; b=2"));
         assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("tok123"));
         assert_eq!(cookie(&h, "c"), None);
-        let set = session_cookie("abc", true);
+        let mut proxied = HeaderMap::new();
+        proxied.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        let set = session_cookie("abc", &proxied);
         let s = set.to_str().unwrap();
-        for part in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        for part in ["sb_session=abc", "HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
             assert!(s.contains(part), "{s}");
         }
-        assert!(!session_cookie("abc", false).to_str().unwrap().contains("Secure"));
+        let plain = session_cookie("abc", &HeaderMap::new());
+        assert!(plain.to_str().unwrap().starts_with("sb_session=abc;") && !plain.to_str().unwrap().contains("Secure"));
         assert!(same_token("abc", "abc") && !same_token("abc", "abd") && !same_token("abc", "ab"));
+    }
+
+    #[test]
+    fn the_https_listener_names_the_cookie_and_a_client_cannot_claim_it() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("sb_session=plain; __Host-sb_session=secure"));
+        h.insert(SCHEME_MARK, HeaderValue::from_static("https"));
+        set_scheme(&mut h, Scheme::Http);
+        assert!(!direct_tls(&h), "a client's mark is removed on plain HTTP");
+        assert_eq!(session_token(&h).as_deref(), Some("plain"));
+        set_scheme(&mut h, Scheme::Https);
+        assert!(direct_tls(&h) && over_https(&h));
+        assert_eq!(session_token(&h).as_deref(), Some("secure"), "HTTPS reads only the __Host- cookie");
+        let set = session_cookie("tok", &h);
+        let s = set.to_str().unwrap();
+        assert!(s.starts_with("__Host-sb_session=tok;") && s.contains("; Secure") && s.contains("Path=/") && !s.contains("Domain"), "{s}");
+        assert!(clear_cookie(&h).to_str().unwrap().starts_with("__Host-sb_session=;"));
+        assert!(clear_cookie(&HeaderMap::new()).to_str().unwrap().starts_with("sb_session=;"));
     }
 }

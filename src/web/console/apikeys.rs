@@ -1,7 +1,8 @@
 //! API keys for programs using the HTTP API, admin only: list (name,
 //! prefix, scopes, created, last used), create with scopes (the clear key
 //! is shown once, on the answer to the create form, and never stored or
-//! logged), delete. Keys and their rules are the store's, shared with
+//! logged), delete. What a key needs is `crate::admin`'s (shared with
+//! `/api/v1/apikeys`), keys and their rules the store's, shared with
 //! `switchboard apikey`; the audit log gets names and scopes, never keys.
 
 use std::sync::Arc;
@@ -15,7 +16,8 @@ use maud::html;
 use super::extensions::{flash_of, FlashQuery};
 use super::layout::{field, Flash};
 use super::{render, see_other, urlencode, viewer, Peer, Viewer};
-use crate::store::{check_api_key_name, Role, StoreError, API_SCOPES};
+use crate::admin::{check_api_key_input, AdminError, ApiKeyInput};
+use crate::store::{Role, API_SCOPES};
 use crate::web::CoreApi;
 
 /// What each scope lets a key do (shown beside its checkbox).
@@ -145,22 +147,22 @@ pub async fn create<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
     };
     let f = NewKey::from_pairs(&pairs);
     let mut e = Errors::default();
-    if let Err(err) = check_api_key_name(&f.name) {
-        e.name = Some(err.to_string());
-    }
-    if f.scopes.is_empty() {
-        e.scopes = Some("choose at least one scope".into());
-    }
-    if e.name.is_none() && e.scopes.is_none() {
-        match v.store.create_api_key(&f.name, &f.scopes).await {
+    let input = ApiKeyInput { name: f.name.clone(), scopes: f.scopes.clone() };
+    let problems = check_api_key_input(&input);
+    if problems.is_empty() {
+        match crate::admin::create_api_key(&v.store, &input).await {
             Ok(key) => {
                 v.audit("apikey.create", &f.name, &format!("scopes {}", f.scopes.join(","))).await;
                 let flash = Flash::ok(format!("API key {} created.", f.name));
                 return page(&v, Some(flash), &NewKey::default(), &Errors::default(), Some((&f.name, &key)), StatusCode::OK).await;
             }
-            Err(err @ StoreError::Invalid(_)) if err.to_string().contains("scope") => e.scopes = Some(err.to_string()),
+            Err(AdminError::Invalid { field: "scopes", message }) => e.scopes = Some(message),
             Err(err) => e.name = Some(err.to_string()),
         }
+    }
+    for p in problems {
+        let slot = if p.field == "scopes" { &mut e.scopes } else { &mut e.name };
+        slot.get_or_insert(p.message);
     }
     page(&v, Some(Flash::error("The key was not created: see the marked fields.")), &f, &e, None, StatusCode::UNPROCESSABLE_ENTITY).await
 }
@@ -176,7 +178,7 @@ pub async fn delete<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Ok(v) => v,
         Err(r) => return r,
     };
-    match v.store.remove_api_key(&k.name).await {
+    match crate::admin::revoke_api_key(&v.store, &k.name).await {
         Ok(()) => {
             v.audit("apikey.delete", &k.name, "").await;
             see_other(&format!("/apikeys?ok={}", urlencode(&format!("API key {} deleted.", k.name))))

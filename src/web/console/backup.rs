@@ -7,7 +7,9 @@
 //! checked and staged by `crate::backup`, and applied at the next start;
 //! the page shows a staged restore, lets the admin cancel it or restart
 //! now, and lists the data earlier restores moved aside. Every download,
-//! staged or refused restore and cancellation is audited. Must not touch
+//! staged or refused restore and cancellation is audited. Making,
+//! staging and cancelling (`make_backup`, `stage_restore`,
+//! `cancel_restore`) are shared with `/api/v1/backup`. Must not touch
 //! the live database or folders itself.
 
 use std::io::Read;
@@ -179,24 +181,62 @@ pub async fn download<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer):
         Err(r) => return r,
     };
     let Some(ctx) = core.settings() else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
-    let Ok(busy) = tokio::time::timeout(BUSY_WAIT, BUSY.lock()).await else {
-        return see_other(&format!("/backup?err={}", urlencode("Another backup or restore is in progress; try again in a moment.")));
-    };
     let audio = q.audio.is_some_and(|a| !a.is_empty() && a != "0");
-    let made = match backup::create(&v.store, &layout(&ctx), audio).await {
-        Ok(b) => b,
-        Err(e) => return see_other(&format!("/backup?err={}", urlencode(&format!("The backup failed: {e}")))),
-    };
+    match make_backup(&v.store, &ctx, audio).await {
+        Ok(d) => {
+            v.audit("backup.download", &d.name, &d.detail).await;
+            d.into_response()
+        }
+        Err(BackupRefused::Busy) => see_other(&format!("/backup?err={}", urlencode("Another backup or restore is in progress; try again in a moment."))),
+        Err(BackupRefused::Failed(e)) => see_other(&format!("/backup?err={}", urlencode(&format!("The backup failed: {e}")))),
+    }
+}
+
+/// A backup made and ready to stream: its file name, what the audit log
+/// says about it, its length and the stream (the work folder goes when
+/// the last byte is sent or the client leaves).
+pub(in crate::web) struct Download {
+    pub name: String,
+    pub detail: String,
+    length: u64,
+    body: Body,
+}
+
+impl IntoResponse for Download {
+    fn into_response(self) -> Response {
+        (
+            [
+                (header::CONTENT_TYPE, "application/gzip".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", self.name)),
+                (header::CONTENT_LENGTH, self.length.to_string()),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            self.body,
+        )
+            .into_response()
+    }
+}
+
+pub(in crate::web) enum BackupRefused {
+    /// Another backup or restore runs (waited [`BUSY_WAIT`]).
+    Busy,
+    Failed(String),
+}
+
+/// Makes a backup (the page's download and `GET /api/v1/backup`): a
+/// consistent database snapshot, the configuration file, prompts and
+/// dialplans, recordings and voicemail audio with `audio`.
+pub(in crate::web) async fn make_backup(store: &crate::store::Store, ctx: &SettingsContext, audio: bool) -> Result<Download, BackupRefused> {
+    let Ok(busy) = tokio::time::timeout(BUSY_WAIT, BUSY.lock()).await else { return Err(BackupRefused::Busy) };
+    let made = backup::create(store, &layout(ctx), audio).await.map_err(|e| BackupRefused::Failed(e.to_string()))?;
     let name = format!("switchboard-backup-{}.tar.gz", made.stamp);
     let m = &made.manifest;
     let mut detail = format!("{}; {} files, {}", m.includes.join(", "), m.files.len(), size(made.size));
     if !made.skipped.is_empty() {
         detail.push_str(&format!("; skipped (links or special files): {}", made.skipped.join(", ")));
     }
-    v.audit("backup.download", &name, &detail).await;
     let length = made.size;
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
-    // The work folder goes when the last byte is sent (or the client leaves).
     tokio::task::spawn_blocking(move || {
         let _busy = busy;
         for part in &made.parts {
@@ -225,16 +265,7 @@ pub async fn download<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer):
         }
         drop(made);
     });
-    (
-        [
-            (header::CONTENT_TYPE, "application/gzip".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-            (header::CONTENT_LENGTH, length.to_string()),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        Body::new(Chunks(rx)),
-    )
-        .into_response()
+    Ok(Download { name, detail, length, body: Body::new(Chunks(rx)) })
 }
 
 /// A response body fed by a channel of chunks.
@@ -261,22 +292,53 @@ pub async fn restore<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): 
         Err(r) => return r,
     };
     let Some(ctx) = core.settings() else { return reply(StatusCode::SERVICE_UNAVAILABLE, false, "no data directory available") };
+    match stage_restore(&ctx, &headers, body).await {
+        Ok(s) => {
+            v.audit("backup.restore", &s.created_at, &format!("staged for the next start: {}", s.what)).await;
+            reply(StatusCode::OK, true, &format!("Checked and staged: {}. It replaces the current data at the next start.", s.what))
+        }
+        Err(StageRefused::Refused(why)) => {
+            v.audit("backup.restore_refused", "", &why).await;
+            reply(StatusCode::UNPROCESSABLE_ENTITY, false, &format!("Not restored: {why}"))
+        }
+        Err(StageRefused::Failed(status, msg)) => reply(status, false, &msg),
+    }
+}
+
+/// A restore checked and staged for the next start.
+pub(in crate::web) struct StagedRestore {
+    /// When the backup was made.
+    pub created_at: String,
+    /// What it holds, for people and the audit log.
+    pub what: String,
+}
+
+pub(in crate::web) enum StageRefused {
+    /// The archive failed the checks (audit it).
+    Refused(String),
+    /// Nothing was checked: too large (413), empty (422), busy (409), ...
+    Failed(StatusCode, String),
+}
+
+/// Receives an archive (written to disk as it arrives, at most
+/// `MAX_ARCHIVE`), checks it and stages it (the page's and the API's
+/// restore).
+pub(in crate::web) async fn stage_restore(ctx: &SettingsContext, headers: &HeaderMap, body: Body) -> Result<StagedRestore, StageRefused> {
     let too_big = format!("the archive is larger than {} GiB", MAX_ARCHIVE >> 30);
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_ARCHIVE) {
-        return reply(StatusCode::PAYLOAD_TOO_LARGE, false, &too_big);
+        return Err(StageRefused::Failed(StatusCode::PAYLOAD_TOO_LARGE, too_big));
     }
-    let Ok(_busy) = tokio::time::timeout(BUSY_WAIT, BUSY.lock()).await else { return reply(StatusCode::CONFLICT, false, "another backup or restore is in progress; try again in a moment") };
-    let work = match WorkDir::new(&ctx.data_dir, "restore-upload") {
-        Ok(w) => w,
-        Err(e) => return reply(StatusCode::INTERNAL_SERVER_ERROR, false, &format!("cannot store the upload: {e}")),
+    let Ok(_busy) = tokio::time::timeout(BUSY_WAIT, BUSY.lock()).await else {
+        return Err(StageRefused::Failed(StatusCode::CONFLICT, "another backup or restore is in progress; try again in a moment".into()));
     };
+    let work = WorkDir::new(&ctx.data_dir, "restore-upload").map_err(|e| StageRefused::Failed(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the upload: {e}")))?;
     let file = work.path().join("upload.tar.gz");
     match receive(body, &file).await {
-        Ok(0) => return reply(StatusCode::UNPROCESSABLE_ENTITY, false, "the file is empty"),
+        Ok(0) => return Err(StageRefused::Failed(StatusCode::UNPROCESSABLE_ENTITY, "the file is empty".into())),
         Ok(_) => {}
-        Err(Upload::TooBig) => return reply(StatusCode::PAYLOAD_TOO_LARGE, false, &too_big),
-        Err(Upload::Io(e)) => return reply(StatusCode::BAD_REQUEST, false, &format!("the upload failed: {e}")),
+        Err(Upload::TooBig) => return Err(StageRefused::Failed(StatusCode::PAYLOAD_TOO_LARGE, too_big)),
+        Err(Upload::Io(e)) => return Err(StageRefused::Failed(StatusCode::BAD_REQUEST, format!("the upload failed: {e}"))),
     }
     match backup::stage(&file, &ctx.data_dir).await {
         Ok(s) => {
@@ -293,14 +355,10 @@ pub async fn restore<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): 
                 count(d.users, "console user"),
                 count(d.call_records, "call record")
             );
-            v.audit("backup.restore", &m.created_at, &format!("staged for the next start: {what}")).await;
-            reply(StatusCode::OK, true, &format!("Checked and staged: {what}. It replaces the current data at the next start."))
+            Ok(StagedRestore { created_at: m.created_at.clone(), what })
         }
-        Err(RestoreError::Refused(why)) => {
-            v.audit("backup.restore_refused", "", &why).await;
-            reply(StatusCode::UNPROCESSABLE_ENTITY, false, &format!("Not restored: {why}"))
-        }
-        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, false, &e.to_string()),
+        Err(RestoreError::Refused(why)) => Err(StageRefused::Refused(why)),
+        Err(e) => Err(StageRefused::Failed(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
     }
 }
 
@@ -335,14 +393,20 @@ pub async fn cancel<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Err(r) => return r,
     };
     let Some(ctx) = core.settings() else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
-    let _busy = BUSY.lock().await;
-    let staged = backup::pending(&ctx.data_dir);
-    match backup::cancel_pending(&ctx.data_dir) {
-        Ok(true) => {
-            v.audit("backup.restore_cancel", staged.as_ref().map(|m| m.created_at.as_str()).unwrap_or(""), "staged restore dropped").await;
+    match cancel_restore(&ctx).await {
+        Ok(Some(created_at)) => {
+            v.audit("backup.restore_cancel", &created_at, "staged restore dropped").await;
             see_other(&format!("/backup?ok={}", urlencode("The staged restore was dropped; nothing changes at the next start.")))
         }
-        Ok(false) => see_other(&format!("/backup?err={}", urlencode("No restore is staged."))),
+        Ok(None) => see_other(&format!("/backup?err={}", urlencode("No restore is staged."))),
         Err(e) => see_other(&format!("/backup?err={}", urlencode(&format!("Cannot drop the staged restore: {e}")))),
     }
+}
+
+/// Drops a staged restore: when the dropped backup was made (`None`: none
+/// was staged).
+pub(in crate::web) async fn cancel_restore(ctx: &SettingsContext) -> std::io::Result<Option<String>> {
+    let _busy = BUSY.lock().await;
+    let staged = backup::pending(&ctx.data_dir);
+    Ok(backup::cancel_pending(&ctx.data_dir)?.then(|| staged.map(|m| m.created_at).unwrap_or_default()))
 }

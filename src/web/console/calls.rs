@@ -4,8 +4,9 @@
 //! `<audio>` player, and the recording stream (`/recordings/{id}/audio`);
 //! the CSV export of the same filter is `calls_csv`. Reads
 //! only: the records are the call layer's, written as calls happen; the
-//! filter is the store's `CallFilter` (bound parameters only). Must not
-//! change records or recordings.
+//! filter is the store's `CallFilter` (bound parameters only). The filter
+//! parsing (`CallsQuery::parse`) is shared with `/api/v1/call-records`.
+//! Must not change records or recordings.
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ use crate::store::{CallFilter, CallRecord, RecordingRow, Role};
 use crate::web::CoreApi;
 
 /// Records on one page.
-const PAGE_SIZE: i64 = 50;
+pub(in crate::web) const PAGE_SIZE: i64 = 50;
 /// Longest text a filter field takes.
 const MAX_FILTER_LEN: usize = 100;
 const DIRECTIONS: &[&str] = &["inbound", "outbound", "internal"];
@@ -55,19 +56,19 @@ pub struct CallsQuery {
 type FieldErrors = Vec<(&'static str, String)>;
 
 /// Midnight UTC starting `YYYY-MM-DD`, in unix ms.
-fn day_start_ms(s: &str) -> Option<i64> {
+pub(in crate::web) fn day_start_ms(s: &str) -> Option<i64> {
     let d: jiff::civil::Date = s.parse().ok()?;
     Some(d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_millisecond())
 }
 
 /// Unix ms as `2026-11-26 21:04:05` (UTC).
-pub(super) fn utc_ms(ms: i64) -> String {
+pub(in crate::web) fn utc_ms(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
 }
 
 impl CallsQuery {
     /// The store filter and the page (1-based), or the fields at fault.
-    pub(super) fn parse(&self) -> (CallFilter, i64, FieldErrors) {
+    pub(in crate::web) fn parse(&self) -> (CallFilter, i64, FieldErrors) {
         let mut f = CallFilter::default();
         let mut errors = FieldErrors::new();
         let text = |name: &'static str, v: &str, errors: &mut FieldErrors| -> Option<String> {
@@ -119,7 +120,7 @@ impl CallsQuery {
     }
 
     /// The query string of this filter (without the page), for links.
-    pub(super) fn encoded(&self) -> String {
+    pub(in crate::web) fn encoded(&self) -> String {
         [
             ("from", &self.from),
             ("to", &self.to),
@@ -253,7 +254,7 @@ fn recordings_cell(recs: &[&RecordingRow]) -> Markup {
     }
 }
 
-pub(super) fn secs_between(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+pub(in crate::web) fn secs_between(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     a.zip(b).map(|(a, b)| (b - a).max(0) / 1000)
 }
 

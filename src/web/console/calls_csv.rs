@@ -15,7 +15,7 @@ use crate::store::CallRecord;
 use crate::web::CoreApi;
 
 /// Most rows one export holds (newest first; built in memory).
-pub(super) const MAX_ROWS: i64 = 100_000;
+pub(in crate::web) const MAX_ROWS: i64 = 100_000;
 
 fn csv_row(c: &CallRecord) -> Vec<String> {
     let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -46,6 +46,17 @@ const CSV_HEADER: &[&str] = &[
     "status", "hangup_by", "ivr_path", "disposition", "notes", "mos_caller_leg", "mos_callee_leg",
 ];
 
+/// The records as CSV, a header row first (shared with
+/// `GET /api/v1/call-records/export`).
+pub(in crate::web) fn render(calls: &[CallRecord]) -> String {
+    let mut out = String::with_capacity(200 * (calls.len() + 1));
+    crate::csv::write_record(&mut out, CSV_HEADER);
+    for c in calls {
+        crate::csv::write_record(&mut out, &csv_row(c));
+    }
+    out
+}
+
 /// `GET /calls.csv`: every record the filter matches (up to `MAX_ROWS`,
 /// newest first) as CSV; audited (it takes data away).
 pub async fn export<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Peer, headers: HeaderMap, uri: Uri, Query(q): Query<CallsQuery>) -> Response {
@@ -64,11 +75,7 @@ pub async fn export<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
             return (StatusCode::INTERNAL_SERVER_ERROR, "the call records could not be read\n").into_response();
         }
     };
-    let mut out = String::with_capacity(200 * (calls.len() + 1));
-    crate::csv::write_record(&mut out, CSV_HEADER);
-    for c in &calls {
-        crate::csv::write_record(&mut out, &csv_row(c));
-    }
+    let out = render(&calls);
     let filter_text = q.encoded();
     v.audit("calls.export", "call records", &format!("{} rows; filter '{}'", calls.len(), filter_text)).await;
     let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string();

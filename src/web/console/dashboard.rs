@@ -1,6 +1,7 @@
 //! The dashboard: live calls, phone registrations, trunk health, the queue
 //! wallboard (service level, ASA, abandon rate) and system health. The page
-//! is a frame; its body is a fragment htmx reloads every two seconds.
+//! is a frame; its body is a fragment htmx reloads every two seconds. The
+//! snapshot (`gather`) is shared with `GET /api/v1/dashboard`.
 
 use std::sync::Arc;
 
@@ -49,27 +50,56 @@ fn ms(v: Option<u64>) -> String {
     v.map(|m| duration((m / 1000) as i64)).unwrap_or_else(|| "–".into())
 }
 
-async fn live_body<C: CoreApi>(core: &C, store: &crate::store::Store) -> Markup {
+/// The figures the dashboard shows (shared with `GET /api/v1/dashboard`).
+pub(in crate::web) struct Live {
+    /// Unix seconds and ms of the snapshot.
+    pub now: i64,
+    pub now_ms: i64,
+    /// Open call records of calls the core still has.
+    pub calls: Vec<crate::store::CallRecord>,
+    pub bindings: Vec<crate::store::Binding>,
+    pub trunks: Vec<(crate::store::Trunk, Option<crate::store::TrunkStatus>)>,
+    /// The ACD's queues (`/api/v1/stats`), empty when it is not running.
+    pub queues: Vec<serde_json::Value>,
+    /// Health lines of the core.
+    pub status: Vec<String>,
+}
+
+impl Live {
+    /// Callers waiting in all queues.
+    pub(in crate::web) fn waiting(&self) -> u64 {
+        self.queues.iter().filter_map(|q| q["waiting"].as_u64()).sum()
+    }
+}
+
+/// Takes the dashboard's snapshot.
+pub(in crate::web) async fn gather<C: CoreApi>(core: &C, store: &crate::store::Store) -> Live {
     let now = unix_time();
-    let now_ms = crate::store::unix_ms();
     let live: std::collections::HashSet<String> = core.live_calls().into_iter().collect();
     let calls: Vec<_> = store.open_call_records(200).await.unwrap_or_default().into_iter().filter(|c| live.contains(&c.call_id)).collect();
     let bindings = store.all_bindings(now).await.unwrap_or_default();
-    let trunks = store.list_trunks().await.unwrap_or_default();
-    let mut trunk_rows = Vec::new();
-    for t in trunks {
+    let mut trunks = Vec::new();
+    for t in store.list_trunks().await.unwrap_or_default() {
         let st = store.trunk_status(&t.name).await.ok().flatten();
-        trunk_rows.push((t, st));
+        trunks.push((t, st));
     }
     let stats = core.acd_stats().await;
-    let hours = hourly(core, store, now).await;
     let queues = stats.as_ref().and_then(|s| s.get("queues")).and_then(|q| q.as_array()).cloned().unwrap_or_default();
+    Live { now, now_ms: crate::store::unix_ms(), calls, bindings, trunks, queues, status: core.status_lines() }
+}
+
+async fn live_body<C: CoreApi>(core: &C, store: &crate::store::Store) -> Markup {
+    let live = gather(core, store).await;
+    let (now, now_ms) = (live.now, live.now_ms);
+    let hours = hourly(core, store, now).await;
+    let waiting = live.waiting();
+    let Live { calls, bindings, trunks: trunk_rows, queues, status, .. } = live;
     html! {
         div.grid {
             div.card { h2 { "Live calls" } div.stat id="live-count" { (calls.len()) } }
             div.card { h2 { "Registered phones" } div.stat id="reg-count" { (bindings.len()) } }
-            div.card { h2 { "Waiting in queues" } div.stat { (queues.iter().filter_map(|q| q["waiting"].as_u64()).sum::<u64>()) } }
-            div.card { h2 { "System" } @for l in core.status_lines() { div.muted { (l) } } }
+            div.card { h2 { "Waiting in queues" } div.stat { (waiting) } }
+            div.card { h2 { "System" } @for l in &status { div.muted { (l) } } }
         }
         div.card {
             h2 { "Live calls" }

@@ -1,11 +1,19 @@
-//! The dialplan folder's files for the console: which names the console
-//! may touch (plain `name.toml`), reading them as the loader does, what a
-//! change (an edit, a removal) does to the plan (the same loader and
-//! validator the hot reload uses; errors split at `file:line:col`), and
-//! atomic writes. No HTTP, no pages (those are `dialplans`); never a path
-//! outside the folder.
+//! The dialplan folder's files for the console and `/api/v1/dialplans`:
+//! which names may be touched (plain `name.toml`), reading them as the
+//! loader does, what a change (an edit, a removal) does to the plan (the
+//! same loader and validator the hot reload uses; errors split at
+//! `file:line:col`), and the save and removal both callers make (one
+//! writer at a time, size limit, edits made meanwhile detected, atomic
+//! writes). No HTTP, no pages (those are `dialplans` and
+//! `web::admin_plans`); never a path outside the folder.
 
 use std::path::Path;
+
+/// Largest file saved.
+pub const MAX_TEXT: usize = 512 * 1024;
+
+/// Serialises writes to the folder (two admins saving at once).
+pub(in crate::web) static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A file name the console may touch: `name.toml`, the name of letters,
 /// digits, `-` and `_`, no path.
@@ -42,7 +50,7 @@ impl PlanError {
 
 
 /// Every `*.toml` file of `dir` as the loader reads them: (file name, text), sorted.
-pub(super) fn read_all(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+pub(in crate::web) fn read_all(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let p = e?.path();
@@ -56,7 +64,7 @@ pub(super) fn read_all(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
 }
 
 /// [`read_all`] off the async workers; a folder not made yet is empty.
-pub(super) async fn read_folder(dir: &Path) -> Result<Vec<(String, String)>, String> {
+pub(in crate::web) async fn read_folder(dir: &Path) -> Result<Vec<(String, String)>, String> {
     let d = dir.to_path_buf();
     match tokio::task::spawn_blocking(move || read_all(&d)).await {
         Ok(Ok(t)) => Ok(t),
@@ -67,14 +75,14 @@ pub(super) async fn read_folder(dir: &Path) -> Result<Vec<(String, String)>, Str
 }
 
 /// Loader errors of a set of files (empty: the plan loads).
-pub(super) fn errors_of(files: &[(String, String)]) -> Vec<String> {
+pub(in crate::web) fn errors_of(files: &[(String, String)]) -> Vec<String> {
     crate::dialplan::load_files(files).err().unwrap_or_default()
 }
 
 /// What replacing (`Some`) or removing (`None`) file `name` does to the
 /// plan: the errors that block it (in that file, or new elsewhere) and
 /// the ones other files had already.
-pub(super) fn check_change(files: &[(String, String)], name: &str, text: Option<&str>) -> (Vec<PlanError>, Vec<PlanError>) {
+pub(in crate::web) fn check_change(files: &[(String, String)], name: &str, text: Option<&str>) -> (Vec<PlanError>, Vec<PlanError>) {
     let before = errors_of(files);
     let mut after: Vec<(String, String)> = files.iter().filter(|(n, _)| n != name).cloned().collect();
     if let Some(t) = text {
@@ -90,7 +98,7 @@ pub(super) fn check_change(files: &[(String, String)], name: &str, text: Option<
 
 /// Writes `text` to `dir/name` atomically: a temporary file (not `*.toml`,
 /// so the hot reload ignores it) flushed to disk, then renamed over.
-pub(super) fn write_atomic(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
+pub(in crate::web) fn write_atomic(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
@@ -107,9 +115,103 @@ pub(super) fn write_atomic(dir: &Path, name: &str, text: &str) -> std::io::Resul
 }
 
 /// A short fingerprint of a file's text (detects edits made meanwhile).
-pub(super) fn fingerprint(text: &str) -> String {
+pub(in crate::web) fn fingerprint(text: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes())[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why a save was refused.
+#[derive(Debug)]
+pub(in crate::web) enum SaveRefused {
+    /// The folder could not be read.
+    Folder(String),
+    /// Over [`MAX_TEXT`].
+    TooLarge,
+    /// The file changed on disk since the version the editor started from.
+    Stale,
+    /// The plan would not load: the errors this change causes, and the
+    /// ones other files had already.
+    Invalid { blocking: Vec<PlanError>, others: Vec<PlanError> },
+    /// Writing failed.
+    Write(String),
+}
+
+/// What a save attempt saw: the folder as it would be with the new text
+/// (for the lines errors name), the fingerprint of the file on disk (""
+/// when new), the text as saved (CRLF made LF), and the outcome: the
+/// errors other files still have, or the refusal.
+pub(in crate::web) struct SaveAttempt {
+    pub texts: Vec<(String, String)>,
+    pub base: String,
+    pub text: String,
+    pub result: Result<Vec<PlanError>, SaveRefused>,
+}
+
+/// Saves `text` as `dir/name` when the whole plan still loads with it,
+/// as the hot reload will load it. `base`: the fingerprint of the version
+/// the text was edited from ("" for a new file); `None` skips that check.
+/// `name` must be a [`valid_file_name`].
+pub(in crate::web) async fn save_file(dir: &Path, name: &str, text: &str, base: Option<&str>) -> SaveAttempt {
+    // Browsers send CRLF line ends from a textarea.
+    let text = text.replace("\r\n", "\n");
+    let _w = WRITES.lock().await;
+    let texts = match read_folder(dir).await {
+        Ok(t) => t,
+        Err(e) => return SaveAttempt { texts: vec![(name.to_string(), text.clone())], base: String::new(), text, result: Err(SaveRefused::Folder(e)) },
+    };
+    let current = texts.iter().find(|(n, _)| n == name).map(|(_, t)| t.as_str());
+    let stale = match (current, base) {
+        (_, None) => false,
+        (Some(t), Some(b)) => fingerprint(t) != b,
+        (None, Some(b)) => !b.is_empty(),
+    };
+    let disk = current.map(fingerprint).unwrap_or_default();
+    let mut shown = texts.clone();
+    shown.retain(|(n, _)| n != name);
+    shown.push((name.to_string(), text.clone()));
+    let refused = |shown: Vec<(String, String)>, text: String, why: SaveRefused| SaveAttempt { texts: shown, base: disk.clone(), text, result: Err(why) };
+    if text.len() > MAX_TEXT {
+        return refused(shown, text, SaveRefused::TooLarge);
+    }
+    if stale {
+        return refused(shown, text, SaveRefused::Stale);
+    }
+    let (blocking, others) = check_change(&texts, name, Some(&text));
+    if !blocking.is_empty() {
+        return refused(shown, text, SaveRefused::Invalid { blocking, others });
+    }
+    let (d, n, t) = (dir.to_path_buf(), name.to_string(), text.clone());
+    let written = match tokio::task::spawn_blocking(move || write_atomic(&d, &n, &t)).await {
+        Ok(Ok(())) => Ok(others),
+        Ok(Err(e)) => Err(SaveRefused::Write(format!("cannot write {name}: {e}"))),
+        Err(e) => Err(SaveRefused::Write(e.to_string())),
+    };
+    SaveAttempt { texts: shown, base: disk, text, result: written }
+}
+
+/// Why a file was not removed.
+#[derive(Debug)]
+pub(in crate::web) enum DeleteRefused {
+    /// The folder could not be read.
+    Folder(String),
+    NotFound,
+    /// The other files need it: the first error its removal causes.
+    Needed(PlanError),
+    Io(String),
+}
+
+/// Removes `dir/name` unless the rest of the plan needs it.
+pub(in crate::web) async fn delete_file(dir: &Path, name: &str) -> Result<(), DeleteRefused> {
+    let _w = WRITES.lock().await;
+    let texts = read_folder(dir).await.map_err(DeleteRefused::Folder)?;
+    if !texts.iter().any(|(n, _)| n == name) {
+        return Err(DeleteRefused::NotFound);
+    }
+    let (blocking, _) = check_change(&texts, name, None);
+    if let Some(e) = blocking.into_iter().next() {
+        return Err(DeleteRefused::Needed(e));
+    }
+    std::fs::remove_file(dir.join(name)).map_err(|e| DeleteRefused::Io(format!("cannot delete {name}: {e}")))
 }
 
 #[cfg(test)]

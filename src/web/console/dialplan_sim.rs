@@ -3,7 +3,9 @@
 //! collections, a customer lookup, a webhook) run through the plan on disk
 //! with `dialplan::simulate_with`, the code behind `switchboard dialplan
 //! simulate`; the steps are printed as the CLI prints them. A GET form: it
-//! changes nothing and a result can be linked. Must not place calls.
+//! changes nothing and a result can be linked. The checks and the run
+//! (`SimForm::prepare`, `simulate`) are shared with
+//! `GET /api/v1/dialplans/simulate`. Must not place calls.
 
 use std::sync::Arc;
 
@@ -52,6 +54,75 @@ pub struct SimErrors {
     http: Option<String>,
 }
 
+impl SimErrors {
+    /// The first field at fault and why.
+    pub(in crate::web) fn first(&self) -> Option<(&'static str, &str)> {
+        [("did", &self.did), ("at", &self.at), ("lookup", &self.lookup), ("http", &self.http)]
+            .into_iter()
+            .find_map(|(f, e)| e.as_deref().map(|m| (f, m)))
+    }
+}
+
+/// A checked simulation request: the call, the DTMF answers (an empty one
+/// is a timeout) and the scripted lookup and webhook answers.
+pub(in crate::web) struct SimCall {
+    call: crate::dialplan::CallInfo,
+    digits: String,
+    answers: SimAnswers,
+}
+
+impl SimForm {
+    /// Checks the inputs (a dialled number, an RFC 3339 time or none, `k=v`
+    /// lists), each problem at its field.
+    pub(in crate::web) fn prepare(&self) -> Result<SimCall, SimErrors> {
+        let mut e = SimErrors::default();
+        let did = self.did.trim();
+        if did.is_empty() {
+            e.did = Some("the dialled number is required".into());
+        }
+        let now = match self.at.trim() {
+            "" => Some(crate::store::unix_time()),
+            t => crate::dialplan::parse_rfc3339(t).map_err(|m| e.at = Some(m)).ok(),
+        };
+        let mut answers = SimAnswers::default();
+        if !self.lookup.trim().is_empty() {
+            match parse_kv_list(&self.lookup) {
+                Ok(m) => answers.lookup = Some(m),
+                Err(m) => e.lookup = Some(m),
+            }
+        }
+        if !self.http.trim().is_empty() {
+            match parse_kv_list(&self.http) {
+                Ok(m) => answers.http = Ok(m),
+                Err(m) => e.http = Some(m),
+            }
+        }
+        match now {
+            Some(now) if e.first().is_none() => {
+                let caller = Some(self.caller.trim()).filter(|c| !c.is_empty()).unwrap_or("anonymous").to_string();
+                let call = crate::dialplan::CallInfo { did: did.to_string(), caller, trunk: self.trunk.trim().to_string(), now };
+                Ok(SimCall { call, digits: self.digits.clone(), answers })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+/// Runs a checked call through the files of `dir` as saved: the steps as
+/// the CLI prints them, or the loader's errors when the plan does not
+/// load; `None` when the run itself failed.
+pub(in crate::web) async fn simulate(dir: &std::path::Path, sim: SimCall) -> Option<Result<Vec<String>, Vec<String>>> {
+    let d = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let files = read_all(&d).map_err(|err| vec![format!("{}: {err}", d.display())])?;
+        let plan = crate::dialplan::load_files(&files)?;
+        let inputs: Vec<&str> = if sim.digits.is_empty() { Vec::new() } else { sim.digits.split(',').collect() };
+        Ok(crate::dialplan::simulate_with(&plan, sim.call, &inputs, &sim.answers))
+    })
+    .await
+    .ok()
+}
+
 /// The simulator card, with the steps of a run when there is one.
 pub fn form(f: &SimForm, e: &SimErrors, steps: Option<Result<Vec<String>, Vec<String>>>) -> Markup {
     html! {
@@ -83,50 +154,11 @@ pub async fn run<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Peer
         Err(r) => return r,
     };
     let Some(dir) = plan_dir(&*core) else { return super::see_other("/dialplans") };
-    let mut e = SimErrors::default();
-    let did = f.did.trim();
-    if did.is_empty() {
-        e.did = Some("the dialled number is required".into());
-    }
-    let now = match f.at.trim() {
-        "" => Some(crate::store::unix_time()),
-        t => crate::dialplan::parse_rfc3339(t).map_err(|m| e.at = Some(m)).ok(),
-    };
-    let mut answers = SimAnswers::default();
-    if !f.lookup.trim().is_empty() {
-        match parse_kv_list(&f.lookup) {
-            Ok(m) => answers.lookup = Some(m),
-            Err(m) => e.lookup = Some(m),
+    match f.prepare() {
+        Ok(call) => {
+            let steps = simulate(&dir, call).await;
+            list_page(&v, &dir, None, ("", None), form(&f, &SimErrors::default(), steps), StatusCode::OK).await
         }
+        Err(e) => list_page(&v, &dir, None, ("", None), form(&f, &e, None), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
-    if !f.http.trim().is_empty() {
-        match parse_kv_list(&f.http) {
-            Ok(m) => answers.http = Ok(m),
-            Err(m) => e.http = Some(m),
-        }
-    }
-    let ok = e.did.is_none() && e.at.is_none() && e.lookup.is_none() && e.http.is_none();
-    let steps = match now {
-        Some(now) if ok => {
-            let call = crate::dialplan::CallInfo {
-                did: did.to_string(),
-                caller: Some(f.caller.trim()).filter(|c| !c.is_empty()).unwrap_or("anonymous").to_string(),
-                trunk: f.trunk.trim().to_string(),
-                now,
-            };
-            let digits = f.digits.clone();
-            let d = dir.clone();
-            tokio::task::spawn_blocking(move || {
-                let files = read_all(&d).map_err(|err| vec![format!("{}: {err}", d.display())])?;
-                let plan = crate::dialplan::load_files(&files)?;
-                let inputs: Vec<&str> = if digits.is_empty() { Vec::new() } else { digits.split(',').collect() };
-                Ok(crate::dialplan::simulate_with(&plan, call, &inputs, &answers))
-            })
-            .await
-            .ok()
-        }
-        _ => None,
-    };
-    let status = if ok { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    list_page(&v, &dir, None, ("", None), form(&f, &e, steps), status).await
 }

@@ -8,7 +8,8 @@
 //! half a file. File names are plain `name.toml`; nothing outside the
 //! folder is read or written. File handling is `dialplan_files`, the call
 //! simulator `dialplan_sim`. Must not touch the plan in force: the hot
-//! reload swaps it.
+//! reload swaps it. The save and removal themselves are
+//! `dialplan_files`' (shared with `/api/v1/dialplans`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,21 +21,16 @@ use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::dialplan_files::{check_change, errors_of, fingerprint, read_folder, valid_file_name, write_atomic, PlanError};
+use super::dialplan_files::{delete_file, errors_of, fingerprint, read_folder, save_file, valid_file_name, write_atomic, DeleteRefused, PlanError, SaveAttempt, SaveRefused, MAX_TEXT, WRITES};
 use super::extensions::{flash_of, FlashQuery};
 use super::layout::{field, Flash};
 use super::{render, see_other, urlencode, viewer, Peer, Viewer};
 use crate::store::Role;
 use crate::web::CoreApi;
 
-/// Largest file the editor saves.
-const MAX_TEXT: usize = 512 * 1024;
-
-/// Serialises writes to the folder (two admins saving at once).
-static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The dialplan folder from the config.
-pub(super) fn plan_dir<C: CoreApi>(core: &C) -> Option<PathBuf> {
+pub(in crate::web) fn plan_dir<C: CoreApi>(core: &C) -> Option<PathBuf> {
     core.console_config().map(|c| c.dialplan_dir)
 }
 
@@ -78,7 +74,7 @@ fn count(n: usize, one: &str, many: &str) -> String {
 }
 
 /// (name, size, modified seconds ago) of the files the loader reads.
-fn listing(dir: &Path) -> std::io::Result<Vec<(String, u64, Option<u64>)>> {
+pub(in crate::web) fn listing(dir: &Path) -> std::io::Result<Vec<(String, u64, Option<u64>)>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let e = e?;
@@ -305,44 +301,11 @@ pub async fn save<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
     if !valid_file_name(&name) {
         return refused(&v, StatusCode::BAD_REQUEST, "Not a dialplan file name (name.toml, no folders).");
     }
-    // Browsers send CRLF line ends from a textarea.
-    let text = f.text.replace("\r\n", "\n");
-    let _w = WRITES.lock().await;
-    let texts = match read_folder(&dir).await {
-        Ok(t) => t,
-        Err(e) => {
-            let err = PlanError { file: name.clone(), line: 0, col: 0, message: e };
-            let shown = [(name.clone(), text.clone())];
-            return editor(&v, &Draft { name: &name, text: &text, base: &f.base, texts: &shown }, &[err], &[], Some(Flash::error("Not saved.")));
-        }
-    };
-    let current = texts.iter().find(|(n, _)| *n == name).map(|(_, t)| t.as_str());
-    let stale = match current {
-        Some(t) => fingerprint(t) != f.base,
-        None => !f.base.is_empty(),
-    };
-    let base = current.map(fingerprint).unwrap_or_default();
-    let mut shown = texts.clone();
-    shown.retain(|(n, _)| *n != name);
-    shown.push((name.clone(), text.clone()));
-    if text.len() > MAX_TEXT {
-        let e = PlanError { file: name.clone(), line: 0, col: 0, message: format!("the file is larger than {} KiB", MAX_TEXT / 1024) };
-        return editor(&v, &Draft { name: &name, text: &text, base: &f.base, texts: &shown }, &[e], &[], Some(Flash::error("Not saved.")));
-    }
-    if stale {
-        let e = PlanError { file: name.clone(), line: 0, col: 0, message: "the file changed on disk since you opened it; your text is below — copy it, reload the page and merge".into() };
-        let mut r = editor(&v, &Draft { name: &name, text: &text, base: &f.base, texts: &shown }, &[e], &[], Some(Flash::error("Not saved: someone else changed the file.")));
-        *r.status_mut() = StatusCode::CONFLICT;
-        return r;
-    }
-    let (blocking, others) = check_change(&texts, &name, Some(&text));
-    if !blocking.is_empty() {
-        let flash = Flash::error(format!("Not saved: {} error{} (see the lines named).", blocking.len(), if blocking.len() == 1 { "" } else { "s" }));
-        return editor(&v, &Draft { name: &name, text: &text, base: &base, texts: &shown }, &blocking, &others, Some(flash));
-    }
-    let (d, n, t) = (dir.clone(), name.clone(), text.clone());
-    match tokio::task::spawn_blocking(move || write_atomic(&d, &n, &t)).await {
-        Ok(Ok(())) => {
+    let attempt = save_file(&dir, &name, &f.text, Some(&f.base)).await;
+    let SaveAttempt { texts: shown, base, text, result } = attempt;
+    let one = |message: String| vec![PlanError { file: name.clone(), line: 0, col: 0, message }];
+    match result {
+        Ok(others) => {
             v.audit("dialplan.update", &name, &format!("{} bytes, {} lines", text.len(), text.lines().count())).await;
             let msg = if others.is_empty() {
                 format!("{name} saved; the appliance loads it within a few seconds.")
@@ -352,8 +315,25 @@ pub async fn save<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
             let which = if others.is_empty() { "ok" } else { "err" };
             see_other(&format!("/dialplans/{name}?{which}={}", urlencode(&msg)))
         }
-        Ok(Err(e)) => editor(&v, &Draft { name: &name, text: &text, base: &base, texts: &shown }, &[], &others, Some(Flash::error(format!("Not saved: cannot write {name}: {e}")))),
-        Err(e) => editor(&v, &Draft { name: &name, text: &text, base: &base, texts: &shown }, &[], &others, Some(Flash::error(format!("Not saved: {e}")))),
+        Err(SaveRefused::Folder(e)) => editor(&v, &Draft { name: &name, text: &text, base: &f.base, texts: &shown }, &one(e), &[], Some(Flash::error("Not saved."))),
+        Err(SaveRefused::TooLarge) => {
+            let e = one(format!("the file is larger than {} KiB", MAX_TEXT / 1024));
+            editor(&v, &Draft { name: &name, text: &text, base: &f.base, texts: &shown }, &e, &[], Some(Flash::error("Not saved.")))
+        }
+        Err(SaveRefused::Stale) => {
+            let e = one("the file changed on disk since you opened it; your text is below — copy it, reload the page and merge".into());
+            let mut r = editor(&v, &Draft { name: &name, text: &text, base: &f.base, texts: &shown }, &e, &[], Some(Flash::error("Not saved: someone else changed the file.")));
+            *r.status_mut() = StatusCode::CONFLICT;
+            r
+        }
+        Err(SaveRefused::Invalid { blocking, others }) => {
+            let flash = Flash::error(format!("Not saved: {} error{} (see the lines named).", blocking.len(), if blocking.len() == 1 { "" } else { "s" }));
+            editor(&v, &Draft { name: &name, text: &text, base: &base, texts: &shown }, &blocking, &others, Some(flash))
+        }
+        Err(SaveRefused::Write(e)) => {
+            let others: Vec<PlanError> = errors_of(&shown).iter().map(|e| PlanError::parse(e)).filter(|e| e.file != name).collect();
+            editor(&v, &Draft { name: &name, text: &text, base: &base, texts: &shown }, &[], &others, Some(Flash::error(format!("Not saved: {e}"))))
+        }
     }
 }
 
@@ -366,24 +346,16 @@ pub async fn delete<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
     if !valid_file_name(&name) {
         return refused(&v, StatusCode::BAD_REQUEST, "Not a dialplan file name (name.toml, no folders).");
     }
-    let _w = WRITES.lock().await;
-    let texts = match read_folder(&dir).await {
-        Ok(t) => t,
-        Err(e) => return see_other(&format!("/dialplans?err={}", urlencode(&e))),
-    };
-    if !texts.iter().any(|(n, _)| *n == name) {
-        return see_other(&format!("/dialplans?err={}", urlencode(&format!("{name} does not exist."))));
-    }
-    let (blocking, _) = check_change(&texts, &name, None);
-    if let Some(e) = blocking.first() {
-        let msg = format!("{name} was not deleted: the other files need it ({}:{}: {}).", e.file, e.line, e.message);
-        return see_other(&format!("/dialplans?err={}", urlencode(&msg)));
-    }
-    match std::fs::remove_file(dir.join(&name)) {
+    match delete_file(&dir, &name).await {
         Ok(()) => {
             v.audit("dialplan.delete", &name, "").await;
             see_other(&format!("/dialplans?ok={}", urlencode(&format!("{name} deleted; the appliance reloads the plan within a few seconds."))))
         }
-        Err(e) => see_other(&format!("/dialplans?err={}", urlencode(&format!("cannot delete {name}: {e}")))),
+        Err(DeleteRefused::Folder(e) | DeleteRefused::Io(e)) => see_other(&format!("/dialplans?err={}", urlencode(&e))),
+        Err(DeleteRefused::NotFound) => see_other(&format!("/dialplans?err={}", urlencode(&format!("{name} does not exist.")))),
+        Err(DeleteRefused::Needed(e)) => {
+            let msg = format!("{name} was not deleted: the other files need it ({}:{}: {}).", e.file, e.line, e.message);
+            see_other(&format!("/dialplans?err={}", urlencode(&msg)))
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! Extensions (SIP accounts of phones), admin only: list with current
 //! registrations and user agents, create, rename / change codecs, reset
-//! the secret (a new random one, shown once), delete. Validation is the
-//! store's, shared with the CLI; errors are shown at the field.
+//! the secret (a new random one, shown once), delete. Validation and the
+//! writes are `crate::admin`'s (shared with `/api/v1/extensions`; the value
+//! rules are the store's, as the CLI uses them); errors are shown at the
+//! field.
 
 use std::sync::Arc;
 
@@ -9,13 +11,12 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::Form;
-use base64::Engine as _;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{csrf, duration, field, Flash};
 use super::{render, see_other, urlencode, viewer, Peer, Viewer};
-use crate::store::{check_extension_number, check_extension_secret, Extension, Role, StoreError};
+use crate::store::Role;
 use crate::web::CoreApi;
 
 #[derive(Debug, Deserialize, Default)]
@@ -133,32 +134,23 @@ pub async fn create<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Err(r) => return r,
     };
     let mut e = Errors::default();
-    let number = f.number.trim();
-    if let Err(err) = check_extension_number(number) {
-        e.number = Some(err.to_string());
-    }
-    if let Err(err) = check_extension_secret(&f.secret) {
-        e.secret = Some(err.to_string());
-    }
-    let codecs = Some(f.codecs.trim().to_string()).filter(|c| !c.is_empty());
-    if let Some(c) = &codecs {
-        if let Err(err) = crate::store::check_codec_list(c) {
-            e.codecs = Some(err.to_string());
-        }
-    }
-    if e.number.is_none() && e.secret.is_none() && e.codecs.is_none() {
-        let realm = core.sip_realm();
-        let added = match Extension::with_secret(number, &f.name, &realm, &f.secret, codecs) {
-            Ok(x) => v.store.add_extension(&x).await,
-            Err(err) => Err(err),
-        };
-        match added {
+    match crate::admin::check_new_extension(&f.number, &f.secret, &f.codecs) {
+        Ok((number, codecs)) => match crate::admin::create_extension(&v.store, &core.sip_realm(), &number, &f.name, &f.secret, codecs).await {
             Ok(()) => {
-                v.audit("extension.create", number, &format!("name '{}'", f.name.trim())).await;
+                v.audit("extension.create", &number, &format!("name '{}'", f.name.trim())).await;
                 return see_other(&format!("/extensions?ok={}", urlencode(&format!("Extension {number} added."))));
             }
-            Err(StoreError::Exists(m)) => e.number = Some(format!("{m}")),
             Err(err) => e.number = Some(err.to_string()),
+        },
+        Err(found) => {
+            for x in found {
+                let slot = match x.field {
+                    "secret" => &mut e.secret,
+                    "codecs" => &mut e.codecs,
+                    _ => &mut e.number,
+                };
+                slot.get_or_insert(x.message);
+            }
         }
     }
     page(&v, &core.sip_realm(), Some(Flash::error("The extension was not added: see the marked fields.")), &f, &e, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -178,7 +170,7 @@ pub async fn update<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Err(r) => return r,
     };
     let codecs = Some(f.codecs.trim()).filter(|c| !c.is_empty());
-    match v.store.update_extension(&number, &f.name, codecs).await {
+    match crate::admin::update_extension(&v.store, &number, &f.name, codecs).await {
         Ok(()) => {
             v.audit("extension.update", &number, &format!("name '{}', codecs '{}'", f.name.trim(), codecs.unwrap_or("default"))).await;
             see_other(&format!("/extensions?ok={}", urlencode(&format!("Extension {number} saved."))))
@@ -193,10 +185,8 @@ pub async fn reset_secret<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(pe
         Ok(v) => v,
         Err(r) => return r,
     };
-    let bytes: [u8; 12] = rand::random();
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    match v.store.set_extension_secret(&number, &core.sip_realm(), &secret).await {
-        Ok(()) => {
+    match crate::admin::reset_secret(&v.store, &core.sip_realm(), &number).await {
+        Ok(secret) => {
             v.audit("extension.reset_secret", &number, "new random secret").await;
             let flash = Flash::ok(format!("New secret for {number}: {secret} (shown only now; enter it in the phone)."));
             let mut r = page(&v, &core.sip_realm(), Some(flash), &NewExtension::default(), &Errors::default(), StatusCode::OK).await;
@@ -213,7 +203,7 @@ pub async fn delete<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Ok(v) => v,
         Err(r) => return r,
     };
-    match v.store.remove_extension(&number).await {
+    match crate::admin::delete_extension(&v.store, &number).await {
         Ok(()) => {
             v.audit("extension.delete", &number, "").await;
             see_other(&format!("/extensions?ok={}", urlencode(&format!("Extension {number} deleted."))))

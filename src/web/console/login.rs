@@ -136,18 +136,18 @@ pub async fn submit<C: CoreApi>(
     };
     tracing::info!(%ip, user = %user.username, "console login");
     let mut r = see_other(&safe_next(&f.next, user.role));
-    r.headers_mut().insert(header::SET_COOKIE, auth::session_cookie(&session.token, auth::over_https(&headers)));
+    r.headers_mut().insert(header::SET_COOKIE, auth::session_cookie(&session.token, &headers));
     r
 }
 
 pub async fn logout<C: CoreApi>(State(core): State<Arc<C>>, headers: HeaderMap) -> Response {
-    if let (Some(store), Some(token)) = (core.console_store(), auth::cookie(&headers, auth::SESSION_COOKIE)) {
+    if let (Some(store), Some(token)) = (core.console_store(), auth::session_token(&headers)) {
         if let Err(e) = store.end_session(&token).await {
             tracing::warn!("ending a session failed: {e}");
         }
     }
     let mut r = see_other("/login");
-    r.headers_mut().insert(header::SET_COOKIE, auth::clear_cookie());
+    r.headers_mut().insert(header::SET_COOKIE, auth::clear_cookie(&headers));
     r
 }
 
@@ -237,7 +237,7 @@ pub async fn setup_submit<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(pe
         return see_other("/login");
     };
     let mut r = see_other("/");
-    r.headers_mut().insert(header::SET_COOKIE, auth::session_cookie(&session.token, auth::over_https(&headers)));
+    r.headers_mut().insert(header::SET_COOKIE, auth::session_cookie(&session.token, &headers));
     r
 }
 

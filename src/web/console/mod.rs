@@ -11,28 +11,30 @@
 mod acd_live;
 mod agent;
 mod apikeys;
-mod audio;
-mod backup;
-mod calls;
-mod calls_csv;
+pub(super) mod audio;
+pub(super) mod backup;
+pub(super) mod calls;
+pub(super) mod calls_csv;
 mod chart;
 mod agent_edit;
 mod agents;
 mod customer_import;
 mod customers;
-mod dashboard;
-mod dialplan_files;
-mod dialplan_sim;
-mod dialplans;
+pub(super) mod dashboard;
+pub(super) mod dialplan_files;
+pub(super) mod dialplan_sim;
+pub(super) mod dialplans;
 mod extensions;
 mod forms;
 pub mod layout;
 mod login;
 mod queue;
 mod queues;
-mod prompts;
-mod restart;
-mod settings;
+pub(super) mod prompts;
+pub(super) mod restart;
+pub(super) mod settings;
+pub(super) mod settings_file;
+mod tls;
 mod trunks;
 mod users;
 mod voicemail;
@@ -177,6 +179,8 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/audit", get(users::audit::<C>))
         .route("/settings", get(settings::show::<C>).post(settings::save::<C>))
         .route("/settings/restart", post(restart::submit::<C>))
+        .route("/settings/tls", post(tls::replace::<C>))
+        .route("/settings/tls/regenerate", post(tls::regenerate::<C>))
         .route("/backup", get(backup::page::<C>))
         .route("/backup/download", get(backup::download::<C>))
         .route("/backup/restore", post(backup::restore::<C>))

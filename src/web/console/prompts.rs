@@ -7,6 +7,8 @@
 //! header (no multipart), at most [`MAX_UPLOAD`]. Names are plain (no
 //! path); nothing outside `prompts_dir/<language>/` is read or written.
 //! After a change the core drops its decoded copy (`prompt_changed`).
+//! Upload, removal and reading (`upload_prompt`, `delete_prompt`,
+//! `read_prompt`) are shared with `/api/v1/prompts`.
 //! Must not decode on page views (a folder holds hundreds of prompts).
 
 use std::path::{Path, PathBuf};
@@ -68,12 +70,12 @@ fn upload_ext(file_name: &str) -> Option<&'static str> {
     }
 }
 
-struct Dirs {
-    root: PathBuf,
-    language: String,
+pub(in crate::web) struct Dirs {
+    pub root: PathBuf,
+    pub language: String,
 }
 
-fn dirs<C: CoreApi>(core: &C) -> Option<Dirs> {
+pub(in crate::web) fn dirs<C: CoreApi>(core: &C) -> Option<Dirs> {
     core.console_config().map(|c| Dirs { root: c.prompts_dir, language: c.language })
 }
 
@@ -84,7 +86,7 @@ async fn admin<C: CoreApi>(core: &C, headers: &HeaderMap, uri: &Uri, peer: &std:
 }
 
 /// Language folders holding prompt files, plus the one calls use.
-fn languages(root: &Path, in_use: &str) -> Vec<String> {
+pub(in crate::web) fn languages(root: &Path, in_use: &str) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(root)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
@@ -102,7 +104,7 @@ fn languages(root: &Path, in_use: &str) -> Vec<String> {
 }
 
 /// (stem, ext, size, seconds since changed) of the prompt files in `dir`.
-fn prompt_files(dir: &Path) -> Vec<(String, String, u64, Option<u64>)> {
+pub(in crate::web) fn prompt_files(dir: &Path) -> Vec<(String, String, u64, Option<u64>)> {
     let mut out: Vec<_> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
@@ -195,12 +197,10 @@ pub async fn file<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
     if let Err(r) = admin(&*core, &headers, &uri, &peer).await {
         return r;
     }
-    let Some(d) = dirs(&*core) else { return StatusCode::NOT_FOUND.into_response() };
-    let Some((_, ext)) = split_file(&file).filter(|_| valid_language(&lang)) else {
-        return (StatusCode::BAD_REQUEST, "not a prompt file name\n").into_response();
-    };
-    match tokio::fs::read(d.root.join(&lang).join(&file)).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, content_type(ext)), (header::CACHE_CONTROL, "private, no-cache")], bytes).into_response(),
+    match read_prompt(&*core, &lang, &file).await {
+        Ok((bytes, ctype)) => ([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, "private, no-cache")], bytes).into_response(),
+        Err(PromptMissing::BadName) => (StatusCode::BAD_REQUEST, "not a prompt file name\n").into_response(),
+        Err(PromptMissing::NoFolder) => StatusCode::NOT_FOUND.into_response(),
         Err(_) => (StatusCode::NOT_FOUND, "no such prompt\n").into_response(),
     }
 }
@@ -231,42 +231,71 @@ pub async fn upload<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Some(d) = dirs(&*core) else { return reply(StatusCode::SERVICE_UNAVAILABLE, Some("file"), "no prompt folder is configured") };
+    match upload_prompt(&*core, &q.lang, &q.name, &q.file, &headers, body).await {
+        Ok(u) => {
+            let what = format!("{:.1} s at {} Hz", u.info.duration_ms as f64 / 1000.0, u.info.rate);
+            v.audit("prompt.upload", &format!("{}/{}.{}", u.lang, u.name, u.ext), &format!("{what}, from {}", q.file)).await;
+            reply(StatusCode::OK, None, &format!("Prompt {}/{} saved as {}.{}: {what}.", u.lang, u.name, u.name, u.ext))
+        }
+        Err(e) => reply(e.status, Some(e.field), &e.message),
+    }
+}
+
+/// A stored upload: where it went and what it holds.
+pub(in crate::web) struct Uploaded {
+    pub lang: String,
+    pub name: String,
+    pub ext: &'static str,
+    pub info: crate::media::decode::AudioInfo,
+}
+
+/// A refused upload: its status (413, 422, 500, 503), the field at fault
+/// (`lang`, `name`, `file`) and why.
+pub(in crate::web) struct UploadRefused {
+    pub status: StatusCode,
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Checks and stores an uploaded prompt (the page's and the API's): a
+/// language folder name, a prompt name, a supported format (by `file`, the
+/// uploaded file's own name), at most [`MAX_UPLOAD`] bytes, and audio that
+/// decodes; then calls stop playing the old copy.
+pub(in crate::web) async fn upload_prompt<C: CoreApi>(core: &C, lang: &str, name: &str, file: &str, headers: &HeaderMap, body: Body) -> Result<Uploaded, UploadRefused> {
+    let refuse = |status: StatusCode, field: &'static str, message: &str| UploadRefused { status, field, message: message.to_string() };
+    let Some(d) = dirs(core) else { return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "file", "no prompt folder is configured")) };
     let too_big = format!("the file is larger than {} MiB", MAX_UPLOAD >> 20);
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_UPLOAD as u64) {
-        return reply(StatusCode::PAYLOAD_TOO_LARGE, Some("file"), &too_big);
+        return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, "file", &too_big));
     }
-    let (lang, name) = (q.lang.trim().to_string(), q.name.trim().to_string());
+    let (lang, name) = (lang.trim().to_string(), name.trim().to_string());
     if !valid_language(&lang) {
-        return reply(StatusCode::UNPROCESSABLE_ENTITY, Some("lang"), "a language is a folder name of letters, digits, '-' or '_' (e.g. en)");
+        return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, "lang", "a language is a folder name of letters, digits, '-' or '_' (e.g. en)"));
     }
     if !valid_prompt_name(&name) {
-        return reply(StatusCode::UNPROCESSABLE_ENTITY, Some("name"), "a prompt name is 1 to 64 letters, digits, '-' or '_' (no extension, no folders)");
+        return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, "name", "a prompt name is 1 to 64 letters, digits, '-' or '_' (no extension, no folders)"));
     }
-    let Some(ext) = upload_ext(&q.file) else {
-        return reply(StatusCode::UNPROCESSABLE_ENTITY, Some("file"), "not a supported audio file: upload WAV, MP3, Ogg/Vorbis or FLAC");
+    let Some(ext) = upload_ext(file) else {
+        return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, "file", "not a supported audio file: upload WAV, MP3, Ogg/Vorbis or FLAC"));
     };
     let bytes = match axum::body::to_bytes(body, MAX_UPLOAD).await {
         Ok(b) => b,
-        Err(_) => return reply(StatusCode::PAYLOAD_TOO_LARGE, Some("file"), &too_big),
+        Err(_) => return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, "file", &too_big)),
     };
     if bytes.is_empty() {
-        return reply(StatusCode::UNPROCESSABLE_ENTITY, Some("file"), "the file is empty");
+        return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, "file", "the file is empty"));
     }
     let _w = WRITES.lock().await;
     let dir = d.root.join(&lang);
-    let (n, shown) = (name.clone(), q.file.clone());
-    let stored = tokio::task::spawn_blocking(move || store_upload(&dir, &n, ext, &bytes, &shown)).await;
-    match stored {
+    let (n, shown) = (name.clone(), file.to_string());
+    match tokio::task::spawn_blocking(move || store_upload(&dir, &n, ext, &bytes, &shown)).await {
         Ok(Ok(info)) => {
             core.prompt_changed(lang.clone(), name.clone());
-            let what = format!("{:.1} s at {} Hz", info.duration_ms as f64 / 1000.0, info.rate);
-            v.audit("prompt.upload", &format!("{lang}/{name}.{ext}"), &format!("{what}, from {}", q.file)).await;
-            reply(StatusCode::OK, None, &format!("Prompt {lang}/{name} saved as {name}.{ext}: {what}."))
+            Ok(Uploaded { lang, name, ext, info })
         }
-        Ok(Err((status, message))) => reply(status, Some("file"), &message),
-        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, Some("file"), &e.to_string()),
+        Ok(Err((status, message))) => Err(UploadRefused { status, field: "file", message }),
+        Err(e) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "file", &e.to_string())),
     }
 }
 
@@ -301,20 +330,50 @@ pub async fn delete<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Some(d) = dirs(&*core) else { return StatusCode::NOT_FOUND.into_response() };
-    let Some((stem, _)) = split_file(&file).filter(|_| valid_language(&lang)) else {
-        return (StatusCode::BAD_REQUEST, "not a prompt file name\n").into_response();
-    };
     let back = |k: &str, m: &str| see_other(&format!("/prompts?lang={}&{k}={}", urlencode(&lang), urlencode(m)));
-    let _w = WRITES.lock().await;
-    match std::fs::remove_file(d.root.join(&lang).join(&file)) {
+    match delete_prompt(&*core, &lang, &file).await {
         Ok(()) => {
-            core.prompt_changed(lang.clone(), stem.to_string());
             v.audit("prompt.delete", &format!("{lang}/{file}"), "").await;
             back("ok", &format!("Prompt {lang}/{file} deleted."))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => back("err", &format!("{lang}/{file} does not exist.")),
-        Err(e) => back("err", &format!("cannot delete {lang}/{file}: {e}")),
+        Err(PromptMissing::NoFolder) => StatusCode::NOT_FOUND.into_response(),
+        Err(PromptMissing::BadName) => (StatusCode::BAD_REQUEST, "not a prompt file name\n").into_response(),
+        Err(PromptMissing::NotFound) => back("err", &format!("{lang}/{file} does not exist.")),
+        Err(PromptMissing::Io(e)) => back("err", &format!("cannot delete {lang}/{file}: {e}")),
+    }
+}
+
+/// Why a prompt file could not be read or removed.
+pub(in crate::web) enum PromptMissing {
+    NoFolder,
+    /// Not `name.ext` of a known format, or not a language folder name.
+    BadName,
+    NotFound,
+    Io(String),
+}
+
+/// Removes `lang/file` (`name.ext`); calls stop playing their copy.
+pub(in crate::web) async fn delete_prompt<C: CoreApi>(core: &C, lang: &str, file: &str) -> Result<(), PromptMissing> {
+    let d = dirs(core).ok_or(PromptMissing::NoFolder)?;
+    let (stem, _) = split_file(file).filter(|_| valid_language(lang)).ok_or(PromptMissing::BadName)?;
+    let _w = WRITES.lock().await;
+    match std::fs::remove_file(d.root.join(lang).join(file)) {
+        Ok(()) => {
+            core.prompt_changed(lang.to_string(), stem.to_string());
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(PromptMissing::NotFound),
+        Err(e) => Err(PromptMissing::Io(e.to_string())),
+    }
+}
+
+/// The bytes and content type of `lang/file` (`name.ext`).
+pub(in crate::web) async fn read_prompt<C: CoreApi>(core: &C, lang: &str, file: &str) -> Result<(Vec<u8>, &'static str), PromptMissing> {
+    let d = dirs(core).ok_or(PromptMissing::NoFolder)?;
+    let (_, ext) = split_file(file).filter(|_| valid_language(lang)).ok_or(PromptMissing::BadName)?;
+    match tokio::fs::read(d.root.join(lang).join(file)).await {
+        Ok(bytes) => Ok((bytes, content_type(ext))),
+        Err(_) => Err(PromptMissing::NotFound),
     }
 }
 

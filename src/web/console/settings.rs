@@ -1,11 +1,12 @@
 //! Settings, admin only: the configuration in force, grouped (SIP, RTP,
-//! codecs, e-mail, site time zone, console TLS), and a form for the keys
+//! codecs, e-mail, site time zone), the TLS certificate (`tls`), and a form for the keys
 //! the console edits (codecs, RTP port range, SMTP, time zone). A save
 //! edits the configuration file in place through `crate::config`
 //! (validated with `Config::parse` first, errors at the field, written
 //! atomically, comments kept), is audited without the SMTP password, and
 //! applies at the next start: the page lists what waits for it and offers
-//! "Restart now" (`restart`). The password is write-only: never
+//! "Restart now" (`restart`). Reading and saving the file are
+//! `settings_file`'s (shared with `PUT /api/v1/settings`). The password is write-only: never
 //! rendered, never logged. Must not change the running configuration nor
 //! touch any other file.
 
@@ -22,12 +23,10 @@ use super::extensions::{flash_of, FlashQuery};
 use super::forms::{checkbox, csrf, hinted, render_status, select, viewer_at_least, Errors};
 use super::layout::Flash;
 use super::{see_other, urlencode, Peer, Viewer};
-use crate::config::{apply_edit, differences, tls_name, write_atomic, Config, Secret, SettingsEdit, SmtpTls};
+use super::settings_file::{read_saved, save_settings, smtp_tls, Saved, SettingsRefused};
+use crate::config::{differences, tls_name, Secret, SettingsEdit};
 use crate::store::Role;
 use crate::web::{CoreApi, SettingsContext};
-
-/// One writer of the configuration file at a time.
-static WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The form as posted (all text: numbers are checked here, at their field).
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -72,42 +71,6 @@ impl SettingsForm {
             smtp_password_clear: None,
             timezone: e.timezone.clone(),
         }
-    }
-}
-
-/// The form field showing a dotted config key.
-fn form_field(dotted: &str) -> Option<&'static str> {
-    Some(match dotted {
-        "media.codecs" => "codecs",
-        "rtp.port_min" => "rtp_port_min",
-        "rtp.port_max" => "rtp_port_max",
-        "smtp.host" => "smtp_host",
-        "smtp.port" => "smtp_port",
-        "smtp.tls" => "smtp_tls",
-        "smtp.from" => "smtp_from",
-        "smtp.username" => "smtp_username",
-        "smtp.password" => "smtp_password",
-        "site.timezone" => "timezone",
-        _ => return None,
-    })
-}
-
-/// The file's text ("" when it does not exist yet) and what it configures.
-struct Saved {
-    text: String,
-    exists: bool,
-    config: Result<Config, String>,
-}
-
-fn read_saved(ctx: &SettingsContext) -> Saved {
-    let path = &ctx.source.path;
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let config = Config::parse(&text, &path.display().to_string()).map_err(|e| e.to_string());
-            Saved { text, exists: true, config }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Saved { text: String::new(), exists: false, config: Ok(Config::default()) },
-        Err(e) => Saved { text: String::new(), exists: false, config: Err(format!("{}: cannot read: {e}", path.display())) },
     }
 }
 
@@ -189,6 +152,8 @@ fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (
                     (row("Digest algorithms", run.sip.digest_algorithms.join(", "), None))
                     (row("Registration expiry", format!("{}–{} s (default {})", run.sip.min_expires, run.sip.max_expires, run.sip.default_expires), None))
                     (row("Console (HTTP)", run.http.listen, overridden("http.listen").then_some("set with --http")))
+                    (row("Console (HTTPS)", run.http.tls_listen.map(|a| a.to_string()).unwrap_or_else(|| "off".into()), overridden("http.tls_listen").then_some("set with --https")))
+                    (row("SIP over TLS", run.sip.tls_listen.map(|a| a.to_string()).unwrap_or_else(|| "off".into()), overridden("sip.tls_listen").then_some("set with --sip-tls")))
                 } }
             }
             div.card {
@@ -210,11 +175,8 @@ fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (
                     (row("Time zone", &run.site.timezone, Some("\"today\" in queue statistics")))
                 } }
             }
-            div.card id="tls" {
-                h2 { "TLS certificate (console) " span.badge.warn { "not configured" } }
-                p.muted { "The console serves plain HTTP on " code { (run.http.listen) } ". Reach it over a trusted network, or put a TLS-terminating reverse proxy in front of it; the appliance has no certificate settings of its own yet." }
-            }
         }
+        (super::tls::card(v, run, core.tls().as_deref()))
         div.card {
             h2 { "Change settings" }
             form.settings id="settings-form" method="post" action="/settings" {
@@ -291,15 +253,10 @@ fn parse_form(f: &SettingsForm, e: &mut Errors) -> Option<SettingsEdit> {
         }
     };
     let (lo, hi, sp) = (port(e, "rtp_port_min", &f.rtp_port_min), port(e, "rtp_port_max", &f.rtp_port_max), port(e, "smtp_port", &f.smtp_port));
-    let tls = match f.smtp_tls.as_str() {
-        "none" => Some(SmtpTls::None),
-        "starttls" => Some(SmtpTls::Starttls),
-        "tls" => Some(SmtpTls::Tls),
-        other => {
-            e.set("smtp_tls", format!("'{other}' is not one of none, starttls, tls"));
-            None
-        }
-    };
+    let tls = smtp_tls(&f.smtp_tls);
+    if tls.is_none() {
+        e.set("smtp_tls", format!("'{}' is not one of none, starttls, tls", f.smtp_tls));
+    }
     let password = if f.smtp_password_clear.is_some() {
         Secret::Clear
     } else if f.smtp_password.is_empty() {
@@ -327,46 +284,38 @@ pub async fn save<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
         Err(r) => return r,
     };
     let Some(ctx) = core.settings() else { return (StatusCode::SERVICE_UNAVAILABLE, "no configuration available\n").into_response() };
-    let _w = WRITES.lock().await;
-    let saved = read_saved(&ctx);
     let mut e = Errors::default();
-    let label = ctx.source.path.display().to_string();
-    let result = parse_form(&f, &mut e).map(|edit| apply_edit(&saved.text, &edit, &label));
+    let parsed = parse_form(&f, &mut e);
     // Never echoed back, even on a refusal.
     f.smtp_password.clear();
-    let (text, new) = match result {
-        None => return page(&v, &*core, &ctx, &saved, (&f, &e), Some(Flash::error("Not saved: see the marked fields.")), StatusCode::UNPROCESSABLE_ENTITY),
-        Some(Err(err)) => {
-            let flash = match form_field(&err.field) {
-                Some(field) => {
-                    e.set(field, err.message.clone());
+    let Some(edit) = parsed else {
+        let saved = read_saved(&ctx);
+        return page(&v, &*core, &ctx, &saved, (&f, &e), Some(Flash::error("Not saved: see the marked fields.")), StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let done = match save_settings(&ctx, |_| edit).await {
+        Ok(done) => done,
+        Err(SettingsRefused::Write(msg)) => return see_other(&format!("/settings?err={}", urlencode(&format!("Not saved: {msg}")))),
+        Err(refused) => {
+            let flash = match refused {
+                SettingsRefused::Field { field, message } => {
+                    e.set(field, message);
                     Flash::error("Not saved: see the marked field.")
                 }
-                None => Flash::error(format!("Not saved: {label}:{}: {}: {}", err.line, err.field, err.message)),
+                SettingsRefused::File(msg) | SettingsRefused::Write(msg) => Flash::error(format!("Not saved: {msg}")),
             };
+            let saved = read_saved(&ctx);
             return page(&v, &*core, &ctx, &saved, (&f, &e), Some(flash), StatusCode::UNPROCESSABLE_ENTITY);
         }
-        Some(Ok(done)) => done,
     };
-    if text == saved.text {
+    if !done.changed {
         return see_other(&format!("/settings?ok={}", urlencode("Nothing changed.")));
     }
-    let path = ctx.source.path.clone();
-    let write_text = text.clone();
-    match tokio::task::spawn_blocking(move || write_atomic(&path, &write_text)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => return see_other(&format!("/settings?err={}", urlencode(&format!("Not saved: cannot write {label}: {err}")))),
-        Err(err) => return see_other(&format!("/settings?err={}", urlencode(&format!("Not saved: {err}")))),
-    }
-    let before = saved.config.as_ref().unwrap_or(&ctx.running);
-    let changes = differences(before, &new);
-    let detail = changes.iter().map(|(k, a, b)| format!("{k}: {a} → {b}")).collect::<Vec<_>>().join("; ");
-    v.audit("settings.save", &label, if detail.is_empty() { "rewritten" } else { &detail }).await;
-    let keys: Vec<&str> = changes.iter().map(|c| c.0).collect();
+    v.audit("settings.save", &done.label, &done.detail()).await;
+    let keys: Vec<&str> = done.changes.iter().map(|c| c.0).collect();
     let msg = if keys.is_empty() {
-        format!("Saved to {label}.")
+        format!("Saved to {}.", done.label)
     } else {
-        format!("Saved to {label}: {}. These apply at the next start.", keys.join(", "))
+        format!("Saved to {}: {}. These apply at the next start.", done.label, keys.join(", "))
     };
     see_other(&format!("/settings?ok={}", urlencode(&msg)))
 }
@@ -374,6 +323,7 @@ pub async fn save<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     #[test]
     fn form_numbers_are_checked_at_their_field() {
@@ -389,6 +339,5 @@ mod tests {
         assert_eq!(edit.smtp_password, Secret::Set("pw".into()));
         f.smtp_password_clear = Some("1".into());
         assert_eq!(parse_form(&f, &mut Errors::default()).unwrap().smtp_password, Secret::Clear);
-        assert_eq!((form_field("rtp.port_max"), form_field("sip.realm")), (Some("rtp_port_max"), None));
     }
 }

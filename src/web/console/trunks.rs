@@ -1,8 +1,9 @@
 //! SIP trunks, admin only: the list with each trunk's last OPTIONS probe
 //! and registration state (written by the trunk supervisor to the store),
 //! its DIDs and codecs; adding a trunk with the options of `switchboard
-//! trunk add` and deleting one. Validation is `admin::check_trunk`, shared
-//! with the CLI; errors are shown at the field. Secrets are never shown.
+//! trunk add` and deleting one. Validation and the write are
+//! `admin::create_trunk`, shared with the CLI and `/api/v1/trunks`; errors
+//! are shown at the field. Secrets are never shown.
 //! Must not talk to the trunk supervisor: it picks rows up by itself.
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use serde::Deserialize;
 use super::extensions::{flash_of, FlashQuery};
 use super::layout::{duration, field, Flash};
 use super::{render, see_other, urlencode, viewer, Peer, Viewer};
-use crate::admin::{AdminError, TrunkInput};
+use crate::admin::{AdminError, TrunkInput, TrunkRefused};
 use crate::store::{InvalidField, Role, TrunkStatus};
 use crate::web::CoreApi;
 
@@ -184,34 +185,15 @@ pub async fn create<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Ok(v) => v,
         Err(r) => return r,
     };
-    let input = f.input();
-    // The host check resolves a name: off the async workers.
-    let checked = match tokio::task::spawn_blocking(move || crate::admin::check_trunk(&input)).await {
-        Ok(c) => c,
-        Err(e) => Err(vec![InvalidField { field: "", message: format!("the check failed: {e}") }]),
-    };
-    let errors = match checked {
-        Ok(t) => match crate::admin::add_trunk(&v.store, &t).await {
-            Ok(()) => {
-                let tr = t.trunk();
-                let dids: Vec<String> = t.dids().iter().map(|(d, e)| if d == e { d.clone() } else { format!("{d}={e}") }).collect();
-                let detail = format!(
-                    "host {} {}, register {}, dids [{}], default {}, codecs {}",
-                    tr.host,
-                    tr.transport,
-                    tr.register,
-                    dids.join(","),
-                    tr.is_default,
-                    tr.codecs.as_deref().unwrap_or("default")
-                );
-                v.audit("trunk.create", &tr.name, &detail).await;
-                return see_other(&format!("/trunks?ok={}", urlencode(&format!("Trunk {} added.", tr.name))));
-            }
-            Err(AdminError::Conflict(m)) if m.starts_with("DID") => vec![InvalidField { field: "dids", message: m }],
-            Err(AdminError::Conflict(m)) => vec![InvalidField { field: "name", message: m }],
-            Err(e) => vec![InvalidField { field: "name", message: e.to_string() }],
-        },
-        Err(errors) => errors,
+    let errors = match crate::admin::create_trunk(&v.store, f.input()).await {
+        Ok(t) => {
+            v.audit("trunk.create", &t.trunk().name, &t.summary()).await;
+            return see_other(&format!("/trunks?ok={}", urlencode(&format!("Trunk {} added.", t.trunk().name))));
+        }
+        Err(TrunkRefused::Invalid(errors)) => errors,
+        Err(TrunkRefused::Store(AdminError::Conflict(m))) if m.starts_with("DID") => vec![InvalidField { field: "dids", message: m }],
+        Err(TrunkRefused::Store(AdminError::Conflict(m))) => vec![InvalidField { field: "name", message: m }],
+        Err(TrunkRefused::Store(e)) => vec![InvalidField { field: "name", message: e.to_string() }],
     };
     let flash = Flash::error("The trunk was not added: see the marked fields.");
     page(&v, probes(&*core), Some(flash), &f, &errors, StatusCode::UNPROCESSABLE_ENTITY).await

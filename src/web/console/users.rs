@@ -1,5 +1,7 @@
-//! Console users and roles, and the audit log; admin only. The rules
-//! (password length, the last admin stays) are the store's.
+//! Console users and roles, and the audit log; admin only. What a user
+//! needs and the changes are `crate::admin`'s (shared with
+//! `/api/v1/users`); the rules (password length, the last admin stays) are
+//! the store's.
 
 use std::sync::Arc;
 
@@ -13,7 +15,8 @@ use serde::Deserialize;
 use super::extensions::FlashQuery;
 use super::layout::{csrf, field, Flash};
 use super::{render, see_other, urlencode, viewer, Peer, Viewer};
-use crate::store::{Role, StoreError};
+use crate::admin::AdminError;
+use crate::store::Role;
 use crate::web::CoreApi;
 
 async fn admin<C: CoreApi>(core: &C, headers: &HeaderMap, uri: &Uri, peer: &std::net::SocketAddr) -> Result<Viewer, Response> {
@@ -22,7 +25,7 @@ async fn admin<C: CoreApi>(core: &C, headers: &HeaderMap, uri: &Uri, peer: &std:
     Ok(v)
 }
 
-fn back(ok: Result<String, StoreError>) -> Response {
+fn back(ok: Result<String, AdminError>) -> Response {
     match ok {
         Ok(m) => see_other(&format!("/users?ok={}", urlencode(&m))),
         Err(e) => see_other(&format!("/users?err={}", urlencode(&e.to_string()))),
@@ -109,23 +112,20 @@ pub async fn create<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Ok(v) => v,
         Err(r) => return r,
     };
-    let role = match Role::parse(&f.role) {
-        Ok(r) => r,
-        Err(e) => return page(&v, None, &f, Some(("role", e.to_string())), StatusCode::UNPROCESSABLE_ENTITY).await,
+    let input = crate::admin::UserInput {
+        username: f.username.clone(),
+        display_name: f.display_name.clone(),
+        role: f.role.clone(),
+        agent_id: Some(f.agent_id.clone()),
+        password: f.password.clone(),
     };
-    let agent = Some(f.agent_id.trim()).filter(|a| !a.is_empty());
-    if role == Role::Agent && agent.is_none() {
-        return page(&v, None, &f, Some(("agent_id", "an agent user needs the ACD agent id it works as".into())), StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    match v.store.create_user(&f.username, &f.display_name, &f.password, role, agent).await {
+    match crate::admin::create_user(&v.store, &input).await {
         Ok(u) => {
-            v.audit("user.create", &u.username, &format!("role {}", role.as_str())).await;
+            v.audit("user.create", &u.username, &format!("role {}", u.role.as_str())).await;
             back(Ok(format!("User {} added.", u.username)))
         }
-        Err(e) => {
-            let which = if e.to_string().contains("password") { "password" } else { "username" };
-            page(&v, None, &f, Some((which, e.to_string())), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+        Err(AdminError::Invalid { field, message }) if !field.is_empty() => page(&v, None, &f, Some((field, message)), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(e) => page(&v, None, &f, Some(("username", e.to_string())), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 
@@ -146,10 +146,15 @@ pub async fn update<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Ok(v) => v,
         Err(r) => return r,
     };
+    let change = crate::admin::UserChange {
+        display_name: Some(f.display_name.clone()),
+        role: Some(f.role.clone()),
+        agent_id: Some(Some(f.agent_id.clone())),
+        disabled: Some(f.disabled.is_some()),
+    };
     let r = async {
-        let role = Role::parse(&f.role)?;
-        let u = v.store.update_user(id, &f.display_name, role, Some(f.agent_id.trim()), f.disabled.is_some()).await?;
-        v.audit("user.update", &u.username, &format!("role {}, agent '{}', disabled {}", role.as_str(), f.agent_id.trim(), u.disabled)).await;
+        let u = crate::admin::update_user(&v.store, id, &change).await?;
+        v.audit("user.update", &u.username, &format!("role {}, agent '{}', disabled {}", u.role.as_str(), f.agent_id.trim(), u.disabled)).await;
         Ok(format!("User {} saved.", u.username))
     }
     .await;
@@ -168,8 +173,7 @@ pub async fn password<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer):
         Err(r) => return r,
     };
     let r = async {
-        v.store.set_password(id, &f.password).await?;
-        let u = v.store.user(id).await?;
+        let u = crate::admin::set_password(&v.store, id, &f.password).await?;
         v.audit("user.password", &u.username, "password set; sessions ended").await;
         Ok(format!("Password of {} set.", u.username))
     }
@@ -182,11 +186,8 @@ pub async fn delete<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Ok(v) => v,
         Err(r) => return r,
     };
-    if id == v.user.id {
-        return back(Err(StoreError::Invalid("you cannot delete yourself".into())));
-    }
     let r = async {
-        let u = v.store.remove_user(id).await?;
+        let u = crate::admin::delete_user(&v.store, id, Some(v.user.id)).await?;
         v.audit("user.delete", &u.username, "").await;
         Ok(format!("User {} deleted.", u.username))
     }
