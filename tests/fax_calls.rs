@@ -17,18 +17,42 @@ use common::switchboard::Switchboard;
 const FAX_DID: &str = "5550300";
 const T: Duration = Duration::from_secs(120);
 
+/// Fax-on-demand: the document goes back on the same call.
+const ON_DEMAND_DID: &str = "5550301";
+/// Queues an outbound job to `OUTBOUND_NUMBER`, then hangs up.
+const QUEUE_DID: &str = "5550302";
+const OUTBOUND_NUMBER: &str = "5552000";
+
 fn plan() -> String {
     format!(
         "[[entry]]\nmatch = {{ did = \"{FAX_DID}\" }}\ncontext = \"fax\"\n\n\
-         [context.fax]\nsteps = [{{ app = \"fax_receive\" }}, {{ app = \"hangup\" }}]\n"
+         [[entry]]\nmatch = {{ did = \"{ON_DEMAND_DID}\" }}\ncontext = \"fod\"\n\n\
+         [[entry]]\nmatch = {{ did = \"{QUEUE_DID}\" }}\ncontext = \"queue\"\n\n\
+         [context.fax]\nsteps = [{{ app = \"fax_receive\" }}, {{ app = \"hangup\" }}]\n\
+         [context.fod]\nsteps = [{{ app = \"fax_send\", document = \"demo\" }}, {{ app = \"hangup\" }}]\n\
+         [context.queue]\nsteps = [{{ app = \"answer\" }}, {{ app = \"fax_send\", document = \"demo\", to = \"{OUTBOUND_NUMBER}\" }}, {{ app = \"hangup\" }}]\n"
     )
 }
 
-/// A switchboard with the fax DID, behind a trunk whose host is the UA.
+/// A switchboard with the fax DIDs, behind a trunk whose host is the UA;
+/// the fax library holds `demo.tif`, a copy of `library_doc` when given.
 fn appliance(extra: &str, ua_port: u16) -> Switchboard {
+    appliance_with(extra, ua_port, None)
+}
+
+fn appliance_with(extra: &str, ua_port: u16, library_doc: Option<&Path>) -> Switchboard {
     let dir = tempfile::tempdir().unwrap().keep();
     std::fs::write(dir.join("fax.toml"), plan()).unwrap();
-    let cfg = format!("[trunks]\noptions_interval_secs = 0\n[dialplan]\ndir = \"{}\"\n{extra}", dir.display());
+    let library = dir.join("library");
+    std::fs::create_dir_all(&library).unwrap();
+    if let Some(doc) = library_doc {
+        std::fs::copy(doc, library.join("demo.tif")).unwrap();
+    }
+    let cfg = format!(
+        "[trunks]\noptions_interval_secs = 0\n[dialplan]\ndir = \"{}\"\n[fax]\nlibrary = \"{}\"\nretry_secs = 10\n{extra}",
+        dir.display(),
+        library.display()
+    );
     let mut sb = Switchboard::new(&cfg).expect("prepare");
     sb.admin_ok(&["trunk", "add", "carrier", "--host", &format!("127.0.0.1:{ua_port}")]);
     sb.start().expect("start");
@@ -135,4 +159,75 @@ fn g711_audio_fax_after_a_refused_t38_reinvite() {
     let tif = wait_received(&mut sb);
     pages_identical(&doc, &tif).unwrap_or_else(|e| panic!("pages differ: {e}"));
     assert!(sb.log().contains("the peer refused T.38"), "{}", sb.log());
+}
+
+/// An outbound job (queued by `fax_send ... to=`) dialled through the
+/// trunk; the far end switches to T.38 and receives; its pages are the
+/// library document's.
+#[test]
+fn outbound_job_over_t38_reaches_the_peer() {
+    outbound(true);
+}
+
+/// The same over G.711 audio only (`[fax] t38 = false`).
+#[test]
+fn outbound_job_over_g711_reaches_the_peer() {
+    outbound(false);
+}
+
+fn outbound(t38: bool) {
+    let work = tempfile::tempdir().unwrap();
+    let doc = make_document(work.path(), 2);
+    let ua_port = free_udp();
+    let extra = if t38 { "" } else { "t38 = false\n" };
+    let mut sb = appliance_with(extra, ua_port, Some(&doc));
+    let mut ua = Ua::new(ua_port, sip_addr(&sb), "5551000", QUEUE_DID);
+    let r = ua.invite(&audio_sdp(free_udp()));
+    assert_eq!(r.status(), Some(200), "{r:?}\n{}", sb.log());
+    // The plan hangs up once the job is queued; then the job dials out.
+    let bye = ua.wait_request("BYE", Duration::from_secs(10)).expect("BYE after queueing");
+    ua.respond(&bye, 200, "OK", "");
+    let invite = ua.wait_request("INVITE", Duration::from_secs(20)).expect("the job dials the number");
+    assert!(invite.first.contains(&format!("sip:{OUTBOUND_NUMBER}@")), "{}", invite.first);
+    assert!(!invite.body.contains("opus") && invite.body.contains("PCMU"), "G.711 only: {}", invite.body);
+    let ours_audio = media_port(&invite.body, "audio").expect("audio offer");
+    let rtp = free_udp();
+    ua.accept(&invite, &audio_sdp(rtp));
+    let received = work.path().join("got.tif");
+    let peer = if t38 {
+        let peer_port = free_udp();
+        let r = ua.reinvite(&t38_sdp(peer_port, 0, "t38UDPRedundancy"));
+        assert_eq!(r.status(), Some(200), "{r:?}\n{}", sb.log());
+        let ours = media_port(&r.body, "image").expect("image answer");
+        FaxPeer::receive(&received).t38().local_port(peer_port).remote(format!("127.0.0.1:{ours}")).calling(false).ecm(true)
+    } else {
+        FaxPeer::receive(&received).audio().local_port(rtp).remote(format!("127.0.0.1:{ours_audio}")).calling(false).ecm(true)
+    };
+    let result = peer.spawn().wait(T);
+    result.assert_ok("peer receiving");
+    assert_eq!(result.pages, 2);
+    pages_identical(&doc, &received).unwrap_or_else(|e| panic!("pages differ: {e}"));
+    sb.wait_log("fax sent", Duration::from_secs(20)).expect("the job reports success");
+}
+
+/// Fax-on-demand on the caller's own call: the caller's machine (the
+/// calling party) receives the library document.
+#[test]
+fn fax_on_demand_on_the_same_call_over_t38() {
+    let work = tempfile::tempdir().unwrap();
+    let doc = make_document(work.path(), 1);
+    let ua_port = free_udp();
+    let mut sb = appliance_with("", ua_port, Some(&doc));
+    let mut ua = Ua::new(ua_port, sip_addr(&sb), "5551000", ON_DEMAND_DID);
+    let r = ua.invite(&audio_sdp(free_udp()));
+    assert_eq!(r.status(), Some(200), "{r:?}\n{}", sb.log());
+    let peer_port = free_udp();
+    let r = ua.reinvite(&t38_sdp(peer_port, 0, "t38UDPRedundancy"));
+    assert_eq!(r.status(), Some(200), "{r:?}\n{}", sb.log());
+    let ours = media_port(&r.body, "image").expect("image answer");
+    let received = work.path().join("got.tif");
+    let result = FaxPeer::receive(&received).t38().local_port(peer_port).remote(format!("127.0.0.1:{ours}")).calling(true).spawn().wait(T);
+    result.assert_ok("caller's machine receiving");
+    pages_identical(&doc, &received).unwrap_or_else(|e| panic!("pages differ: {e}"));
+    sb.wait_log("fax sent on the call", Duration::from_secs(20)).expect("logged");
 }
