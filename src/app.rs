@@ -128,6 +128,7 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
     tokio::spawn(call::run_core(ctx.clone(), core_rx));
     tokio::spawn(call::trunks::supervise(ctx.clone()));
     tokio::spawn(watch_dialplan(ctx.clone()));
+    crate::fax::library::seed(&ctx.data_dir, &config.fax, &config.dialplan.dir);
     tokio::spawn(call::fax_job::run(ctx.clone()));
     let restart = Arc::new(tokio::sync::Notify::new());
     let https_addr = https.as_ref().and_then(|l| axum::serve::Listener::local_addr(l).ok());

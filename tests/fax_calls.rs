@@ -22,12 +22,16 @@ const ON_DEMAND_DID: &str = "5550301";
 /// Queues an outbound job to `OUTBOUND_NUMBER`, then hangs up.
 const QUEUE_DID: &str = "5550302";
 const OUTBOUND_NUMBER: &str = "5552000";
+/// Receives and mails the PDF to fax-inbox@example.org.
+const MAIL_DID: &str = "5550303";
 
 fn plan() -> String {
     format!(
         "[[entry]]\nmatch = {{ did = \"{FAX_DID}\" }}\ncontext = \"fax\"\n\n\
          [[entry]]\nmatch = {{ did = \"{ON_DEMAND_DID}\" }}\ncontext = \"fod\"\n\n\
          [[entry]]\nmatch = {{ did = \"{QUEUE_DID}\" }}\ncontext = \"queue\"\n\n\
+         [[entry]]\nmatch = {{ did = \"{MAIL_DID}\" }}\ncontext = \"mail\"\n\n\
+         [context.mail]\nsteps = [{{ app = \"fax_receive\", email = \"fax-inbox@example.org\" }}, {{ app = \"hangup\" }}]\n\
          [context.fax]\nsteps = [{{ app = \"fax_receive\" }}, {{ app = \"hangup\" }}]\n\
          [context.fod]\nsteps = [{{ app = \"fax_send\", document = \"demo\" }}, {{ app = \"hangup\" }}]\n\
          [context.queue]\nsteps = [{{ app = \"answer\" }}, {{ app = \"fax_send\", document = \"demo\", to = \"{OUTBOUND_NUMBER}\" }}, {{ app = \"hangup\" }}]\n"
@@ -230,4 +234,114 @@ fn fax_on_demand_on_the_same_call_over_t38() {
     result.assert_ok("caller's machine receiving");
     pages_identical(&doc, &received).unwrap_or_else(|e| panic!("pages differ: {e}"));
     sb.wait_log("fax sent on the call", Duration::from_secs(20)).expect("logged");
+}
+
+/// A received fax is mailed as PDF when the step says so (a real SMTP
+/// receiver on loopback: Python's aiosmtpd).
+#[test]
+fn received_fax_is_mailed_as_pdf() {
+    use base64::Engine as _;
+    let work = tempfile::tempdir().unwrap();
+    let smtp = common::smtp::start_receiver(work.path());
+    let doc = make_document(work.path(), 2);
+    let ua_port = free_udp();
+    let extra = format!("[smtp]\nhost = \"127.0.0.1\"\nport = {}\nfrom = \"Switchboard <fax@example.org>\"\n", smtp.port);
+    let mut sb = appliance_with(&extra, ua_port, None);
+    let mut ua = Ua::new(ua_port, sip_addr(&sb), "5551000", MAIL_DID);
+    let r = ua.invite(&audio_sdp(free_udp()));
+    assert_eq!(r.status(), Some(200), "{r:?}\n{}", sb.log());
+    let peer_port = free_udp();
+    let r = ua.reinvite(&t38_sdp(peer_port, 0, "t38UDPRedundancy"));
+    let ours = media_port(&r.body, "image").expect("image answer");
+    FaxPeer::send(&doc).t38().local_port(peer_port).remote(format!("127.0.0.1:{ours}")).calling(true).spawn().wait(T).assert_ok("peer sending");
+    let tif = wait_received(&mut sb);
+    let mail = std::fs::read_to_string(common::smtp::wait_message(&smtp.maildir)).unwrap();
+    assert!(mail.contains("Subject: Fax from 5551000 (2 pages)"), "{mail:.2000}");
+    assert!(mail.contains("To: fax-inbox@example.org"), "{mail:.2000}");
+    let part = mail.split("Content-Type: application/pdf").nth(1).expect("a PDF part");
+    assert!(mail.contains("filename=\"fax-1.pdf\""), "attachment name: {mail:.3000}");
+    let b64: String = part.split("\r\n\r\n").nth(1).or_else(|| part.split("\n\n").nth(1)).unwrap_or("").lines().take_while(|l| !l.starts_with("--")).collect();
+    let pdf = base64::engine::general_purpose::STANDARD.decode(b64.trim()).expect("base64 attachment");
+    assert_eq!(pdf, std::fs::read(tif.with_extension("pdf")).unwrap(), "the mailed PDF is the stored one");
+    sb.wait_log("fax e-mailed", Duration::from_secs(10)).expect("logged");
+}
+
+/// Busy is retried after `[fax] retry_secs`; the second attempt is
+/// answered and delivered; the job records two attempts.
+#[test]
+fn busy_outbound_job_is_retried() {
+    let work = tempfile::tempdir().unwrap();
+    let doc = make_document(work.path(), 1);
+    let ua_port = free_udp();
+    let mut sb = appliance_with("t38 = false\n", ua_port, Some(&doc));
+    let mut ua = Ua::new(ua_port, sip_addr(&sb), "5551000", QUEUE_DID);
+    assert_eq!(ua.invite(&audio_sdp(free_udp())).status(), Some(200));
+    let bye = ua.wait_request("BYE", Duration::from_secs(10)).expect("BYE after queueing");
+    ua.respond(&bye, 200, "OK", "");
+    let first = ua.wait_request("INVITE", Duration::from_secs(20)).expect("first attempt");
+    ua.respond(&first, 486, "Busy Here", "");
+    let started = Instant::now();
+    let second = ua.wait_request("INVITE", Duration::from_secs(30)).expect("a retry");
+    assert!(started.elapsed() >= Duration::from_secs(8), "retried after {:?}, before retry_secs", started.elapsed());
+    let ours = media_port(&second.body, "audio").expect("audio offer");
+    let rtp = free_udp();
+    ua.accept(&second, &audio_sdp(rtp));
+    let received = work.path().join("got.tif");
+    let result = FaxPeer::receive(&received).audio().local_port(rtp).remote(format!("127.0.0.1:{ours}")).spawn().wait(T);
+    result.assert_ok("peer receiving on the retry");
+    pages_identical(&doc, &received).unwrap_or_else(|e| panic!("pages differ: {e}"));
+    sb.wait_log("fax sent", Duration::from_secs(20)).expect("success logged");
+    assert!(sb.log().contains("busy"), "the first attempt's reason is logged: {}", sb.log());
+}
+
+/// The demo dialplan's fax-on-demand: main menu 4, fax menu 1, document
+/// 1001#, then # for "on this call"; keys by SIP INFO; the caller's fax
+/// machine (G.711, it refuses our T.38 offer) receives the library's
+/// document 1001.
+#[test]
+fn demo_menu_fax_on_demand_sends_document_1001() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ua_port = free_udp();
+    let cfg = format!(
+        "[media]\nprompts_dir = \"{}\"\n[trunks]\noptions_interval_secs = 0\n[dialplan]\ndir = \"{}\"\nfixed_time = \"2026-03-02T10:00:00+01:00\"\n",
+        repo.join("prompts").display(),
+        repo.join("dialplans").display()
+    );
+    let mut sb = Switchboard::new(&cfg).expect("prepare");
+    sb.admin_ok(&["trunk", "add", "carrier", "--host", &format!("127.0.0.1:{ua_port}")]);
+    sb.start().expect("start");
+    let mut ua = Ua::new(ua_port, sip_addr(&sb), "5551000", "5550100");
+    let rtp = free_udp();
+    let r = ua.invite(&audio_sdp(rtp));
+    assert_eq!(r.status(), Some(200), "{r:?}\n{}", sb.log());
+    let ours = media_port(&r.body, "audio").expect("audio answer");
+    for key in "411001##".chars() {
+        assert_eq!(ua.info_digit(key).status(), Some(200));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let received = work.path().join("got.tif");
+    let peer = FaxPeer::receive(&received).audio().local_port(rtp).remote(format!("127.0.0.1:{ours}")).calling(true).spawn();
+    // If we hear the machine's CNG we offer T.38; this caller refuses.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refuser = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(m) = ua.recv(Duration::from_millis(200)) {
+                    match m.method() {
+                        Some("INVITE") => ua.respond(&m, 488, "Not Acceptable Here", ""),
+                        Some("BYE") => ua.respond(&m, 200, "OK", ""),
+                        _ => {}
+                    }
+                }
+            }
+        })
+    };
+    peer.wait(T).assert_ok("the caller's machine receiving");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    refuser.join().unwrap();
+    pages_identical(&repo.join("dialplans/fax-library/1001.tif"), &received).unwrap_or_else(|e| panic!("pages differ: {e}"));
+    let line = sb.wait_log("dialplan finished", Duration::from_secs(20)).expect("the call ends");
+    assert!(line.contains("main > menu > choice=4 > fax > choice=1 > fax-on-demand > fax-on-this-call > fax-done"), "{line}");
 }

@@ -120,6 +120,9 @@ async fn send(ctx: &Arc<Ctx>, job: &FaxRecord) -> (FaxSessionResult, Verdict) {
     if !tiff.is_file() {
         return (failed(format!("document {} is missing", tiff.display())), Verdict::Final);
     }
+    if !ctx.config.fax.may_dial(&job.remote_number) {
+        return (failed(format!("number {} is not in [fax] destinations", job.remote_number)), Verdict::Final);
+    }
     let targets = match originate::resolve(ctx, &job.remote_number).await {
         Ok(t) => t,
         Err(s) => return (failed(format!("SIP {s}: cannot reach {}", job.remote_number)), if retryable(s) { Verdict::Retry } else { Verdict::Final }),

@@ -38,6 +38,12 @@ pub struct FaxConfig {
     pub retry_secs: u64,
     /// Longest fax session before we give up on it.
     pub max_session_secs: u64,
+    /// Numbers outbound fax jobs may dial, as dialplan patterns (`_X.`,
+    /// `_NXXNXXXXXX`). A caller can type a number into the fax-on-demand
+    /// menu, so the default keeps to national numbers (7 or 10 digits, or
+    /// 1 + 10) and refuses international and 900/976 premium numbers; set
+    /// it for your country.
+    pub destinations: Vec<String>,
 }
 
 impl Default for FaxConfig {
@@ -55,6 +61,7 @@ impl Default for FaxConfig {
             attempts: 3,
             retry_secs: 120,
             max_session_secs: 900,
+            destinations: vec!["_NXXXXXX".into(), "_NXXNXXXXXX".into(), "_1NXXNXXXXXX".into()],
         }
     }
 }
@@ -91,7 +98,20 @@ impl FaxConfig {
         if !(60..=7200).contains(&self.max_session_secs) {
             return err("max_session_secs", "must be 60 to 7200".into());
         }
+        for d in &self.destinations {
+            if let Err(e) = crate::dialplan::Pattern::parse(d) {
+                return err("destinations", format!("\"{d}\": {e}"));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether an outbound fax job may dial `number`: it matches one of
+    /// `destinations` and is not a premium-rate number (NANP 900/976).
+    pub fn may_dial(&self, number: &str) -> bool {
+        let national = number.strip_prefix('1').filter(|n| n.len() == 10).unwrap_or(number);
+        let premium = national.len() == 10 && (national.starts_with("900") || national.starts_with("976"));
+        !premium && self.destinations.iter().filter_map(|d| crate::dialplan::Pattern::parse(d).ok()).any(|p| p.matches(number))
     }
 }
 
@@ -106,5 +126,18 @@ mod tests {
         assert_eq!((e.field.as_str(), e.line), ("fax.ident", 2));
         let e = Config::parse("[fax]\nudptl_ec = \"parity\"\n", "t.toml").unwrap_err();
         assert_eq!(e.field, "fax.udptl_ec");
+        let e = Config::parse("[fax]\ndestinations = [\"_Z(\"]\n", "t.toml").unwrap_err();
+        assert_eq!(e.field, "fax.destinations");
+    }
+
+    #[test]
+    fn default_destinations_are_national_only() {
+        let f = super::FaxConfig::default();
+        for ok in ["5552000", "2125551234", "12125551234"] {
+            assert!(f.may_dial(ok), "{ok}");
+        }
+        for no in ["011441234567890", "+441234567890", "0044123456789", "19005551234", "9765551234", "911", "1234"] {
+            assert!(!f.may_dial(no), "{no}");
+        }
     }
 }

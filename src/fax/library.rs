@@ -90,3 +90,31 @@ async fn rasterise_pdf(pdf: &Path, out: &Path) -> Result<(), DocumentError> {
         Ok(Ok(_)) => Ok(()),
     }
 }
+
+/// At first start the library is empty: copy the demo documents that ship
+/// beside the dialplans (`<dialplans>/fax-library/`) into it, so the demo
+/// menu's fax-on-demand works out of the box. An existing library is
+/// never touched.
+pub fn seed(data_dir: &Path, cfg: &crate::config::FaxConfig, dialplans: &Path) {
+    let dir = library_dir(data_dir, cfg);
+    if dir.exists() {
+        return;
+    }
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        tracing::warn!(dir = %dir.display(), "fax library not created: {e}");
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dialplans.join("fax-library")) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        let sendable = p.extension().and_then(|x| x.to_str()).is_some_and(|x| matches!(x, "tif" | "tiff" | "pdf"));
+        if sendable {
+            if let Some(name) = p.file_name() {
+                if let Err(err) = std::fs::copy(&p, dir.join(name)) {
+                    tracing::warn!(file = %p.display(), "fax library seed: {err}");
+                }
+            }
+        }
+    }
+    tracing::info!(dir = %dir.display(), "fax library created from the demo documents");
+}

@@ -102,13 +102,18 @@ impl Ua {
     }
 
     fn request(&mut self, method: &str, body: &str, cseq: Option<u32>) -> (String, String) {
+        let ctype = if method == "INFO" { "application/dtmf-relay" } else { "application/sdp" };
+        self.request_typed(method, ctype, body, cseq)
+    }
+
+    fn request_typed(&mut self, method: &str, content_type: &str, body: &str, cseq: Option<u32>) -> (String, String) {
         let seq = cseq.unwrap_or_else(|| {
             self.cseq += 1;
             self.cseq
         });
         let branch = format!("z9hG4bK{}", tag());
         let to = if self.to_tag.is_empty() { self.to.clone() } else { format!("{};tag={}", self.to, self.to_tag) };
-        let ctype = if body.is_empty() { String::new() } else { "Content-Type: application/sdp\r\n".into() };
+        let ctype = if body.is_empty() { String::new() } else { format!("Content-Type: {content_type}\r\n") };
         let msg = format!(
             "{method} {} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {};tag={}\r\nTo: {to}\r\n\
 Call-ID: {}\r\nCSeq: {seq} {method}\r\nContact: <sip:ua@{}>\r\n{ctype}Content-Length: {}\r\n\r\n{body}",
@@ -203,6 +208,11 @@ Call-ID: {}\r\nCSeq: {seq} {method}\r\nContact: <sip:ua@{}>\r\n{ctype}Content-Le
             self.ack(self.cseq);
         }
         r
+    }
+
+    /// One key by SIP INFO (application/dtmf-relay, as many phones send).
+    pub fn info_digit(&mut self, key: char) -> Msg {
+        self.transact("INFO", &format!("Signal={key}\r\nDuration=160\r\n"))
     }
 
     pub fn bye(&mut self) -> Msg {

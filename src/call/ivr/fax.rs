@@ -106,6 +106,10 @@ impl Driver<'_> {
         let local_ident = ident.unwrap_or_else(|| ctx.config.fax.ident.clone());
         let header = header.unwrap_or_else(|| ctx.config.fax.header.clone());
         if let Some(number) = to.filter(|t| !t.is_empty()) {
+            if !ctx.config.fax.may_dial(&number) {
+                tracing::warn!(%number, "fax job refused: the number is not in [fax] destinations");
+                return failed(format!("number {number} may not be dialled for fax"));
+            }
             let job = crate::store::NewFaxJob {
                 remote_number: number.clone(),
                 local_ident,
