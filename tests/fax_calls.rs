@@ -345,3 +345,60 @@ fn demo_menu_fax_on_demand_sends_document_1001() {
     let line = sb.wait_log("dialplan finished", Duration::from_secs(20)).expect("the call ends");
     assert!(line.contains("main > menu > choice=4 > fax > choice=1 > fax-on-demand > fax-on-this-call > fax-done"), "{line}");
 }
+
+/// Wire check: Wireshark's T.38 dissector (`tshark -d udp.port==N,t38`)
+/// decodes every UDPTL datagram we sent during a 2-page T.38 fax with no
+/// malformed field. Captured on loopback with tshark itself.
+#[test]
+fn our_udptl_decodes_cleanly_in_tshark() {
+    let work = tempfile::tempdir().unwrap();
+    let doc = make_document(work.path(), 2);
+    let ua_port = free_udp();
+    let mut sb = appliance_with("", ua_port, Some(&doc));
+    let peer_port = free_udp();
+    let pcap = work.path().join("t38.pcapng");
+    let mut capture = std::process::Command::new("tshark")
+        .args(["-i", "lo", "-f", &format!("udp port {peer_port}"), "-w"])
+        .arg(&pcap)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tshark (Debian package tshark) runs");
+    // tshark says "Capturing on 'Loopback: lo'" once it captures.
+    let mut err = std::io::BufReader::new(capture.stderr.take().unwrap());
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut err, &mut line).unwrap_or(0) > 0 && !line.contains("Capturing on") {
+        line.clear();
+    }
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    let mut ua = Ua::new(ua_port, sip_addr(&sb), "5551000", ON_DEMAND_DID);
+    assert_eq!(ua.invite(&audio_sdp(free_udp())).status(), Some(200));
+    let r = ua.reinvite(&t38_sdp(peer_port, 0, "t38UDPRedundancy"));
+    let ours = media_port(&r.body, "image").expect("image answer");
+    let received = work.path().join("got.tif");
+    FaxPeer::receive(&received).t38().local_port(peer_port).remote(format!("127.0.0.1:{ours}")).calling(true).spawn().wait(T).assert_ok("peer");
+    sb.wait_log("fax sent on the call", Duration::from_secs(20)).expect("sent");
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(capture.id() as i32, libc::SIGINT) };
+    capture.wait().expect("tshark stops");
+    let out = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&pcap)
+        .args(["-d", &format!("udp.port=={peer_port},t38"), "-Y", &format!("udp.srcport=={ours}")])
+        .args(["-T", "fields", "-e", "t38.seq_number", "-e", "_ws.malformed", "-e", "t38.type_of_msg", "-e", "t38.malformed"])
+        .output()
+        .expect("tshark reads the capture");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    let all = std::process::Command::new("tshark").arg("-r").arg(&pcap).output().map(|o| String::from_utf8_lossy(&o.stdout).lines().take(5).collect::<Vec<_>>().join("\n")).unwrap_or_default();
+    assert!(rows.len() > 50, "only {} of our {all} datagrams captured (port {ours}):\n{text}\n{}", rows.len(), String::from_utf8_lossy(&out.stderr));
+    let undecoded: Vec<_> = rows.iter().filter(|r| r.first().is_none_or(|s| s.is_empty())).collect();
+    assert!(undecoded.is_empty(), "datagrams without a T.38 sequence number: {undecoded:?}");
+    let malformed: Vec<_> = rows.iter().filter(|r| [1, 3].iter().any(|&i| r.get(i).is_some_and(|m| !m.is_empty()))).collect();
+    if !malformed.is_empty() {
+        let _ = std::fs::copy(&pcap, "/tmp/t38-malformed.pcapng");
+    }
+    assert!(malformed.is_empty(), "malformed per tshark: {malformed:?}");
+    assert!(rows.iter().any(|r| r.get(2).is_some_and(|t| t.contains('1'))), "no data (t30-data) packets decoded: {text:.1000}");
+}

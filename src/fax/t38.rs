@@ -109,7 +109,7 @@ async fn run(
             }
         }
         while let Some((ifp, count)) = terminal.poll_ifp() {
-            for _ in 0..count {
+            for _ in 0..repeats(&ifp, count) {
                 match udptl.send(&ifp) {
                     Ok(datagram) => {
                         let _ = socket.send_to(datagram, remote).await;
@@ -130,4 +130,32 @@ async fn run(
     }
     stats.udptl = udptl.stats();
     stats
+}
+
+/// How many copies of an IFP go out. spandsp asks for repeats of
+/// indicators and of the last data packet of a signal; indicators are
+/// repeated as asked (there is no earlier packet whose redundancy could
+/// carry them), data packets are sent once because every later datagram
+/// repeats them anyway (redundancy), and a repeated end-of-signal data
+/// packet reads as a broken fragment to receivers that reassemble
+/// (Wireshark flags it malformed). In PER, the IFP's first bit is the
+/// data-field presence and the second the type-of-msg choice: 0 is
+/// t30-indicator.
+fn repeats(ifp: &[u8], count: u8) -> u8 {
+    match ifp.first() {
+        Some(b) if b & 0x40 == 0 => count.max(1),
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn indicators_repeat_data_does_not() {
+        // t30-indicator CNG (no data field): 0b0000_0010 << 1 in PER.
+        assert_eq!(super::repeats(&[0x02], 3), 3);
+        // t30-data v17-14400 with a data field: presence 1, choice 1.
+        assert_eq!(super::repeats(&[0xc0 | 0x08, 0x01], 3), 1);
+        assert_eq!(super::repeats(&[], 3), 1);
+    }
 }
