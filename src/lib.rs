@@ -12,6 +12,7 @@ pub mod config;
 pub mod cti;
 pub mod csv;
 pub mod dialplan;
+pub mod fax;
 pub mod mail;
 pub mod media;
 pub mod sdp;
