@@ -1,7 +1,8 @@
 //! SDP: parse, serialize and rewrite session descriptions (RFC 4566, with the RFC 3264
 //! offer/answer and RFC 3605 bits a B2BUA needs).
 //!
-//! Owns: the SDP model, its parser/serializer, and address/direction helpers.
+//! Owns: the SDP model, its parser/serializer, and address/direction helpers; `t38` reads and
+//! writes T.38 `m=image` sections and negotiates them.
 //! Must not touch: sockets or any I/O (sans-IO: bytes in, bytes out), SIP (the call layer maps
 //! [`SdpError`] to 400/488), media relaying (the `media` module consumes the addresses we return).
 
@@ -12,6 +13,7 @@ pub mod negotiate;
 mod parse;
 mod query;
 mod rewrite;
+pub mod t38;
 mod write;
 
 #[cfg(test)]
