@@ -39,7 +39,7 @@ fn replay(target: &str) {
 #[test]
 fn every_target_has_a_corpus_test() {
     let names: Vec<&str> = checks::TARGETS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["csv", "dialplan", "digest", "replaces", "rtcp", "rtp", "sdp", "sip_message"]);
+    assert_eq!(names, ["csv", "dialplan", "digest", "replaces", "rtcp", "rtp", "sdp", "sip_message", "t38_sdp", "udptl"]);
 }
 
 #[test]
@@ -80,4 +80,14 @@ fn csv_corpus() {
 #[test]
 fn replaces_corpus() {
     replay("replaces");
+}
+
+#[test]
+fn udptl_corpus() {
+    replay("udptl");
+}
+
+#[test]
+fn t38_sdp_corpus() {
+    replay("t38_sdp");
 }

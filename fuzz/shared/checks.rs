@@ -25,6 +25,8 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("rtp", check_rtp),
     ("sdp", check_sdp),
     ("sip_message", check_sip_message),
+    ("t38_sdp", check_t38_sdp),
+    ("udptl", check_udptl),
 ];
 
 // ---------------------------------------------------------------------------
@@ -311,5 +313,235 @@ pub fn check_replaces(data: &[u8]) {
     use switchboard::sip::replaces::Replaces;
     for r in [Replaces::parse(text).ok(), Replaces::from_refer_to(text).and_then(Result::ok)].into_iter().flatten() {
         assert!(!r.call_id.is_empty() && !r.to_tag.is_empty() && !r.from_tag.is_empty(), "{r:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// UDPTL (src/fax/udptl/) and T.38 in SDP (src/sdp/t38.rs)
+// ---------------------------------------------------------------------------
+
+use switchboard::fax::udptl::{self, ErrorCorrection, Udptl, UdptlConfig, UdptlError};
+use switchboard::sdp::t38::{self, T38Capabilities, T38Error, T38Params, UdpEc};
+
+/// Three uses of the input:
+/// 1. as one datagram: whatever `decode` accepts re-encodes (minimal PER, so no longer than the
+///    input) to bytes that decode to an equal packet;
+/// 2. as a stream of datagrams (each a length octet and that many octets) into one receiver:
+///    every call delivers in increasing sequence order ending with the datagram's own primary,
+///    within the accepted jump, and the counters add up;
+/// 3. as a script for a sender and a lossy channel (see `udptl_channel`).
+pub fn check_udptl(data: &[u8]) {
+    if let Ok(p) = udptl::decode(data) {
+        let n = udptl::encoded_len(&p).unwrap_or_else(|e| panic!("decoded packet does not re-encode: {e}"));
+        assert!(n <= data.len(), "re-encoding of {} octets is {n}", data.len());
+        let mut out = vec![0; n];
+        assert_eq!(udptl::encode(&p, &mut out), Ok(n));
+        assert_eq!(udptl::decode(&out).as_ref(), Ok(&p), "round trip differs");
+        assert_eq!(udptl::encode(&p, &mut vec![0; n - 1]), Err(UdptlError::BufferTooSmall { needed: n, available: n - 1 }));
+    }
+
+    let mut rx = Udptl::default();
+    let mut rest = data;
+    while let Some((&len, tail)) = rest.split_first() {
+        let (d, tail) = tail.split_at(usize::from(len).min(tail.len()));
+        rest = tail;
+        let before = rx.stats();
+        let next_before = rx.next_rx_seq();
+        let decoded = udptl::decode(d);
+        let items: Vec<(u16, Vec<u8>)> = match rx.receive(d) {
+            Ok(items) => items.map(|(s, i)| (s, i.to_vec())).collect(),
+            Err(e) => {
+                assert_eq!(decoded.as_ref().err(), Some(&e));
+                assert_eq!(rx.stats().malformed, before.malformed + 1);
+                continue;
+            }
+        };
+        let p = decoded.expect("receive accepted what decode refuses");
+        let after = rx.stats();
+        assert_eq!(after.received, before.received + 1);
+        assert_eq!(after.delivered - before.delivered, items.len() as u64);
+        match items.last() {
+            None => assert_eq!(
+                after.duplicates + after.out_of_window,
+                before.duplicates + before.out_of_window + 1,
+                "nothing delivered and nothing dropped"
+            ),
+            Some((seq, ifp)) => {
+                assert_eq!((*seq, ifp.as_slice()), (p.seq, p.primary), "the primary comes last");
+                assert_eq!(rx.next_rx_seq(), Some(p.seq.wrapping_add(1)));
+                let span: u32 = items.windows(2).map(|w| u32::from(w[1].0.wrapping_sub(w[0].0))).sum();
+                assert!(items.windows(2).all(|w| w[1].0.wrapping_sub(w[0].0) >= 1), "not in order: {items:?}");
+                assert!(span <= 1024, "a jump of {span} delivered at once");
+                let lost = after.lost - before.lost;
+                let recovered = (after.recovered_redundancy + after.recovered_fec)
+                    - (before.recovered_redundancy + before.recovered_fec);
+                assert_eq!(recovered + 1, items.len() as u64);
+                // From the expected seq to this one, each is delivered or counted lost, once
+                // (a first packet under 32 counts from 0); beyond the jump limit only a restart
+                // is accepted, which starts afresh.
+                let expected = next_before.unwrap_or(if p.seq < 32 { 0 } else { p.seq });
+                let gap = u64::from(p.seq.wrapping_sub(expected));
+                if gap <= 1024 {
+                    assert_eq!(lost + items.len() as u64, gap + 1, "expected {expected}, got {}", p.seq);
+                } else {
+                    assert_eq!((lost, items.len()), (0, 1), "a restart delivers only its packet");
+                }
+            }
+        }
+    }
+
+    udptl_channel(data);
+}
+
+/// A sender and a receiver joined by a lossy channel, scripted by the input: octet 0 picks the
+/// error correction and the datagram limit, then each record is a header octet (bit 7: drop
+/// this datagram; bits 0-5: IFP length - 1) and the IFP. Checks: every datagram fits the
+/// limit; everything delivered is what was sent under that sequence number (for FEC, possibly
+/// zero-padded: the known limit of parity FEC); with redundancy and room for all of it, a lost
+/// IFP comes back exactly when the next datagram that arrives is at most `depth` later.
+fn udptl_channel(data: &[u8]) {
+    let Some((&cfg, mut rest)) = data.split_first() else { return };
+    let error_correction = match cfg & 3 {
+        0 => ErrorCorrection::None,
+        1 | 3 => ErrorCorrection::Redundancy { depth: (cfg >> 2) & 7 },
+        _ => ErrorCorrection::Fec { span: 1 + (cfg >> 2) % 5, entries: 1 + (cfg >> 5) % 5 },
+    };
+    let roomy = cfg & 0x80 != 0 || matches!(error_correction, ErrorCorrection::None);
+    let max_datagram = if roomy { 1400 } else { 8 + usize::from(cfg) };
+    let mut tx = Udptl::new(UdptlConfig { error_correction, max_datagram });
+    let mut rx = Udptl::default();
+    let mut sent: Vec<Vec<u8>> = Vec::new();
+    let mut dropped: Vec<bool> = Vec::new();
+    let mut delivered: Vec<(u16, Vec<u8>)> = Vec::new();
+    while let Some((&h, tail)) = rest.split_first() {
+        if sent.len() >= 400 {
+            break;
+        }
+        let want = 1 + usize::from(h & 0x3f);
+        let (ifp, tail) = tail.split_at(want.min(tail.len()));
+        rest = tail;
+        if ifp.is_empty() {
+            break;
+        }
+        let d = match tx.send(ifp) {
+            Ok(d) => d.to_vec(),
+            Err(e) => {
+                assert_eq!(e, UdptlError::IfpTooLarge { len: ifp.len(), max_datagram });
+                assert!(ifp.len() + 5 > max_datagram, "IFP of {} refused under {max_datagram}", ifp.len());
+                continue;
+            }
+        };
+        assert!(d.len() <= max_datagram, "datagram of {} over {max_datagram}", d.len());
+        sent.push(ifp.to_vec());
+        let drop = h & 0x80 != 0;
+        dropped.push(drop);
+        if !drop {
+            let got = rx.receive(&d).expect("our own datagram decodes");
+            delivered.extend(got.map(|(s, i)| (s, i.to_vec())));
+        }
+    }
+
+    let mut last = None;
+    for (seq, ifp) in &delivered {
+        let i = usize::from(*seq);
+        assert!(last.is_none_or(|l| l < i), "delivery out of order: {last:?} then {i}");
+        last = Some(i);
+        let orig = sent.get(i).unwrap_or_else(|| panic!("seq {i} was never sent"));
+        match error_correction {
+            ErrorCorrection::Fec { .. } => assert!(
+                ifp.starts_with(orig) && ifp[orig.len()..].iter().all(|&b| b == 0),
+                "seq {i}: {ifp:?} is not {orig:?} (zero-padded)"
+            ),
+            _ => assert_eq!(ifp, orig, "seq {i}"),
+        }
+    }
+    if let (ErrorCorrection::Redundancy { depth }, true) = (error_correction, roomy) {
+        let got: std::collections::HashSet<usize> = delivered.iter().map(|(s, _)| usize::from(*s)).collect();
+        let first = dropped.iter().position(|d| !d);
+        for (q, &d) in dropped.iter().enumerate() {
+            let next = dropped.iter().skip(q + 1).position(|d| !d).map(|k| q + 1 + k);
+            // Packets before the first arrival count from 0 only if it is seq < 32.
+            let counted = first.is_some_and(|f| f < 32 || q >= f);
+            let expect = counted && (!d || next.is_some_and(|r| r - q <= usize::from(depth)));
+            assert_eq!(got.contains(&q), expect, "seq {q}: dropped {d}, next arrival {next:?}, depth {depth}");
+        }
+    }
+}
+
+/// T.38 in SDP: every T.38 section whose attributes parse survives write -> read unchanged and
+/// answers within the Annex D rules for two capability sets; `SessionDescription::t38` agrees
+/// with the sections; an answer we build for an offer has one `m=` per offered one, parses
+/// back to the agreed parameters, and processed as the answer to our own offer stays within it.
+pub fn check_t38_sdp(data: &[u8]) {
+    let Ok(desc) = sdp::parse(data) else { return };
+    let plain = T38Capabilities::default();
+    let full = T38Capabilities {
+        max_version: 3,
+        fec_tx: true,
+        fill_bit_removal: true,
+        transcoding_mmr: true,
+        transcoding_jbig: true,
+        ..plain
+    };
+    let rank = |e: Option<UdpEc>| match e {
+        None | Some(UdpEc::NoEc) => 0,
+        Some(UdpEc::Redundancy) => 1,
+        Some(UdpEc::Fec) => 2,
+    };
+    for m in desc.media.iter().filter(|m| m.is_t38_udptl()) {
+        let Ok(p) = m.t38_params() else { continue };
+        let mut again = m.clone();
+        p.apply_to(&mut again);
+        assert_eq!(again.t38_params(), Ok(p), "write -> read");
+        assert_eq!(T38Params::from_attributes(&p.to_attributes()), Ok(p));
+        for caps in [&plain, &full] {
+            let a = t38::answer_t38(&p, caps);
+            assert!(a.version <= p.version && a.version <= caps.max_version, "{a:?}");
+            let rate = a.max_bit_rate.expect("the answer states a rate");
+            assert!(rate <= caps.max_bit_rate && p.max_bit_rate.is_none_or(|r| rate <= r), "{a:?}");
+            assert_eq!(a.rate_management, p.rate_management);
+            assert!(!a.fill_bit_removal || (p.fill_bit_removal && caps.fill_bit_removal));
+            assert!(!a.transcoding_mmr || (p.transcoding_mmr && caps.transcoding_mmr));
+            assert!(!a.transcoding_jbig || (p.transcoding_jbig && caps.transcoding_jbig));
+            assert_eq!((a.max_buffer, a.max_datagram), (Some(caps.max_buffer), Some(caps.max_datagram)));
+            assert!(rank(a.udp_ec) <= rank(p.udp_ec), "{a:?} for {p:?}");
+            assert!(a.udp_ec != Some(UdpEc::Fec) || caps.fec_tx);
+            assert_eq!(a.udp_ec.is_none(), p.udp_ec.is_none());
+            let cfg = t38::udptl_config(&a, &p);
+            assert!((t38::MIN_FAR_MAX_DATAGRAM..=t38::MAX_FAR_MAX_DATAGRAM).contains(&cfg.max_datagram));
+            assert!(Udptl::new(cfg).send(&[0u8; 60]).is_ok(), "a 60-octet IFP must always fit: {cfg:?}");
+        }
+    }
+
+    match desc.t38() {
+        Err(T38Error::NoT38Media) => assert!(!desc.media.iter().any(|m| m.is_t38_udptl())),
+        Err(T38Error::Rejected { media }) => {
+            assert!(desc.media.iter().filter(|m| m.is_t38_udptl()).all(|m| m.port == 0));
+            assert!(desc.media.get(media).is_some_and(|m| m.is_t38_udptl()));
+        }
+        Err(T38Error::InvalidValue { .. } | T38Error::Conflicting { .. }) => {}
+        Ok((i, p)) => {
+            let m = &desc.media[i];
+            assert!(m.is_t38_udptl() && m.port != 0);
+            assert_eq!(m.t38_params(), Ok(p));
+            let (media, n) = t38::answer_t38_media(&desc, 4000, &plain).expect("an answerable offer");
+            assert_eq!(media.len(), desc.media.len());
+            assert_eq!((n.index, n.far), (i, p));
+            for (k, line) in media.iter().enumerate() {
+                assert_eq!(line.port != 0, k == i, "media {k}");
+            }
+            let mut answer = desc.clone();
+            answer.media = media;
+            answer.connection = Some(sdp::Connection::for_ip([192, 0, 2, 10].into()));
+            let bytes = answer.to_bytes();
+            if bytes.len() <= sdp::MAX_SDP_LEN {
+                let back = sdp::parse(&bytes).unwrap_or_else(|e| panic!("our answer does not parse: {e}"));
+                assert_eq!(back.t38(), Ok((i, n.agreed)));
+                let offered = T38Params::offer(&plain);
+                let got = t38::process_t38_answer(&back, &offered).expect("our answer is usable");
+                assert!(got.agreed.version <= offered.version);
+                assert!(got.agreed.max_bit_rate <= offered.max_bit_rate);
+            }
+        }
     }
 }

@@ -1,8 +1,10 @@
 //! Fax: T.38 over UDPTL and G.711 audio fax. The T.30 engine is spandsp,
 //! behind the safe sans-IO seam in `engine` (the only `unsafe` in the
-//! crate); UDPTL framing and the SDP side are ours, in Rust. `audio` and
-//! `t38` run a session on a call's media; `tiff` and `pdf` turn what
-//! arrived into the PDF people open.
+//! crate); UDPTL framing (`udptl`: PER codec, sequence numbers, redundancy
+//! and parity-FEC recovery, sans-IO) and the SDP side (`crate::sdp::t38`)
+//! are ours, in Rust. `audio` and `t38` run a session on a call's media;
+//! `tiff` and `pdf` turn what arrived into the PDF people open; `library`
+//! prepares documents to send; `mail` sends received faxes on.
 //! Must not know SIP dialogs or the web: the call drivers own those.
 
 pub mod audio;
@@ -12,5 +14,5 @@ pub mod library;
 pub mod mail;
 pub mod pdf;
 pub mod t38;
-pub mod udptl;
 pub mod tiff;
+pub mod udptl;

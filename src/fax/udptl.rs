@@ -34,9 +34,13 @@ mod session;
 #[cfg(test)]
 mod tests;
 
-pub use codec::{decode, encode, encoded_len, Entries, EntriesIter, ErrorRecovery, UdptlPacket, MAX_UNFRAGMENTED_LEN};
+pub use codec::{
+    decode, encode, encoded_len, Entries, EntriesIter, ErrorRecovery, UdptlPacket,
+    MAX_UNFRAGMENTED_LEN,
+};
 pub use error::{Field, UdptlError};
 pub use session::{
-    Delivered, ErrorCorrection, Udptl, UdptlConfig, UdptlStats, DEFAULT_FEC_ENTRIES, DEFAULT_FEC_SPAN,
-    DEFAULT_MAX_DATAGRAM, DEFAULT_REDUNDANCY_DEPTH, MAX_FEC_ENTRIES, MAX_FEC_SPAN, MAX_REDUNDANCY_DEPTH,
+    Delivered, ErrorCorrection, Udptl, UdptlConfig, UdptlStats, DEFAULT_FEC_ENTRIES,
+    DEFAULT_FEC_SPAN, DEFAULT_MAX_DATAGRAM, DEFAULT_REDUNDANCY_DEPTH, MAX_FEC_ENTRIES,
+    MAX_FEC_SPAN, MAX_REDUNDANCY_DEPTH,
 };

@@ -20,7 +20,8 @@ use thiserror::Error;
 
 use super::model::{Attribute, MediaDescription, SessionDescription};
 use crate::fax::udptl::{
-    ErrorCorrection, UdptlConfig, DEFAULT_FEC_ENTRIES, DEFAULT_FEC_SPAN, DEFAULT_MAX_DATAGRAM, DEFAULT_REDUNDANCY_DEPTH,
+    ErrorCorrection, UdptlConfig, DEFAULT_FEC_ENTRIES, DEFAULT_FEC_SPAN, DEFAULT_MAX_DATAGRAM,
+    DEFAULT_REDUNDANCY_DEPTH,
 };
 
 /// `T38FaxRateManagement` (T.38 D.2.3): how TCF training is handled.
@@ -192,7 +193,11 @@ const NAMES: [(Name, &str); 9] = [
 
 fn lookup(name: &str) -> Option<(usize, Name, &'static str)> {
     let name = name.trim();
-    NAMES.iter().enumerate().find(|(_, (_, n))| n.eq_ignore_ascii_case(name)).map(|(i, (k, n))| (i, *k, *n))
+    NAMES
+        .iter()
+        .enumerate()
+        .find(|(_, (_, n))| n.eq_ignore_ascii_case(name))
+        .map(|(i, (k, n))| (i, *k, *n))
 }
 
 /// Whether `name` is one of the T.38 attributes this module reads and writes.
@@ -209,7 +214,11 @@ enum Value {
     Flag(bool),
 }
 
-fn parse_value(kind: Name, attribute: &'static str, value: Option<&str>) -> Result<Value, T38Error> {
+fn parse_value(
+    kind: Name,
+    attribute: &'static str,
+    value: Option<&str>,
+) -> Result<Value, T38Error> {
     let bad = T38Error::InvalidValue { attribute };
     let text = value.map(str::trim);
     match kind {
@@ -254,7 +263,9 @@ impl T38Params {
     pub fn from_attributes(attributes: &[Attribute]) -> Result<T38Params, T38Error> {
         let mut seen: [Option<Value>; NAMES.len()] = [None; NAMES.len()];
         for a in attributes {
-            let Some((slot, kind, attribute)) = lookup(&a.name) else { continue };
+            let Some((slot, kind, attribute)) = lookup(&a.name) else {
+                continue;
+            };
             let v = parse_value(kind, attribute, a.value.as_deref())?;
             match seen.get_mut(slot) {
                 Some(Some(prev)) if *prev != v => return Err(T38Error::Conflicting { attribute }),
@@ -266,7 +277,9 @@ impl T38Params {
         for ((kind, _), v) in NAMES.iter().zip(seen) {
             match (kind, v) {
                 // The range of the version was checked by parse_value.
-                (Name::Version, Some(Value::Number(n))) => p.version = u8::try_from(n).unwrap_or(u8::MAX),
+                (Name::Version, Some(Value::Number(n))) => {
+                    p.version = u8::try_from(n).unwrap_or(u8::MAX)
+                }
                 (Name::MaxBitRate, Some(Value::Number(n))) => p.max_bit_rate = Some(n),
                 (Name::MaxBuffer, Some(Value::Number(n))) => p.max_buffer = Some(n),
                 (Name::MaxDatagram, Some(Value::Number(n))) => p.max_datagram = Some(n),
@@ -297,7 +310,10 @@ impl T38Params {
                 a.push(Attribute::property(name));
             }
         }
-        a.push(Attribute::value("T38FaxRateManagement", self.rate_management.as_str()));
+        a.push(Attribute::value(
+            "T38FaxRateManagement",
+            self.rate_management.as_str(),
+        ));
         if let Some(n) = self.max_buffer {
             a.push(Attribute::value("T38FaxMaxBuffer", &n.to_string()));
         }
@@ -347,7 +363,11 @@ impl T38Params {
 ///   is answered with none either;
 /// - buffer and datagram sizes: ours (they describe the author's receiver).
 pub fn answer_t38(offer: &T38Params, ours: &T38Capabilities) -> T38Params {
-    let fallback = if ours.redundancy { UdpEc::Redundancy } else { UdpEc::NoEc };
+    let fallback = if ours.redundancy {
+        UdpEc::Redundancy
+    } else {
+        UdpEc::NoEc
+    };
     let udp_ec = offer.udp_ec.map(|ec| match ec {
         UdpEc::Fec if ours.fec_tx => UdpEc::Fec,
         UdpEc::Fec => fallback,
@@ -356,7 +376,11 @@ pub fn answer_t38(offer: &T38Params, ours: &T38Capabilities) -> T38Params {
     });
     T38Params {
         version: offer.version.min(ours.max_version),
-        max_bit_rate: Some(offer.max_bit_rate.map_or(ours.max_bit_rate, |r| r.min(ours.max_bit_rate))),
+        max_bit_rate: Some(
+            offer
+                .max_bit_rate
+                .map_or(ours.max_bit_rate, |r| r.min(ours.max_bit_rate)),
+        ),
         rate_management: offer.rate_management,
         max_buffer: Some(ours.max_buffer),
         max_datagram: Some(ours.max_datagram),
@@ -383,14 +407,24 @@ pub const MIN_FAR_MAX_DATAGRAM: usize = 65;
 pub fn udptl_config(answer: &T38Params, far: &T38Params) -> UdptlConfig {
     let max_datagram = match far.max_datagram {
         None | Some(0) => DEFAULT_MAX_DATAGRAM,
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX).clamp(MIN_FAR_MAX_DATAGRAM, MAX_FAR_MAX_DATAGRAM),
+        Some(n) => usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .clamp(MIN_FAR_MAX_DATAGRAM, MAX_FAR_MAX_DATAGRAM),
     };
     let error_correction = match answer.udp_ec {
-        Some(UdpEc::Redundancy) => ErrorCorrection::Redundancy { depth: DEFAULT_REDUNDANCY_DEPTH },
-        Some(UdpEc::Fec) => ErrorCorrection::Fec { span: DEFAULT_FEC_SPAN, entries: DEFAULT_FEC_ENTRIES },
+        Some(UdpEc::Redundancy) => ErrorCorrection::Redundancy {
+            depth: DEFAULT_REDUNDANCY_DEPTH,
+        },
+        Some(UdpEc::Fec) => ErrorCorrection::Fec {
+            span: DEFAULT_FEC_SPAN,
+            entries: DEFAULT_FEC_ENTRIES,
+        },
         Some(UdpEc::NoEc) | None => ErrorCorrection::None,
     };
-    UdptlConfig { error_correction, max_datagram }
+    UdptlConfig {
+        error_correction,
+        max_datagram,
+    }
 }
 
 impl MediaDescription {
@@ -398,7 +432,10 @@ impl MediaDescription {
     pub fn is_t38_udptl(&self) -> bool {
         self.media.trim().eq_ignore_ascii_case("image")
             && self.proto.trim().eq_ignore_ascii_case("udptl")
-            && self.formats.iter().any(|f| f.trim().eq_ignore_ascii_case("t38"))
+            && self
+                .formats
+                .iter()
+                .any(|f| f.trim().eq_ignore_ascii_case("t38"))
     }
 
     /// The T.38 parameters of this section (see [`T38Params::from_attributes`]).
@@ -412,7 +449,12 @@ impl SessionDescription {
     /// `Rejected` when every such section has port 0, `NoT38Media` when there is none.
     pub fn t38(&self) -> Result<(usize, T38Params), T38Error> {
         let mut rejected = None;
-        for (i, m) in self.media.iter().enumerate().filter(|(_, m)| m.is_t38_udptl()) {
+        for (i, m) in self
+            .media
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.is_t38_udptl())
+        {
             if m.port == 0 {
                 rejected.get_or_insert(i);
                 continue;
@@ -473,14 +515,25 @@ pub fn answer_t38_media(
             }
         })
         .collect();
-    Ok((media, T38Negotiated { index, far, agreed, udptl: udptl_config(&agreed, &far) }))
+    Ok((
+        media,
+        T38Negotiated {
+            index,
+            far,
+            agreed,
+            udptl: udptl_config(&agreed, &far),
+        },
+    ))
 }
 
 /// Take the answer to our T.38 offer (`offered` is what [`t38_offer_media`] put in it).
 /// `Rejected` means the far end declined T.38 (stay on audio). An answer that raises the
 /// version or the bit rate above the offer, or turns on an option we did not offer, is brought
 /// back within the offer rather than refused.
-pub fn process_t38_answer(answer: &SessionDescription, offered: &T38Params) -> Result<T38Negotiated, T38Error> {
+pub fn process_t38_answer(
+    answer: &SessionDescription,
+    offered: &T38Params,
+) -> Result<T38Negotiated, T38Error> {
     let (index, far) = answer.t38()?;
     let mut agreed = far;
     agreed.version = far.version.min(offered.version);
@@ -491,7 +544,12 @@ pub fn process_t38_answer(answer: &SessionDescription, offered: &T38Params) -> R
     agreed.fill_bit_removal &= offered.fill_bit_removal;
     agreed.transcoding_mmr &= offered.transcoding_mmr;
     agreed.transcoding_jbig &= offered.transcoding_jbig;
-    Ok(T38Negotiated { index, far, agreed, udptl: udptl_config(&agreed, &far) })
+    Ok(T38Negotiated {
+        index,
+        far,
+        agreed,
+        udptl: udptl_config(&agreed, &far),
+    })
 }
 
 fn image_line(port: u16) -> MediaDescription {

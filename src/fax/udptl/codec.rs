@@ -59,19 +59,26 @@ pub struct Entries<'a> {
 enum Repr<'a> {
     /// `count` elements, each a length determinant (unfragmented, checked by `decode`) and its
     /// octets, back to back in `bytes`.
-    Wire { count: usize, bytes: &'a [u8] },
+    Wire {
+        count: usize,
+        bytes: &'a [u8],
+    },
     Slices(&'a [&'a [u8]]),
 }
 
 impl<'a> Entries<'a> {
     /// A list to encode.
     pub fn from_slices(slices: &'a [&'a [u8]]) -> Self {
-        Entries { repr: Repr::Slices(slices) }
+        Entries {
+            repr: Repr::Slices(slices),
+        }
     }
 
     /// No elements.
     pub fn empty() -> Self {
-        Entries { repr: Repr::Slices(&[]) }
+        Entries {
+            repr: Repr::Slices(&[]),
+        }
     }
 
     /// Number of elements.
@@ -89,7 +96,10 @@ impl<'a> Entries<'a> {
     /// The elements in wire order.
     pub fn iter(&self) -> EntriesIter<'a> {
         match self.repr {
-            Repr::Wire { count, bytes } => EntriesIter(IterRepr::Wire { left: count, reader: Reader::new(bytes) }),
+            Repr::Wire { count, bytes } => EntriesIter(IterRepr::Wire {
+                left: count,
+                reader: Reader::new(bytes),
+            }),
             Repr::Slices(s) => EntriesIter(IterRepr::Slices(s.iter())),
         }
     }
@@ -176,7 +186,11 @@ impl<'a> Reader<'a> {
                 self.pos += n;
                 Ok(s)
             }
-            None => Err(UdptlError::Truncated { field, offset: self.pos, needed: n - rest.len() }),
+            None => Err(UdptlError::Truncated {
+                field,
+                offset: self.pos,
+                needed: n - rest.len(),
+            }),
         }
     }
 
@@ -226,7 +240,11 @@ impl<'a> Reader<'a> {
             Some(_) => {}
         }
         // Leading zero octets may pad a value (non-minimal but decodable); what is left must fit.
-        let significant = octets.iter().position(|&b| b != 0).and_then(|i| octets.get(i..)).unwrap_or(&[]);
+        let significant = octets
+            .iter()
+            .position(|&b| b != 0)
+            .and_then(|i| octets.get(i..))
+            .unwrap_or(&[]);
         if significant.len() > 4 {
             return Err(bad);
         }
@@ -240,7 +258,13 @@ pub fn decode(datagram: &[u8]) -> Result<UdptlPacket<'_>, UdptlError> {
     let seq_octets = r.take(2, Field::SeqNumber)?;
     let seq = match seq_octets {
         [hi, lo] => u16::from_be_bytes([*hi, *lo]),
-        _ => return Err(UdptlError::Truncated { field: Field::SeqNumber, offset: 0, needed: 2 }),
+        _ => {
+            return Err(UdptlError::Truncated {
+                field: Field::SeqNumber,
+                offset: 0,
+                needed: 2,
+            })
+        }
     };
     let primary = r.open_type(Field::PrimaryIfp)?;
     let choice = r.u8(Field::ErrorRecovery)?;
@@ -255,9 +279,16 @@ pub fn decode(datagram: &[u8]) -> Result<UdptlPacket<'_>, UdptlError> {
         ErrorRecovery::Fec { npackets, data }
     };
     if r.remaining() > 0 {
-        return Err(UdptlError::TrailingOctets { offset: r.pos, extra: r.remaining() });
+        return Err(UdptlError::TrailingOctets {
+            offset: r.pos,
+            extra: r.remaining(),
+        });
     }
-    Ok(UdptlPacket { seq, primary, recovery })
+    Ok(UdptlPacket {
+        seq,
+        primary,
+        recovery,
+    })
 }
 
 /// Walk `count` elements with `element` to validate them, and return the view over their octets.
@@ -272,7 +303,9 @@ fn entries<'a>(
         element(r, i)?;
     }
     let bytes = r.buf.get(start..r.pos).unwrap_or(&[]);
-    Ok(Entries { repr: Repr::Wire { count, bytes } })
+    Ok(Entries {
+        repr: Repr::Wire { count, bytes },
+    })
 }
 
 /// Octets of the length determinant for `len` (unfragmented).
@@ -333,7 +366,10 @@ fn checked_length(field: Field, len: usize) -> Result<usize, UdptlError> {
 pub fn encode(packet: &UdptlPacket<'_>, out: &mut [u8]) -> Result<usize, UdptlError> {
     let needed = encoded_len(packet)?;
     let Some(out) = out.get_mut(..needed) else {
-        return Err(UdptlError::BufferTooSmall { needed, available: out.len() });
+        return Err(UdptlError::BufferTooSmall {
+            needed,
+            available: out.len(),
+        });
     };
     let mut w = SliceWriter { out, pos: 0 };
     w.put(&packet.seq.to_be_bytes());

@@ -52,12 +52,20 @@ impl fmt::Display for Field {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum UdptlError {
     /// The datagram ends inside `field`.
-    #[error("UDPTL datagram truncated in {field} at offset {offset}: {needed} more octet(s) needed")]
-    Truncated { field: Field, offset: usize, needed: usize },
+    #[error(
+        "UDPTL datagram truncated in {field} at offset {offset}: {needed} more octet(s) needed"
+    )]
+    Truncated {
+        field: Field,
+        offset: usize,
+        needed: usize,
+    },
     /// A length determinant of the fragmented form (first octet `11xxxxxx`, X.691 10.9.3.8:
     /// 16K-octet fragments), which no T.38 implementation sends for an IFP; refused rather than
     /// reassembled so that every IFP stays one contiguous slice of the datagram.
-    #[error("fragmented length determinant (>= 16384) in {field} at offset {offset} is not supported")]
+    #[error(
+        "fragmented length determinant (>= 16384) in {field} at offset {offset} is not supported"
+    )]
     FragmentedLength { field: Field, offset: usize },
     /// An open type of zero octets: X.691 10.2 replaces an empty encoding with one zero octet, so
     /// a zero length never comes from a correct encoder (and an IFP is never empty).

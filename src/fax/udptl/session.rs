@@ -24,7 +24,9 @@
 //! A known limit of T.38 parity FEC (spandsp and Asterisk alike): a packet rebuilt from FEC has
 //! the length of the longest packet in its group, so it may carry trailing zero octets.
 
-use super::codec::{decode, length_len, put_length, ErrorRecovery, UdptlPacket, MAX_UNFRAGMENTED_LEN};
+use super::codec::{
+    decode, length_len, put_length, ErrorRecovery, UdptlPacket, MAX_UNFRAGMENTED_LEN,
+};
 use super::error::{Field, UdptlError};
 
 /// Redundancy depth for IFP data packets when nothing else is configured (T.38 practice;
@@ -72,7 +74,9 @@ pub enum ErrorCorrection {
 
 impl Default for ErrorCorrection {
     fn default() -> Self {
-        ErrorCorrection::Redundancy { depth: DEFAULT_REDUNDANCY_DEPTH }
+        ErrorCorrection::Redundancy {
+            depth: DEFAULT_REDUNDANCY_DEPTH,
+        }
     }
 }
 
@@ -87,7 +91,10 @@ pub struct UdptlConfig {
 
 impl Default for UdptlConfig {
     fn default() -> Self {
-        UdptlConfig { error_correction: ErrorCorrection::default(), max_datagram: DEFAULT_MAX_DATAGRAM }
+        UdptlConfig {
+            error_correction: ErrorCorrection::default(),
+            max_datagram: DEFAULT_MAX_DATAGRAM,
+        }
     }
 }
 
@@ -96,14 +103,18 @@ impl UdptlConfig {
     fn normalized(self) -> Self {
         let error_correction = match self.error_correction {
             ErrorCorrection::None => ErrorCorrection::None,
-            ErrorCorrection::Redundancy { depth } => {
-                ErrorCorrection::Redundancy { depth: depth.min(MAX_REDUNDANCY_DEPTH) }
-            }
-            ErrorCorrection::Fec { span, entries } => {
-                ErrorCorrection::Fec { span: span.min(MAX_FEC_SPAN), entries: entries.min(MAX_FEC_ENTRIES) }
-            }
+            ErrorCorrection::Redundancy { depth } => ErrorCorrection::Redundancy {
+                depth: depth.min(MAX_REDUNDANCY_DEPTH),
+            },
+            ErrorCorrection::Fec { span, entries } => ErrorCorrection::Fec {
+                span: span.min(MAX_FEC_SPAN),
+                entries: entries.min(MAX_FEC_ENTRIES),
+            },
         };
-        UdptlConfig { error_correction, ..self }
+        UdptlConfig {
+            error_correction,
+            ..self
+        }
     }
 }
 
@@ -185,7 +196,11 @@ impl RxSlot {
     }
 
     fn fec_entry(&self, m: usize) -> &[u8] {
-        let start = if m == 0 { 0 } else { self.fec_ends.get(m - 1).copied().unwrap_or(0) };
+        let start = if m == 0 {
+            0
+        } else {
+            self.fec_ends.get(m - 1).copied().unwrap_or(0)
+        };
         let end = self.fec_ends.get(m).copied().unwrap_or(start);
         self.fec_data.get(start..end).unwrap_or(&[])
     }
@@ -202,7 +217,7 @@ pub struct Udptl {
     /// Next sequence number to deliver; `None` before the first datagram.
     rx_next: Option<u16>,
     rx_slots: [RxSlot; RING],
-    /// The last far-behind sequence number and how many consecutive ones led to it.
+    /// The last out-of-window sequence number and how many consecutive ones led to it.
     resync: Option<(u16, u8)>,
     scratch: Vec<u8>,
     out_data: Vec<u8>,
@@ -233,7 +248,13 @@ impl<'a> Iterator for Delivered<'a> {
 impl ExactSizeIterator for Delivered<'_> {}
 
 /// Append one delivered IFP to the output buffers.
-fn push_out(data: &mut Vec<u8>, items: &mut Vec<(u16, usize, usize)>, stats: &mut UdptlStats, seq: u16, ifp: &[u8]) {
+fn push_out(
+    data: &mut Vec<u8>,
+    items: &mut Vec<(u16, usize, usize)>,
+    stats: &mut UdptlStats,
+    seq: u16,
+    ifp: &[u8],
+) {
     let start = data.len();
     data.extend_from_slice(ifp);
     items.push((seq, start, data.len()));
@@ -301,9 +322,14 @@ impl Udptl {
     /// that does not fit `max_datagram` even without error recovery.
     pub fn send(&mut self, ifp: &[u8]) -> Result<&[u8], UdptlError> {
         let max = self.config.max_datagram;
-        let too_large = UdptlError::IfpTooLarge { len: ifp.len(), max_datagram: max };
+        let too_large = UdptlError::IfpTooLarge {
+            len: ifp.len(),
+            max_datagram: max,
+        };
         if ifp.is_empty() {
-            return Err(UdptlError::EmptyIfp { field: Field::PrimaryIfp });
+            return Err(UdptlError::EmptyIfp {
+                field: Field::PrimaryIfp,
+            });
         }
         if ifp.len() > MAX_UNFRAGMENTED_LEN {
             return Err(too_large);
@@ -350,10 +376,10 @@ impl Udptl {
                 }
             }
             ErrorCorrection::Fec { span, entries } => {
-                let (span, mut entries) = fec_windup(usize::from(span), usize::from(entries), self.tx_history);
-                // The CHOICE octet 0x80, fec-npackets as a length octet and a one-octet INTEGER
-                // (span <= 5), and the one-octet count (entries <= 5); `base` already has the
-                // CHOICE octet.
+                let (span, mut entries) =
+                    fec_windup(usize::from(span), usize::from(entries), self.tx_history);
+                // fec-npackets as a length octet and a one-octet INTEGER (span <= 5), and the
+                // one-octet count (entries <= 5); `base` already has the CHOICE octet.
                 let header = 3;
                 loop {
                     let data: usize = (0..entries)
@@ -366,7 +392,13 @@ impl Udptl {
                         break;
                     }
                     if entries == 0 {
-                        return Err(too_large);
+                        // Not even an empty fec-info fits: an empty secondary list is two
+                        // octets shorter and just as valid.
+                        if base + 1 > max {
+                            return Err(too_large);
+                        }
+                        buf.extend_from_slice(&[0x00, 0x00]);
+                        return Ok(self.commit(seq, ifp));
                     }
                     entries -= 1;
                 }
@@ -386,13 +418,18 @@ impl Udptl {
             }
         }
 
+        Ok(self.commit(seq, ifp))
+    }
+
+    /// The datagram in `tx_buf` is complete: remember `ifp` for later redundancy/FEC, advance.
+    fn commit(&mut self, seq: u16, ifp: &[u8]) -> &[u8] {
         let slot = &mut self.tx_ring[usize::from(seq) & MASK];
         slot.clear();
         slot.extend_from_slice(ifp);
         self.tx_history = (self.tx_history + 1).min(WINDOW);
         self.tx_seq = seq.wrapping_add(1);
         self.stats.sent += 1;
-        Ok(&self.tx_buf)
+        &self.tx_buf
     }
 
     /// Take one received datagram. Returns the IFPs it releases in sequence order: recovered
@@ -423,7 +460,7 @@ impl Udptl {
         if ahead <= MAX_JUMP {
             self.resync = None;
             self.accept(&pkt, ahead);
-        } else if behind != 0 && usize::from(behind) <= WINDOW {
+        } else if usize::from(behind) <= WINDOW {
             // A duplicate, or a late packet whose gap was already filled or reported.
             self.stats.duplicates += 1;
         } else if self.resync_step(seq) {
@@ -436,10 +473,13 @@ impl Udptl {
         } else {
             self.stats.out_of_window += 1;
         }
-        Ok(Delivered { data: &self.out_data, items: self.out_items.iter() })
+        Ok(Delivered {
+            data: &self.out_data,
+            items: self.out_items.iter(),
+        })
     }
 
-    /// Count consecutive far-behind packets; true when there have been enough to resynchronize.
+    /// Count consecutive out-of-window packets; true when there have been enough to resynchronize.
     fn resync_step(&mut self, seq: u16) -> bool {
         let run = match self.resync {
             Some((last, run)) if last.wrapping_add(1) == seq => run.saturating_add(1),
@@ -493,7 +533,9 @@ impl Udptl {
                 }
             }
         }
-        if (1..=in_window).any(|off| self.slot_of(seq.wrapping_sub(off as u16)).state == SlotState::Absent) {
+        if (1..=in_window)
+            .any(|off| self.slot_of(seq.wrapping_sub(off as u16)).state == SlotState::Absent)
+        {
             self.fec_repair(seq);
         }
 
@@ -506,7 +548,13 @@ impl Udptl {
             if let Some(list) = secondaries {
                 for (i, ifp) in list.iter().enumerate().skip(WINDOW).take(gap - WINDOW) {
                     let q = seq.wrapping_sub(i as u16 + 1);
-                    push_out(&mut self.out_data, &mut self.out_items, &mut self.stats, q, ifp);
+                    push_out(
+                        &mut self.out_data,
+                        &mut self.out_items,
+                        &mut self.stats,
+                        q,
+                        ifp,
+                    );
                     far_recovered += 1;
                 }
             }
@@ -526,12 +574,24 @@ impl Udptl {
                         Origin::Fec => self.stats.recovered_fec += 1,
                         Origin::Primary => {}
                     }
-                    push_out(&mut self.out_data, &mut self.out_items, &mut self.stats, q, &slot.ifp);
+                    push_out(
+                        &mut self.out_data,
+                        &mut self.out_items,
+                        &mut self.stats,
+                        q,
+                        &slot.ifp,
+                    );
                 }
                 SlotState::Absent | SlotState::Empty => self.stats.lost += 1,
             }
         }
-        push_out(&mut self.out_data, &mut self.out_items, &mut self.stats, seq, pkt.primary);
+        push_out(
+            &mut self.out_data,
+            &mut self.out_items,
+            &mut self.stats,
+            seq,
+            pkt.primary,
+        );
         self.rx_next = Some(seq.wrapping_add(1));
     }
 
@@ -549,14 +609,20 @@ impl Udptl {
             for off_l in 0..=WINDOW {
                 let l = newest.wrapping_sub(off_l as u16);
                 let holder = self.slot_of(l);
-                if holder.seq != l || holder.fec_entries == 0 || !matches!(holder.state, SlotState::Present(_)) {
+                if holder.seq != l
+                    || holder.fec_entries == 0
+                    || !matches!(holder.state, SlotState::Present(_))
+                {
                     continue;
                 }
                 let (span, entries) = (holder.fec_span, holder.fec_entries);
                 for m in 0..entries {
-                    let Some(target) = self.repairable(newest, l, m, span, entries) else { continue };
+                    let Some(target) = self.repairable(newest, l, m, span, entries) else {
+                        continue;
+                    };
                     self.scratch.clear();
-                    self.scratch.extend_from_slice(self.rx_slots[usize::from(l) & MASK].fec_entry(m));
+                    self.scratch
+                        .extend_from_slice(self.rx_slots[usize::from(l) & MASK].fec_entry(m));
                     for q in fec_group(l, m, span, entries).filter(|&q| q != target) {
                         let member = &self.rx_slots[usize::from(q) & MASK].ifp;
                         for (d, s) in self.scratch.iter_mut().zip(member) {
@@ -577,7 +643,14 @@ impl Udptl {
 
     /// The one absent member of FEC group `m` of the packet `l`, if the group lies in the window
     /// with every other member present.
-    fn repairable(&self, newest: u16, l: u16, m: usize, span: usize, entries: usize) -> Option<u16> {
+    fn repairable(
+        &self,
+        newest: u16,
+        l: u16,
+        m: usize,
+        span: usize,
+        entries: usize,
+    ) -> Option<u16> {
         let mut missing = None;
         for q in fec_group(l, m, span, entries) {
             let off = usize::from(newest.wrapping_sub(q));
@@ -618,5 +691,8 @@ fn fec_group(seq: u16, m: usize, span: usize, entries: usize) -> impl Iterator<I
 
 /// Length of FEC entry `m`: the longest IFP of its group.
 fn fec_high_tide(ring: &[Vec<u8>; RING], seq: u16, m: usize, span: usize, entries: usize) -> usize {
-    fec_group(seq, m, span, entries).map(|q| ring[usize::from(q) & MASK].len()).max().unwrap_or(0)
+    fec_group(seq, m, span, entries)
+        .map(|q| ring[usize::from(q) & MASK].len())
+        .max()
+        .unwrap_or(0)
 }

@@ -52,9 +52,14 @@ fn decodes_empty_secondary_list_as_no_error_correction() {
 fn decodes_fec_info() {
     let p = decode(FEC).unwrap();
     assert_eq!((p.seq, p.primary), (16, &[0xC0, 0x01, 0xFF][..]));
-    let ErrorRecovery::Fec { npackets, data } = p.recovery else { panic!("{p:?}") };
+    let ErrorRecovery::Fec { npackets, data } = p.recovery else {
+        panic!("{p:?}")
+    };
     assert_eq!(npackets, 3);
-    assert_eq!(data.iter().collect::<Vec<_>>(), [&[0xAA, 0x55][..], &[0x0F][..]]);
+    assert_eq!(
+        data.iter().collect::<Vec<_>>(),
+        [&[0xAA, 0x55][..], &[0x0F][..]]
+    );
     assert_eq!(reencode(&p), FEC);
 }
 
@@ -69,14 +74,25 @@ fn decodes_two_octet_length_and_top_sequence_number() {
 #[test]
 fn encodes_what_a_caller_builds() {
     let older: [&[u8]; 2] = [&[0x04], &[0x02]];
-    let p = UdptlPacket { seq: 5, primary: &[0x06], recovery: ErrorRecovery::Secondary(Entries::from_slices(&older)) };
+    let p = UdptlPacket {
+        seq: 5,
+        primary: &[0x06],
+        recovery: ErrorRecovery::Secondary(Entries::from_slices(&older)),
+    };
     assert_eq!(reencode(&p), REDUNDANCY);
-    assert_eq!(decode(REDUNDANCY).unwrap(), p, "a wire view equals the same slices");
+    assert_eq!(
+        decode(REDUNDANCY).unwrap(),
+        p,
+        "a wire view equals the same slices"
+    );
     let fec: [&[u8]; 2] = [&[0xAA, 0x55], &[0x0F]];
     let p = UdptlPacket {
         seq: 16,
         primary: &[0xC0, 0x01, 0xFF],
-        recovery: ErrorRecovery::Fec { npackets: 3, data: Entries::from_slices(&fec) },
+        recovery: ErrorRecovery::Fec {
+            npackets: 3,
+            data: Entries::from_slices(&fec),
+        },
     };
     assert_eq!(reencode(&p), FEC);
 }
@@ -90,10 +106,18 @@ fn accepts_non_minimal_forms_and_choice_padding() {
     assert_eq!(reencode(&p), [0x00, 0x05, 0x01, 0x06, 0x00, 0x00]);
     // CHOICE 0xFF is fec-info; npackets padded to two octets (00 03).
     let p = decode(&[0x00, 0x05, 0x01, 0x06, 0xFF, 0x02, 0x00, 0x03, 0x00]).unwrap();
-    assert_eq!(p.recovery, ErrorRecovery::Fec { npackets: 3, data: Entries::empty() });
+    assert_eq!(
+        p.recovery,
+        ErrorRecovery::Fec {
+            npackets: 3,
+            data: Entries::empty()
+        }
+    );
     // Empty fec-data elements are legal (OCTET STRING, not an open type).
     let p = decode(&[0x00, 0x05, 0x01, 0x06, 0x80, 0x01, 0x01, 0x01, 0x00]).unwrap();
-    let ErrorRecovery::Fec { data, .. } = p.recovery else { panic!() };
+    let ErrorRecovery::Fec { data, .. } = p.recovery else {
+        panic!()
+    };
     assert_eq!(data.iter().collect::<Vec<&[u8]>>(), [&[] as &[u8]]);
 }
 
@@ -111,46 +135,149 @@ fn fec_npackets_integer_forms() {
     assert_eq!(with(&[0x01, 0x7F]), Ok(127));
     assert_eq!(with(&[0x02, 0x00, 0x80]), Ok(128));
     assert_eq!(with(&[0x05, 0x00, 0xFF, 0xFF, 0xFF, 0xFF]), Ok(u32::MAX));
-    let bad = Err(UdptlError::InvalidInteger { field: Field::FecNpackets, offset: 5 });
+    let bad = Err(UdptlError::InvalidInteger {
+        field: Field::FecNpackets,
+        offset: 5,
+    });
     assert_eq!(with(&[0x01, 0x80]), bad, "negative");
     assert_eq!(with(&[0x00]), bad, "zero octets");
-    assert_eq!(with(&[0x05, 0x01, 0x00, 0x00, 0x00, 0x00]), bad, "over 32 bits");
-    for n in [0, 1, 127, 128, 32767, 32768, 0x7f_ffff, 0x80_0000, 0x7fff_ffff, 0x8000_0000, u32::MAX] {
-        let p = UdptlPacket { seq: 1, primary: &[1], recovery: ErrorRecovery::Fec { npackets: n, data: Entries::empty() } };
+    assert_eq!(
+        with(&[0x05, 0x01, 0x00, 0x00, 0x00, 0x00]),
+        bad,
+        "over 32 bits"
+    );
+    for n in [
+        0,
+        1,
+        127,
+        128,
+        32767,
+        32768,
+        0x7f_ffff,
+        0x80_0000,
+        0x7fff_ffff,
+        0x8000_0000,
+        u32::MAX,
+    ] {
+        let p = UdptlPacket {
+            seq: 1,
+            primary: &[1],
+            recovery: ErrorRecovery::Fec {
+                npackets: n,
+                data: Entries::empty(),
+            },
+        };
         assert_eq!(decode(&reencode(&p)), Ok(p), "npackets {n}");
     }
 }
 
 #[test]
 fn decode_errors_name_field_and_offset() {
-    assert_eq!(decode(FRAGMENTED), Err(UdptlError::FragmentedLength { field: Field::PrimaryIfp, offset: 2 }));
-    assert_eq!(decode(TRUNCATED), Err(UdptlError::Truncated { field: Field::PrimaryIfp, offset: 3, needed: 3 }));
-    assert_eq!(decode(TRAILING), Err(UdptlError::TrailingOctets { offset: 6, extra: 1 }));
-    assert_eq!(decode(&[]), Err(UdptlError::Truncated { field: Field::SeqNumber, offset: 0, needed: 2 }));
-    assert_eq!(decode(&[0x00]), Err(UdptlError::Truncated { field: Field::SeqNumber, offset: 0, needed: 1 }));
-    assert_eq!(decode(&[0, 1]), Err(UdptlError::Truncated { field: Field::PrimaryIfp, offset: 2, needed: 1 }));
-    assert_eq!(decode(&[0, 1, 0x00, 0x00, 0x00]), Err(UdptlError::EmptyOpenType { field: Field::PrimaryIfp, offset: 2 }));
-    assert_eq!(decode(&[0, 1, 0x01, 0x02]), Err(UdptlError::Truncated { field: Field::ErrorRecovery, offset: 4, needed: 1 }));
-    assert_eq!(decode(&[0, 1, 0x01, 0x02, 0x00]), Err(UdptlError::Truncated { field: Field::SecondaryCount, offset: 5, needed: 1 }));
+    assert_eq!(
+        decode(FRAGMENTED),
+        Err(UdptlError::FragmentedLength {
+            field: Field::PrimaryIfp,
+            offset: 2
+        })
+    );
+    assert_eq!(
+        decode(TRUNCATED),
+        Err(UdptlError::Truncated {
+            field: Field::PrimaryIfp,
+            offset: 3,
+            needed: 3
+        })
+    );
+    assert_eq!(
+        decode(TRAILING),
+        Err(UdptlError::TrailingOctets {
+            offset: 6,
+            extra: 1
+        })
+    );
+    assert_eq!(
+        decode(&[]),
+        Err(UdptlError::Truncated {
+            field: Field::SeqNumber,
+            offset: 0,
+            needed: 2
+        })
+    );
+    assert_eq!(
+        decode(&[0x00]),
+        Err(UdptlError::Truncated {
+            field: Field::SeqNumber,
+            offset: 0,
+            needed: 1
+        })
+    );
+    assert_eq!(
+        decode(&[0, 1]),
+        Err(UdptlError::Truncated {
+            field: Field::PrimaryIfp,
+            offset: 2,
+            needed: 1
+        })
+    );
+    assert_eq!(
+        decode(&[0, 1, 0x00, 0x00, 0x00]),
+        Err(UdptlError::EmptyOpenType {
+            field: Field::PrimaryIfp,
+            offset: 2
+        })
+    );
+    assert_eq!(
+        decode(&[0, 1, 0x01, 0x02]),
+        Err(UdptlError::Truncated {
+            field: Field::ErrorRecovery,
+            offset: 4,
+            needed: 1
+        })
+    );
+    assert_eq!(
+        decode(&[0, 1, 0x01, 0x02, 0x00]),
+        Err(UdptlError::Truncated {
+            field: Field::SecondaryCount,
+            offset: 5,
+            needed: 1
+        })
+    );
     assert_eq!(
         decode(&[0, 1, 0x01, 0x02, 0x00, 0x02, 0x01, 0x02, 0x00]),
-        Err(UdptlError::EmptyOpenType { field: Field::SecondaryIfp(1), offset: 8 })
+        Err(UdptlError::EmptyOpenType {
+            field: Field::SecondaryIfp(1),
+            offset: 8
+        })
     );
     // A hostile element count fails on the first missing element, not after 16383 steps.
     assert_eq!(
         decode(&[0, 1, 0x01, 0x02, 0x00, 0xBF, 0xFF]),
-        Err(UdptlError::Truncated { field: Field::SecondaryIfp(0), offset: 7, needed: 1 })
+        Err(UdptlError::Truncated {
+            field: Field::SecondaryIfp(0),
+            offset: 7,
+            needed: 1
+        })
     );
     assert_eq!(
         decode(&[0, 1, 0x01, 0x02, 0x80, 0x01, 0x03, 0xC4]),
-        Err(UdptlError::FragmentedLength { field: Field::FecCount, offset: 7 })
+        Err(UdptlError::FragmentedLength {
+            field: Field::FecCount,
+            offset: 7
+        })
     );
     assert_eq!(
         decode(&[0, 1, 0x01, 0x02, 0x80, 0x01, 0x03, 0x01, 0x03, 0xAA]),
-        Err(UdptlError::Truncated { field: Field::FecData(0), offset: 9, needed: 2 })
+        Err(UdptlError::Truncated {
+            field: Field::FecData(0),
+            offset: 9,
+            needed: 2
+        })
     );
     let e = decode(&[0, 1, 0x01, 0x02, 0x00, 0x02, 0x01, 0x02, 0x00]).unwrap_err();
-    assert_eq!(e.to_string(), "empty open type in secondary-ifp-packets[1] at offset 8");
+    assert_eq!(
+        e.to_string(),
+        "empty open type in secondary-ifp-packets[1] at offset 8"
+    );
     assert_eq!(
         decode(FRAGMENTED).unwrap_err().to_string(),
         "fragmented length determinant (>= 16384) in primary-ifp-packet at offset 2 is not supported"
@@ -160,19 +287,65 @@ fn decode_errors_name_field_and_offset() {
 #[test]
 fn encode_errors() {
     let none = ErrorRecovery::Secondary(Entries::empty());
-    let p = UdptlPacket { seq: 0, primary: &[], recovery: none };
-    assert_eq!(encoded_len(&p), Err(UdptlError::EmptyIfp { field: Field::PrimaryIfp }));
+    let p = UdptlPacket {
+        seq: 0,
+        primary: &[],
+        recovery: none,
+    };
+    assert_eq!(
+        encoded_len(&p),
+        Err(UdptlError::EmptyIfp {
+            field: Field::PrimaryIfp
+        })
+    );
     let big = vec![7u8; MAX_UNFRAGMENTED_LEN + 1];
-    let p = UdptlPacket { seq: 0, primary: &big, recovery: none };
-    assert_eq!(encoded_len(&p), Err(UdptlError::LengthTooLarge { field: Field::PrimaryIfp, len: 16384 }));
+    let p = UdptlPacket {
+        seq: 0,
+        primary: &big,
+        recovery: none,
+    };
+    assert_eq!(
+        encoded_len(&p),
+        Err(UdptlError::LengthTooLarge {
+            field: Field::PrimaryIfp,
+            len: 16384
+        })
+    );
     let max = vec![7u8; MAX_UNFRAGMENTED_LEN];
-    let p = UdptlPacket { seq: 0, primary: &max, recovery: none };
-    assert_eq!(decode(&reencode(&p)), Ok(p), "16383 is the largest unfragmented length");
-    let p = UdptlPacket { seq: 0, primary: &[1, 2], recovery: none };
-    assert_eq!(encode(&p, &mut [0; 6]), Err(UdptlError::BufferTooSmall { needed: 7, available: 6 }));
+    let p = UdptlPacket {
+        seq: 0,
+        primary: &max,
+        recovery: none,
+    };
+    assert_eq!(
+        decode(&reencode(&p)),
+        Ok(p),
+        "16383 is the largest unfragmented length"
+    );
+    let p = UdptlPacket {
+        seq: 0,
+        primary: &[1, 2],
+        recovery: none,
+    };
+    assert_eq!(
+        encode(&p, &mut [0; 6]),
+        Err(UdptlError::BufferTooSmall {
+            needed: 7,
+            available: 6
+        })
+    );
     let empty: [&[u8]; 1] = [&[]];
-    let p = UdptlPacket { seq: 0, primary: &[1], recovery: ErrorRecovery::Secondary(Entries::from_slices(&empty)) };
-    assert_eq!(encoded_len(&p), Err(UdptlError::EmptyIfp { field: Field::SecondaryIfp(0) }));
+    let p = UdptlPacket {
+        seq: 0,
+        primary: &[1],
+        recovery: ErrorRecovery::Secondary(Entries::from_slices(&empty)),
+    };
+    assert_eq!(
+        encoded_len(&p),
+        Err(UdptlError::EmptyIfp {
+            field: Field::SecondaryIfp(0)
+        })
+    );
 }
 
 fn arb_ifp(max: usize) -> impl Strategy<Value = Vec<u8>> {
@@ -251,13 +424,22 @@ proptest! {
 // ---------------------------------------------------------------------------
 
 fn redundancy(depth: u8, max_datagram: usize) -> Udptl {
-    Udptl::new(UdptlConfig { error_correction: ErrorCorrection::Redundancy { depth }, max_datagram })
+    Udptl::new(UdptlConfig {
+        error_correction: ErrorCorrection::Redundancy { depth },
+        max_datagram,
+    })
 }
 
 #[test]
 fn redundancy_winds_up_to_depth_newest_first() {
     let mut tx = Udptl::default();
-    assert_eq!(tx.config(), UdptlConfig { error_correction: ErrorCorrection::Redundancy { depth: 3 }, max_datagram: 400 });
+    assert_eq!(
+        tx.config(),
+        UdptlConfig {
+            error_correction: ErrorCorrection::Redundancy { depth: 3 },
+            max_datagram: 400
+        }
+    );
     let ifps: Vec<Vec<u8>> = (1..=6u8).map(|i| vec![i; usize::from(i)]).collect();
     for (i, ifp) in ifps.iter().enumerate() {
         let d = tx.send(ifp).unwrap().to_vec();
@@ -269,13 +451,19 @@ fn redundancy_winds_up_to_depth_newest_first() {
     // First datagram, byte for byte: seq 0, primary {01}, empty list.
     let mut tx = Udptl::default();
     assert_eq!(tx.send(&[1]).unwrap(), [0x00, 0x00, 0x01, 0x01, 0x00, 0x00]);
-    assert_eq!(tx.send(&[2]).unwrap(), [0x00, 0x01, 0x01, 0x02, 0x00, 0x01, 0x01, 0x01]);
+    assert_eq!(
+        tx.send(&[2]).unwrap(),
+        [0x00, 0x01, 0x01, 0x02, 0x00, 0x01, 0x01, 0x01]
+    );
     assert_eq!(tx.stats().sent, 2);
 }
 
 #[test]
 fn no_error_correction_sends_an_empty_list() {
-    let mut tx = Udptl::new(UdptlConfig { error_correction: ErrorCorrection::None, max_datagram: 400 });
+    let mut tx = Udptl::new(UdptlConfig {
+        error_correction: ErrorCorrection::None,
+        max_datagram: 400,
+    });
     assert_eq!(tx.send(&[2]).unwrap(), NO_EC);
     assert_eq!(tx.send(&[2]).unwrap(), [0x00, 0x01, 0x01, 0x02, 0x00, 0x00]);
 }
@@ -290,7 +478,11 @@ fn redundancy_is_dropped_oldest_first_to_fit_max_datagram() {
     let d = tx.send(&[3; 10]).unwrap().to_vec();
     assert_eq!(d.len(), 37);
     let p = decode(&d).unwrap();
-    assert_eq!(secondaries(&p), [&[2; 10][..], &[1; 10][..]], "the oldest (seq 0) was dropped");
+    assert_eq!(
+        secondaries(&p),
+        [&[2; 10][..], &[1; 10][..]],
+        "the oldest (seq 0) was dropped"
+    );
     // A large previous IFP stops the list there even if an older, smaller one would fit.
     let mut tx = redundancy(3, 40);
     tx.send(&[0; 2]).unwrap();
@@ -302,35 +494,97 @@ fn redundancy_is_dropped_oldest_first_to_fit_max_datagram() {
 #[test]
 fn oversized_or_empty_ifp_is_an_error_and_does_not_consume_a_seq() {
     let mut tx = redundancy(3, 20);
-    assert_eq!(tx.send(&[1; 16]), Err(UdptlError::IfpTooLarge { len: 16, max_datagram: 20 }));
-    assert_eq!(tx.send(&[]), Err(UdptlError::EmptyIfp { field: Field::PrimaryIfp }));
+    assert_eq!(
+        tx.send(&[1; 16]),
+        Err(UdptlError::IfpTooLarge {
+            len: 16,
+            max_datagram: 20
+        })
+    );
+    assert_eq!(
+        tx.send(&[]),
+        Err(UdptlError::EmptyIfp {
+            field: Field::PrimaryIfp
+        })
+    );
     let d = tx.send(&[1; 15]).unwrap();
     assert_eq!((d.len(), decode(d).unwrap().seq), (20, 0));
     let mut tx = redundancy(3, 100_000);
     let huge = vec![0u8; 16384];
-    assert_eq!(tx.send(&huge), Err(UdptlError::IfpTooLarge { len: 16384, max_datagram: 100_000 }));
-    let mut tx = Udptl::new(UdptlConfig { error_correction: ErrorCorrection::Fec { span: 3, entries: 3 }, max_datagram: 10 });
-    assert_eq!(tx.send(&[1; 6]), Err(UdptlError::IfpTooLarge { len: 6, max_datagram: 10 }));
+    assert_eq!(
+        tx.send(&huge),
+        Err(UdptlError::IfpTooLarge {
+            len: 16384,
+            max_datagram: 100_000
+        })
+    );
+    let mut tx = Udptl::new(UdptlConfig {
+        error_correction: ErrorCorrection::Fec {
+            span: 3,
+            entries: 3,
+        },
+        max_datagram: 10,
+    });
+    assert_eq!(
+        tx.send(&[1; 6]),
+        Err(UdptlError::IfpTooLarge {
+            len: 6,
+            max_datagram: 10
+        })
+    );
     assert_eq!(tx.next_tx_seq(), 0);
+    // Where an empty fec-info does not fit but an empty secondary list does, that is sent.
+    assert_eq!(
+        tx.send(&[1; 5]).unwrap(),
+        [0x00, 0x00, 0x05, 1, 1, 1, 1, 1, 0x00, 0x00]
+    );
 }
 
 #[test]
 fn config_is_capped() {
-    let tx = Udptl::new(UdptlConfig { error_correction: ErrorCorrection::Redundancy { depth: 200 }, max_datagram: 400 });
-    assert_eq!(tx.config().error_correction, ErrorCorrection::Redundancy { depth: MAX_REDUNDANCY_DEPTH });
-    let tx = Udptl::new(UdptlConfig { error_correction: ErrorCorrection::Fec { span: 9, entries: 9 }, max_datagram: 400 });
-    assert_eq!(tx.config().error_correction, ErrorCorrection::Fec { span: MAX_FEC_SPAN, entries: MAX_FEC_ENTRIES });
+    let tx = Udptl::new(UdptlConfig {
+        error_correction: ErrorCorrection::Redundancy { depth: 200 },
+        max_datagram: 400,
+    });
+    assert_eq!(
+        tx.config().error_correction,
+        ErrorCorrection::Redundancy {
+            depth: MAX_REDUNDANCY_DEPTH
+        }
+    );
+    let tx = Udptl::new(UdptlConfig {
+        error_correction: ErrorCorrection::Fec {
+            span: 9,
+            entries: 9,
+        },
+        max_datagram: 400,
+    });
+    assert_eq!(
+        tx.config().error_correction,
+        ErrorCorrection::Fec {
+            span: MAX_FEC_SPAN,
+            entries: MAX_FEC_ENTRIES
+        }
+    );
 }
 
 #[test]
 fn fec_transmit_layout_matches_spandsp() {
-    let mut tx = Udptl::new(UdptlConfig { error_correction: ErrorCorrection::Fec { span: 2, entries: 2 }, max_datagram: 400 });
+    let mut tx = Udptl::new(UdptlConfig {
+        error_correction: ErrorCorrection::Fec {
+            span: 2,
+            entries: 2,
+        },
+        max_datagram: 400,
+    });
     let ifps: Vec<Vec<u8>> = (0..8u8).map(|i| vec![1 << i, i]).collect();
     let mut layouts = Vec::new();
     for ifp in &ifps {
         let d = tx.send(ifp).unwrap().to_vec();
         let p = decode(&d).unwrap();
-        let ErrorRecovery::Fec { npackets, data } = p.recovery else { panic!() };
+        let ErrorRecovery::Fec { npackets, data } = p.recovery else {
+            panic!()
+        };
         layouts.push((npackets, data.len()));
         if data.len() == 2 {
             let s = usize::from(p.seq);
@@ -344,7 +598,19 @@ fn fec_transmit_layout_matches_spandsp() {
         }
     }
     // Wind-up: nothing until span*1 packets exist, one entry until span*entries.
-    assert_eq!(layouts, [(0, 0), (0, 0), (2, 1), (2, 1), (2, 2), (2, 2), (2, 2), (2, 2)]);
+    assert_eq!(
+        layouts,
+        [
+            (0, 0),
+            (0, 0),
+            (2, 1),
+            (2, 1),
+            (2, 2),
+            (2, 2),
+            (2, 2),
+            (2, 2)
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -352,7 +618,10 @@ fn fec_transmit_layout_matches_spandsp() {
 // ---------------------------------------------------------------------------
 
 fn collect(rx: &mut Udptl, d: &[u8]) -> Vec<(u16, Vec<u8>)> {
-    rx.receive(d).expect("decodes").map(|(s, i)| (s, i.to_vec())).collect()
+    rx.receive(d)
+        .expect("decodes")
+        .map(|(s, i)| (s, i.to_vec()))
+        .collect()
 }
 
 fn seqs(items: &[(u16, Vec<u8>)]) -> Vec<u16> {
@@ -361,7 +630,11 @@ fn seqs(items: &[(u16, Vec<u8>)]) -> Vec<u16> {
 
 /// Build a datagram by hand with `encode`.
 fn datagram(seq: u16, primary: &[u8], older: &[&[u8]]) -> Vec<u8> {
-    reencode(&UdptlPacket { seq, primary, recovery: ErrorRecovery::Secondary(Entries::from_slices(older)) })
+    reencode(&UdptlPacket {
+        seq,
+        primary,
+        recovery: ErrorRecovery::Secondary(Entries::from_slices(older)),
+    })
 }
 
 #[test]
@@ -375,31 +648,55 @@ fn in_order_delivery_and_duplicates() {
     assert!(collect(&mut rx, &b).is_empty(), "duplicate dropped");
     assert!(collect(&mut rx, &a).is_empty(), "old packet dropped");
     let s = rx.stats();
-    assert_eq!((s.received, s.delivered, s.duplicates, s.lost), (4, 2, 2, 0));
+    assert_eq!(
+        (s.received, s.delivered, s.duplicates, s.lost),
+        (4, 2, 2, 0)
+    );
     assert_eq!(rx.next_rx_seq(), Some(2));
 }
 
 #[test]
 fn reordered_packet_is_recovered_then_dropped_late() {
     let mut tx = Udptl::default();
-    let d: Vec<Vec<u8>> = (0..4u8).map(|i| tx.send(&[i + 10]).unwrap().to_vec()).collect();
+    let d: Vec<Vec<u8>> = (0..4u8)
+        .map(|i| tx.send(&[i + 10]).unwrap().to_vec())
+        .collect();
     let mut rx = Udptl::default();
     assert_eq!(seqs(&collect(&mut rx, &d[0])), [0]);
     assert_eq!(seqs(&collect(&mut rx, &d[1])), [1]);
-    assert_eq!(collect(&mut rx, &d[3]), [(2, vec![12]), (3, vec![13])], "2 from 3's redundancy");
+    assert_eq!(
+        collect(&mut rx, &d[3]),
+        [(2, vec![12]), (3, vec![13])],
+        "2 from 3's redundancy"
+    );
     assert!(collect(&mut rx, &d[2]).is_empty(), "2 arrives late");
     let s = rx.stats();
-    assert_eq!((s.recovered_redundancy, s.duplicates, s.lost, s.delivered), (1, 1, 0, 4));
+    assert_eq!(
+        (s.recovered_redundancy, s.duplicates, s.lost, s.delivered),
+        (1, 1, 0, 4)
+    );
 }
 
 #[test]
 fn without_error_correction_a_gap_stays_visible() {
-    let mut tx = Udptl::new(UdptlConfig { error_correction: ErrorCorrection::None, max_datagram: 400 });
-    let d: Vec<Vec<u8>> = (0..3u8).map(|i| tx.send(&[i + 1]).unwrap().to_vec()).collect();
+    let mut tx = Udptl::new(UdptlConfig {
+        error_correction: ErrorCorrection::None,
+        max_datagram: 400,
+    });
+    let d: Vec<Vec<u8>> = (0..3u8)
+        .map(|i| tx.send(&[i + 1]).unwrap().to_vec())
+        .collect();
     let mut rx = Udptl::default();
     assert_eq!(seqs(&collect(&mut rx, &d[0])), [0]);
-    assert_eq!(seqs(&collect(&mut rx, &d[2])), [2], "1 lost: the jump is the report");
-    assert!(collect(&mut rx, &d[1]).is_empty(), "late after its gap was reported");
+    assert_eq!(
+        seqs(&collect(&mut rx, &d[2])),
+        [2],
+        "1 lost: the jump is the report"
+    );
+    assert!(
+        collect(&mut rx, &d[1]).is_empty(),
+        "late after its gap was reported"
+    );
     assert_eq!((rx.stats().lost, rx.stats().duplicates), (1, 1));
 }
 
@@ -414,19 +711,31 @@ fn first_packet_recovers_from_zero_or_starts_where_it_is() {
     assert_eq!((rx.stats().lost, rx.stats().recovered_redundancy), (3, 1));
     // A far end we join late (or that starts high): no loss is invented before it.
     let mut rx = Udptl::default();
-    assert_eq!(seqs(&collect(&mut rx, &datagram(1000, &[5], &[&[4]]))), [1000]);
+    assert_eq!(
+        seqs(&collect(&mut rx, &datagram(1000, &[5], &[&[4]]))),
+        [1000]
+    );
     assert_eq!(rx.stats().lost, 0);
 }
 
 #[test]
 fn sequence_numbers_wrap() {
     let mut rx = Udptl::default();
-    assert_eq!(seqs(&collect(&mut rx, &datagram(65533, &[1], &[]))), [65533]);
-    assert_eq!(seqs(&collect(&mut rx, &datagram(65534, &[2], &[]))), [65534]);
+    assert_eq!(
+        seqs(&collect(&mut rx, &datagram(65533, &[1], &[]))),
+        [65533]
+    );
+    assert_eq!(
+        seqs(&collect(&mut rx, &datagram(65534, &[2], &[]))),
+        [65534]
+    );
     // 65535 and 0 lost; 1 carries both.
     let got = collect(&mut rx, &datagram(1, &[5], &[&[4], &[3], &[2]]));
     assert_eq!(got, [(65535, vec![3]), (0, vec![4]), (1, vec![5])]);
-    assert!(collect(&mut rx, &datagram(65535, &[3], &[])).is_empty(), "behind across the wrap");
+    assert!(
+        collect(&mut rx, &datagram(65535, &[3], &[])).is_empty(),
+        "behind across the wrap"
+    );
     assert_eq!(rx.next_rx_seq(), Some(2));
 
     // Through the sender: 65540 packets with loss around the wrap.
@@ -436,7 +745,7 @@ fn sequence_numbers_wrap() {
     for i in 0..65_540u32 {
         let ifp = i.to_be_bytes();
         let d = tx.send(&ifp).unwrap().to_vec();
-        if matches!(i, 65_534 | 65_535 | 65_536) {
+        if (65_534..=65_536).contains(&i) {
             continue;
         }
         delivered.extend(collect(&mut rx, &d));
@@ -479,7 +788,11 @@ fn far_end_restart_resynchronizes() {
 #[test]
 fn long_gap_uses_redundancy_beyond_the_window() {
     let mut rx = Udptl::default();
-    assert_eq!(seqs(&collect(&mut rx, &datagram(9, &[9], &[]))), [9], "0..=8 lost before the first packet");
+    assert_eq!(
+        seqs(&collect(&mut rx, &datagram(9, &[9], &[]))),
+        [9],
+        "0..=8 lost before the first packet"
+    );
     assert_eq!(rx.stats().lost, 9);
     // Next expected is 10; seq 50 carries 45 earlier IFPs (newest first: 49, 48, ..., 5).
     let older: Vec<Vec<u8>> = (0..45u8).map(|i| vec![49 - i]).collect();
@@ -538,14 +851,14 @@ fn simulate(mut tx: Udptl, ifps: &[Vec<u8>], lost: &[bool]) -> (Udptl, Vec<(u16,
 #[test]
 fn five_percent_loss_with_redundancy_three() {
     const N: usize = 2000;
-    let mut rng = Pattern(0x5EED_0F_FA7);
-    let ifps: Vec<Vec<u8>> = (0..N).map(|i| vec![(i % 251) as u8; 1 + (rng.next() % 60) as usize]).collect();
+    let mut rng = Pattern(0x0005_EED0_FFA7);
+    let ifps: Vec<Vec<u8>> = (0..N)
+        .map(|i| vec![(i % 251) as u8; 1 + (rng.next() % 60) as usize])
+        .collect();
     let mut lost: Vec<bool> = (0..N).map(|_| rng.next() % 100 < 5).collect();
     lost[N - 1] = false; // something must arrive after the last loss
-    // A burst long enough to beat depth 3: four in a row.
-    for l in &mut lost[1000..1004] {
-        *l = true;
-    }
+                         // A burst long enough to beat depth 3: four in a row.
+    lost[1000..1004].fill(true);
 
     // Expected from the pattern alone: a lost packet comes back iff the next packet that
     // arrives is at most 3 later (it carries the last 3).
@@ -563,7 +876,11 @@ fn five_percent_loss_with_redundancy_three() {
     let (rx, out) = simulate(redundancy(3, 400), &ifps, &lost);
     let s = rx.stats();
     let dropped = lost.iter().filter(|&&l| l).count() as u64;
-    assert_eq!((dropped, s.recovered_redundancy, s.lost), (109, 108, 1), "the seeded pattern");
+    assert_eq!(
+        (dropped, s.recovered_redundancy, s.lost),
+        (109, 108, 1),
+        "the seeded pattern"
+    );
     assert_eq!(s.recovered_redundancy, expect_recovered);
     assert_eq!(expect_lost, [1000]);
     assert_eq!(s.delivered, N as u64 - 1);
@@ -576,12 +893,17 @@ fn five_percent_loss_with_redundancy_three() {
 }
 
 fn fec(span: u8, entries: u8) -> Udptl {
-    Udptl::new(UdptlConfig { error_correction: ErrorCorrection::Fec { span, entries }, max_datagram: 400 })
+    Udptl::new(UdptlConfig {
+        error_correction: ErrorCorrection::Fec { span, entries },
+        max_datagram: 400,
+    })
 }
 
 #[test]
 fn fec_recovers_a_single_loss_in_a_span() {
-    let ifps: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i, i.wrapping_mul(7), 0xA5 ^ i]).collect();
+    let ifps: Vec<Vec<u8>> = (0..40u8)
+        .map(|i| vec![i, i.wrapping_mul(7), 0xA5 ^ i])
+        .collect();
     let mut lost = vec![false; 40];
     lost[20] = true;
     let (rx, out) = simulate(fec(3, 3), &ifps, &lost);
@@ -608,13 +930,18 @@ fn fec_recovers_adjacent_losses_in_different_groups() {
 #[test]
 fn fec_rebuilt_packet_is_padded_to_its_group() {
     // The known limit of T.38 parity FEC: the rebuilt IFP has the group's longest length.
-    let ifps: Vec<Vec<u8>> = (0..30u8).map(|i| vec![i + 1; 1 + usize::from(i % 5)]).collect();
+    let ifps: Vec<Vec<u8>> = (0..30u8)
+        .map(|i| vec![i + 1; 1 + usize::from(i % 5)])
+        .collect();
     let mut lost = vec![false; 30];
     lost[15] = true;
     let (rx, out) = simulate(fec(3, 3), &ifps, &lost);
     assert_eq!(rx.stats().recovered_fec, 1);
     let (_, got) = out.iter().find(|(s, _)| *s == 15).unwrap();
-    assert!(got.starts_with(&ifps[15]) && got[ifps[15].len()..].iter().all(|&b| b == 0), "{got:?}");
+    assert!(
+        got.starts_with(&ifps[15]) && got[ifps[15].len()..].iter().all(|&b| b == 0),
+        "{got:?}"
+    );
     // Rebuilt from 16's entry 2: the group 15, 12, 9 (lengths 1, 3, 5).
     assert_eq!(got.len(), 5);
 }
@@ -625,9 +952,7 @@ fn fec_cannot_rebuild_two_losses_of_one_group() {
     // {21,18,15}: 21 and 22 come back, 20 and 23 share a group and are lost.
     let ifps: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 2]).collect();
     let mut lost = vec![false; 40];
-    for q in 20..24 {
-        lost[q] = true;
-    }
+    lost[20..24].fill(true);
     let (rx, out) = simulate(fec(3, 3), &ifps, &lost);
     assert_eq!((rx.stats().lost, rx.stats().recovered_fec), (2, 2));
     let got = seqs(&out);
@@ -661,7 +986,13 @@ fn far_end_switching_from_redundancy_to_fec() {
     let mut out = Vec::new();
     for (i, ifp) in ifps.iter().enumerate() {
         if i == 10 {
-            tx.set_config(UdptlConfig { error_correction: ErrorCorrection::Fec { span: 3, entries: 3 }, max_datagram: 400 });
+            tx.set_config(UdptlConfig {
+                error_correction: ErrorCorrection::Fec {
+                    span: 3,
+                    entries: 3,
+                },
+                max_datagram: 400,
+            });
         }
         let d = tx.send(ifp).unwrap().to_vec();
         if i != 5 && i != 20 {

@@ -6,4 +6,5 @@ mod negotiate;
 mod parse_vectors;
 mod query;
 mod rewrite;
+mod t38;
 pub(super) mod vectors;
