@@ -93,6 +93,16 @@ fn assert_pdf(tif: &Path) {
     let data = std::fs::read(&pdf).unwrap_or_else(|e| panic!("{}: {e}", pdf.display()));
     assert!(data.starts_with(b"%PDF-"), "not a PDF");
     assert_eq!(String::from_utf8_lossy(&data).matches("/CCITTFaxDecode").count(), 2, "two CCITT page images");
+    // Rendered back by ghostscript, the PDF shows the received pixels.
+    let rendered = tif.with_extension("rendered.tif");
+    let out = std::process::Command::new("gs")
+        .args(["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=tiffg4", "-r204x98"])
+        .arg(format!("-sOutputFile={}", rendered.display()))
+        .arg(&pdf)
+        .output()
+        .expect("ghostscript runs");
+    assert!(out.status.success(), "gs: {}", String::from_utf8_lossy(&out.stderr));
+    pages_identical(tif, &rendered).unwrap_or_else(|e| panic!("the PDF shows other pixels than the TIFF: {e}"));
 }
 
 fn t38_receive(ecm: bool, loss: Option<f64>) {

@@ -39,7 +39,7 @@ fn replay(target: &str) {
 #[test]
 fn every_target_has_a_corpus_test() {
     let names: Vec<&str> = checks::TARGETS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["csv", "dialplan", "digest", "replaces", "rtcp", "rtp", "sdp", "sip_message", "t38_sdp", "udptl"]);
+    assert_eq!(names, ["csv", "dialplan", "digest", "replaces", "rtcp", "rtp", "sdp", "sip_message", "t38_sdp", "tiff", "udptl"]);
 }
 
 #[test]
@@ -90,4 +90,9 @@ fn udptl_corpus() {
 #[test]
 fn t38_sdp_corpus() {
     replay("t38_sdp");
+}
+
+#[test]
+fn tiff_corpus() {
+    replay("tiff");
 }

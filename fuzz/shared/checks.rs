@@ -26,6 +26,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("sdp", check_sdp),
     ("sip_message", check_sip_message),
     ("t38_sdp", check_t38_sdp),
+    ("tiff", check_tiff),
     ("udptl", check_udptl),
 ];
 
@@ -544,4 +545,28 @@ pub fn check_t38_sdp(data: &[u8]) {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Fax TIFF (src/fax/tiff.rs) and its PDF (src/fax/pdf.rs)
+// ---------------------------------------------------------------------------
+
+/// `read_pages` on arbitrary bytes, then `tiff_to_pdf`. Properties: every
+/// strip of every page lies inside the file and the strips cover the page
+/// (what `pdf` slices by); a readable TIFF always makes a PDF with one page
+/// per TIFF page.
+pub fn check_tiff(data: &[u8]) {
+    use switchboard::fax::{pdf, tiff};
+    let Ok(pages) = tiff::read_pages(data) else { return };
+    for p in &pages {
+        assert!(p.width > 0 && p.length > 0);
+        assert_eq!(p.strips.iter().map(|s| u64::from(s.rows)).sum::<u64>(), u64::from(p.length));
+        for s in &p.strips {
+            assert!(s.offset.checked_add(s.len).is_some_and(|end| end <= data.len()), "{s:?} outside {} bytes", data.len());
+        }
+    }
+    let doc = pdf::tiff_to_pdf(data).expect("a readable TIFF makes a PDF");
+    assert!(doc.starts_with(b"%PDF-"));
+    let text = String::from_utf8_lossy(&doc);
+    assert_eq!(text.matches("/CCITTFaxDecode").count(), pages.iter().map(|p| p.strips.len()).sum::<usize>());
 }

@@ -76,9 +76,13 @@ fn write_image(pdf: &mut Pdf, r: Ref, page: &Page, rows: u32, data: &[u8]) {
         Coding::T6 => {
             parms.k(-1);
         }
-        Coding::T4 { two_d, byte_aligned } => {
+        Coding::T4 { two_d, .. } => {
             // K > 0: each line's tag bit says 1-D or 2-D, whatever K is.
-            parms.k(if two_d { 4 } else { 0 }).encoded_byte_align(byte_aligned);
+            // TIFF's fill bits (T4Options bit 2) pad before the EOL, which
+            // the decoder reads as part of the EOL; PDF's EncodedByteAlign
+            // means something else (padding before each line's data) and
+            // must stay off, or 1-D pages decode as garbage.
+            parms.k(if two_d { 4 } else { 0 }).end_of_line(true);
         }
     }
     parms.finish();
