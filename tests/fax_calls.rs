@@ -412,3 +412,50 @@ fn our_udptl_decodes_cleanly_in_tshark() {
     assert!(malformed.is_empty(), "malformed per tshark: {malformed:?}");
     assert!(rows.iter().any(|r| r.get(2).is_some_and(|t| t.contains('1'))), "no data (t30-data) packets decoded: {text:.1000}");
 }
+
+/// A fax machine calling the main number (not the fax line): the IVR hears
+/// its calling tone (CNG) during the welcome prompts and hands the call to
+/// the plan's `fax-in` context, which receives the fax.
+#[test]
+fn ivr_hears_cng_on_the_main_line_and_receives_the_fax() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ua_port = free_udp();
+    let cfg = format!(
+        "[media]\nprompts_dir = \"{}\"\n[trunks]\noptions_interval_secs = 0\n[dialplan]\ndir = \"{}\"\nfixed_time = \"2026-03-02T10:00:00+01:00\"\n",
+        repo.join("prompts").display(),
+        repo.join("dialplans").display()
+    );
+    let mut sb = Switchboard::new(&cfg).expect("prepare");
+    sb.admin_ok(&["trunk", "add", "carrier", "--host", &format!("127.0.0.1:{ua_port}")]);
+    sb.start().expect("start");
+    let work = tempfile::tempdir().unwrap();
+    let doc = make_document(work.path(), 1);
+    let mut ua = Ua::new(ua_port, sip_addr(&sb), "5551000", "5550100");
+    let rtp = free_udp();
+    let r = ua.invite(&audio_sdp(rtp));
+    assert_eq!(r.status(), Some(200), "{r:?}\n{}", sb.log());
+    let ours = media_port(&r.body, "audio").expect("audio answer");
+    let peer = FaxPeer::send(&doc).audio().local_port(rtp).remote(format!("127.0.0.1:{ours}")).calling(true).spawn();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refuser = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(m) = ua.recv(Duration::from_millis(200)) {
+                    match m.method() {
+                        Some("INVITE") => ua.respond(&m, 488, "Not Acceptable Here", ""),
+                        Some("BYE") => ua.respond(&m, 200, "OK", ""),
+                        _ => {}
+                    }
+                }
+            }
+        })
+    };
+    peer.wait(T).assert_ok("the calling fax machine");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    refuser.join().unwrap();
+    let tif = wait_received(&mut sb);
+    pages_identical(&doc, &tif).unwrap_or_else(|e| panic!("pages differ: {e}"));
+    let log = sb.log();
+    assert!(log.contains("fax calling tone heard"), "{log}");
+}

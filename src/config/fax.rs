@@ -44,6 +44,11 @@ pub struct FaxConfig {
     /// 1 + 10) and refuses international and 900/976 premium numbers; set
     /// it for your country.
     pub destinations: Vec<String>,
+    /// Listen for a fax machine's calling tone (CNG) while a dialplan
+    /// plays prompts or collects keys, and send the call to
+    /// `detect_context` when one is heard (if the plan has that context).
+    pub detect: bool,
+    pub detect_context: String,
 }
 
 impl Default for FaxConfig {
@@ -62,6 +67,8 @@ impl Default for FaxConfig {
             retry_secs: 120,
             max_session_secs: 900,
             destinations: vec!["_NXXXXXX".into(), "_NXXNXXXXXX".into(), "_1NXXNXXXXXX".into()],
+            detect: true,
+            detect_context: "fax-in".into(),
         }
     }
 }

@@ -316,6 +316,31 @@ impl Session {
         true
     }
 
+    /// Leaves whatever step waits for the caller (a play, collect or menu)
+    /// for `context`: a fax machine was heard, and the plan's fax context
+    /// takes the call. False when the context does not exist or the
+    /// session waits on something other than the caller.
+    pub fn jump(&mut self, context: &str) -> bool {
+        let waiting_on_caller = matches!(
+            self.state,
+            State::Run | State::AwaitPlay | State::AwaitCollect { .. } | State::MenuCollect { .. } | State::MenuInvalid { .. }
+        );
+        if !waiting_on_caller || !self.plan.contexts.contains_key(context) {
+            return false;
+        }
+        self.outstanding = None;
+        self.state = State::Run;
+        self.steps_since_input = 0;
+        self.trace.push(format!("jumped to {context}"));
+        self.enter(context);
+        true
+    }
+
+    /// Whether the plan has a context of that name.
+    pub fn has_context(&self, name: &str) -> bool {
+        self.plan.contexts.contains_key(name)
+    }
+
     /// Contexts entered and menu choices taken (`choice=1`, `fallback`).
     pub fn path(&self) -> &[String] {
         &self.path

@@ -69,4 +69,7 @@ pub enum OpResult {
     Recorded { duration_ms: u64, end: RecordEnd },
     /// The caller hung up during a play or collect.
     Hangup,
+    /// A fax machine's calling tone (CNG) was heard during a play or
+    /// collect: the call belongs to the fax context.
+    FaxTone,
 }

@@ -94,6 +94,9 @@ pub(crate) struct Driver<'a> {
     agent_offer: Option<u64>,
     /// Dialogs taken over from other calls (REFER with Replaces).
     adopted: Vec<consult::Adopted>,
+    /// Notified when the caller's audio carries a fax calling tone, while
+    /// the plan plays prompts (`[fax] detect`); `None` when not listening.
+    fax_tone: Option<Arc<tokio::sync::Notify>>,
 }
 
 pub async fn serve(
@@ -125,6 +128,7 @@ pub async fn serve(
         second: None,
         agent_offer: None,
         adopted: Vec::new(),
+        fax_tone: None,
     };
     let mut session = session;
     d.run(&mut session).await;

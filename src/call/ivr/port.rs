@@ -151,6 +151,38 @@ pub struct IvrMedia {
     /// while they consult after a handover).
     from_second: AudioFrame,
     pub side: Side,
+    /// Listening for a fax machine's CNG while the dialplan runs prompts.
+    pub fax_listen: Option<FaxListen>,
+}
+
+/// CNG detection on the caller's audio (`[fax] detect`): spandsp's
+/// detector at 8 kHz, fed by halving the 16 kHz caller frames (a pair
+/// average: CNG is 1100 Hz, far below the new Nyquist).
+pub struct FaxListen {
+    detector: crate::fax::engine::FaxToneDetector,
+    narrow: [i16; 160],
+    heard: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl FaxListen {
+    pub fn new(heard: std::sync::Arc<tokio::sync::Notify>) -> Option<FaxListen> {
+        let detector = crate::fax::engine::FaxToneDetector::new(crate::fax::engine::FaxTone::Cng).ok()?;
+        Some(FaxListen { detector, narrow: [0; 160], heard })
+    }
+
+    /// True once CNG was heard (the owner is told through `heard`).
+    fn put(&mut self, frame: &AudioFrame) -> bool {
+        let pcm = frame.pcm();
+        let n = (pcm.len() / 2).min(self.narrow.len());
+        for (i, s) in self.narrow[..n].iter_mut().enumerate() {
+            *s = ((i32::from(pcm[2 * i]) + i32::from(pcm[2 * i + 1])) / 2) as i16;
+        }
+        if self.detector.feed(&self.narrow[..n]) {
+            self.heard.notify_one();
+            return true;
+        }
+        false
+    }
 }
 
 impl IvrMedia {
@@ -168,6 +200,7 @@ impl IvrMedia {
             callee_slot: Slot::First,
             from_second: AudioFrame::silence(IVR_RATE),
             side: Side::None,
+            fax_listen: None,
         }
     }
 
@@ -265,6 +298,9 @@ impl MediaPort for CallerPort {
         }
         if let Feed::Port(p) = &mut m.feed {
             p.put_frame(frame);
+        }
+        if m.fax_listen.as_mut().is_some_and(|l| l.put(frame)) {
+            m.fax_listen = None;
         }
     }
     fn get_frame(&mut self, frame: &mut AudioFrame) -> bool {

@@ -48,6 +48,8 @@ pub(super) enum Wake {
     SecondHangup,
     /// The second party did not answer in time.
     SecondTimeout,
+    /// A fax machine's calling tone on the caller's audio.
+    FaxTone,
     /// Something irrelevant to the current operation.
     Nothing,
 }
@@ -55,6 +57,16 @@ pub(super) enum Wake {
 impl Driver<'_> {
     /// Runs the session to its end.
     pub(super) async fn run(&mut self, session: &mut Session) {
+        let fax = &self.ctx.config.fax;
+        if fax.detect && session.has_context(&fax.detect_context) {
+            let heard = std::sync::Arc::new(tokio::sync::Notify::new());
+            if let Some(l) = super::port::FaxListen::new(heard.clone()) {
+                if let Ok(mut s) = self.shared.lock() {
+                    s.fax_listen = Some(l);
+                }
+                self.fax_tone = Some(heard);
+            }
+        }
         loop {
             if self.caller_gone {
                 return;
@@ -71,6 +83,7 @@ impl Driver<'_> {
                     let media = names.into_iter().map(Media::Prompt).collect();
                     match self.op(Op::Play(media)).await {
                         OpResult::Hangup => return,
+                        OpResult::FaxTone if self.to_fax_context(session) => {}
                         _ => session.input(Event::PlayDone),
                     }
                 }
@@ -80,10 +93,12 @@ impl Driver<'_> {
                     match self.op(op).await {
                         OpResult::Digits(d) => session.input(Event::Digits(d)),
                         OpResult::Hangup => return,
+                        OpResult::FaxTone if self.to_fax_context(session) => {}
                         _ => session.input(Event::Timeout),
                     }
                 }
                 Action::Dial { targets, timeout_s, ringback } => {
+                    self.stop_fax_listen();
                     let music = match ringback {
                         Ringback::Tone => None,
                         Ringback::Music(class) => Some(class.unwrap_or_else(|| self.ctx.config.media.moh_class.clone())),
@@ -93,6 +108,7 @@ impl Driver<'_> {
                     session.input(Event::DialResult(r));
                 }
                 Action::Queue { name, members, priority, skills } => {
+                    self.stop_fax_listen();
                     let mut queue = name;
                     // Overflow to another queue follows at most a few hops.
                     let mut settled = false;
@@ -217,10 +233,12 @@ impl Driver<'_> {
                     session.input(Event::Recorded { path: path.display().to_string(), duration_ms });
                 }
                 Action::Conference { room } => {
+                    self.stop_fax_listen();
                     self.conference(&room).await;
                     return;
                 }
                 Action::FaxReceive { email, ident } => {
+                    self.stop_fax_listen();
                     let r = self.fax_receive(email, ident).await;
                     if self.caller_gone {
                         return;
@@ -228,6 +246,7 @@ impl Driver<'_> {
                     session.input(Event::Fax(r));
                 }
                 Action::FaxSend { document, to, ident, header } => {
+                    self.stop_fax_listen();
                     let r = self.fax_send(document, to, ident, header).await;
                     if self.caller_gone {
                         return;
@@ -279,6 +298,7 @@ impl Driver<'_> {
             BMedia(Option<EndpointEvent>),
             CMedia(Option<EndpointEvent>),
             Queue(Option<crate::call::acd::CallerDirective>),
+            FaxTone,
             Timer,
         }
         let queue = async {
@@ -287,8 +307,16 @@ impl Driver<'_> {
                 None => std::future::pending().await,
             }
         };
+        let fax_tone = self.fax_tone.clone();
+        let fax_heard = async {
+            match fax_tone {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         let got = tokio::select! {
             ev = self.rx.recv() => Got::Sip(ev),
+            _ = fax_heard => Got::FaxTone,
             Some(cmd) = self.control.recv() => Got::Cmd(cmd),
             ev = a_media => Got::AMedia(ev),
             ev = b_media => Got::BMedia(ev),
@@ -331,6 +359,7 @@ impl Driver<'_> {
                 Wake::SecondHangup
             }
             Got::Queue(Some(d)) => Wake::Queue(d),
+            Got::FaxTone => Wake::FaxTone,
             Got::Queue(None) => {
                 // The ACD went away: the caller is no longer queued.
                 self.queue_rx = None;
@@ -572,6 +601,10 @@ impl Driver<'_> {
                     let until = deadline.unwrap_or_else(|| self.play_end());
                     match self.wait(Some(until)).await {
                         Wake::Hangup => return OpResult::Hangup,
+                        Wake::FaxTone => {
+                            self.stop_playing();
+                            return OpResult::FaxTone;
+                        }
                         Wake::Digit(d) => {
                             self.stop_playing();
                             got.push(d);
@@ -589,6 +622,27 @@ impl Driver<'_> {
         }
     }
 
+    /// The caller is a fax machine: the plan's fax context takes over.
+    /// False (the step ends as if nothing happened) when the plan cannot
+    /// jump there.
+    fn to_fax_context(&mut self, session: &mut Session) -> bool {
+        self.stop_fax_listen();
+        let context = self.ctx.config.fax.detect_context.clone();
+        let jumped = session.jump(&context);
+        if jumped {
+            tracing::info!(%context, "fax calling tone heard: the fax context takes the call");
+        }
+        jumped
+    }
+
+    /// Stops listening for CNG (the call goes to people, or to fax).
+    pub(super) fn stop_fax_listen(&mut self) {
+        self.fax_tone = None;
+        if let Ok(mut s) = self.shared.lock() {
+            s.fax_listen = None;
+        }
+    }
+
     /// Plays to the end; digits typed meanwhile are kept for the next collect.
     pub(super) async fn play(&mut self, media: &[Media]) -> OpResult {
         if self.caller_gone {
@@ -602,6 +656,10 @@ impl Driver<'_> {
             let end = self.play_end();
             match self.wait(Some(end)).await {
                 Wake::Hangup => return OpResult::Hangup,
+                Wake::FaxTone => {
+                    self.stop_playing();
+                    return OpResult::FaxTone;
+                }
                 Wake::Digit(d) if self.typeahead.len() < 32 => self.typeahead.push(d),
                 _ => {}
             }
