@@ -10,8 +10,9 @@ BUILD_DEBS   := pkg-config libopus-dev gcc libtiff-dev libjpeg-dev libclang-dev
 # (s_client checks SIP over TLS, tests/sip_tls.rs), sox,
 # spandsp (reference DTMF), espeak-ng (speech for talk-off), opus-tools,
 # aiosmtpd (the SMTP receiver of tests/mail_smtp.rs), Chromium and its
-# WebDriver (the console's browser tests, tests/common/browser.rs).
-TEST_DEBS    := sip-tester baresip openssl sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools python3-aiosmtpd chromium chromium-driver
+# WebDriver (the console's browser tests, tests/common/browser.rs),
+# ghostscript (PDF documents sent as faxes, tests/console_fax.rs).
+TEST_DEBS    := sip-tester baresip openssl sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools python3-aiosmtpd chromium chromium-driver ghostscript
 APT_ENV      := DEBIAN_FRONTEND=noninteractive
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -2,7 +2,8 @@
 //! behind the safe sans-IO seam in `engine` (the only `unsafe` in the
 //! crate); UDPTL framing and the SDP side are ours, in Rust. `audio` and
 //! `t38` run a session on a call's media; `tiff` and `pdf` turn what
-//! arrived into the PDF people open.
+//! arrived into the PDF people open; `library` and `png` turn documents
+//! to send (TIFF, PDF, PNG) into TIFFs spandsp reads.
 //! Must not know SIP dialogs or the web: the call drivers own those.
 
 pub mod audio;
@@ -11,6 +12,7 @@ pub mod engine;
 pub mod library;
 pub mod mail;
 pub mod pdf;
+pub mod png;
 pub mod t38;
 pub mod udptl;
 pub mod tiff;

@@ -112,6 +112,7 @@ impl Driver<'_> {
                 header,
                 document: document.clone(),
                 tiff_path: tiff.relative.clone(),
+            pdf_path: tiff.pdf.clone(),
                 max_attempts: ctx.config.fax.attempts,
                 requested_by: "dialplan".into(),
             };
@@ -139,6 +140,7 @@ impl Driver<'_> {
             header,
             document: document.clone(),
             tiff_path: tiff.relative.clone(),
+            pdf_path: tiff.pdf.clone(),
             max_attempts: 1,
             requested_by: "dialplan".into(),
         };
