@@ -12,7 +12,8 @@ BUILD_DEBS   := pkg-config libopus-dev gcc libtiff-dev libjpeg-dev libclang-dev
 # aiosmtpd (the SMTP receiver of tests/mail_smtp.rs), Chromium and its
 # WebDriver (the console's browser tests, tests/common/browser.rs); for fax
 # (tests/fax_*.rs): ImageMagick makes and compares pages, ghostscript
-# renders our PDFs (and rasterises PDFs we send), tshark decodes our T.38.
+# renders our PDFs (and rasterises PDFs we send, tests/console_fax.rs),
+# tshark decodes our T.38.
 TEST_DEBS    := sip-tester baresip openssl sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools python3-aiosmtpd chromium chromium-driver imagemagick ghostscript tshark libtiff-tools
 APT_ENV      := DEBIAN_FRONTEND=noninteractive
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -211,6 +211,14 @@ impl crate::web::CoreApi for Status {
     fn data_dir(&self) -> Option<std::path::PathBuf> {
         Some(self.ctx.data_dir.clone())
     }
+    fn fax_send(&self, upload: crate::fax::library::Upload) -> crate::web::BoxFuture<Result<i64, crate::fax::library::SendError>> {
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            let id = crate::fax::library::queue_upload(&ctx.store, &ctx.data_dir, &ctx.config.fax, upload).await?;
+            ctx.fax_jobs.wake();
+            Ok(id)
+        })
+    }
     fn voicemail_config(&self) -> crate::config::VoicemailConfig {
         self.ctx.config.voicemail.clone()
     }

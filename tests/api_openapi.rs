@@ -100,6 +100,12 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/tls/certificate", "admin"),
     ("put", "/api/v1/tls/certificate", "admin"),
     ("post", "/api/v1/tls/certificate/regenerate", "admin"),
+    ("get", "/api/v1/faxes", "fax"),
+    ("post", "/api/v1/faxes", "fax"),
+    ("get", "/api/v1/faxes/{id}", "fax"),
+    ("delete", "/api/v1/faxes/{id}", "fax"),
+    ("get", "/api/v1/faxes/{id}/pdf", "fax"),
+    ("get", "/api/v1/faxes/{id}/tiff", "fax"),
 ];
 
 /// The methods probed on every documented path.
@@ -305,7 +311,7 @@ fn security_schemes_scopes_and_error_bodies() {
     assert_eq!(error["required"], json!(["error"]), "{error}");
     assert!(error["properties"]["error"]["type"] == "string" && error["properties"]["field"].is_object(), "{error}");
 
-    let scopes = ["events", "stats", "calls", "admin"];
+    let scopes = ["events", "stats", "calls", "fax", "admin"];
     for ((method, path), op) in operations(&doc) {
         if path == "/api/v1/openapi.json" {
             continue;
@@ -608,6 +614,19 @@ fn answers_with_data_fit_their_schemas() {
     let r = send("GET", "/api/v1/customers?limit=0", json, "");
     expect("get", "/api/v1/customers", &r, 422);
 
+    // A fax job (a TIFF to a number no trunk reaches), the list and the record.
+    let tiff = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/fax/two-pages.tif")).unwrap();
+    let r = request(sb.http_port, "POST", "/api/v1/faxes?to=5550199&name=t.tif", &[("Authorization", auth.as_str()), ("Content-Type", "image/tiff")], &tiff);
+    expect("post", "/api/v1/faxes", &r, 202);
+    let fax = serde_json::from_str::<Value>(&r.body).unwrap()["id"].as_i64().unwrap();
+    let r = send("GET", "/api/v1/faxes?direction=out", json, "");
+    expect("get", "/api/v1/faxes", &r, 200);
+    assert!(r.body.contains("t.tif"), "{}", r.body);
+    let r = send("GET", &format!("/api/v1/faxes/{fax}"), json, "");
+    expect("get", "/api/v1/faxes/{id}", &r, 200);
+    let r = send("POST", "/api/v1/faxes?to=x", "image/png", "");
+    expect("post", "/api/v1/faxes", &r, 422);
+
     // The ACD picks the queue up from the store within a few seconds.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     let stats = loop {
@@ -649,7 +668,7 @@ fn documented_scopes_are_the_checked_ones() {
         let out = sb.admin_ok(&["apikey", "add", &format!("only-{scope}"), "--scope", scope]);
         out.split_whitespace().find(|w| w.starts_with("sb_")).expect("API key printed").to_string()
     };
-    let keys: BTreeMap<&str, String> = ["events", "stats", "calls"].into_iter().map(|s| (s, key_for(s))).collect();
+    let keys: BTreeMap<&str, String> = ["events", "stats", "calls", "fax"].into_iter().map(|s| (s, key_for(s))).collect();
     let lacks = |r: &Resp| r.status == 403 && handler_json_error(r).is_some_and(|e| e.contains("lacks the"));
     let mut checked = 0;
     for ((method, path), op) in operations(&doc) {

@@ -120,7 +120,7 @@ async fn send(ctx: &Arc<Ctx>, job: &FaxRecord) -> (FaxSessionResult, Verdict) {
     if !tiff.is_file() {
         return (failed(format!("document {} is missing", tiff.display())), Verdict::Final);
     }
-    if !ctx.config.fax.may_dial(&job.remote_number) {
+    if !crate::fax::library::number_allowed(&ctx.store, &ctx.config.fax, &job.remote_number).await {
         return (failed(format!("number {} is not in [fax] destinations", job.remote_number)), Verdict::Final);
     }
     let targets = match originate::resolve(ctx, &job.remote_number).await {

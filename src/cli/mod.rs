@@ -174,7 +174,7 @@ pub enum ApiKeyCmd {
     Add {
         /// Key name (letters, digits, '-', '_', '.').
         name: String,
-        /// What the key may use: events, stats, calls or admin (all);
+        /// What the key may use: events, stats, calls, fax or admin (all);
         /// repeat or comma separate.
         #[arg(long = "scope", value_name = "SCOPE", value_delimiter = ',', required = true)]
         scopes: Vec<String>,

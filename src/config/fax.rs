@@ -42,7 +42,8 @@ pub struct FaxConfig {
     /// `_NXXNXXXXXX`). A caller can type a number into the fax-on-demand
     /// menu, so the default keeps to national numbers (7 or 10 digits, or
     /// 1 + 10) and refuses international and 900/976 premium numbers; set
-    /// it for your country.
+    /// it for your country. Our own extensions (a fax machine on an ATA)
+    /// are always allowed.
     pub destinations: Vec<String>,
     /// Listen for a fax machine's calling tone (CNG) while a dialplan
     /// plays prompts or collects keys, and send the call to
@@ -66,7 +67,7 @@ impl Default for FaxConfig {
             attempts: 3,
             retry_secs: 120,
             max_session_secs: 900,
-            destinations: vec!["_NXXXXXX".into(), "_NXXNXXXXXX".into(), "_1NXXNXXXXXX".into()],
+            destinations: vec!["_NXXXXXX".into(), "_NXXNXXXXXX".into(), "_1NXXNXXXXXX".into(), "_+1NXXNXXXXXX".into()],
             detect: true,
             detect_context: "fax-in".into(),
         }
@@ -116,7 +117,8 @@ impl FaxConfig {
     /// Whether an outbound fax job may dial `number`: it matches one of
     /// `destinations` and is not a premium-rate number (NANP 900/976).
     pub fn may_dial(&self, number: &str) -> bool {
-        let national = number.strip_prefix('1').filter(|n| n.len() == 10).unwrap_or(number);
+        let bare = number.strip_prefix('+').unwrap_or(number);
+        let national = bare.strip_prefix('1').filter(|n| n.len() == 10).unwrap_or(bare);
         let premium = national.len() == 10 && (national.starts_with("900") || national.starts_with("976"));
         !premium && self.destinations.iter().filter_map(|d| crate::dialplan::Pattern::parse(d).ok()).any(|p| p.matches(number))
     }
@@ -140,10 +142,10 @@ mod tests {
     #[test]
     fn default_destinations_are_national_only() {
         let f = super::FaxConfig::default();
-        for ok in ["5552000", "2125551234", "12125551234"] {
+        for ok in ["5552000", "2125551234", "12125551234", "+12125551234"] {
             assert!(f.may_dial(ok), "{ok}");
         }
-        for no in ["011441234567890", "+441234567890", "0044123456789", "19005551234", "9765551234", "911", "1234"] {
+        for no in ["011441234567890", "+441234567890", "0044123456789", "19005551234", "+19005551234", "9765551234", "911", "1234"] {
             assert!(!f.may_dial(no), "{no}");
         }
     }

@@ -4,7 +4,9 @@
 //! and parity-FEC recovery, sans-IO) and the SDP side (`crate::sdp::t38`)
 //! are ours, in Rust. `audio` and `t38` run a session on a call's media;
 //! `tiff` and `pdf` turn what arrived into the PDF people open; `library`
-//! prepares documents to send; `mail` sends received faxes on.
+//! and `png` turn
+//! documents to send (TIFF, PDF, PNG) into TIFFs spandsp reads; `mail`
+//! sends received faxes on.
 //! Must not know SIP dialogs or the web: the call drivers own those.
 
 pub mod audio;
@@ -13,6 +15,7 @@ pub mod engine;
 pub mod library;
 pub mod mail;
 pub mod pdf;
+pub mod png;
 pub mod t38;
 pub mod tiff;
 pub mod udptl;

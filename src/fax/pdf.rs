@@ -3,8 +3,9 @@
 //! XObjects with the `CCITTFaxDecode` filter (PDF 1.4, 7.4.6), so the PDF
 //! shows exactly the pixels the fax machine sent and is about the size of
 //! the TIFF. Only bit order is normalised (TIFF FillOrder 2 is reversed:
-//! PDF reads the most significant bit first). Knows nothing of T.30 or
-//! where files live.
+//! PDF reads the most significant bit first). Pages we made ourselves from
+//! a PNG (`super::png`) are embedded as 1-bit images, deflated
+//! ([`bilevel_to_pdf`]). Knows nothing of T.30 or where files live.
 
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref};
 
@@ -62,6 +63,42 @@ pub fn tiff_to_pdf(tiff: &[u8]) -> Result<Vec<u8>, TiffError> {
     Ok(pdf.finish())
 }
 
+/// The PDF of pages made by `super::png` (1728 pels wide, 204 x 196 dpi,
+/// 1 = black): each page one deflated 1-bit image.
+pub fn bilevel_to_pdf(doc: &super::png::Bilevel) -> Vec<u8> {
+    use std::io::Write;
+    let mut pdf = Pdf::new();
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let refs: Vec<(Ref, Ref, Ref)> = (0..doc.pages.len() as i32).map(|i| (Ref::new(3 + 3 * i), Ref::new(4 + 3 * i), Ref::new(5 + 3 * i))).collect();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids(refs.iter().map(|(p, _, _)| *p)).count(doc.pages.len() as i32);
+    let (x_dpi, y_dpi) = (super::png::X_DPI as f32, super::png::Y_DPI as f32);
+    for (i, (page, (page_ref, content_ref, image_ref))) in doc.pages.iter().zip(&refs).enumerate() {
+        let rows = doc.rows(i);
+        let (w, h) = (super::png::FAX_WIDTH as f32 * 72.0 / x_dpi, rows as f32 * 72.0 / y_dpi);
+        {
+            let mut p = pdf.page(*page_ref);
+            p.parent(tree).media_box(Rect::new(0.0, 0.0, w, h)).contents(*content_ref);
+            p.resources().x_objects().pair(Name(b"P"), *image_ref);
+        }
+        let mut content = Content::new();
+        content.save_state().transform([w, 0.0, 0.0, h, 0.0, 0.0]).x_object(Name(b"P")).restore_state();
+        pdf.stream(*content_ref, &content.finish());
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        // Writing to a Vec cannot fail.
+        let data = z.write_all(page).and_then(|_| z.finish()).unwrap_or_default();
+        let mut img = pdf.image_xobject(*image_ref, &data);
+        img.width(super::png::FAX_WIDTH as i32).height(rows as i32).bits_per_component(1);
+        img.color_space().device_gray();
+        // 1 bits are black: the reverse of DeviceGray's 0 = black.
+        img.decode([1.0, 0.0]);
+        img.filter(Filter::FlateDecode);
+        img.finish();
+    }
+    pdf.finish()
+}
+
 fn write_image(pdf: &mut Pdf, r: Ref, page: &Page, rows: u32, data: &[u8]) {
     let mut img = pdf.image_xobject(r, data);
     img.width(page.width as i32).height(rows as i32).bits_per_component(1);
@@ -104,6 +141,18 @@ mod tests {
         assert!(text.contains("/Columns 1728"));
         // 1728 px at 204 dpi is 609.88 pt wide.
         assert!(text.contains("609.88"), "{text:.1500}");
+    }
+
+    #[test]
+    fn png_pages_become_deflated_one_bit_images() {
+        let doc = super::super::png::Bilevel { pages: vec![vec![0xf0; 216 * 196], vec![0; 216 * 98]] };
+        let pdf = bilevel_to_pdf(&doc);
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.starts_with("%PDF-1."));
+        assert_eq!(text.matches("/FlateDecode").count(), 2);
+        assert!(text.contains("/Height 196") && text.contains("/Height 98") && text.contains("/Decode [1 0]"), "{text:.1500}");
+        // 196 rows at 196 dpi: one inch, 72 pt.
+        assert!(text.contains("/MediaBox [0 0 609.88") && text.contains(" 72]") && text.contains(" 36]"), "{text:.1500}");
     }
 
     #[test]

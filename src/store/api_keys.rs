@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::{map_unique, unix_now, Store, StoreError};
 
 /// Every scope a key may carry. `admin` implies the others (the web checks).
-pub const API_SCOPES: &[&str] = &["events", "stats", "calls", "admin"];
+pub const API_SCOPES: &[&str] = &["events", "stats", "calls", "fax", "admin"];
 
 /// Clear keys start with this, so a leaked one is recognisable in logs and
 /// by secret scanners.

@@ -69,6 +69,9 @@ pub struct NewFaxJob {
     pub document: String,
     /// The TIFF to send, relative to the data directory.
     pub tiff_path: String,
+    /// A PDF of the document for people to view, relative to the data
+    /// directory (uploads; none for most library documents).
+    pub pdf_path: Option<String>,
     pub max_attempts: u32,
     pub requested_by: String,
 }
@@ -95,6 +98,8 @@ pub struct FaxFilter {
     pub status: Option<String>,
     /// Matches remote number, remote ident, document.
     pub text: Option<String>,
+    /// Only rows of this requester (`user:<name>`: a console agent's own jobs).
+    pub requested_by: Option<String>,
     pub limit: u32,
     pub offset: u32,
 }
@@ -155,14 +160,15 @@ impl Store {
     pub async fn create_fax_job(&self, j: &NewFaxJob) -> Result<i64, StoreError> {
         let now = unix_ms();
         let done = sqlx::query(
-            "INSERT INTO faxes (direction, status, remote_number, local_ident, header, document, tiff_path, max_attempts, \
-             requested_by, created_at_ms, next_attempt_ms) VALUES ('out', 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO faxes (direction, status, remote_number, local_ident, header, document, tiff_path, pdf_path, max_attempts, \
+             requested_by, created_at_ms, next_attempt_ms) VALUES ('out', 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&j.remote_number)
         .bind(&j.local_ident)
         .bind(&j.header)
         .bind(&j.document)
         .bind(&j.tiff_path)
+        .bind(&j.pdf_path)
         .bind(i64::from(j.max_attempts.max(1)))
         .bind(&j.requested_by)
         .bind(now)
@@ -268,7 +274,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM faxes WHERE (?1 IS NULL OR direction = ?1) AND (?2 IS NULL OR status = ?2) \
              AND (?3 IS NULL OR remote_number LIKE ?3 ESCAPE '\\' OR remote_ident LIKE ?3 ESCAPE '\\' \
-             OR document LIKE ?3 ESCAPE '\\') ORDER BY id DESC LIMIT ?4 OFFSET ?5"
+             OR document LIKE ?3 ESCAPE '\\') AND (?6 IS NULL OR requested_by = ?6) ORDER BY id DESC LIMIT ?4 OFFSET ?5"
         );
         let like = f.text.as_deref().filter(|t| !t.is_empty()).map(|t| {
             let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -281,6 +287,7 @@ impl Store {
             .bind(like)
             .bind(i64::from(limit))
             .bind(i64::from(f.offset))
+            .bind(f.requested_by.as_deref())
             .fetch_all(&self.pool)
             .await?)
     }
@@ -378,5 +385,8 @@ mod tests {
         assert_eq!(s.list_faxes(&hits("' OR 1=1 --")).await.unwrap().len(), 0);
         assert_eq!(s.list_faxes(&FaxFilter { direction: Some("in".into()), ..Default::default() }).await.unwrap().len(), 0);
         assert_eq!(s.list_faxes(&FaxFilter::default()).await.unwrap().len(), 3);
+        let mine = s.create_fax_job(&NewFaxJob { remote_number: "5553000".into(), requested_by: "user:ann".into(), pdf_path: Some("fax/out/x.pdf".into()), ..Default::default() }).await.unwrap();
+        let own = s.list_faxes(&FaxFilter { requested_by: Some("user:ann".into()), ..Default::default() }).await.unwrap();
+        assert_eq!(own.iter().map(|f| (f.id, f.pdf_path.as_deref())).collect::<Vec<_>>(), [(mine, Some("fax/out/x.pdf"))]);
     }
 }

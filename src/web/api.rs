@@ -65,6 +65,8 @@ pub(super) struct Principal {
     /// The ACD agent a console agent works as: their event stream and
     /// calls are limited to it.
     pub agent: Option<String>,
+    /// The console user's role (none for an API key).
+    pub role: Option<crate::store::Role>,
 }
 
 /// Checks the API key, or else the console session cookie, and that it
@@ -75,7 +77,7 @@ pub(super) async fn authorize_principal<C: CoreApi>(core: &C, headers: &HeaderMa
         let Some((name, scopes)) = core.verify_api_key(key).await else {
             return Err(unauthorized("invalid API key"));
         };
-        (Principal { name: format!("API key {name}"), actor: format!("apikey:{name}"), user_id: None, agent: None }, scopes)
+        (Principal { name: format!("API key {name}"), actor: format!("apikey:{name}"), user_id: None, agent: None, role: None }, scopes)
     } else {
         // A page of another site must not ride on the console cookie (a
         // WebSocket handshake carries no CSRF token; the Origin tells).
@@ -95,7 +97,8 @@ pub(super) async fn authorize_principal<C: CoreApi>(core: &C, headers: &HeaderMa
         let agent = s.user.agent_id.clone().filter(|_| s.user.role == crate::store::Role::Agent);
         // An agent user not linked to an ACD agent has nothing of their own to see or control.
         let scopes = if s.user.role == crate::store::Role::Agent && agent.is_none() { Vec::new() } else { super::auth::scopes_for(s.user.role) };
-        (Principal { name: format!("user {}", s.user.username), actor: s.user.username.clone(), user_id: Some(s.user.id), agent }, scopes)
+        let role = Some(s.user.role);
+        (Principal { name: format!("user {}", s.user.username), actor: s.user.username.clone(), user_id: Some(s.user.id), agent, role }, scopes)
     };
     if scopes.iter().any(|s| s == scope || s == "admin") {
         Ok(principal)

@@ -1,6 +1,6 @@
 //! Static browser assets, embedded in the binary and served under
 //! `/assets/{name}`: the stylesheet, the small helper script, the agent
-//! panel's and the public contact page's scripts, and the vendored htmx (see `assets/vendor/README.md` for versions and licenses).
+//! panel's, the fax upload's and the public contact page's scripts, and the vendored htmx (see `assets/vendor/README.md` for versions and licenses).
 //! Pages link them with `?v=<crate version>`, so a day of caching never
 //! serves a stale file after an update.
 
@@ -18,6 +18,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("prompts.js", "text/javascript; charset=utf-8", include_bytes!("assets/prompts.js")),
     ("contact.js", "text/javascript; charset=utf-8", include_bytes!("assets/contact.js")),
     ("settings.js", "text/javascript; charset=utf-8", include_bytes!("assets/settings.js")),
+    ("fax.js", "text/javascript; charset=utf-8", include_bytes!("assets/fax.js")),
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("assets/vendor/htmx.min.js")),
 ];
 

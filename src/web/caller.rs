@@ -1,6 +1,6 @@
 //! Who makes a request to the console-parity API (`admin_ext`,
 //! `admin_trunks`, `admin_users`, `admin_plans`, `admin_prompts`,
-//! `admin_records`, `admin_settings`): extractors that check the credential
+//! `admin_records`, `admin_settings`, `admin_fax`): extractors that check the credential
 //! for a scope before anything else runs (401/403 as JSON, through
 //! `api::authorize_principal`, the same check every `/api/v1` route makes),
 //! the audit log entry of a change (actor: the console username or
@@ -35,6 +35,8 @@ pub(super) struct Caller {
     pub ip: String,
     /// The query string (already parsed: a malformed one is a 400).
     pub query: HashMap<String, String>,
+    /// The console user's role (none for an API key).
+    pub role: Option<crate::store::Role>,
 }
 
 impl Caller {
@@ -42,7 +44,7 @@ impl Caller {
         let q = query(&parts.uri).map_err(|e| json_error(StatusCode::BAD_REQUEST, &e))?;
         let p = authorize_principal(core, &parts.headers, &q, scope).await?;
         let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| super::auth::client_ip(&c.0).to_string()).unwrap_or_default();
-        Ok(Caller { actor: p.actor, user_id: p.user_id, ip, query: q })
+        Ok(Caller { actor: p.actor, user_id: p.user_id, ip, query: q, role: p.role })
     }
 
     /// Records a change made through the API, like `Viewer::audit` for a
@@ -86,6 +88,42 @@ pub(super) async fn audited<C: CoreApi>(core: &C, who: &Caller, answer: super::a
 /// A request body for the audit log's detail (no secrets in these).
 pub(super) fn detail_of(v: &impl serde::Serialize) -> String {
     serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A caller with the `fax` scope (supervisors and agents; keys given it).
+/// `own`: a console agent's `requested_by` mark; they see and change only
+/// the fax jobs that carry it. Everyone else sees every fax.
+pub(super) struct FaxCaller {
+    pub who: Caller,
+    pub own: Option<String>,
+}
+
+impl FaxCaller {
+    /// What a job this caller queues records as its requester:
+    /// `user:<name>` for a console user, `api:<key name>` for a key.
+    pub(super) fn requested_by(&self) -> String {
+        match self.who.actor.strip_prefix("apikey:") {
+            Some(key) if self.who.role.is_none() => format!("api:{key}"),
+            _ => format!("user:{}", self.who.actor),
+        }
+    }
+
+    /// Whether this caller may see a fax queued by `requested_by`.
+    pub(super) fn may_see(&self, requested_by: &str) -> bool {
+        self.own.as_deref().is_none_or(|me| me == requested_by)
+    }
+}
+
+impl<C: CoreApi> FromRequestParts<Arc<C>> for FaxCaller {
+    type Rejection = Refused;
+    async fn from_request_parts(parts: &mut Parts, core: &Arc<C>) -> Result<Self, Refused> {
+        let who = Caller::check(&**core, parts, "fax").await?;
+        let mut caller = FaxCaller { who, own: None };
+        if caller.who.role == Some(crate::store::Role::Agent) {
+            caller.own = Some(caller.requested_by());
+        }
+        Ok(caller)
+    }
 }
 
 /// A caller with the `admin` scope (admin keys and admin sessions).

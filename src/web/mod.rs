@@ -8,7 +8,8 @@
 //! users and audit log, `admin_keys`, `admin_plans` dialplans,
 //! `admin_prompts`, `admin_voicemail`, `admin_settings` settings and
 //! restart, `admin_backup`; scope `admin`; `admin_records` call records and
-//! recordings, `admin_live` the dashboard; scope `stats`), sharing the
+//! recordings, `admin_live` the dashboard; scope `stats`; `admin_fax` the
+//! fax inbox and send jobs, scope `fax`), sharing the
 //! caller check and audit of `caller`, the OpenAPI document of `/api/v1`
 //! (`openapi`; made with the routes in `api_v1`, from the handlers'
 //! `#[utoipa::path]`), Prometheus metrics (`metrics`), the public contact
@@ -27,6 +28,7 @@ mod admin_acd;
 mod admin_backup;
 mod admin_customers;
 mod admin_ext;
+mod admin_fax;
 mod admin_keys;
 mod admin_live;
 mod admin_plans;
@@ -185,6 +187,12 @@ pub trait CoreApi: Send + Sync + 'static {
     fn restart(&self) -> bool {
         false
     }
+    /// Queues an uploaded document (TIFF, PDF or PNG, told by its bytes) as
+    /// an outbound fax job to `upload.to` and wakes the job runner: the
+    /// job's id. Checked, kept and converted by `crate::fax::library`.
+    fn fax_send(&self, _upload: crate::fax::library::Upload) -> BoxFuture<Result<i64, crate::fax::library::SendError>> {
+        Box::pin(async { Err(crate::fax::library::SendError::Storage("fax sending is not available here".into())) })
+    }
     /// The served TLS certificate (console HTTPS, SIP over TLS), shown and
     /// replaced on the settings page and `/api/v1/tls`; `None` where there
     /// is none (unit tests).
@@ -302,6 +310,10 @@ fn api_v1<C: CoreApi>() -> Router<Arc<C>> {
         .routes(routes!(admin_backup::download))
         .routes(routes!(admin_backup::restore, admin_backup::pending, admin_backup::cancel))
         .routes(routes!(admin_live::dashboard))
+        .routes(routes!(admin_fax::list, admin_fax::send))
+        .routes(routes!(admin_fax::get, admin_fax::cancel))
+        .routes(routes!(admin_fax::pdf))
+        .routes(routes!(admin_fax::tiff))
         .split_for_parts();
     openapi::finish(&mut doc);
     router.layer(axum::Extension(openapi::Served::new(&doc)))
@@ -309,16 +321,24 @@ fn api_v1<C: CoreApi>() -> Router<Arc<C>> {
 
 /// Headers every answer carries: no framing (clickjacking), no MIME
 /// sniffing, no referrer to other sites, and a CSP allowing only this
-/// origin's scripts and styles (the console uses no inline script).
+/// origin's scripts, styles and frames (the console uses no inline
+/// script; `default-src 'self'` lets a fax page frame its PDF). The one exception: an answer its
+/// handler marked `X-Frame-Options: SAMEORIGIN` (a fax PDF shown inline,
+/// `console::fax_detail`) may be framed by this origin's pages.
 async fn security_headers(mut r: Response) -> Response {
     use axum::http::header::{HeaderValue, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
     let h = r.headers_mut();
-    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let same_origin = h.get(X_FRAME_OPTIONS).is_some_and(|v| v == "SAMEORIGIN");
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static(if same_origin { "SAMEORIGIN" } else { "DENY" }));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(
         CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        HeaderValue::from_static(if same_origin {
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
+        } else {
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        }),
     );
     r
 }

@@ -36,16 +36,17 @@ const CSRF: &str = "csrf";
         title = "switchboard REST API",
         description = "Call and agent control, the CTI event stream, ACD statistics, the ACD and customer \
 administration, and the rest of what the web console does (extensions, trunks, users and the audit log, API keys, \
-dialplans, prompts, call records and recordings, voicemail, settings, backup and restore) of a switchboard \
+dialplans, prompts, call records and recordings, voicemail, faxes, settings, backup and restore) of a switchboard \
 appliance. Changes made here are audited like the console's, with the key's name (`apikey:NAME`) or the user as \
 the actor.\n\n\
 Authentication: an API key (`switchboard apikey add NAME --scope SCOPE`, or the console's API keys page) as \
 `Authorization: Bearer <key>` or, where headers cannot be set (browser WebSockets), `?key=<key>`; or the console \
 session cookie `sb_session` (`__Host-sb_session` over the appliance's own HTTPS), which then also needs the `X-CSRF-Token` header (the page's `csrf-token` meta) on \
 POST, PUT and DELETE. Each operation names the scope it needs in `x-scope`; a key with the `admin` scope may do \
-everything. Console users get scopes from their role: admins `admin`; supervisors `events`, `stats`, `calls`; \
-agents `events` and `calls`, for their own agent and calls only. What the console shows supervisors (call records, \
-recordings, the dashboard) needs `stats`; everything else of the console `admin`.\n\n\
+everything. Console users get scopes from their role: admins `admin`; supervisors `events`, `stats`, `calls`, `fax`; \
+agents `events` and `calls`, for their own agent and calls only, and `fax`, for the fax jobs they queued only. What \
+the console shows supervisors (call records, recordings, the dashboard) needs `stats`; received faxes and send jobs \
+`fax`; everything else of the console `admin`.\n\n\
 Errors are JSON: `{\"error\": \"...\"}`, with `field` naming the request field at fault when there is one.",
         license(name = "LGPL-2.1-or-later"),
     ),
@@ -69,6 +70,7 @@ Errors are JSON: `{\"error\": \"...\"}`, with `field` naming the request field a
         (name = "prompts", description = "Prompt audio files by language: list, download, upload, remove."),
         (name = "call records", description = "Call records (CDRs) with the console's filters, their CSV export, and recordings."),
         (name = "voicemail", description = "Voicemail mailboxes and messages."),
+        (name = "faxes", description = "Received faxes and send jobs: list, details with the T.30 outcome, PDF and TIFF, sending an uploaded TIFF, PDF or PNG, cancelling."),
         (name = "settings", description = "The settings the console edits (applied at the next start) and restarting the appliance."),
         (name = "backup", description = "Backup download, and restores staged for the next start."),
         (name = "meta", description = "This document."),
@@ -206,7 +208,7 @@ pub(super) fn finish(doc: &mut Document) {
         SESSION,
         SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
             super::auth::SESSION_COOKIE,
-            "A console login's session cookie; the user's role gives the scopes (admin: `admin`; supervisor: `events`, `stats`, `calls`; agent: `events`, `calls` on their own agent and calls).",
+            "A console login's session cookie; the user's role gives the scopes (admin: `admin`; supervisor: `events`, `stats`, `calls`, `fax`; agent: `events`, `calls` on their own agent and calls, `fax` on their own fax jobs).",
         ))),
     );
     components.add_security_scheme(

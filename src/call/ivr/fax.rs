@@ -106,7 +106,7 @@ impl Driver<'_> {
         let local_ident = ident.unwrap_or_else(|| ctx.config.fax.ident.clone());
         let header = header.unwrap_or_else(|| ctx.config.fax.header.clone());
         if let Some(number) = to.filter(|t| !t.is_empty()) {
-            if !ctx.config.fax.may_dial(&number) {
+            if !crate::fax::library::number_allowed(&ctx.store, &ctx.config.fax, &number).await {
                 tracing::warn!(%number, "fax job refused: the number is not in [fax] destinations");
                 return failed(format!("number {number} may not be dialled for fax"));
             }
@@ -116,6 +116,7 @@ impl Driver<'_> {
                 header,
                 document: document.clone(),
                 tiff_path: tiff.relative.clone(),
+            pdf_path: tiff.pdf.clone(),
                 max_attempts: ctx.config.fax.attempts,
                 requested_by: "dialplan".into(),
             };
@@ -143,6 +144,7 @@ impl Driver<'_> {
             header,
             document: document.clone(),
             tiff_path: tiff.relative.clone(),
+            pdf_path: tiff.pdf.clone(),
             max_attempts: 1,
             requested_by: "dialplan".into(),
         };

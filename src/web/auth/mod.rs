@@ -48,8 +48,9 @@ pub use limiter::LoginLimiter;
 pub fn scopes_for(role: Role) -> Vec<String> {
     let s: &[&str] = match role {
         Role::Admin => &["admin"],
-        Role::Supervisor => &["events", "stats", "calls"],
-        Role::Agent => &["events", "calls"],
+        Role::Supervisor => &["events", "stats", "calls", "fax"],
+        // `fax`: agents send faxes and see only the jobs they queued.
+        Role::Agent => &["events", "calls", "fax"],
     };
     s.iter().map(|s| s.to_string()).collect()
 }

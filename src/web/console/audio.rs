@@ -1,8 +1,10 @@
 //! Streams a call recording or voicemail message to the browser's
-//! `<audio>` player, with single byte ranges (seeking). Owns the path
+//! `<audio>` player, with single byte ranges (seeking), and other stored
+//! files the same way (fax PDFs and TIFFs, [`send_file`]). Owns the path
 //! check: a file is served only when its canonical path (symlinks and `..`
 //! resolved) lies below the canonical folder it belongs to, is a regular
-//! file and has an audio extension; anything else is a plain 404, whatever
+//! file and has an audio extension (or, through [`confined_file`], the
+//! extension its caller wants); anything else is a plain 404, whatever
 //! the database row says. Callers check the viewer's role and look the row
 //! up by id (the URL never carries a path). Must not write or remove files.
 
@@ -33,9 +35,15 @@ fn content_type(path: &Path) -> Option<&'static str> {
 
 /// `path` resolved, when it is an audio file below `root`.
 pub fn confined(path: &str, root: &Path) -> Option<PathBuf> {
+    confined_file(path, root, |f| content_type(f).is_some())
+}
+
+/// `path` resolved, when it is a regular file below `root` that `wanted`
+/// accepts (by its resolved name, e.g. its extension).
+pub fn confined_file(path: impl AsRef<Path>, root: &Path, wanted: impl Fn(&Path) -> bool) -> Option<PathBuf> {
     let root = std::fs::canonicalize(root).ok()?;
     let file = std::fs::canonicalize(path).ok()?;
-    (file.starts_with(&root) && file != root && file.is_file() && content_type(&file).is_some()).then_some(file)
+    (file.starts_with(&root) && file != root && file.is_file() && wanted(&file)).then_some(file)
 }
 
 /// What a `Range` header asks of a file of `size` bytes.
@@ -157,7 +165,20 @@ pub fn serve(path: &str, root: &Path, headers: &HeaderMap) -> Response {
         return not_found();
     };
     let Some(mime) = content_type(&file) else { return not_found() };
-    let Ok(f) = std::fs::File::open(&file) else { return not_found() };
+    let mut r = send_file(&file, mime, headers);
+    if r.status().is_success() {
+        // Played in the page's <audio>.
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
+    }
+    r
+}
+
+/// An already confined `file` as `mime`: 200 with the whole file, 206
+/// with the one range asked for, 416 for a range past its end, 404 when
+/// it cannot be opened. Never cached (`private, no-store`); the caller
+/// adds `Content-Disposition`.
+pub fn send_file(file: &Path, mime: &'static str, headers: &HeaderMap) -> Response {
+    let Ok(f) = std::fs::File::open(file) else { return not_found() };
     let Ok(size) = f.metadata().map(|m| m.len()) else { return not_found() };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, len) = match wanted(range, size) {
@@ -177,9 +198,8 @@ pub fn serve(path: &str, root: &Path, headers: &HeaderMap) -> Response {
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    // Conversations: kept out of shared and disk caches.
+    // Conversations and documents: kept out of shared and disk caches.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
     if status == StatusCode::PARTIAL_CONTENT {
         if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", start + len - 1)) {
             h.insert(header::CONTENT_RANGE, v);

@@ -20,6 +20,7 @@ const NAV: &[(&str, &str, Role)] = &[
     ("/customers", "Customers", Role::Supervisor),
     ("/calls", "Call records", Role::Supervisor),
     ("/voicemail", "Voicemail", Role::Admin),
+    ("/fax", "Fax", Role::Agent),
     ("/dialplans", "Dialplans", Role::Admin),
     ("/prompts", "Prompts", Role::Admin),
     ("/apikeys", "API keys", Role::Admin),

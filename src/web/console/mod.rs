@@ -1,7 +1,7 @@
 //! The web console: server-rendered pages (maud) with htmx for partial
 //! updates, behind console logins. Owns page routes, who may see them and
 //! how they look; reads and changes data through the store (users,
-//! extensions, audit, call records, voicemail, API keys) and `CoreApi`
+//! extensions, audit, call records, voicemail, faxes, API keys) and `CoreApi`
 //! (live state; the configuration and data folders for the settings and
 //! backup pages), never through SIP, media
 //! or the call layer. Every page checks the role it needs; every form
@@ -25,6 +25,8 @@ pub(super) mod dialplan_files;
 pub(super) mod dialplan_sim;
 pub(super) mod dialplans;
 mod extensions;
+pub(super) mod fax;
+pub(super) mod fax_detail;
 mod forms;
 pub mod layout;
 mod login;
@@ -145,6 +147,13 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/voicemail/messages/{id}/heard", post(voicemail::mark_heard::<C>))
         .route("/voicemail/messages/{id}/delete", post(voicemail::delete_message::<C>))
         .route("/voicemail/messages/{id}/audio", get(voicemail::audio::<C>))
+        .route("/fax", get(fax::list::<C>))
+        .route("/fax/rows", get(fax::rows::<C>))
+        .route("/fax/send", post(fax::send::<C>))
+        .route("/fax/{id}", get(fax_detail::show::<C>))
+        .route("/fax/{id}/pdf", get(fax_detail::pdf::<C>))
+        .route("/fax/{id}/tiff", get(fax_detail::tiff::<C>))
+        .route("/fax/{id}/cancel", post(fax_detail::cancel::<C>))
         .route("/apikeys", get(apikeys::list::<C>).post(apikeys::create::<C>))
         .route("/apikeys/delete", post(apikeys::delete::<C>))
         .route("/queues", get(queues::list::<C>).post(queues::create::<C>))
