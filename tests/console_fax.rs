@@ -280,6 +280,12 @@ fn sending_cancelling_and_who_sees_which_job() {
     assert_eq!((r.status, json(&r)["field"].as_str()), (422, Some("to")), "{r:?}");
     let r = post("", "image/png", &png());
     assert_eq!((r.status, json(&r)["field"].as_str()), (422, Some("to")));
+    // International and premium numbers are not in the default [fax] destinations.
+    for refused in ["%2B441234567890", "0114412345678", "19005551234"] {
+        let r = post(&format!("?to={refused}"), "image/png", &png());
+        assert_eq!((r.status, json(&r)["field"].as_str()), (422, Some("to")), "{refused}: {r:?}");
+        assert!(json(&r)["error"].as_str().unwrap_or("").contains("destinations"), "{r:?}");
+    }
     let r = post(&format!("?to=2001&header={}", "h".repeat(51)), "image/png", &png());
     assert_eq!((r.status, json(&r)["field"].as_str()), (422, Some("header")));
     assert_eq!(post("?to=2001", "image/gif", b"GIF89a....").status, 415, "declared type");
@@ -292,12 +298,12 @@ fn sending_cancelling_and_who_sees_which_job() {
     assert!(json(&api(&sb, "GET", "/api/v1/faxes", &key, &[], b""))["faxes"].as_array().unwrap().is_empty(), "nothing queued");
 
     // A PNG to a number no trunk reaches: queued, then failed with the dial's reason.
-    let r = post("?to=%2B1%20555%20010-0199&name=plan.png", "image/png", &png());
+    let r = post("?to=%2B1%20555%20210-0199&name=plan.png", "image/png", &png());
     assert_eq!(r.status, 202, "{r:?}");
     let job = json(&r);
     let png_job = job["id"].as_i64().unwrap();
     assert!(["queued", "sending", "failed"].contains(&job["status"].as_str().unwrap()), "{job}");
-    assert_eq!((job["direction"].as_str(), job["remote_number"].as_str(), job["document"].as_str()), (Some("out"), Some("+15550100199"), Some("plan.png")));
+    assert_eq!((job["direction"].as_str(), job["remote_number"].as_str(), job["document"].as_str()), (Some("out"), Some("+15552100199"), Some("plan.png")));
     assert!(job["requested_by"].as_str().unwrap().starts_with("api:"), "{job}");
     let done = wait_for(&sb, &key, png_job, |v| v["status"] == "failed");
     assert!(done["t30_reason"].as_str().unwrap().contains("404"), "no trunk: {done}");
