@@ -10,6 +10,7 @@
 
 mod acd_live;
 mod agent;
+mod agent_callbacks;
 mod apikeys;
 pub(super) mod audio;
 pub(super) mod backup;
@@ -130,6 +131,7 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/console/dashboard/live", get(dashboard::live::<C>))
         .route("/agent", get(agent::page::<C>))
         .route("/agent/history", get(agent::history::<C>))
+        .route("/agent/callbacks", get(agent_callbacks::fragment::<C>))
         .route("/agent/chats/{id}", get(agent::chat_transcript::<C>))
         .route("/login", get(login::form::<C>).post(login::submit::<C>))
         .route("/logout", post(login::logout::<C>))
