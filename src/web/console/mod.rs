@@ -38,6 +38,7 @@ pub(super) mod restart;
 pub(super) mod settings;
 pub(super) mod settings_file;
 mod tls;
+mod trunk_edit;
 mod trunks;
 mod users;
 mod voicemail;
@@ -174,6 +175,7 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/customers/{id}", get(customers::show::<C>).post(customers::update::<C>))
         .route("/customers/{id}/delete", post(customers::delete::<C>))
         .route("/trunks", get(trunks::list::<C>).post(trunks::create::<C>))
+        .route("/trunks/{name}", get(trunk_edit::show::<C>).post(trunk_edit::update::<C>))
         .route("/trunks/{name}/delete", post(trunks::delete::<C>))
         .route("/dialplans", get(dialplans::list::<C>).post(dialplans::create::<C>))
         .route("/dialplans/simulate", get(dialplan_sim::run::<C>))
