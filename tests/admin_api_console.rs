@@ -171,6 +171,7 @@ const ADMIN: &[(&str, &str)] = &[
     ("GET", "/api/v1/trunks"),
     ("POST", "/api/v1/trunks"),
     ("GET", "/api/v1/trunks/carrier"),
+    ("PUT", "/api/v1/trunks/carrier"),
     ("DELETE", "/api/v1/trunks/carrier"),
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users"),
@@ -248,7 +249,7 @@ fn every_route_checks_credential_scope_and_csrf() {
     }
 
     // Malformed JSON says why; a wrong type or unknown field is named.
-    for (method, path) in [("POST", "/api/v1/extensions"), ("POST", "/api/v1/users"), ("PUT", "/api/v1/settings"), ("POST", "/api/v1/trunks"), ("PUT", "/api/v1/dialplans/x.toml")] {
+    for (method, path) in [("POST", "/api/v1/extensions"), ("POST", "/api/v1/users"), ("PUT", "/api/v1/settings"), ("POST", "/api/v1/trunks"), ("PUT", "/api/v1/trunks/x"), ("PUT", "/api/v1/dialplans/x.toml")] {
         let r = app.req(&Who::Key(app.key.clone()), method, path, "application/json", b"{");
         assert!(r.status == 400 && r.json()["error"].as_str().is_some_and(|e| e.contains("EOF")), "{method} {path}: {} {}", r.status, r.text());
         let r = app.req(&Who::Key(app.key.clone()), method, path, "application/json", br#"{"bogus_field": 1}"#);
@@ -310,6 +311,19 @@ fn extensions_trunks_users_and_keys() {
     assert!(r.status == 409 && r.text().contains("DID 5550100"), "{}", r.text());
     let list = app.ok("GET", "/api/v1/trunks", Value::Null, 200);
     assert!(list.json()["trunks"].as_array().is_some_and(|t| t.len() == 1) && !list.text().contains("s3cr3t"), "{}", list.text());
+    // A change: every problem named, nothing written; then the fields given change, the rest (secret, DIDs) stay.
+    let r = app.api("PUT", "/api/v1/trunks/carrier", json!({"host": "127.0.0.1:notaport", "transport": "sctp", "username": null, "codecs": "NOPE"}));
+    assert_eq!((r.status, r.field().as_str()), (422, "host"), "{}", r.text());
+    assert!(r.text().contains("transport:") && r.text().contains("username: registering needs") && r.text().contains("codecs:"), "{}", r.text());
+    let v = app.ok("PUT", "/api/v1/trunks/carrier", json!({"host": "127.0.0.1:5092", "transport": "tcp", "codecs": "PCMA"}), 200).json();
+    assert_eq!((v["host"].as_str(), v["transport"].as_str(), v["codecs"].as_str()), (Some("127.0.0.1:5092"), Some("tcp"), Some("PCMA")), "{v}");
+    assert_eq!((v["secret_set"].as_bool(), v["username"].as_str(), v["dids"].as_array().map(Vec::len)), (Some(true), Some("acct"), Some(2)), "kept: {v}");
+    let line = app.sb.admin_ok(&["trunk", "list"]).lines().find(|l| l.starts_with("carrier")).map(str::to_string).unwrap_or_default();
+    assert!(line.contains("127.0.0.1:5092") && line.contains(" tcp ") && line.contains("PCMA"), "the CLI sees the change: {line}");
+    let v = app.ok("PUT", "/api/v1/trunks/carrier", json!({"register": false, "username": null, "codecs": null}), 200).json();
+    assert_eq!((v["register"].as_bool(), &v["username"], v["secret_set"].as_bool(), &v["codecs"]), (Some(false), &Value::Null, Some(false), &Value::Null), "{v}");
+    assert_eq!(app.api("PUT", "/api/v1/trunks/nope", json!({})).status, 404);
+    assert!(app.api("PUT", "/api/v1/trunks/carrier", json!({"name": "renamed"})).text().contains("unknown field `name`"));
     app.ok("DELETE", "/api/v1/trunks/carrier", Value::Null, 204);
     app.ok("GET", "/api/v1/trunks/carrier", Value::Null, 404);
 
@@ -356,7 +370,7 @@ fn extensions_trunks_users_and_keys() {
     // The audit log: every change, the key as actor, filters as data.
     let mine = app.audit("actor=apikey:prov&limit=1000");
     let actions: Vec<&str> = mine["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-    for want in ["extension.create", "extension.update", "extension.reset_secret", "extension.delete", "trunk.create", "trunk.delete", "user.create", "user.update", "user.password", "user.delete", "apikey.create", "apikey.delete"] {
+    for want in ["extension.create", "extension.update", "extension.reset_secret", "extension.delete", "trunk.create", "trunk.update", "trunk.delete", "user.create", "user.update", "user.password", "user.delete", "apikey.create", "apikey.delete"] {
         assert!(actions.contains(&want), "{want} audited: {actions:?}");
     }
     assert!(!mine.to_string().contains("s3cr3t") && !mine.to_string().contains(PW), "no secrets in the log");
@@ -480,11 +494,31 @@ fn dialplans_prompts_settings_backup_and_restart() {
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("timezone = \"Europe/Berlin\"") && text.contains("[dialplan]"), "edited in place: {text}");
     assert_eq!(app.ok("PUT", "/api/v1/settings", json!({"timezone": "Europe/Berlin"}), 200).json()["changed"], false);
-    for (body, field) in [(json!({"rtp_port_min": 30001}), "rtp_port_min"), (json!({"timezone": "Mars/Olympus"}), "timezone"), (json!({"smtp_tls": "ssl"}), "smtp_tls"), (json!({"rtp_port_min": 40000, "rtp_port_max": 30000}), "rtp_port_max")] {
+    let refused = [
+        (json!({"rtp_port_min": 30001}), "rtp_port_min"),
+        (json!({"timezone": "Mars/Olympus"}), "timezone"),
+        (json!({"smtp_tls": "ssl"}), "smtp_tls"),
+        (json!({"rtp_port_min": 40000, "rtp_port_max": 30000}), "rtp_port_max"),
+        (json!({"sip_listen": "127.0.0.1:0"}), "sip_listen"),
+        (json!({"sip_listen": "127.0.0.1:70000"}), "sip_listen"),
+        (json!({"http_tls_listen": "8443"}), "http_tls_listen"),
+        (json!({"sip_listen": "127.0.0.1:5070", "sip_tls_listen": "0.0.0.0:5070"}), "sip_tls_listen"),
+        (json!({"http_listen": "127.0.0.1:5060"}), "http_listen"),
+    ];
+    for (body, field) in refused {
         let r = app.api("PUT", "/api/v1/settings", body.clone());
         assert_eq!((r.status, r.field().as_str()), (422, field), "{body}: {}", r.text());
     }
     assert_eq!(std::fs::read_to_string(&config).unwrap(), text, "refused edits write nothing");
+    // The SIP port through the API: written in place, waiting for a restart (--sip pins it here).
+    let r = app.ok("PUT", "/api/v1/settings", json!({"sip_listen": "127.0.0.1:5999", "sip_tls_listen": ""}), 200).json();
+    let keys: Vec<&str> = r["changes"].as_array().unwrap().iter().filter_map(|c| c["key"].as_str()).collect();
+    assert_eq!(keys, ["sip.listen", "sip.tls_listen"], "{r}");
+    assert_eq!((r["settings"]["settings"]["sip_listen"].as_str(), r["settings"]["settings"]["sip_tls_listen"].as_str()), (Some("127.0.0.1:5999"), Some("")), "{r}");
+    assert!(r["settings"]["overrides"].as_array().is_some_and(|o| o.contains(&json!("sip.listen"))), "{r}");
+    assert!(r["settings"]["pending"].as_array().is_some_and(|p| !p.iter().any(|c| c["key"] == "sip.listen")), "--sip wins, nothing waits: {r}");
+    let listened = std::fs::read_to_string(&config).unwrap();
+    assert!(listened.contains("[sip]") && listened.contains("listen = \"127.0.0.1:5999\"") && listened.contains("tls_listen = \"\"") && listened.contains("[dialplan]"), "{listened}");
     let smtp = json!({"smtp_host": "mail.example.org", "smtp_port": 587, "smtp_tls": "starttls", "smtp_from": "pbx@example.org", "smtp_username": "pbx", "smtp_password": "hunter2-smtp"});
     let r = app.ok("PUT", "/api/v1/settings", smtp, 200);
     assert!(!r.text().contains("hunter2-smtp") && r.json()["settings"]["settings"]["smtp_password_set"] == true, "{}", r.text());

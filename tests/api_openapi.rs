@@ -60,6 +60,7 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/trunks", "admin"),
     ("post", "/api/v1/trunks", "admin"),
     ("get", "/api/v1/trunks/{trunk}", "admin"),
+    ("put", "/api/v1/trunks/{trunk}", "admin"),
     ("delete", "/api/v1/trunks/{trunk}", "admin"),
     ("get", "/api/v1/users", "admin"),
     ("post", "/api/v1/users", "admin"),

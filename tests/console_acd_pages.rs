@@ -3,7 +3,9 @@
 //! the forms with the CSRF token and their effect seen through the CLI or
 //! the admin API, validation errors shown at the field, supervisor agent
 //! control (pause, unpause, log out) seen in the ACD's live state, the CSV
-//! import report by line, and the audit log.
+//! import report by line, and the audit log; the agent panel's call
+//! controls (consult, add to call) and its callback list, which shows the
+//! web callbacks booked through `/contact` for the agent's own queues only.
 
 mod common;
 
@@ -51,7 +53,12 @@ fn login(sb: &Switchboard, name: &str) -> User {
 
 /// An appliance with users root (admin), sam (supervisor) and ann (agent).
 fn start() -> (Switchboard, User, User, User) {
-    let sb = Switchboard::start_with("").expect("start");
+    start_with("")
+}
+
+/// `start` with that configuration.
+fn start_with(config: &str) -> (Switchboard, User, User, User) {
+    let sb = Switchboard::start_with(config).expect("start");
     let out = sb.admin_ok(&["setup-link"]);
     let link = out[out.find("/setup/").expect("link")..].trim().to_string();
     let made = request(
@@ -346,4 +353,120 @@ fn customers_page_searches_edits_and_imports() {
     location(&post(&sb, &format!("/customers/{id}/delete"), &sam, &[]));
     assert_eq!(api(&sb, "GET", &format!("/api/v1/customers/{id}"), &root).0, 404);
     audit_has(&sb, &root, &["customer.create", "customer.update", "customer.import", "customer.delete"]);
+}
+
+/// `[site] timezone` of the panel test: a fixed offset, so the expected
+/// local time is plain arithmetic.
+const PANEL_ZONE: &str = "+05:30";
+
+/// Books a web callback through the public form; its request id.
+fn book_callback(sb: &Switchboard, name: &str, phone: &str, queue: &str, note: &str) -> i64 {
+    let r = request(
+        sb.http_port,
+        "POST",
+        "/contact/callback",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &form(&[("cb_name", name), ("cb_phone", phone), ("cb_queue", queue), ("cb_note", note)]),
+    );
+    assert_eq!(r.status, 303, "booking for {queue}: {r:?}\n{}", sb.log());
+    let at = r.header("location").expect("location").to_string();
+    at.strip_prefix("/contact?booked=").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{at}"))
+}
+
+/// The `<tr>` of callback `id` in a list, or None.
+fn callback_row(body: &str, id: i64) -> Option<String> {
+    let at = body.find(&format!("data-callback=\"{id}\""))?;
+    let rest = &body[at..];
+    Some(rest[..rest.find("</tr>").unwrap_or(rest.len())].to_string())
+}
+
+#[test]
+fn agent_panel_has_call_controls_and_lists_own_queue_callbacks() {
+    let cfg = format!("[site]\ntimezone = \"{PANEL_ZONE}\"\n[contact]\ncallbacks_per_window = 20\n");
+    let (sb, root, sam, ann) = start_with(&cfg);
+    sb.admin_ok(&["agent", "add", "ann", "--name", "Ann", "--ext", "2001"]);
+    sb.admin_ok(&["agent", "add", "bob", "--name", "Bob", "--ext", "2002"]);
+    sb.admin_ok(&["queue", "add", "sales", "--strategy", "ring_all", "--callback-key", "5"]);
+    sb.admin_ok(&["queue", "add", "billing", "--strategy", "ring_all", "--callback-key", "6"]);
+    sb.admin_ok(&["queue", "member", "add", "sales", "ann"]);
+    sb.admin_ok(&["queue", "member", "add", "billing", "bob"]);
+    let o = sb.admin_stdin(&["user", "add", "bert", "--role", "agent", "--agent", "bob"], &format!("{PW}\n"));
+    assert!(o.status.success(), "{o:?}");
+    let bert = login(&sb, "bert");
+
+    // The panel: the new call controls, disabled where the call is not in
+    // that step yet (the script enables them), and the callbacks card.
+    let page = get(&sb, "/agent", &ann);
+    assert_eq!(page.status, 200);
+    for part in [
+        "data-party=\"consult\"",
+        "data-party=\"add\"",
+        "id=\"party-state\"",
+        "data-party=\"complete\" disabled",
+        "data-party=\"merge\" disabled",
+        "data-party=\"cancel\" disabled",
+        "id=\"transfer-to\"",
+        "id=\"callbacks-card\"",
+        "hx-get=\"/agent/callbacks\"",
+        "hx-trigger=\"every 5s\"",
+    ] {
+        assert!(page.body.contains(part), "{part} missing from the panel: {}", page.body);
+    }
+    assert!(page.body.contains("No callbacks waiting in your queues"), "nothing booked yet");
+    let js = request(sb.http_port, "GET", "/assets/panel.js", &[], b"").body;
+    for url in ["/consult?to=", "/conference?add=", "/consult/complete", "/consult/cancel", "X-CSRF-Token"] {
+        assert!(js.contains(url), "the panel script does not use {url}");
+    }
+
+    // Web callbacks booked on the public page: one per queue.
+    let before = jiff::Timestamp::now();
+    let ada = book_callback(&sb, "Ada Lovelace", "+1 (555) 010-0200", "sales", "about my <b>invoice</b>");
+    let zed = book_callback(&sb, "Zed Zero", "555 0300", "billing", "refund");
+    let ada2 = book_callback(&sb, "Ada Again", "5550201", "sales", "");
+
+    // ann (sales) sees the sales requests in order, not billing's.
+    let r = request(sb.http_port, "GET", "/agent/callbacks", &[("Cookie", &ann.cookie), ("HX-Request", "true")], b"");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(!r.body.contains("<html"), "a fragment, not a page");
+    let row = callback_row(&r.body, ada).unwrap_or_else(|| panic!("ann does not see request {ada}: {}", r.body));
+    for part in ["data-queue=\"sales\"", "+15550100200", "Ada Lovelace", "about my &lt;b&gt;invoice&lt;/b&gt;", "waiting", "web form"] {
+        assert!(row.contains(part), "{part} missing: {row}");
+    }
+    assert!(!row.contains("<b>"), "the note is text");
+    assert!(row.contains("data-field=\"position\">1<"), "first in line: {row}");
+    let second = callback_row(&r.body, ada2).expect("the second sales request");
+    assert!(second.contains("data-field=\"position\">2<") && second.contains("Ada Again"), "{second}");
+    assert!(r.body.find(&format!("data-callback=\"{ada}\"")) < r.body.find(&format!("data-callback=\"{ada2}\"")), "in serving order");
+    assert!(callback_row(&r.body, zed).is_none() && !r.body.contains("Zed Zero") && !r.body.contains("5550300") && !r.body.contains("billing"), "billing is not ann's queue: {}", r.body);
+    // Requested at, in the site's zone (+05:30), to the minute.
+    assert!(r.body.contains(&format!("Requested ({PANEL_ZONE})")), "{}", r.body);
+    let local = |t: jiff::Timestamp| jiff::Timestamp::from_second(t.as_second() + 5 * 3600 + 30 * 60).expect("time").strftime("%Y-%m-%d %H:%M").to_string();
+    let shown = [local(before), local(jiff::Timestamp::now())];
+    assert!(shown.iter().any(|t| row.contains(&format!("data-field=\"requested\">{t}:"))), "requested time not in +05:30 ({shown:?}): {row}");
+    // The panel page carries the same list from the start.
+    let page = get(&sb, "/agent", &ann).body;
+    assert!(callback_row(&page, ada).is_some() && callback_row(&page, zed).is_none(), "{page}");
+
+    // bert (agent bob, billing) sees only billing's.
+    let r = get(&sb, "/agent/callbacks", &bert);
+    assert_eq!(r.status, 200);
+    assert!(callback_row(&r.body, zed).is_some_and(|row| row.contains("Zed Zero") && row.contains("refund")), "{}", r.body);
+    assert!(callback_row(&r.body, ada).is_none() && !r.body.contains("Ada Lovelace"), "{}", r.body);
+
+    // Users without an agent, and nobody logged in, get no list.
+    for u in [&sam, &root] {
+        let r = get(&sb, "/agent/callbacks", u);
+        assert_eq!(r.status, 403, "{r:?}");
+        assert!(!r.body.contains("Ada Lovelace") && !r.body.contains("Zed Zero"));
+    }
+    let anon = request(sb.http_port, "GET", "/agent/callbacks", &[], b"");
+    assert_eq!(anon.status, 303);
+    assert!(anon.header("location").is_some_and(|l| l.starts_with("/login?next=")), "{anon:?}");
+    let polled = request(sb.http_port, "GET", "/agent/callbacks", &[("HX-Request", "true")], b"");
+    assert_eq!((polled.status, polled.header("hx-redirect")), (401, Some("/login")), "a poll after the session ended reloads into the login");
+
+    // Leaving the queue takes its callbacks off the list.
+    sb.admin_ok(&["queue", "member", "rm", "sales", "ann"]);
+    let r = get(&sb, "/agent/callbacks", &ann);
+    assert!(r.body.contains("No callbacks waiting in your queues") && callback_row(&r.body, ada).is_none(), "{}", r.body);
 }

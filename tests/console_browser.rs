@@ -3,7 +3,10 @@
 //! the one-time link, creating an extension with the form, the phone's
 //! registration and a live call appearing on the dashboard by themselves,
 //! and the agent panel popping the caller's customer record while the
-//! agent's phone rings, then wrap-up. Screenshots of every step go to
+//! agent's phone rings, its call controls through the REST API (a refused
+//! consultation's reason shown; consult and cancel, add to call and drop,
+//! with a third phone ringing and hung up), then wrap-up. Screenshots of
+//! every step go to
 //! `target/test-artifacts/<test>/`.
 
 mod common;
@@ -137,6 +140,10 @@ fn agent_panel_pops_the_customer_while_the_phone_rings() {
     let mut caller = Baresip::start(BaresipConfig::new("2704").registrar(&sb.sip_addr(), "2704", "secret-of-2704").answermode(AnswerMode::Manual))
         .expect("baresip 2704");
     caller.wait_registered(T).expect("registered");
+    sb.add_extension("2705", "secret-of-2705");
+    let mut third = Baresip::start(BaresipConfig::new("2705").registrar(&sb.sip_addr(), "2705", "secret-of-2705").answermode(AnswerMode::Manual))
+        .expect("baresip 2705");
+    third.wait_registered(T).expect("registered");
     caller.dial(&format!("sip:5000@{}", sb.sip_addr())).expect("dial the queue");
     agent_phone.wait_event("CALL_INCOMING", T).expect("the agent's phone rings");
     // The record is on screen while the phone is still ringing.
@@ -150,6 +157,40 @@ fn agent_panel_pops_the_customer_while_the_phone_rings() {
     agent_phone.answer().expect("answer");
     b.wait_text("#call-summary .badge", "Talking", T).expect("talking");
     b.screenshot("03-talking").unwrap();
+
+    // Consult and add to call. A number nobody answers at: the API's
+    // refusal is shown and the call stays as it was.
+    let disabled = |css: &str| b.prop(css, "disabled").unwrap() == serde_json::Value::Bool(true);
+    assert!(disabled("button[data-party='complete']") && disabled("button[data-party='cancel']") && !disabled("button[data-party='consult']"));
+    b.fill("#transfer-to", "7777").unwrap();
+    b.click("button[data-party='consult']").unwrap();
+    b.wait_text("#panel-status", "7777 is unavailable", T).expect("the API's refusal on the panel");
+    assert_eq!(b.attr("#call-controls", "data-mode").unwrap().as_deref(), Some("talking"));
+    // Consult 2705: it rings while the caller hears music; cancel hangs it up.
+    b.fill("#transfer-to", "2705").unwrap();
+    b.click("button[data-party='consult']").unwrap();
+    third.wait_event("CALL_INCOMING", T).expect("the consulted number rings");
+    b.wait_text("#party-state", "Consulting 2705", T).expect("consulting shown");
+    assert!(disabled("button[data-call='hold']") && disabled("button[data-party='add']") && !disabled("button[data-party='complete']") && !disabled("button[data-party='merge']"));
+    b.screenshot("04-consulting").unwrap();
+    b.click("button[data-party='cancel']").unwrap();
+    third.wait_event("CALL_CLOSED", T).expect("the consultation is cancelled");
+    b.wait_text("#panel-status", "Back to the caller", T).expect("back to the caller");
+    assert!(!disabled("button[data-call='hold']") && disabled("button[data-party='cancel']"));
+    // Add 2705: three-way once it answers; then drop it.
+    b.click("button[data-party='add']").unwrap();
+    third.wait_event("CALL_INCOMING", T).expect("the added number rings");
+    b.wait_text("#party-state", "3-way with 2705", T).expect("3-way shown");
+    third.answer().expect("answer");
+    sb.wait_log("three-way conference", T).expect("three-way");
+    assert_eq!(b.text("button[data-party='cancel']").unwrap(), "Drop added party");
+    assert!(disabled("button[data-party='merge']"));
+    b.screenshot("05-three-way").unwrap();
+    b.click("button[data-party='cancel']").unwrap();
+    third.wait_event("CALL_CLOSED", T).expect("the added party is dropped");
+    b.wait_text("#panel-status", "2705 was dropped", T).expect("dropped");
+    assert!(b.attr("#party-state", "hidden").unwrap().is_some(), "no party state with two parties");
+
     b.click("button[data-call='hangup']").unwrap();
     caller.wait_event("CALL_CLOSED", T).expect("the panel hung up the call");
     b.wait_for("#wrapup:not([hidden])", T).expect("wrap-up form");
@@ -157,7 +198,7 @@ fn agent_panel_pops_the_customer_while_the_phone_rings() {
     b.fill("#notes", "renewed <b>gold</b> plan").unwrap();
     b.click("#save-wrapup").unwrap();
     b.wait_text("#panel-status", "Wrap-up saved", T).expect("saved");
-    b.screenshot("04-wrapup-saved").unwrap();
+    b.screenshot("06-wrapup-saved").unwrap();
     // The notes are on the call record, as text.
     let h = b.exec("return fetch('/agent/history?number=2704').then(r => r.text())").unwrap();
     let html = h.as_str().unwrap_or_default().to_string();

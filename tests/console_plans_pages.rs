@@ -1,4 +1,5 @@
-//! The console's dialplan, prompt and trunk pages against the real binary
+//! The console's dialplan, prompt and trunk pages (the list and one trunk's
+//! edit page) against the real binary
 //! over HTTP: admin only (403 for a supervisor), changes only with the
 //! session's CSRF token, validation errors shown at the field (a dialplan
 //! error at its line), the effect seen by the appliance (hot reload), the
@@ -335,11 +336,39 @@ fn trunks_share_the_cli_checks_and_show_their_state() {
     assert!(row.contains("badge ok\">up") && row.contains("badge ok\">registered"), "{row}");
     assert!(row.contains("5550100") && row.contains("1002") && row.contains("PCMA,PCMU") && row.contains("default"), "{row}");
     assert!(!page.contains("s3cret-value"), "the secret is never shown");
+    assert!(row.contains("href=\"/trunks/carrier\""), "an edit link: {row}");
+
+    // The trunk's page changes it in place: errors at the field, the secret kept unless given, DIDs kept.
+    let edit = admin.get("/trunks/carrier");
+    assert!(edit.status == 200 && edit.body.contains("id=\"trunk-form\"") && edit.body.contains("A secret is set"), "{}", edit.body);
+    assert!(!edit.body.contains("s3cret-value") && edit.body.contains("value=\"acct-77\""), "{}", edit.body);
+    admin_only(&admin, &sup, "/trunks/carrier");
+    let bad = admin.post("/trunks/carrier", &[("host", "127.0.0.1:notaport"), ("transport", "udp"), ("username", ""), ("secret", "typed-secret"), ("register", "1"), ("codecs", "PCMU,NOPE")]);
+    assert_eq!(bad.status, 422);
+    for f in ["host", "username", "codecs"] {
+        assert!(bad.body.contains(&format!("id=\"{f}-error\"")), "{f} marked: {}", bad.body);
+    }
+    assert!(!bad.body.contains("typed-secret"), "a refused form does not echo the secret");
+    let changed = [("host", host.as_str()), ("transport", "tcp"), ("username", "acct-78"), ("secret", ""), ("register", "1"), ("default", "1"), ("codecs", "")];
+    assert_eq!(admin.post_raw("/trunks/carrier", &form(&changed)).status, 403, "no token");
+    let r = admin.post("/trunks/carrier", &changed);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let back = admin.get(r.header("location").expect("redirect"));
+    assert!(back.body.contains("Trunk carrier changed") && back.body.contains("transport udp → tcp") && back.body.contains("codecs PCMA,PCMU → default"), "{}", back.body);
+    let list = sb.admin_ok(&["trunk", "list"]);
+    let line = list.lines().find(|l| l.starts_with("carrier")).unwrap_or_else(|| panic!("{list}"));
+    assert!(line.contains(" tcp ") && line.contains("acct-78") && line.contains("5550100=1002,5550101") && line.contains("yes"), "{line}");
+    assert!(admin.get("/trunks/carrier").body.contains("A secret is set"), "the secret is kept");
+    let same = admin.post("/trunks/carrier", &changed);
+    assert!(same.header("location").is_some_and(|l| l.starts_with("/trunks/carrier?ok=Nothing")), "{same:?}");
+    assert_eq!(admin.get("/trunks/nope").status, 404);
 
     let d = admin.post("/trunks/carrier/delete", &[]);
     assert_eq!(d.status, 303);
     assert!(!sb.admin_ok(&["trunk", "list"]).contains("carrier"));
     let audit = admin.audit();
     assert!(audit.contains("trunk.create") && audit.contains("trunk.delete") && audit.contains("dids [5550100=1002,5550101]"), "{audit}");
+    assert!(audit.contains("trunk.update") && audit.contains("username acct-77 → acct-78"), "{audit}");
+    assert_eq!(audit.matches("trunk.update").count(), 1, "refused and empty changes are not audited");
     assert!(!audit.contains("s3cret-value"));
 }

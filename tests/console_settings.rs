@@ -4,7 +4,11 @@
 //! file. Settings: admin only, a bad RTP range refused at its field with
 //! nothing written, a good change written in place (comments kept),
 //! audited, in force after "Restart now" (exit code 75) and a new start;
-//! the SMTP password never in a page, the audit log or the log. Backup:
+//! the SMTP password never in a page, the audit log or the log. Listen
+//! addresses (started without --sip/--http, so the file's apply): a bad
+//! port or a TLS port equal to the plain one refused at the field, a moved
+//! console pointed out, the SIP port moved at the restart (SIP OPTIONS
+//! answered on the new port only). Backup:
 //! the archive holds the manifest (first), the database (which opens with
 //! an extension made before), the config, prompts and dialplans (audio
 //! only on request). Restore: hostile archives (`..`, absolute paths,
@@ -38,6 +42,9 @@ struct Appliance {
     sip: u16,
     child: Option<ChildGuard>,
     starts: u32,
+    /// Started without --sip/--http (TLS listeners off in the file): the
+    /// file's `[sip] listen` and `[http] listen` apply.
+    listen_in_file: bool,
 }
 
 impl Appliance {
@@ -55,7 +62,20 @@ impl Appliance {
         );
         std::fs::write(root.join("var/switchboard.toml"), config).unwrap();
         std::fs::write(root.join("dialplans/main.toml"), PLAN).unwrap();
-        Appliance { dir, http: ports::alloc(), sip: ports::alloc(), child: None, starts: 0 }
+        Appliance { dir, http: ports::alloc(), sip: ports::alloc(), child: None, starts: 0, listen_in_file: false }
+    }
+
+    /// An appliance whose listen addresses come from its file (commented).
+    fn listening_from_file() -> Appliance {
+        let mut a = Appliance::new();
+        let mut text = std::fs::read_to_string(a.config_file()).unwrap();
+        text.push_str(&format!(
+            "\n[sip]\n# phones and carriers\nlisten = \"127.0.0.1:{}\" # UDP and TCP\ntls_listen = \"\"\n\n[http]\nlisten = \"127.0.0.1:{}\"\ntls_listen = \"\"\n",
+            a.sip, a.http
+        ));
+        std::fs::write(a.config_file(), text).unwrap();
+        a.listen_in_file = true;
+        a
     }
 
     fn data(&self) -> PathBuf {
@@ -68,19 +88,18 @@ impl Appliance {
 
     fn start(&mut self) {
         let mut cmd = Command::new(bin());
-        cmd.arg("--data")
-            .arg(self.data())
-            .arg("run")
-            .arg("--sip")
-            .arg(format!("127.0.0.1:{}", self.sip))
-            .arg("--http")
-            .arg(format!("127.0.0.1:{}", self.http))
-            // Off: the defaults (0.0.0.0:5061, :8443) would clash between parallel tests.
-            .arg("--sip-tls")
-            .arg("")
-            .arg("--https")
-            .arg("")
-            .env("SWITCHBOARD_LOG", "info,sqlx=warn");
+        cmd.arg("--data").arg(self.data()).arg("run").env("SWITCHBOARD_LOG", "info,sqlx=warn");
+        if !self.listen_in_file {
+            cmd.arg("--sip")
+                .arg(format!("127.0.0.1:{}", self.sip))
+                .arg("--http")
+                .arg(format!("127.0.0.1:{}", self.http))
+                // Off: the defaults (0.0.0.0:5061, :8443) would clash between parallel tests.
+                .arg("--sip-tls")
+                .arg("")
+                .arg("--https")
+                .arg("");
+        }
         self.starts += 1;
         let opts = SpawnOpts { die_with_parent: false, ..SpawnOpts::default() };
         let mut child = ChildGuard::spawn(&format!("switchboard-{}", self.starts), cmd, &self.dir.path().join("logs"), opts).expect("spawn");
@@ -203,6 +222,10 @@ fn settings_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> 
         ("smtp_username", ""),
         ("smtp_password", ""),
         ("timezone", "UTC"),
+        ("sip_listen", "0.0.0.0:5060"),
+        ("sip_tls_listen", "0.0.0.0:5061"),
+        ("http_listen", "0.0.0.0:8080"),
+        ("http_tls_listen", "0.0.0.0:8443"),
     ];
     for (k, v) in changes {
         f.iter_mut().find(|(n, _)| n == k).expect("a form field").1 = v;
@@ -301,6 +324,83 @@ fn settings_are_validated_saved_in_place_and_in_force_after_a_restart() {
     assert!(page.body.contains("30000–30100") && page.body.contains("mail.example.org:587 (starttls)") && page.body.contains("Europe/Berlin"), "{}", page.body);
     assert!(!page.body.contains(SMTP_PW));
     assert!(admin.get("/audit").body.contains("appliance.restart"));
+}
+
+/// The first line of the answer to a SIP OPTIONS sent over UDP to
+/// 127.0.0.1:`port`; `None` when nothing answers within a second.
+fn sip_options(port: u16) -> Option<String> {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let me = sock.local_addr().unwrap();
+    let msg = format!(
+        "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-moved-{port}\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=probe\r\nTo: <sip:127.0.0.1:{port}>\r\nCall-ID: moved-{port}@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    );
+    sock.send_to(msg.as_bytes(), ("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 4096];
+    let n = sock.recv(&mut buf).ok()?;
+    String::from_utf8_lossy(&buf[..n]).lines().next().map(str::to_string)
+}
+
+#[test]
+fn listen_addresses_are_checked_saved_in_place_and_the_sip_port_moves_at_the_restart() {
+    let mut a = Appliance::listening_from_file();
+    a.start();
+    let (file, sip, http) = (a.config_file(), format!("127.0.0.1:{}", a.sip), format!("127.0.0.1:{}", a.http));
+    assert!(sip_options(a.sip).is_some_and(|l| l.starts_with("SIP/2.0 ")), "the file's port answers: {}", a.log());
+    let admin = a.setup_admin();
+    let page = admin.get("/settings");
+    assert!(page.body.contains(&format!("name=\"sip_listen\" id=\"sip_listen\" value=\"{sip}\"")), "{}", page.body);
+    let form_with = |changes: &[(&'static str, &str)]| -> Vec<(String, String)> {
+        let base = [("sip_listen", sip.as_str()), ("sip_tls_listen", ""), ("http_listen", http.as_str()), ("http_tls_listen", "")];
+        let mut all: Vec<(&str, &str)> = settings_form(&base);
+        for (k, v) in changes {
+            all.iter_mut().find(|(n, _)| n == k).expect("a form field").1 = v;
+        }
+        all.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+    let post = |changes: &[(&'static str, &str)]| {
+        let f = form_with(changes);
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        admin.post("/settings", &f)
+    };
+
+    // Refused at the field, nothing written.
+    let before = std::fs::read_to_string(&file).unwrap();
+    let bad = post(&[("sip_listen", "127.0.0.1:0")]);
+    assert!(bad.status == 422 && bad.body.contains("id=\"sip_listen-error\"") && bad.body.contains("must be 1 to 65535"), "{}", bad.body);
+    let bad = post(&[("sip_listen", "127.0.0.1:99999")]);
+    assert!(bad.status == 422 && bad.body.contains("id=\"sip_listen-error\""), "{}", bad.body);
+    let bad = post(&[("sip_tls_listen", sip.as_str())]);
+    assert!(bad.status == 422 && bad.body.contains("id=\"sip_tls_listen-error\"") && bad.body.contains("must not take the port of sip.listen"), "{}", bad.body);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before, "nothing refused was written");
+
+    // Moving the console itself is pointed out (and can be taken back).
+    let elsewhere = format!("127.0.0.1:{}", ports::alloc());
+    assert_eq!(post(&[("http_listen", elsewhere.as_str())]).status, 303);
+    let page = admin.get("/settings");
+    let warning = page.body.split("id=\"console-moves\"").nth(1).unwrap_or_else(|| panic!("a warning: {}", page.body));
+    assert!(warning.contains(&format!("({http})")) && warning.contains(&format!("listens on {elsewhere}")), "{warning}");
+    assert_eq!(post(&[]).status, 303);
+    assert!(!admin.get("/settings").body.contains("id=\"console-moves\""), "back where it is");
+
+    // The SIP port: written in place (comments kept), applied at the restart.
+    let moved = format!("127.0.0.1:{}", ports::alloc());
+    let r = post(&[("sip_listen", moved.as_str())]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(&format!("# phones and carriers\nlisten = \"{moved}\" # UDP and TCP\n")), "{text}");
+    assert!(text.starts_with("# written by the test: kept by every save\n"), "{text}");
+    let page = admin.get(r.header("location").expect("back to the page"));
+    assert!(page.body.contains("sip.listen") && page.body.contains(&moved) && !page.body.contains("id=\"console-moves\""), "{}", page.body);
+    assert!(admin.get("/audit").body.contains(&format!("sip.listen: {sip} → {moved}")));
+    assert!(a.cli_ok(&["check-config"]).contains(&format!("{}: ok", file.display())));
+    assert_eq!(admin.post("/settings/restart", &[]).status, 200);
+    assert_eq!(a.wait_exit().code(), Some(75));
+    a.start();
+    assert!(a.log().contains(&format!("SIP      {moved} (UDP and TCP)")), "{}", a.log());
+    let port: u16 = moved.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(sip_options(port).is_some_and(|l| l.starts_with("SIP/2.0 ")), "OPTIONS answered on the new port: {}", a.log());
+    assert_eq!(sip_options(a.sip), None, "nothing on the old port");
 }
 
 /// (path, bytes) of every entry of a `.tar.gz`.

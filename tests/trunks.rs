@@ -1,7 +1,8 @@
 //! SIP trunks end to end: the appliance registers to a carrier (SIPp as the
-//! registrar), probes it with OPTIONS, accepts calls from it by address and
-//! DID, and sends extension calls out through it answering the carrier's
-//! proxy challenge.
+//! registrar), probes it with OPTIONS, moves its registration when the trunk
+//! is edited to another host and user (`trunk set`), accepts calls from it
+//! by address and DID, and sends extension calls out through it answering
+//! the carrier's proxy challenge.
 //!
 //! Every carrier here is a SIPp on 127.0.0.1 whose `-p` port is the trunk's
 //! host port. The carrier is bound before the appliance starts, so the trunk
@@ -13,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use common::baresip::{Baresip, BaresipConfig};
 use common::ports;
-use common::sipp::{Sipp, SippProcess, SippRun};
+use common::sip_trace::{digest_valid, received_requests, received_status, sent_status, traced, Traced};
+use common::sipp::{Sipp, SippProcess};
 use common::switchboard::Switchboard;
-use md5::{Digest, Md5};
 
 /// MD5 only (the default, spelled out: SIPp answers only MD5 and baresip
 /// 1.0.0 fails when a SHA-256 challenge is offered too), OPTIONS every
@@ -73,106 +74,6 @@ fn registering_trunk(user: &str, carrier_secret: &str, trunk_secret: &str, ignor
     sb.admin_ok(&["trunk", "add", "carrier", "--host", &host, "--register", "--user", user, "--secret", trunk_secret]);
     sb.start().expect("start switchboard");
     (sb, carrier)
-}
-
-/// One SIP message from a SIPp `-trace_msg` log.
-struct Traced {
-    received: bool,
-    text: String,
-}
-
-impl Traced {
-    fn first_line(&self) -> &str {
-        self.text.lines().next().unwrap_or("")
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        let prefix = format!("{}:", name.to_ascii_lowercase());
-        self.text
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
-            .map(|l| l[prefix.len()..].trim())
-    }
-}
-
-/// Splits a SIPp message log into messages, in order.
-fn traced(run: &SippRun) -> Vec<Traced> {
-    let log = run.messages();
-    let mut out: Vec<Traced> = Vec::new();
-    for line in log.lines() {
-        let l = line.trim_start();
-        if l.contains("message received [") || l.contains("message sent (") {
-            out.push(Traced { received: l.contains("received"), text: String::new() });
-        } else if let Some(m) = out.last_mut() {
-            if !(m.text.is_empty() && l.is_empty()) {
-                m.text.push_str(l);
-                m.text.push('\n');
-            }
-        }
-    }
-    out
-}
-
-fn received_requests<'a>(msgs: &'a [Traced], method: &str) -> Vec<&'a Traced> {
-    msgs.iter().filter(|m| m.received && m.first_line().starts_with(&format!("{method} "))).collect()
-}
-
-fn sent_status<'a>(msgs: &'a [Traced], status: u16) -> Vec<&'a Traced> {
-    msgs.iter().filter(|m| !m.received && m.first_line().starts_with(&format!("SIP/2.0 {status} "))).collect()
-}
-
-fn received_status<'a>(msgs: &'a [Traced], status: u16) -> Vec<&'a Traced> {
-    msgs.iter().filter(|m| m.received && m.first_line().starts_with(&format!("SIP/2.0 {status} "))).collect()
-}
-
-/// Digest parameters (`name=value` or `name="value"`) of a credentials header.
-fn digest_param(header: &str, name: &str) -> Option<String> {
-    let rest = header.trim().strip_prefix("Digest")?;
-    for part in split_params(rest) {
-        let (k, v) = part.split_once('=')?;
-        if k.trim().eq_ignore_ascii_case(name) {
-            return Some(v.trim().trim_matches('"').to_string());
-        }
-    }
-    None
-}
-
-fn split_params(s: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    for c in s.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                cur.push(c);
-            }
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-fn md5_hex(s: &str) -> String {
-    Md5::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Checks an MD5 digest response (RFC 2617, with or without qop=auth).
-fn digest_valid(header: &str, method: &str, user: &str, secret: &str) -> Result<(), String> {
-    let p = |n: &str| digest_param(header, n).ok_or(format!("no {n} in {header}"));
-    if p("username")? != user {
-        return Err(format!("username is not {user}: {header}"));
-    }
-    let ha1 = md5_hex(&format!("{user}:{}:{secret}", p("realm")?));
-    let ha2 = md5_hex(&format!("{method}:{}", p("uri")?));
-    let expect = match digest_param(header, "qop") {
-        Some(qop) => md5_hex(&format!("{ha1}:{}:{}:{}:{qop}:{ha2}", p("nonce")?, p("nc")?, p("cnonce")?)),
-        None => md5_hex(&format!("{ha1}:{}:{ha2}", p("nonce")?)),
-    };
-    if p("response")? == expect {
-        Ok(())
-    } else {
-        Err(format!("digest response does not match secret {secret:?}: {header}"))
-    }
 }
 
 /// Test 1: digest registration to the carrier, refresh at half the granted
@@ -271,6 +172,86 @@ fn registration_not_held_up_by_unanswered_options() {
     let (opt, reg) = trunk_state(&sb, "carrier");
     assert_ne!(opt, "up", "OPTIONS never answered");
     assert_eq!(reg, "up", "\n{}", sb.log());
+}
+
+/// An edited trunk (`trunk set`: another host, user and secret, the
+/// secret from standard input) is picked up by the running appliance: it
+/// removes its binding at the old carrier (REGISTER with `Expires: 0`, same
+/// Call-ID, the old credentials) and registers at the new one with the new
+/// credentials, refreshing there; `trunk list` shows the new host.
+#[test]
+fn an_edited_trunk_unregisters_from_the_old_host_and_registers_at_the_new_one() {
+    let (old_user, old_secret) = ("4420799990011", "old-carrier-secret");
+    let (new_user, new_secret) = ("4420799990012", "new-carrier-secret");
+    let (old_ports, new_ports) = (ports::alloc_sipp(), ports::alloc_sipp());
+    let spawn = |scenario: &str, p, user: &str, secret: &str, grant: &str| {
+        let mut c = Sipp::scenario(scenario)
+            .ports(p)
+            .key("user", user)
+            .key("secret", secret)
+            .key("grant", grant)
+            .key("ignore_options", "0")
+            .timeout(Duration::from_secs(40))
+            .spawn()
+            .expect("spawn carrier registrar");
+        c.wait_bound(Duration::from_secs(5)).expect("carrier bound");
+        c
+    };
+    let old = spawn("trunk_registrar_moved.xml", old_ports, old_user, old_secret, "60");
+    let new = spawn("trunk_registrar.xml", new_ports, new_user, new_secret, "4");
+    let mut sb = Switchboard::new(&config(1)).expect("prepare");
+    let (old_host, new_host) = (format!("127.0.0.1:{}", old_ports.sip), format!("127.0.0.1:{}", new_ports.sip));
+    sb.admin_ok(&["trunk", "add", "carrier", "--host", &old_host, "--register", "--user", old_user, "--secret", old_secret, "--did", "5550100=1001"]);
+    sb.start().expect("start switchboard");
+    let (_, reg) = wait_trunk(&sb, "carrier", Duration::from_secs(10), |_, r| r == "up");
+    assert_eq!(reg, "up", "registered at the old carrier\n{}", sb.log());
+
+    // A refused change names its flag and changes nothing.
+    let bad = sb.admin(&["trunk", "set", "carrier", "--host", "127.0.0.1:notaport", "--user", ""]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.contains("--host: '127.0.0.1:notaport'") && err.contains("--user: registering needs"), "{err}");
+    let out = sb.admin_stdin(&["trunk", "set", "carrier", "--host", &new_host, "--user", new_user, "--secret-stdin"], &format!("{new_secret}\n"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains(&format!("host {old_host} → {new_host}")) && said.contains("secret changed") && !said.contains(new_secret), "{said}");
+
+    let run = old.wait(Duration::from_secs(30)).expect("old carrier finished");
+    assert!(
+        run.exit_code == Some(0) && run.failed() == 0,
+        "the old carrier saw the registration and its removal with the old credentials: exit {:?}, failed {}\n{}\n--- switchboard ---\n{}",
+        run.exit_code,
+        run.failed(),
+        run.diagnostics(),
+        sb.log()
+    );
+    let msgs = traced(&run);
+    let registers = received_requests(&msgs, "REGISTER");
+    assert_eq!(registers.len(), 4, "registration round, removal round");
+    let expires: Vec<Option<&str>> = registers.iter().map(|m| m.header("Expires")).collect();
+    assert_eq!(expires, [Some("60"), Some("60"), Some("0"), Some("0")], "the removal asks for Expires: 0");
+    assert_eq!(registers[3].header("Contact"), registers[1].header("Contact"), "the same binding is removed");
+    let call_ids: std::collections::BTreeSet<&str> = registers.iter().filter_map(|m| m.header("Call-ID")).collect();
+    assert_eq!(call_ids.len(), 1, "the removal keeps the registration's Call-ID: {call_ids:?}");
+    digest_valid(registers[3].header("Authorization").expect("answered the challenge"), "REGISTER", old_user, old_secret).expect("old credentials");
+
+    let run = new.wait(Duration::from_secs(30)).expect("new carrier finished");
+    assert!(
+        run.exit_code == Some(0) && run.failed() == 0,
+        "the new carrier saw a registration and its refresh with the new credentials: exit {:?}, failed {}\n{}\n--- switchboard ---\n{}",
+        run.exit_code,
+        run.failed(),
+        run.diagnostics(),
+        sb.log()
+    );
+    let msgs = traced(&run);
+    for m in received_requests(&msgs, "REGISTER").iter().filter(|m| m.header("Authorization").is_some()) {
+        digest_valid(m.header("Authorization").unwrap(), "REGISTER", new_user, new_secret).expect("new credentials");
+    }
+    let list = sb.admin_ok(&["trunk", "list"]);
+    let line = list.lines().find(|l| l.starts_with("carrier")).unwrap_or_else(|| panic!("{list}"));
+    assert!(line.contains(&new_host) && line.contains(new_user) && line.contains("5550100=1001"), "new host and user, DIDs kept: {line}");
+    assert_eq!(trunk_state(&sb, "carrier").1, "up", "registered at the new carrier");
+    assert!(sb.log().contains("trunk unregistered"), "{}", sb.log());
 }
 
 /// Test 2: OPTIONS health over TCP: up while the carrier answers, down once

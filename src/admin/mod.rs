@@ -17,6 +17,7 @@ mod customers;
 mod extensions;
 mod mailboxes;
 mod queues;
+mod trunk_change;
 mod trunks;
 mod users;
 
@@ -42,6 +43,7 @@ pub use extensions::{
     check_new_extension, create_extension, delete_extension, get_extension, list_extensions, random_secret, reset_secret, update_extension,
     ExtensionView, RegistrationView,
 };
+pub use trunk_change::{apply_trunk_change, change_summary, update_trunk, TrunkChange, TrunkChanged};
 pub use trunks::{
     add_trunk, check_trunk, check_trunk_name, create_trunk, delete_trunk, get_trunk, list_trunks, CheckedTrunk, DidView, TrunkInput,
     TrunkRefused, TrunkStatusView, TrunkView,

@@ -1,10 +1,11 @@
-//! SIP trunk administration shared by `switchboard trunk add|rm`, the
-//! console's trunk page and `/api/v1/trunks`: what a new trunk may look
+//! SIP trunk administration shared by `switchboard trunk add|set|rm`, the
+//! console's trunk pages and `/api/v1/trunks`: what a new trunk may look
 //! like (name, carrier host, transport, registration credentials, DID map,
 //! codecs), writing it, and the list with each trunk's DIDs and last probe
-//! (never its secret). Every problem is reported with its field, all at
-//! once. Must not print or know HTTP; the running appliance's trunk
-//! supervisor picks new and removed rows up by itself.
+//! (never its secret). Changing a trunk in place is `trunk_change`'s.
+//! Every problem is reported with its field, all at once. Must not print
+//! or know HTTP; the running appliance's trunk supervisor picks new,
+//! changed and removed rows up by itself.
 
 use serde::Serialize;
 
@@ -64,8 +65,9 @@ impl CheckedTrunk {
     }
 }
 
-/// Why a trunk was not added: the fields at fault, or the store's refusal
-/// (a taken name or DID is a conflict naming it).
+/// Why a trunk was not added or changed: the fields at fault, or the
+/// store's refusal (a taken name or DID is a conflict naming it; a trunk
+/// that is not there is `NotFound`).
 #[derive(Debug)]
 pub enum TrunkRefused {
     Invalid(Vec<InvalidField>),
@@ -177,27 +179,15 @@ pub fn check_trunk(input: &TrunkInput) -> Result<CheckedTrunk, Vec<InvalidField>
         bad("name", m);
     }
     let host = input.host.trim();
-    if host.is_empty() {
-        bad("host", "the carrier's SIP server is required, as HOST:PORT".into());
-    } else if let Err(e) = crate::sip::resolve_host_port(host) {
-        bad("host", format!("'{host}' is not a reachable HOST:PORT ({e})"));
+    if let Err(m) = check_host(host) {
+        bad("host", m);
     }
-    let transport = match input.transport.trim().to_ascii_lowercase().as_str() {
-        "" | "udp" => "udp",
-        "tcp" => "tcp",
-        other => {
-            bad("transport", format!("transport must be udp or tcp, got '{other}'"));
-            "udp"
-        }
-    };
-    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let transport = check_transport(&input.transport).unwrap_or_else(|m| {
+        bad("transport", m);
+        "udp"
+    });
     let (username, secret) = (text(&input.username), text(&input.secret));
-    match (&username, &secret) {
-        (Some(_), None) => bad("secret", "a username needs its secret (they go together)".into()),
-        (None, Some(_)) => bad("username", "a secret needs its username (they go together)".into()),
-        (None, None) if input.register => bad("username", "registering needs a username and a secret".into()),
-        _ => {}
-    }
+    check_credentials(input.register, username.as_deref(), secret.as_deref(), &mut bad);
     let mut dids: Vec<(String, String)> = Vec::new();
     for d in input.dids.iter().map(|d| d.trim()).filter(|d| !d.is_empty()) {
         let (did, ext) = d.split_once('=').map(|(a, b)| (a.trim(), b.trim())).unwrap_or((d, d));
@@ -229,6 +219,38 @@ pub fn check_trunk(input: &TrunkInput) -> Result<CheckedTrunk, Vec<InvalidField>
         codecs,
     };
     Ok(CheckedTrunk { trunk, dids })
+}
+
+/// A trimmed text, `None` when absent or blank.
+pub(super) fn text(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// The carrier's `HOST:PORT`: required, and it must resolve (blocking).
+pub(super) fn check_host(host: &str) -> Result<(), String> {
+    if host.is_empty() {
+        return Err("the carrier's SIP server is required, as HOST:PORT".into());
+    }
+    crate::sip::resolve_host_port(host).map(|_| ()).map_err(|e| format!("'{host}' is not a reachable HOST:PORT ({e})"))
+}
+
+/// `udp` (also for an empty value) or `tcp`, any case.
+pub(super) fn check_transport(t: &str) -> Result<&'static str, String> {
+    match t.trim().to_ascii_lowercase().as_str() {
+        "" | "udp" => Ok("udp"),
+        "tcp" => Ok("tcp"),
+        other => Err(format!("transport must be udp or tcp, got '{other}'")),
+    }
+}
+
+/// Username and secret go together, and registering needs both.
+pub(super) fn check_credentials(register: bool, username: Option<&str>, secret: Option<&str>, bad: &mut impl FnMut(&'static str, String)) {
+    match (username, secret) {
+        (Some(_), None) => bad("secret", "a username needs its secret (they go together)".into()),
+        (None, Some(_)) => bad("username", "a secret needs its username (they go together)".into()),
+        (None, None) if register => bad("username", "registering needs a username and a secret".into()),
+        _ => {}
+    }
 }
 
 /// Writes a checked trunk and its DIDs (one transaction). A taken name or

@@ -1,14 +1,18 @@
 //! Trunk supervision: one task per configured trunk that keeps the carrier
 //! registration alive (REGISTER with digest, refresh at half the granted
 //! lifetime, exponential backoff on failure) and probes the carrier with
-//! OPTIONS. Results go to the store, where `trunk list` shows them.
+//! OPTIONS. Results go to the store, where `trunk list` shows them. The
+//! store is re-read every few seconds: a new trunk gets a task, a removed
+//! one loses it, and a trunk whose line changed (host, transport,
+//! credentials, registration; not codecs or the default flag) gets a new
+//! task after the old one removed its registration (REGISTER with
+//! `Expires: 0`) wherever the new line no longer refreshes it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{timeout, Instant};
 
 use super::{build, Ctx};
@@ -28,28 +32,56 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const MAX_REGISTER_EXPIRES: u32 = 86_400;
 const REQUEST_WAIT: Duration = Duration::from_secs(40);
 
-/// Starts and stops per-trunk tasks as trunks are added and removed.
+/// How long a stopped trunk may take to remove its registration.
+const UNREGISTER_WAIT: Duration = Duration::from_secs(10);
+
+/// A running trunk task: the row it works from and how to stop it.
+struct Running {
+    trunk: Trunk,
+    /// `true`: remove the registration before stopping.
+    stop: oneshot::Sender<bool>,
+}
+
+/// Starts and stops per-trunk tasks as trunks are added, changed and removed.
 pub async fn supervise(ctx: Arc<Ctx>) {
-    let mut tasks: HashMap<String, (Trunk, JoinHandle<()>)> = HashMap::new();
+    let mut tasks: HashMap<String, Running> = HashMap::new();
     loop {
         if let Ok(trunks) = ctx.store.list_trunks().await {
-            tasks.retain(|name, (old, handle)| {
-                let keep = trunks.iter().any(|t| t == old);
-                if !keep {
-                    tracing::info!(trunk = %name, "trunk supervision stopped");
-                    handle.abort();
+            let stale: Vec<String> = tasks
+                .iter()
+                .filter(|(name, r)| !trunks.iter().any(|t| &t.name == *name && t.same_line(&r.trunk)))
+                .map(|(name, _)| name.clone())
+                .collect();
+            for name in stale {
+                let Some(r) = tasks.remove(&name) else { continue };
+                let now = trunks.iter().find(|t| t.name == name);
+                let unregister = needs_unregister(&r.trunk, now);
+                match now {
+                    Some(_) => tracing::info!(trunk = %name, unregister, "trunk changed: supervision restarts"),
+                    None => tracing::info!(trunk = %name, unregister, "trunk supervision stopped"),
                 }
-                keep
-            });
+                // A task that already ended (unresolvable host) has no receiver.
+                let _ = r.stop.send(unregister);
+            }
             for t in trunks {
                 if !tasks.contains_key(&t.name) {
-                    let handle = tokio::spawn(run_trunk(ctx.clone(), t.clone()));
-                    tasks.insert(t.name.clone(), (t, handle));
+                    let (stop, stopped) = oneshot::channel();
+                    // Detached: a stopped task ends by itself (within UNREGISTER_WAIT).
+                    drop(tokio::spawn(run_trunk(ctx.clone(), t.clone(), stopped)));
+                    tasks.insert(t.name.clone(), Running { trunk: t, stop });
                 }
             }
         }
         tokio::time::sleep(RESCAN).await;
     }
+}
+
+/// Whether the registration of `old` must be removed when its task stops
+/// because the trunk became `now` (`None`: deleted). Not when the new line
+/// registers the same user at the same place: its REGISTER replaces the
+/// binding (RFC 3261 §10.3), and removing it first would only open a gap.
+fn needs_unregister(old: &Trunk, now: Option<&Trunk>) -> bool {
+    old.register && now.is_none_or(|t| !t.register || (&t.host, &t.transport, &t.username) != (&old.host, &old.transport, &old.username))
 }
 
 /// Health and registration state of one trunk, shared by its two loops.
@@ -71,7 +103,8 @@ struct TrunkTask {
     shared: Mutex<Shared>,
 }
 
-/// One request stream toward the carrier: its own event channel and CSeq.
+/// One request stream toward the carrier: its own event channel and CSeq
+/// (and, for the registration, its Call-ID and From tag).
 struct Link {
     ctx: Arc<Ctx>,
     trunk: Trunk,
@@ -79,11 +112,15 @@ struct Link {
     tx: mpsc::UnboundedSender<SipEvent>,
     rx: mpsc::UnboundedReceiver<SipEvent>,
     cseq: u32,
+    call_id: String,
+    tag: String,
     /// Registration lifetime we ask for; raised by a 423's Min-Expires.
     expires: u32,
 }
 
-async fn run_trunk(ctx: Arc<Ctx>, trunk: Trunk) {
+/// Runs one trunk until `stop` fires (or its sender is gone); then, when
+/// told to and registered, removes the registration.
+async fn run_trunk(ctx: Arc<Ctx>, trunk: Trunk, mut stop: oneshot::Receiver<bool>) {
     let addr = match resolve_host_port(&trunk.host) {
         Ok(a) => a,
         Err(e) => {
@@ -105,20 +142,36 @@ async fn run_trunk(ctx: Arc<Ctx>, trunk: Trunk) {
     let link = || {
         let (tx, rx) = mpsc::unbounded_channel();
         let expires = ctx.config.trunks.register_expires;
-        Link { ctx: ctx.clone(), trunk: trunk.clone(), dest: dest.clone(), tx, rx, cseq: 0, expires }
+        let (call_id, tag) = (format!("{}-reg", new_tag()), new_tag());
+        Link { ctx: ctx.clone(), trunk: trunk.clone(), dest: dest.clone(), tx, rx, cseq: 0, call_id, tag, expires }
     };
     let (mut probe, mut reg) = (link(), link());
     let task = TrunkTask { ctx: ctx.clone(), trunk: trunk.clone(), shared: Mutex::new(Shared::default()) };
     // options_interval_secs = 0 turns health probes off (carriers that
     // ignore OPTIONS would otherwise always show "down").
     let probing = ctx.config.trunks.options_interval_secs > 0;
-    match (trunk.register, probing) {
-        (true, true) => {
-            tokio::join!(task.options_loop(&mut probe), task.register_loop(&mut reg));
+    let unregister = {
+        let work = async {
+            match (trunk.register, probing) {
+                (true, true) => {
+                    tokio::join!(task.options_loop(&mut probe), task.register_loop(&mut reg));
+                }
+                (true, false) => task.register_loop(&mut reg).await,
+                (false, true) => task.options_loop(&mut probe).await,
+                (false, false) => {}
+            }
+        };
+        tokio::select! {
+            () = work => return,
+            told = &mut stop => told.unwrap_or(false),
         }
-        (true, false) => task.register_loop(&mut reg).await,
-        (false, true) => task.options_loop(&mut probe).await,
-        (false, false) => {}
+    };
+    if unregister && task.update(|s| s.registered == Some(true)) {
+        match timeout(UNREGISTER_WAIT, reg.unregister()).await {
+            Ok(Ok(())) => tracing::info!(trunk = %trunk.name, host = %trunk.host, "trunk unregistered"),
+            Ok(Err(why)) => tracing::warn!(trunk = %trunk.name, host = %trunk.host, "unregistering failed: {why}"),
+            Err(_) => tracing::warn!(trunk = %trunk.name, host = %trunk.host, "unregistering timed out"),
+        }
     }
 }
 
@@ -138,11 +191,9 @@ impl TrunkTask {
     }
 
     async fn register_loop(&self, link: &mut Link) {
-        let call_id = format!("{}-reg", new_tag());
-        let tag = new_tag();
         let mut backoff = MIN_BACKOFF;
         loop {
-            let wait = match link.register(&call_id, &tag).await {
+            let wait = match link.register().await {
                 Ok(granted) => {
                     let was = self.update(|s| {
                         s.detail.clear();
@@ -234,7 +285,18 @@ impl Link {
     /// One registration round: answers one digest challenge and a 423
     /// Interval Too Brief (RFC 3261 §10.2.8) by asking again with the
     /// registrar's Min-Expires. Returns the granted lifetime in seconds.
-    async fn register(&mut self, call_id: &str, tag: &str) -> Result<u32, String> {
+    async fn register(&mut self) -> Result<u32, String> {
+        self.register_round(false).await
+    }
+
+    /// Removes our binding (`Expires: 0`, same Call-ID, next CSeq,
+    /// answering one digest challenge).
+    async fn unregister(&mut self) -> Result<(), String> {
+        self.register_round(true).await.map(|_| ())
+    }
+
+    async fn register_round(&mut self, remove: bool) -> Result<u32, String> {
+        let (call_id, tag) = (self.call_id.clone(), self.tag.clone());
         let contact_uri = build::contact(&self.ctx, &self.dest)
             .replace("sip:switchboard@", &format!("sip:{}@", self.trunk.username.as_deref().unwrap_or("switchboard")));
         let contact = format!("<{contact_uri}>");
@@ -243,8 +305,8 @@ impl Link {
         let mut credentials: Option<(HeaderName, Challenge)> = None;
         let mut nc = 0;
         for _ in 0..4 {
-            let expires = self.expires;
-            let mut req = self.base_request(Method::Register, call_id, tag).ok_or("bad trunk host")?;
+            let expires = if remove { 0 } else { self.expires };
+            let mut req = self.base_request(Method::Register, &call_id, &tag).ok_or("bad trunk host")?;
             req.headers.push(HeaderName::Contact, contact.clone());
             req.headers.push(HeaderName::Expires, expires.to_string());
             if let Some((header, challenge)) = &credentials {
@@ -254,6 +316,7 @@ impl Link {
             }
             let resp = self.transact(req).await.ok_or("no response")?;
             match resp.status {
+                200..=299 if remove => return Ok(0),
                 200..=299 => return Ok(granted_lifetime(&resp, &contact_uri).unwrap_or(expires)),
                 401 | 407 if credentials.is_none() => {
                     let (challenge_hdr, cred_hdr) = if resp.status == 407 {
@@ -265,7 +328,7 @@ impl Link {
                     let challenge = select_challenge(&values).ok_or("unusable challenge")?;
                     credentials = Some((cred_hdr, challenge));
                 }
-                423 => {
+                423 if !remove => {
                     let min = resp.headers.get(&HeaderName::MinExpires).and_then(|v| v.trim().parse::<u32>().ok());
                     match min {
                         Some(m) if m > expires && m <= MAX_REGISTER_EXPIRES => {

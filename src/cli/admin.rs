@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use switchboard::config::{Config, ConfigSource};
 use switchboard::store::{Extension, Store};
 
-use super::{Cli, Command, CustomerCmd, ExtensionCmd, TransportArg, TrunkCmd};
+use super::{Cli, Command, CustomerCmd, ExtensionCmd};
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
     // `--config PATH`, else `<data>/switchboard.toml` when it exists (the
@@ -85,7 +85,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             switchboard::app::run(config, &cli.data, source, restored).await
         }
         Command::Extension(cmd) => extension(cmd, &config, &cli.data).await,
-        Command::Trunk(cmd) => trunk(cmd, &config, &cli.data).await,
+        Command::Trunk(cmd) => super::trunks::trunk(cmd, &config, &cli.data).await,
         Command::Mailbox(cmd) => super::voicemail::mailbox(cmd, &config, &cli.data).await,
         Command::Voicemail(cmd) => super::voicemail::messages(cmd, &cli.data).await,
         Command::Customer(cmd) => customer(cmd, &cli.data).await,
@@ -143,88 +143,6 @@ async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()
         ExtensionCmd::Rm { number } => {
             open(data).await?.remove_extension(&number).await?;
             println!("extension {number} removed");
-            Ok(())
-        }
-    }
-}
-
-/// The command-line flag of a trunk field.
-fn trunk_flag(field: &str) -> &str {
-    match field {
-        "username" => "user",
-        "dids" => "did",
-        other => other,
-    }
-}
-
-async fn trunk(cmd: TrunkCmd, config: &Config, data: &Path) -> Result<()> {
-    match cmd {
-        TrunkCmd::Add { name, host, transport, register, user, secret, dids, default, codecs } => {
-            // The same checks as the console's trunk page.
-            let input = switchboard::admin::TrunkInput {
-                name: name.clone(),
-                host,
-                transport: match transport {
-                    TransportArg::Udp => "udp",
-                    TransportArg::Tcp => "tcp",
-                }
-                .into(),
-                register,
-                username: user,
-                secret,
-                dids,
-                is_default: default,
-                codecs,
-            };
-            let checked = switchboard::admin::check_trunk(&input).map_err(|errors| {
-                let lines: Vec<String> = errors
-                    .iter()
-                    .map(|e| if e.field == "name" { e.message.clone() } else { format!("--{}: {}", trunk_flag(e.field), e.message) })
-                    .collect();
-                anyhow::anyhow!("{}", lines.join("\n"))
-            })?;
-            switchboard::admin::add_trunk(&open(data).await?, &checked).await?;
-            println!("trunk {name} added");
-            Ok(())
-        }
-        TrunkCmd::List => {
-            let store = open(data).await?;
-            println!("{:<12} {:<22} {:<5} {:<8} {:<10} {:<12} DIDS", "NAME", "HOST", "TRANS", "DEFAULT", "OPTIONS", "REGISTERED");
-            for t in store.list_trunks().await? {
-                let status = store.trunk_status(&t.name).await?;
-                let yes_no = |v: Option<bool>| match v {
-                    Some(true) => "up",
-                    Some(false) => "down",
-                    None => "unknown",
-                };
-                let options = if config.trunks.options_interval_secs == 0 {
-                    "off"
-                } else {
-                    yes_no(status.as_ref().and_then(|s| s.options_ok))
-                };
-                let registered = if t.register { yes_no(status.as_ref().and_then(|s| s.registered)) } else { "n/a" };
-                let dids: Vec<String> = store
-                    .dids(&t.name)
-                    .await?
-                    .into_iter()
-                    .map(|d| if d.did == d.extension { d.did } else { format!("{}={}", d.did, d.extension) })
-                    .collect();
-                println!(
-                    "{:<12} {:<22} {:<5} {:<8} {:<10} {:<12} {}",
-                    t.name,
-                    t.host,
-                    t.transport,
-                    if t.is_default { "yes" } else { "" },
-                    options,
-                    registered,
-                    dids.join(",")
-                );
-            }
-            Ok(())
-        }
-        TrunkCmd::Rm { name } => {
-            switchboard::admin::delete_trunk(&open(data).await?, &name).await?;
-            println!("trunk {name} removed");
             Ok(())
         }
     }

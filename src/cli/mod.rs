@@ -4,13 +4,16 @@
 pub mod acd;
 pub mod admin;
 pub mod apikey;
+pub mod trunks;
 pub mod users;
 pub mod voicemail;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+pub use trunks::TrunkCmd;
 
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, about = "Contact-center appliance: softswitch, IVR, ACD, fax, web console")]
@@ -436,48 +439,6 @@ pub enum CustomerCmd {
     Import { file: PathBuf },
     /// Remove a customer by id (see `customer list`).
     Rm { id: i64 },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum TransportArg {
-    Udp,
-    Tcp,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TrunkCmd {
-    /// Add a trunk.
-    Add {
-        name: String,
-        /// Carrier SIP server.
-        #[arg(long, value_name = "HOST:PORT")]
-        host: String,
-        #[arg(long, value_enum, default_value = "udp")]
-        transport: TransportArg,
-        /// Register to the carrier (needs --user and --secret).
-        #[arg(long, requires_all = ["user", "secret"])]
-        register: bool,
-        /// Username for registration and digest challenges.
-        #[arg(long)]
-        user: Option<String>,
-        /// Password for registration and digest challenges.
-        #[arg(long)]
-        secret: Option<String>,
-        /// Inbound number routed to an extension: DID or DID=EXTENSION
-        /// (without =EXTENSION the extension with the same number).
-        #[arg(long = "did", value_name = "NUM[=EXT]")]
-        dids: Vec<String>,
-        /// Use this trunk for outbound calls (the first trunk is the default).
-        #[arg(long)]
-        default: bool,
-        /// Codec preference toward this carrier, e.g. "PCMA,PCMU" (default: [media] codecs).
-        #[arg(long)]
-        codecs: Option<String>,
-    },
-    /// List trunks with their DIDs and health.
-    List,
-    /// Remove a trunk.
-    Rm { name: String },
 }
 
 fn parse_port_range(s: &str) -> Result<(u16, u16), String> {

@@ -7,6 +7,7 @@
 //! logs a secret.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Value};
@@ -82,6 +83,14 @@ pub struct SettingsEdit {
     pub smtp_username: String,
     pub smtp_password: Secret,
     pub timezone: String,
+    /// `[sip] listen` (UDP and TCP).
+    pub sip_listen: SocketAddr,
+    /// `[sip] tls_listen`; `None` turns SIP over TLS off.
+    pub sip_tls_listen: Option<SocketAddr>,
+    /// `[http] listen`: the console.
+    pub http_listen: SocketAddr,
+    /// `[http] tls_listen`; `None` turns the HTTPS console off.
+    pub http_tls_listen: Option<SocketAddr>,
 }
 
 impl SettingsEdit {
@@ -98,8 +107,22 @@ impl SettingsEdit {
             smtp_username: c.smtp.username.clone().unwrap_or_default(),
             smtp_password: Secret::Keep,
             timezone: c.site.timezone.clone(),
+            sip_listen: c.sip.listen,
+            sip_tls_listen: c.sip.tls_listen,
+            http_listen: c.http.listen,
+            http_tls_listen: c.http.tls_listen,
         }
     }
+}
+
+/// An optional listener as the file says it: `""` is off.
+fn listen_text(a: Option<SocketAddr>) -> String {
+    a.map(|a| a.to_string()).unwrap_or_default()
+}
+
+/// An optional listener as the page shows it.
+pub fn listen_shown(a: Option<SocketAddr>) -> String {
+    a.map(|a| a.to_string()).unwrap_or_else(|| "off".into())
 }
 
 pub fn tls_name(t: SmtpTls) -> &'static str {
@@ -170,6 +193,18 @@ pub fn apply_edit(text: &str, edit: &SettingsEdit, file: &str) -> Result<(String
     }
     if changed(|e| e.timezone.clone()) {
         set(&mut doc, "site", "timezone", Value::from(edit.timezone.trim()))?;
+    }
+    if changed(|e| e.sip_listen.to_string()) {
+        set(&mut doc, "sip", "listen", Value::from(edit.sip_listen.to_string()))?;
+    }
+    if changed(|e| listen_text(e.sip_tls_listen)) {
+        set(&mut doc, "sip", "tls_listen", Value::from(listen_text(edit.sip_tls_listen)))?;
+    }
+    if changed(|e| e.http_listen.to_string()) {
+        set(&mut doc, "http", "listen", Value::from(edit.http_listen.to_string()))?;
+    }
+    if changed(|e| listen_text(e.http_tls_listen)) {
+        set(&mut doc, "http", "tls_listen", Value::from(listen_text(edit.http_tls_listen)))?;
     }
     let out = doc.to_string();
     let config = Config::parse(&out, file).map_err(|e| EditError { field: e.field, message: e.message, line: e.line })?;
@@ -255,6 +290,10 @@ pub fn differences(running: &Config, saved: &Config) -> Vec<(&'static str, Strin
     cmp("smtp.from", r.smtp_from, s.smtp_from);
     cmp("smtp.username", r.smtp_username, s.smtp_username);
     cmp("site.timezone", r.timezone, s.timezone);
+    cmp("sip.listen", r.sip_listen.to_string(), s.sip_listen.to_string());
+    cmp("sip.tls_listen", listen_shown(r.sip_tls_listen), listen_shown(s.sip_tls_listen));
+    cmp("http.listen", r.http_listen.to_string(), s.http_listen.to_string());
+    cmp("http.tls_listen", listen_shown(r.http_tls_listen), listen_shown(s.http_tls_listen));
     if running.smtp.password != saved.smtp.password {
         let state = |p: &Option<String>| if p.is_some() { "set" } else { "not set" }.to_string();
         out.push(("smtp.password", state(&running.smtp.password), format!("{} (changed)", state(&saved.smtp.password))));
@@ -312,6 +351,26 @@ mod tests {
         e.smtp_username = String::new();
         let (text, cfg) = apply_edit(&text, &e, "t.toml").unwrap();
         assert!(cfg.smtp.username.is_none() && cfg.smtp.password.is_none() && !text.contains("password"), "{text}");
+    }
+
+    #[test]
+    fn listen_addresses_are_written_as_text_and_checked_together() {
+        let file = "[sip]\n# where phones register\nlisten = \"0.0.0.0:5060\" # UDP and TCP\n";
+        let before = Config::parse(file, "t.toml").unwrap();
+        let mut e = SettingsEdit::from_config(&before);
+        e.sip_listen = "127.0.0.1:5070".parse().unwrap();
+        e.http_tls_listen = None;
+        let (text, cfg) = apply_edit(file, &e, "t.toml").unwrap();
+        assert!(text.starts_with("[sip]\n# where phones register\nlisten = \"127.0.0.1:5070\" # UDP and TCP\n"), "{text}");
+        assert!(text.contains("[http]\ntls_listen = \"\"\n") && !text.contains("tls_listen = \"0.0.0.0:5061\""), "only changed keys: {text}");
+        assert_eq!((cfg.sip.listen.port(), cfg.http.tls_listen), (5070, None));
+        let d = differences(&before, &cfg);
+        assert_eq!(d, [("sip.listen", "0.0.0.0:5060".into(), "127.0.0.1:5070".into()), ("http.tls_listen", "0.0.0.0:8443".into(), "off".into())]);
+        e.sip_tls_listen = Some("0.0.0.0:5070".parse().unwrap());
+        assert_eq!(apply_edit(&text, &e, "t.toml").unwrap_err().field, "sip.tls_listen", "the TLS port differs from the plain one");
+        e.sip_tls_listen = None;
+        e.http_listen = "127.0.0.1:5070".parse().unwrap();
+        assert_eq!(apply_edit(&text, &e, "t.toml").unwrap_err().field, "http.listen", "the console cannot take SIP's TCP port");
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub struct FaxConfig {
     /// Listen for a fax machine's calling tone (CNG) while a dialplan
     /// plays prompts or collects keys, and send the call to
     /// `detect_context` when one is heard (if the plan has that context).
+    /// Listening stops at the caller's first key: fax machines press none.
     pub detect: bool,
     pub detect_context: String,
 }

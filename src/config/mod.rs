@@ -19,8 +19,8 @@ use serde::Deserialize;
 
 pub use contact::ContactConfig;
 pub use fax::FaxConfig;
-pub use edit::{apply_edit, differences, tls_name, write_atomic, ConfigSource, EditError, Secret, SettingsEdit, DEFAULT_FILE};
-pub use listen::parse_optional as parse_optional_listen;
+pub use edit::{apply_edit, differences, listen_shown, tls_name, write_atomic, ConfigSource, EditError, Secret, SettingsEdit, DEFAULT_FILE};
+pub use listen::{parse_optional as parse_optional_listen, parse_setting as parse_listen_setting};
 pub use locate::line_of_key;
 pub use site::{CtiConfig, SiteConfig};
 
@@ -495,11 +495,14 @@ impl Config {
                 return err("apps", format!("\"{n}\" is not a dialable number"));
             }
         }
-        if self.sip.tls_listen.is_some_and(|t| listen::clash(t, self.sip.listen)) {
-            return err("sip.tls_listen", format!("must not take the port of sip.listen ({})", self.sip.listen));
-        }
-        if self.http.tls_listen.is_some_and(|t| listen::clash(t, self.http.listen)) {
-            return err("http.tls_listen", format!("must not take the port of http.listen ({})", self.http.listen));
+        let tcp = [
+            ("sip.listen", Some(self.sip.listen)),
+            ("sip.tls_listen", self.sip.tls_listen),
+            ("http.listen", Some(self.http.listen)),
+            ("http.tls_listen", self.http.tls_listen),
+        ];
+        if let Some((field, message)) = listen::first_clash(&tcp) {
+            return err(&field, message);
         }
         if self.trunks.register_expires < 60 {
             return err("trunks.register_expires", "must be at least 60".into());
@@ -656,6 +659,8 @@ mod tests {
         assert!(bad.message.contains("not ADDR:PORT"), "{bad}");
         let same = Config::parse("[sip]\nlisten = \"0.0.0.0:5070\"\ntls_listen = \"127.0.0.1:5070\"\n", "t.toml").unwrap_err();
         assert_eq!(same.to_string(), "t.toml:3: sip.tls_listen: must not take the port of sip.listen (0.0.0.0:5070)");
+        let across = Config::parse("[http]\nlisten = \"127.0.0.1:5060\"\n", "t.toml").unwrap_err();
+        assert_eq!(across.to_string(), "t.toml:2: http.listen: must not take the port of sip.listen (0.0.0.0:5060)");
     }
 
     #[test]

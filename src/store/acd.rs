@@ -1082,6 +1082,24 @@ impl Store {
         Ok(rows.into_iter().map(Callback::from).collect())
     }
 
+    /// The pending (waiting and dialing) requests of the queues `agent` is
+    /// a member of, at most `limit`: by queue, then in the order the ACD
+    /// serves callers (higher priority first, then earlier join, then id),
+    /// so a row's place among its queue's rows is its position among that
+    /// queue's callbacks. Requests of other queues are never read.
+    pub async fn pending_callbacks_for_agent(&self, agent: &str, limit: i64) -> Result<Vec<Callback>, StoreError> {
+        let rows: Vec<CallbackRow> = sqlx::query_as(&format!(
+            "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE state IN ('waiting', 'dialing') \
+             AND queue IN (SELECT queue FROM queue_members WHERE agent = ?) \
+             ORDER BY queue, priority DESC, joined_at_ms, id LIMIT ?"
+        ))
+        .bind(agent)
+        .bind(limit.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Callback::from).collect())
+    }
+
     /// Records progress: the new state and attempt count at `at_ms`.
     /// Entering `Dialing` sets `last_attempt_at_ms`; entering `Done` or
     /// `Failed` sets `finished_at_ms`; `agent`, when given, is recorded.
@@ -1453,5 +1471,45 @@ mod tests {
         assert_eq!(store.callback(early).await.unwrap().unwrap().state, CallbackState::Done, "finished ones untouched");
         assert_eq!(ids(store.list_pending_callbacks(None).await.unwrap()), [other]);
         assert_eq!(ids(store.list_callbacks(None, 10).await.unwrap()), [late, other, early], "newest request first");
+    }
+
+    #[tokio::test]
+    async fn pending_callbacks_for_agent_only_in_member_queues_in_serving_order() {
+        let (_d, store) = crate::store::test_store().await;
+        for q in ["billing", "sales", "support"] {
+            store.add_queue(&Queue::new(q, Strategy::RingAll)).await.unwrap();
+        }
+        for a in ["alice", "bob", "carol"] {
+            store.add_agent(&agent(a, &[])).await.unwrap();
+        }
+        for (q, a) in [("sales", "alice"), ("support", "alice"), ("billing", "bob")] {
+            store.set_member(q, a, 0).await.unwrap();
+        }
+        let cb = |queue: &str, number: &str, joined: i64, priority: i64| Callback {
+            queue: queue.into(),
+            number: number.into(),
+            call_id: format!("call-{number}"),
+            priority,
+            joined_at_ms: joined,
+            requested_at_ms: joined,
+            ..Callback::default()
+        };
+        let sales_early = store.insert_callback(&cb("sales", "5550001", 1000, 0)).await.unwrap();
+        let sales_vip = store.insert_callback(&cb("sales", "5550002", 3000, 5)).await.unwrap();
+        let sales_late = store.insert_callback(&cb("sales", "5550003", 2000, 0)).await.unwrap();
+        let support = store.insert_callback(&cb("support", "5550004", 500, 0)).await.unwrap();
+        let billing = store.insert_callback(&cb("billing", "5550005", 100, 0)).await.unwrap();
+        let done = store.insert_callback(&cb("sales", "5550006", 10, 0)).await.unwrap();
+        store.update_callback(done, CallbackState::Done, 1, 5000, Some("alice")).await.unwrap();
+        store.update_callback(sales_late, CallbackState::Dialing, 1, 5000, None).await.unwrap();
+
+        let ids = |v: Vec<Callback>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(ids(store.pending_callbacks_for_agent("alice", 100).await.unwrap()), [sales_vip, sales_early, sales_late, support]);
+        assert_eq!(ids(store.pending_callbacks_for_agent("bob", 100).await.unwrap()), [billing]);
+        assert_eq!(ids(store.pending_callbacks_for_agent("carol", 100).await.unwrap()), Vec::<i64>::new(), "no queue, no callbacks");
+        assert_eq!(ids(store.pending_callbacks_for_agent("nobody", 100).await.unwrap()), Vec::<i64>::new());
+        assert_eq!(ids(store.pending_callbacks_for_agent("alice", 2).await.unwrap()), [sales_vip, sales_early], "limit");
+        store.remove_member("support", "alice").await.unwrap();
+        assert_eq!(ids(store.pending_callbacks_for_agent("alice", 100).await.unwrap()), [sales_vip, sales_early, sales_late]);
     }
 }

@@ -1,4 +1,6 @@
-//! SIP trunks, their DID map and their last known health.
+//! SIP trunks, their DID map and their last known health. A changed
+//! trunk keeps its DIDs; a change of its line (host, transport,
+//! credentials, registration) forgets the health measured on the old one.
 
 use super::{map_unique, unix_now, Store, StoreError};
 
@@ -31,6 +33,16 @@ pub struct TrunkStatus {
     pub registered: Option<bool>,
     pub detail: String,
     pub updated_at: i64,
+}
+
+impl Trunk {
+    /// Whether `other` reaches the carrier the same way: host, transport,
+    /// registration and credentials (not codecs nor the default flag). The
+    /// trunk supervisor restarts a trunk's probes when this changes.
+    pub fn same_line(&self, other: &Trunk) -> bool {
+        (&self.host, &self.transport, self.register, &self.username, &self.secret)
+            == (&other.host, &other.transport, other.register, &other.username, &other.secret)
+    }
 }
 
 const TRUNK_COLS: &str = "name, host, transport, register, username, secret, is_default, codecs";
@@ -69,6 +81,42 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| map_unique(e, &format!("DID {did}")))?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Rewrites trunk `t.name` with every field of `t` (its DIDs stay).
+    /// Marking it default unmarks the others; unmarking the default leaves
+    /// the oldest trunk as the default. When the line changes
+    /// ([`Trunk::same_line`]) the last status is dropped: it was measured
+    /// on the old host or credentials.
+    pub async fn update_trunk(&self, t: &Trunk) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let old: Option<Trunk> = sqlx::query_as(&format!("SELECT {TRUNK_COLS} FROM trunks WHERE name = ?"))
+            .bind(&t.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let old = old.ok_or_else(|| StoreError::NotFound(format!("trunk {}", t.name)))?;
+        if t.is_default && !old.is_default {
+            sqlx::query("UPDATE trunks SET is_default = 0").execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "UPDATE trunks SET host = ?, transport = ?, register = ?, username = ?, secret = ?, is_default = ?, codecs = ? \
+             WHERE name = ?",
+        )
+        .bind(&t.host)
+        .bind(&t.transport)
+        .bind(t.register)
+        .bind(&t.username)
+        .bind(&t.secret)
+        .bind(t.is_default)
+        .bind(&t.codecs)
+        .bind(&t.name)
+        .execute(&mut *tx)
+        .await?;
+        if !old.same_line(t) {
+            sqlx::query("DELETE FROM trunk_status WHERE trunk = ?").bind(&t.name).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -170,5 +218,43 @@ mod tests {
         store.remove_trunk("a").await.unwrap();
         assert!(store.did("5551000").await.unwrap().is_none(), "DIDs cascade");
         assert_eq!(store.default_trunk().await.unwrap().unwrap().name, "b");
+    }
+
+    #[tokio::test]
+    async fn update_rewrites_the_row_keeps_dids_and_forgets_the_old_lines_status() {
+        let (_d, store) = crate::store::test_store().await;
+        store.add_trunk(&trunk("a"), &[("5551000".into(), "1001".into())]).await.unwrap();
+        store.add_trunk(&trunk("b"), &[]).await.unwrap();
+        let status = |name: &str| TrunkStatus { trunk: name.into(), options_ok: Some(true), registered: None, detail: String::new(), updated_at: 1 };
+        store.set_trunk_status(&status("b")).await.unwrap();
+
+        // Codecs and the default flag: the line is the same, its status stays.
+        let b = Trunk { codecs: Some("PCMA".into()), is_default: true, ..trunk("b") };
+        store.update_trunk(&b).await.unwrap();
+        assert_eq!(store.trunk("b").await.unwrap().unwrap(), b);
+        assert!(!store.trunk("a").await.unwrap().unwrap().is_default, "one default");
+        assert_eq!(store.default_trunk().await.unwrap().unwrap().name, "b");
+        assert!(store.trunk_status("b").await.unwrap().is_some());
+
+        // A new host and credentials: a new line, the old status is gone.
+        let moved = Trunk {
+            host: "127.0.0.2:5090".into(),
+            transport: "tcp".into(),
+            register: true,
+            username: Some("u".into()),
+            secret: Some("s".into()),
+            ..b.clone()
+        };
+        assert!(!moved.same_line(&b) && moved.same_line(&Trunk { codecs: None, ..moved.clone() }));
+        store.update_trunk(&moved).await.unwrap();
+        assert_eq!(store.trunk("b").await.unwrap().unwrap(), moved);
+        assert!(store.trunk_status("b").await.unwrap().is_none());
+
+        // Unmarking the default leaves the oldest trunk as the default; DIDs stay.
+        store.update_trunk(&Trunk { is_default: false, ..moved }).await.unwrap();
+        assert_eq!(store.default_trunk().await.unwrap().unwrap().name, "a");
+        store.update_trunk(&Trunk { host: "127.0.0.3:5060".into(), ..trunk("a") }).await.unwrap();
+        assert_eq!(store.did("5551000").await.unwrap().unwrap().trunk, "a");
+        assert!(matches!(store.update_trunk(&trunk("zz")).await, Err(StoreError::NotFound(m)) if m == "trunk zz"));
     }
 }

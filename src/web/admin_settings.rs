@@ -1,6 +1,7 @@
 //! Settings and restart over HTTP, scope `admin`: `GET`/`PUT
-//! /api/v1/settings` (the keys the console's settings page edits: codecs,
-//! RTP port range, SMTP, time zone) and `POST /api/v1/restart`. A save is
+//! /api/v1/settings` (the keys the console's settings page edits: listen
+//! addresses, codecs, RTP port range, SMTP, time zone) and `POST
+//! /api/v1/restart`. A save is
 //! the page's (`console::settings_file::save_settings`): checked with
 //! `Config::parse` (errors name the field), written in place with
 //! `toml_edit` (comments kept) atomically, applied at the next start. The
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::admin::{field_error, json, json_body, Answer, Refused};
 use super::api::json_error;
 use super::caller::{store, AdminCaller};
-use super::console::settings_file::{read_saved, save_settings, smtp_tls, SettingsRefused};
+use super::console::settings_file::{listen_field, read_saved, save_settings, smtp_tls, SettingsRefused};
 use super::{CoreApi, SettingsContext};
 use crate::config::{differences, tls_name, Secret, SettingsEdit};
 
@@ -41,6 +42,14 @@ pub(super) struct EditableSettings {
     smtp_password_set: bool,
     /// `[site] timezone`: an IANA name or an offset.
     timezone: String,
+    /// `[sip] listen`: SIP over UDP and TCP, `ADDR:PORT`.
+    sip_listen: String,
+    /// `[sip] tls_listen`: SIP over TLS; "" when off.
+    sip_tls_listen: String,
+    /// `[http] listen`: the console over HTTP.
+    http_listen: String,
+    /// `[http] tls_listen`: the console over HTTPS; "" when off.
+    http_tls_listen: String,
 }
 
 /// A setting whose saved value waits for a restart.
@@ -61,7 +70,8 @@ pub(super) struct SettingsView {
     /// Why the file does not validate, when it does not.
     file_error: Option<String>,
     settings: EditableSettings,
-    /// Saved but not in force until the next start (`before`: in force).
+    /// Saved but not in force until the next start (`before`: in force);
+    /// not the keys given on the command line (`overrides`), which stay.
     pending: Vec<SettingChange>,
     /// Keys given on the command line, over the file.
     overrides: Vec<String>,
@@ -95,6 +105,18 @@ pub(super) struct SettingsInput {
     smtp_password: Option<Option<String>>,
     #[serde(default)]
     timezone: Option<String>,
+    /// `ADDR:PORT`, port 1 to 65535.
+    #[serde(default)]
+    sip_listen: Option<String>,
+    /// `ADDR:PORT` on another port than `sip_listen`; "" turns SIP over TLS off.
+    #[serde(default)]
+    sip_tls_listen: Option<String>,
+    /// `ADDR:PORT`: where the console (and this API) answers after the restart.
+    #[serde(default)]
+    http_listen: Option<String>,
+    /// `ADDR:PORT` on another port than `http_listen`; "" turns HTTPS off.
+    #[serde(default)]
+    http_tls_listen: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -150,8 +172,13 @@ fn view(ctx: &SettingsContext) -> SettingsView {
             smtp_username: e.smtp_username,
             smtp_password_set: config.smtp.password.is_some(),
             timezone: e.timezone,
+            sip_listen: e.sip_listen.to_string(),
+            sip_tls_listen: e.sip_tls_listen.map(|a| a.to_string()).unwrap_or_default(),
+            http_listen: e.http_listen.to_string(),
+            http_tls_listen: e.http_tls_listen.map(|a| a.to_string()).unwrap_or_default(),
         },
-        pending: saved.config.as_ref().map(|s| changes(differences(&ctx.running, s))).unwrap_or_default(),
+        // Keys the command line overrides do not wait for a restart.
+        pending: saved.config.as_ref().map(|s| changes(differences(&ctx.running, s).into_iter().filter(|(k, _, _)| !ctx.source.overrides.iter().any(|o| o == k)).collect())).unwrap_or_default(),
         overrides: ctx.source.overrides.clone(),
     }
 }
@@ -180,11 +207,11 @@ pub(super) async fn get<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(_who
     operation_id = "update_settings",
     tag = "settings",
     summary = "Change settings",
-    description = "The fields given change, the others keep their values. The file is edited in place (comments and other keys kept), checked as the appliance will load it, written atomically and audited (never the password). Changes apply at the next start (`POST /api/v1/restart`).",
+    description = "The fields given change, the others keep their values. Listen addresses are `ADDR:PORT` (port 1 to 65535; a TLS one on another port than its plain sibling, \"\" turns it off); a moved `http_listen` moves this API too at the restart. The file is edited in place (comments and other keys kept), checked as the appliance will load it, written atomically and audited (never the password). Changes apply at the next start (`POST /api/v1/restart`).",
     request_body = SettingsInput,
     responses(
         (status = 200, description = "Saved (or nothing to change).", body = SettingsSavedView),
-        (status = 422, description = "A value is invalid: `field` names it (`rtp_port_max`, `timezone`, ...); or the file itself does not validate elsewhere.", body = super::openapi::ErrorBody),
+        (status = 422, description = "A value is invalid: `field` names it (`rtp_port_max`, `timezone`, `sip_listen`, ...); or the file itself does not validate elsewhere.", body = super::openapi::ErrorBody),
         (status = 503, description = "No configuration is available.", body = super::openapi::ErrorBody),
     ),
     extensions(("x-scope" = json!("admin"))),
@@ -197,6 +224,15 @@ pub(super) async fn update<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(w
         None => None,
         Some(word) => Some(smtp_tls(word).ok_or_else(|| Refused::from(field_error(StatusCode::UNPROCESSABLE_ENTITY, "smtp_tls", &format!("'{word}' is not one of none, starttls, tls"))))?),
     };
+    let refused = |r: SettingsRefused| match r {
+        SettingsRefused::Field { field, message } => Refused::from(field_error(StatusCode::UNPROCESSABLE_ENTITY, field, &message)),
+        SettingsRefused::File(m) | SettingsRefused::Write(m) => Refused::from(json_error(StatusCode::UNPROCESSABLE_ENTITY, &m)),
+    };
+    let listen = |field: &'static str, text: Option<&String>| text.map(|t| listen_field(field, t)).transpose().map_err(refused);
+    let sip = listen("sip_listen", input.sip_listen.as_ref())?.flatten();
+    let sip_tls = listen("sip_tls_listen", input.sip_tls_listen.as_ref())?;
+    let http = listen("http_listen", input.http_listen.as_ref())?.flatten();
+    let http_tls = listen("http_tls_listen", input.http_tls_listen.as_ref())?;
     let edit = move |mut e: SettingsEdit| {
         let text = |v: Option<String>, old: String| v.map(|s| s.trim().to_string()).unwrap_or(old);
         e.codecs = text(input.codecs, e.codecs);
@@ -214,6 +250,10 @@ pub(super) async fn update<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(w
             Some(Some(p)) => Secret::Set(p),
         };
         e.timezone = text(input.timezone, e.timezone);
+        e.sip_listen = sip.unwrap_or(e.sip_listen);
+        e.sip_tls_listen = sip_tls.unwrap_or(e.sip_tls_listen);
+        e.http_listen = http.unwrap_or(e.http_listen);
+        e.http_tls_listen = http_tls.unwrap_or(e.http_tls_listen);
         e
     };
     let done = match save_settings(&ctx, edit).await {

@@ -1,11 +1,12 @@
 //! SIP trunks over HTTP, scope `admin`: `/api/v1/trunks[/{trunk}]`, what
 //! the console's trunks page does (the list with DIDs and the last
-//! OPTIONS / registration probe, add, delete). A trunk is not changed in
-//! place (the console and CLI cannot either): delete it and add it again,
-//! which the trunk supervisor picks up like any new trunk. Validation and
-//! the write are `admin::create_trunk`, as the page and `switchboard trunk
-//! add` use it; every change is audited. Secrets are write-only. Owns
-//! request parsing and routes only; must not talk to the trunk supervisor.
+//! OPTIONS / registration probe, add, change, delete). Validation and the
+//! writes are `admin::create_trunk` and `admin::update_trunk`, as the
+//! pages and `switchboard trunk add|set` use them; a change keeps the
+//! fields not given (the secret too) and the DIDs. Every change is
+//! audited. Secrets are write-only. Owns request parsing and routes only;
+//! must not talk to the trunk supervisor (it sees changed rows within
+//! seconds and re-registers when the line changed).
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::admin::{json, json_body, Answer};
 use super::caller::{fields_error, refuse, store, AdminCaller};
 use super::CoreApi;
-use crate::admin::{TrunkInput, TrunkRefused, TrunkView};
+use crate::admin::{nullable, TrunkChange, TrunkInput, TrunkRefused, TrunkView};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct TrunkList {
@@ -59,6 +60,36 @@ pub(super) struct NewTrunk {
     codecs: Option<String>,
 }
 
+/// A change to a trunk: the fields given change, the others (and the DIDs)
+/// keep their values. The name cannot change.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TrunkChangeBody {
+    /// The carrier's SIP server, `HOST:PORT`; must resolve.
+    #[serde(default)]
+    host: Option<String>,
+    /// `udp` or `tcp`.
+    #[serde(default)]
+    transport: Option<String>,
+    /// Register to the carrier (needs `username` and `secret`, given or stored).
+    #[serde(default)]
+    register: Option<bool>,
+    /// Null or "" removes the username and the stored secret.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    username: Option<Option<String>>,
+    /// Write-only: a new secret; left out (or "") keeps the stored one.
+    #[serde(default)]
+    secret: Option<String>,
+    /// Use it for outbound calls; false leaves the oldest trunk as the default.
+    #[serde(default)]
+    is_default: Option<bool>,
+    /// Codec preference; null or "" goes back to `[media] codecs`.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    codecs: Option<Option<String>>,
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/trunks",
@@ -82,7 +113,7 @@ pub(super) async fn list<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(_wh
     operation_id = "create_trunk",
     tag = "trunks",
     summary = "Add a trunk",
-    description = "Like the console's form and `switchboard trunk add`; every field is checked and all problems are reported (`field` names the first). The host must resolve. The trunk supervisor starts probing (and registering) within seconds. To change a trunk, delete it and add it again. The `Location` header names the new trunk.",
+    description = "Like the console's form and `switchboard trunk add`; every field is checked and all problems are reported (`field` names the first). The host must resolve. The trunk supervisor starts probing (and registering) within seconds. `PUT /api/v1/trunks/{trunk}` changes it later. The `Location` header names the new trunk.",
     request_body = NewTrunk,
     responses(
         (status = 201, description = "Added.", body = TrunkView),
@@ -135,6 +166,45 @@ pub(super) async fn create<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(w
 )]
 pub(super) async fn get<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(_who): AdminCaller, Path(trunk): Path<String>) -> Answer {
     let store = store(&*core)?;
+    Ok(json(StatusCode::OK, &crate::admin::get_trunk(&store, &trunk).await.map_err(refuse)?))
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/trunks/{trunk}",
+    operation_id = "update_trunk",
+    tag = "trunks",
+    summary = "Change a trunk",
+    description = "Like the console's trunk form and `switchboard trunk set`: the fields given change, the others keep their values (the stored secret too, unless a new one is given); the DIDs stay. Every field is checked and all problems are reported (`field` names the first); a changed host must resolve. When the host, transport, credentials or registration change, the trunk supervisor restarts the trunk within seconds: it removes the old registration (when the host or user changed, or registering stops) and registers with the new values. Audited without the secret.",
+    params(("trunk" = String, Path, description = "Trunk name.")),
+    request_body = TrunkChangeBody,
+    responses(
+        (status = 200, description = "The trunk as changed (or as it was, when nothing changed).", body = TrunkView),
+        (status = 404, description = "No such trunk.", body = super::openapi::ErrorBody),
+        (status = 422, description = "A value is invalid.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
+pub(super) async fn update<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, Path(trunk): Path<String>, headers: HeaderMap, body: Body) -> Answer {
+    let store = store(&*core)?;
+    let c: TrunkChangeBody = json_body(&headers, body).await?;
+    let change = TrunkChange {
+        host: c.host,
+        transport: c.transport,
+        register: c.register,
+        username: c.username.map(Option::unwrap_or_default),
+        secret: c.secret,
+        is_default: c.is_default,
+        codecs: c.codecs.map(Option::unwrap_or_default),
+    };
+    let done = match crate::admin::update_trunk(&store, &trunk, change).await {
+        Ok(d) => d,
+        Err(TrunkRefused::Invalid(errors)) => return Err(fields_error(&errors)),
+        Err(TrunkRefused::Store(e)) => return Err(refuse(e)),
+    };
+    if !done.summary.is_empty() {
+        who.audit(&store, "trunk.update", &trunk, &done.summary).await;
+    }
     Ok(json(StatusCode::OK, &crate::admin::get_trunk(&store, &trunk).await.map_err(refuse)?))
 }
 

@@ -283,7 +283,7 @@ fn api_v1<C: CoreApi>() -> Router<Arc<C>> {
         .routes(routes!(admin_ext::get, admin_ext::update, admin_ext::delete))
         .routes(routes!(admin_ext::reset_secret))
         .routes(routes!(admin_trunks::list, admin_trunks::create))
-        .routes(routes!(admin_trunks::get, admin_trunks::delete))
+        .routes(routes!(admin_trunks::get, admin_trunks::update, admin_trunks::delete))
         .routes(routes!(admin_users::list, admin_users::create))
         .routes(routes!(admin_users::get, admin_users::update, admin_users::delete))
         .routes(routes!(admin_users::password))

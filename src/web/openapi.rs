@@ -63,7 +63,7 @@ Errors are JSON: `{\"error\": \"...\"}`, with `field` naming the request field a
         (name = "tls", description = "The certificate the console's HTTPS and SIP over TLS present: show, replace, regenerate."),
         (name = "chats", description = "Web chats from the public `/contact` page: accept, messages, end, wrap-up, transcripts."),
         (name = "extensions", description = "Extensions (phones' SIP accounts) and their registrations: the console's extensions page."),
-        (name = "trunks", description = "SIP trunks, their DIDs and health: the console's trunks page. A trunk is not changed in place: delete it and add it again."),
+        (name = "trunks", description = "SIP trunks, their DIDs and health: the console's trunks page. A change keeps the DIDs; the trunk supervisor re-registers a changed trunk within seconds."),
         (name = "users", description = "Console users and roles, and the audit log of admin changes (console and API alike)."),
         (name = "api keys", description = "API keys: the console's API keys page and `switchboard apikey`."),
         (name = "dialplans", description = "Dialplan files: read, check, save (only when the plan still loads), remove, and the call simulator."),

@@ -10,7 +10,8 @@
 //!   files, `wait_for_line`), [`proc::TestDir`] (kept when the test panics,
 //!   or always with `SB_KEEP_TEST_DIRS=1`).
 //! - [`baresip`]: a headless phone driven over ctrl_tcp.
-//! - [`sipp`]: SIPp runs with parsed `-trace_stat` counters.
+//! - [`sipp`]: SIPp runs with parsed `-trace_stat` counters; [`sip_trace`]:
+//!   the messages of a run's `-trace_msg` log, digest answers checked.
 //! - [`audio`]: tone WAV writer, Goertzel-based tone measurements.
 //! - [`browser`]: headless Chromium over WebDriver (console tests).
 //! - [`http`]: a minimal HTTP/1.1 client for console and API tests.
@@ -103,6 +104,7 @@ pub mod faxpeer;
 pub mod http;
 pub mod ports;
 pub mod proc;
+pub mod sip_trace;
 pub mod sip_ua;
 pub mod sipp;
 pub mod smtp;

@@ -332,6 +332,12 @@ impl Driver<'_> {
             Got::Sip(Some(ev)) => self.on_sip(ev).await,
             Got::Cmd(cmd) => self.on_command(cmd).await,
             Got::AMedia(Some(EndpointEvent::Dtmf(d))) => {
+                // Fax machines press no keys: someone who does is a person
+                // (perhaps about to press a machine's start button for
+                // fax-on-demand, whose CNG must not divert the call).
+                if self.fax_tone.is_some() {
+                    self.stop_fax_listen();
+                }
                 let digit = d.digit.to_char();
                 tracing::info!(%digit, source = ?d.source, "dtmf");
                 Wake::Digit(digit)

@@ -1,7 +1,12 @@
 // The agent panel: listens to the CTI event stream (limited by the server
 // to this agent), shows the screen pop when the phone rings, call controls
 // while talking and the wrap-up form afterwards; web chats the same way:
-// the offer with Accept / Decline, the conversation, End, then wrap-up. Every caller-supplied
+// the offer with Accept / Decline, the conversation, End, then wrap-up.
+// During a call: consult (attended transfer: complete or cancel), add a
+// party (three-way), with the buttons each step allows. No event tells the
+// panel when a consulted or added party answers or leaves, so that state is
+// what the API last accepted; a refusal saying none is left resets it.
+// The callback list is an htmx fragment of its own. Every caller-supplied
 // value is put into the page as text (textContent), never as HTML; the
 // history fragment comes from our own server, escaped there.
 (function () {
@@ -101,6 +106,46 @@
   function setBadge(text, cls) {
     var b = $("call-summary").querySelector(".badge");
     if (b) { b.textContent = text; b.className = "badge " + cls; }
+  }
+
+  // ---- consultation and three-way ----
+  // mode: "talking" (agent and caller), "consulting" (the caller hears
+  // music, the agent talks to or rings `target`), "conference" (three-way,
+  // or the added party still ringing).
+  var party = { mode: "talking", target: "" };
+  var partyLabels = {
+    talking: { complete: "Complete transfer", cancel: "Cancel (back to caller)" },
+    consulting: { complete: "Complete transfer", cancel: "Cancel (back to caller)" },
+    conference: { complete: "Leave (caller stays with them)", cancel: "Drop added party" }
+  };
+
+  function setParty(mode, target) {
+    party = { mode: mode, target: target || "" };
+    var c = $("call-controls");
+    c.setAttribute("data-mode", mode);
+    var talking = mode === "talking";
+    c.querySelectorAll("[data-call]").forEach(function (b) {
+      var a = b.getAttribute("data-call");
+      b.disabled = a !== "hangup" && !talking;
+    });
+    c.querySelectorAll("[data-party]").forEach(function (b) {
+      var a = b.getAttribute("data-party");
+      if (a === "consult" || a === "add") b.disabled = !talking;
+      else if (a === "merge") b.disabled = mode !== "consulting";
+      else b.disabled = talking;
+      if (partyLabels[mode][a]) b.textContent = partyLabels[mode][a];
+    });
+    var st = $("party-state");
+    st.hidden = talking;
+    if (mode === "consulting") {
+      st.textContent = "Consulting " + party.target + " (the caller hears music)";
+      st.className = "badge warn";
+    } else if (mode === "conference") {
+      st.textContent = "3-way with " + party.target;
+      st.className = "badge ok";
+    } else {
+      st.textContent = "";
+    }
   }
 
   // ---- web chats ----
@@ -213,13 +258,14 @@
       case "chat_answered": if (mine) chatConnected(); break;
       case "chat_message": if (mine) addLine(ev); break;
       case "chat_ended": if (mine) chatEnded(ev.by); break;
-      case "call_offered": wrapFor = "call"; showPop(ev.call); break;
+      case "call_offered": wrapFor = "call"; showPop(ev.call); setParty("talking"); break;
       case "call_ringing": if (ev.call_id === current) setBadge("Ringing", "warn"); break;
       case "call_answered":
-        if (ev.call_id === current) { setBadge("Talking", "ok"); $("call-controls").hidden = false; }
+        if (ev.call_id === current) { setParty("talking"); setBadge("Talking", "ok"); $("call-controls").hidden = false; }
         break;
       case "call_ended":
         if (ev.call_id === current) {
+          setParty("talking");
           setBadge("Ended", "");
           $("call-controls").hidden = true;
           $("wrapup").hidden = false;
@@ -260,6 +306,44 @@
       var url = "/api/v1/calls/" + enc(current) + "/" + a;
       if (a === "transfer") url += "?to=" + enc($("transfer-to").value);
       post(url).then(function () { status(a + " done"); }).catch(function (e) { status(e.message); });
+    });
+  });
+  // Consult, add, complete, join, cancel: the URL of each step and the
+  // mode the call is in once the API accepted it.
+  panel.querySelectorAll("[data-party]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      if (!current) return;
+      var a = b.getAttribute("data-party");
+      var to = $("transfer-to").value.trim();
+      var base = "/api/v1/calls/" + enc(current);
+      var step = {
+        consult: { url: base + "/consult?to=" + enc(to), mode: "consulting", done: "Consulting " + to + "." },
+        add: { url: base + "/conference?add=" + enc(to), mode: "conference", done: "Adding " + to + " to the call." },
+        merge: { url: base + "/conference", mode: "conference", done: "All three are talking." },
+        complete: { url: base + "/consult/complete", mode: "talking", done: "Transfer completed: the caller is with " + party.target + "." },
+        cancel: { url: base + "/consult/cancel", mode: "talking", done: party.mode === "conference" ? party.target + " was dropped." : "Back to the caller." }
+      }[a];
+      if ((a === "consult" || a === "add") && !to) { status("Enter the number to " + (a === "add" ? "add" : "consult") + " first."); $("transfer-to").focus(); return; }
+      var target = a === "consult" || a === "add" ? to : party.target;
+      b.disabled = true;
+      post(step.url).then(function () {
+        status(step.done);
+        setParty(step.mode, target);
+        if (a === "complete") {
+          // The caller is with the other party now and this agent is
+          // released (wrap-up follows): hanging up here would cut them off.
+          $("call-controls").querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+          setBadge("Transferred", "");
+        } else {
+          setBadge(step.mode === "consulting" ? "Consulting" : step.mode === "conference" ? "3-way" : "Talking", step.mode === "consulting" ? "warn" : "ok");
+        }
+      }).catch(function (e) {
+        status(e.message);
+        // The other party already left (busy, no answer, hung up): the
+        // call is back to agent and caller.
+        if (/no consultation or added party/.test(e.message)) { setParty("talking"); setBadge("Talking", "ok"); }
+        else setParty(party.mode, party.target);
+      });
     });
   });
   panel.querySelectorAll("[data-rec]").forEach(function (b) {

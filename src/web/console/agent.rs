@@ -1,13 +1,16 @@
 //! The agent panel: the agent's state with ready / pause / log in / log out,
 //! the screen pop (customer record, previous calls and notes) as soon as
-//! the phone rings, call controls while talking, and the wrap-up form
+//! the phone rings, call controls while talking (hold, blind transfer,
+//! attended transfer — consult, then complete or cancel —, adding a party
+//! for a three-way call, recording, hang-up), and the wrap-up form
 //! (disposition and notes), and web chats from `/contact`: the offer with
 //! Accept / Decline, the conversation, ending it, then the same wrap-up.
 //! The page is a shell; `assets/panel.js` fills it from the CTI event
 //! stream (`/api/v1/events`, which limits an agent session to its own
 //! agent) and acts through the REST call, agent and chat control routes.
 //! The caller's history (calls and chats) is a server-rendered fragment;
-//! a chat's transcript is a page of its own (`/agent/chats/{id}`).
+//! a chat's transcript is a page of its own (`/agent/chats/{id}`); the
+//! callbacks waiting in the agent's queues are `agent_callbacks`' card.
 
 use std::sync::Arc;
 
@@ -18,7 +21,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::layout::duration;
-use super::{render, viewer, Peer};
+use super::{agent_callbacks, render, viewer, Peer};
 use crate::store::Role;
 use crate::web::{assets, CoreApi};
 
@@ -58,14 +61,27 @@ pub async fn page<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
                 div.card id="call-card" hidden {
                     h2 { "Call" }
                     div id="call-summary" {}
-                    div.inline id="call-controls" hidden {
-                        button.secondary data-call="hold" { "Hold" }
-                        button.secondary data-call="unhold" { "Resume" }
-                        input type="text" id="transfer-to" placeholder="Transfer to" aria-label="Transfer to";
-                        button.secondary data-call="transfer" { "Transfer" }
-                        button.secondary data-rec="start" { "Record" }
-                        button.secondary data-rec="stop" { "Stop recording" }
-                        button.danger data-call="hangup" { "Hang up" }
+                    div id="call-controls" data-mode="talking" hidden {
+                        div.inline {
+                            button.secondary data-call="hold" { "Hold" }
+                            button.secondary data-call="unhold" { "Resume" }
+                            button.secondary data-rec="start" { "Record" }
+                            button.secondary data-rec="stop" { "Stop recording" }
+                            button.danger data-call="hangup" { "Hang up" }
+                        }
+                        // One number for the blind transfer, the consultation and the added party.
+                        div.inline {
+                            input type="text" id="transfer-to" placeholder="Number or extension" aria-label="Number or extension" maxlength="64";
+                            button.secondary data-call="transfer" title="The caller goes there now; you are released" { "Transfer" }
+                            button.secondary data-party="consult" title="The caller hears music while you talk to the number" { "Consult" }
+                            button.secondary data-party="add" title="The number joins you and the caller" { "Add to call" }
+                        }
+                        div.inline id="party-controls" {
+                            span.badge id="party-state" role="status" hidden {}
+                            button data-party="complete" disabled { "Complete transfer" }
+                            button.secondary data-party="merge" disabled title="The consulted party joins you and the caller" { "Join all three" }
+                            button.secondary data-party="cancel" disabled { "Cancel (back to caller)" }
+                        }
                     }
                 }
             }
@@ -100,6 +116,7 @@ pub async fn page<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
                     button type="submit" id="save-wrapup" { "Save" }
                 }
             }
+            (agent_callbacks::card(&*core, &v.store, &agent).await)
         }
         script src=(assets::url("panel.js")) defer {}
     };

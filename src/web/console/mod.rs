@@ -10,6 +10,7 @@
 
 mod acd_live;
 mod agent;
+mod agent_callbacks;
 mod apikeys;
 pub(super) mod audio;
 pub(super) mod backup;
@@ -37,6 +38,7 @@ pub(super) mod restart;
 pub(super) mod settings;
 pub(super) mod settings_file;
 mod tls;
+mod trunk_edit;
 mod trunks;
 mod users;
 mod voicemail;
@@ -130,6 +132,7 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/console/dashboard/live", get(dashboard::live::<C>))
         .route("/agent", get(agent::page::<C>))
         .route("/agent/history", get(agent::history::<C>))
+        .route("/agent/callbacks", get(agent_callbacks::fragment::<C>))
         .route("/agent/chats/{id}", get(agent::chat_transcript::<C>))
         .route("/login", get(login::form::<C>).post(login::submit::<C>))
         .route("/logout", post(login::logout::<C>))
@@ -172,6 +175,7 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/customers/{id}", get(customers::show::<C>).post(customers::update::<C>))
         .route("/customers/{id}/delete", post(customers::delete::<C>))
         .route("/trunks", get(trunks::list::<C>).post(trunks::create::<C>))
+        .route("/trunks/{name}", get(trunk_edit::show::<C>).post(trunk_edit::update::<C>))
         .route("/trunks/{name}/delete", post(trunks::delete::<C>))
         .route("/dialplans", get(dialplans::list::<C>).post(dialplans::create::<C>))
         .route("/dialplans/simulate", get(dialplan_sim::run::<C>))

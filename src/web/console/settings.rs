@@ -1,6 +1,8 @@
 //! Settings, admin only: the configuration in force, grouped (SIP, RTP,
 //! codecs, e-mail, site time zone), the TLS certificate (`tls`), and a form for the keys
-//! the console edits (codecs, RTP port range, SMTP, time zone). A save
+//! the console edits (listen addresses, codecs, RTP port range, SMTP, time
+//! zone); a saved console address other than the one the admin is using
+//! is pointed out before they restart. A save
 //! edits the configuration file in place through `crate::config`
 //! (validated with `Config::parse` first, errors at the field, written
 //! atomically, comments kept), is audited without the SMTP password, and
@@ -23,8 +25,8 @@ use super::extensions::{flash_of, FlashQuery};
 use super::forms::{checkbox, csrf, hinted, render_status, select, viewer_at_least, Errors};
 use super::layout::Flash;
 use super::{see_other, urlencode, Peer, Viewer};
-use super::settings_file::{read_saved, save_settings, smtp_tls, Saved, SettingsRefused};
-use crate::config::{differences, tls_name, Secret, SettingsEdit};
+use super::settings_file::{console_move, listen_field, read_saved, save_settings, smtp_tls, Saved, SettingsRefused};
+use crate::config::{differences, listen_shown, tls_name, Secret, SettingsEdit};
 use crate::store::Role;
 use crate::web::{CoreApi, SettingsContext};
 
@@ -54,6 +56,16 @@ pub struct SettingsForm {
     smtp_password_clear: Option<String>,
     #[serde(default)]
     timezone: String,
+    #[serde(default)]
+    sip_listen: String,
+    /// "": off.
+    #[serde(default)]
+    sip_tls_listen: String,
+    #[serde(default)]
+    http_listen: String,
+    /// "": off.
+    #[serde(default)]
+    http_tls_listen: String,
 }
 
 impl SettingsForm {
@@ -70,6 +82,10 @@ impl SettingsForm {
             smtp_password: String::new(),
             smtp_password_clear: None,
             timezone: e.timezone.clone(),
+            sip_listen: e.sip_listen.to_string(),
+            sip_tls_listen: e.sip_tls_listen.map(|a| a.to_string()).unwrap_or_default(),
+            http_listen: e.http_listen.to_string(),
+            http_tls_listen: e.http_tls_listen.map(|a| a.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -98,12 +114,17 @@ fn row(label: &str, value: impl std::fmt::Display, note: Option<&str>) -> Markup
 }
 
 /// The page with form `f` and its errors `e`.
-fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (f, e): (&SettingsForm, &Errors), flash: Option<Flash>, status: StatusCode) -> Response {
+/// `https`: the request came through the appliance's own HTTPS listener.
+fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (f, e): (&SettingsForm, &Errors), https: bool, flash: Option<Flash>, status: StatusCode) -> Response {
     let run = &ctx.running;
     let src = &ctx.source;
     let overridden = |k: &str| src.overrides.iter().any(|o| o == k);
-    let pending = saved.config.as_ref().map(|s| differences(run, s)).unwrap_or_default();
+    // A saved key the command line overrides does not wait for a restart:
+    // it stays overridden (until the appliance starts without the option).
+    let (pinned, pending): (Vec<_>, Vec<_>) = saved.config.as_ref().map(|s| differences(run, s)).unwrap_or_default().into_iter().partition(|(k, _, _)| overridden(k));
+    let pinned: Vec<&str> = pinned.iter().map(|(k, _, _)| *k).collect();
     let saved_cfg = saved.config.as_ref().ok();
+    let moves = saved_cfg.and_then(|s| console_move(ctx, s, https));
     let password_set = saved_cfg.map(|c| c.smtp.password.is_some()).unwrap_or(false);
     let zones: Vec<String> = {
         let mut z: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
@@ -129,6 +150,9 @@ fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (
             @if !src.overrides.is_empty() {
                 p.muted { "Set on the command line, over the file: " code { (src.overrides.join(", ")) } "." }
             }
+            @if !pinned.is_empty() {
+                p.muted id="pinned" { "Saved in the file but overridden on the command line, so not applied at a restart either: " code { (pinned.join(", ")) } "." }
+            }
         }
         @if !pending.is_empty() {
             div.card id="pending-changes" {
@@ -137,9 +161,7 @@ fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (
                     thead { tr { th { "Setting" } th { "In force" } th { "Saved, applied at the next start" } } }
                     tbody { @for (key, now, next) in &pending { tr { td.mono { (key) } td { (shown(now)) } td { (shown(next)) } } } }
                 }
-                @if pending.iter().any(|(k, _, _)| overridden(k)) {
-                    p.muted { "The RTP range is given with --rtp-ports: the file's range applies only when the appliance starts without it." }
-                }
+                @if let Some(m) = &moves { p.field-error id="console-moves" { (m) } }
                 (super::restart::form(v, core.live_calls().len()))
             }
         }
@@ -152,8 +174,8 @@ fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (
                     (row("Digest algorithms", run.sip.digest_algorithms.join(", "), None))
                     (row("Registration expiry", format!("{}–{} s (default {})", run.sip.min_expires, run.sip.max_expires, run.sip.default_expires), None))
                     (row("Console (HTTP)", run.http.listen, overridden("http.listen").then_some("set with --http")))
-                    (row("Console (HTTPS)", run.http.tls_listen.map(|a| a.to_string()).unwrap_or_else(|| "off".into()), overridden("http.tls_listen").then_some("set with --https")))
-                    (row("SIP over TLS", run.sip.tls_listen.map(|a| a.to_string()).unwrap_or_else(|| "off".into()), overridden("sip.tls_listen").then_some("set with --sip-tls")))
+                    (row("Console (HTTPS)", listen_shown(run.http.tls_listen), overridden("http.tls_listen").then_some("set with --https")))
+                    (row("SIP over TLS", listen_shown(run.sip.tls_listen), overridden("sip.tls_listen").then_some("set with --sip-tls")))
                 } }
             }
             div.card {
@@ -181,6 +203,14 @@ fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (
             h2 { "Change settings" }
             form.settings id="settings-form" method="post" action="/settings" {
                 (csrf(v))
+                h3 { "Listen addresses" }
+                div.form-grid {
+                    (hinted("SIP (UDP and TCP)", "sip_listen", "text", &f.sip_listen, "ADDR:PORT, e.g. 0.0.0.0:5060", e.get("sip_listen")))
+                    (hinted("SIP over TLS", "sip_tls_listen", "text", &f.sip_tls_listen, "e.g. 0.0.0.0:5061; empty turns it off", e.get("sip_tls_listen")))
+                    (hinted("Console (HTTP)", "http_listen", "text", &f.http_listen, "e.g. 0.0.0.0:8080", e.get("http_listen")))
+                    (hinted("Console (HTTPS)", "http_tls_listen", "text", &f.http_tls_listen, "e.g. 0.0.0.0:8443; empty turns it off", e.get("http_tls_listen")))
+                }
+                p.muted { "Phones, carriers and your browser follow a moved address only after the restart: the console says so when it moves away from the address you are using." }
                 h3 { "Codecs" }
                 div.form-grid {
                     (hinted("Codec preference", "codecs", "text", &f.codecs, "For calls the appliance answers itself (IVR, conference): PCMU, PCMA, G722, opus; most preferred first", e.get("codecs")))
@@ -240,7 +270,8 @@ pub async fn show<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
     let Some(ctx) = core.settings() else { return (StatusCode::SERVICE_UNAVAILABLE, "no configuration available\n").into_response() };
     let saved = read_saved(&ctx);
     let form = SettingsForm::of(&SettingsEdit::from_config(saved.config.as_ref().unwrap_or(&ctx.running)));
-    page(&v, &*core, &ctx, &saved, (&form, &Errors::default()), flash_of(&q), StatusCode::OK)
+    let https = crate::web::auth::direct_tls(&headers);
+    page(&v, &*core, &ctx, &saved, (&form, &Errors::default()), https, flash_of(&q), StatusCode::OK)
 }
 
 /// The form as an edit, or the fields at fault.
@@ -257,6 +288,16 @@ fn parse_form(f: &SettingsForm, e: &mut Errors) -> Option<SettingsEdit> {
     if tls.is_none() {
         e.set("smtp_tls", format!("'{}' is not one of none, starttls, tls", f.smtp_tls));
     }
+    let mut listen = |field: &'static str, text: &str| match listen_field(field, text) {
+        Ok(a) => Some(a),
+        Err(SettingsRefused::Field { field, message }) => {
+            e.set(field, message);
+            None
+        }
+        Err(_) => None,
+    };
+    let (sip, sip_tls) = (listen("sip_listen", &f.sip_listen), listen("sip_tls_listen", &f.sip_tls_listen));
+    let (http, http_tls) = (listen("http_listen", &f.http_listen), listen("http_tls_listen", &f.http_tls_listen));
     let password = if f.smtp_password_clear.is_some() {
         Secret::Clear
     } else if f.smtp_password.is_empty() {
@@ -275,6 +316,10 @@ fn parse_form(f: &SettingsForm, e: &mut Errors) -> Option<SettingsEdit> {
         smtp_username: f.smtp_username.trim().to_string(),
         smtp_password: password,
         timezone: f.timezone.trim().to_string(),
+        sip_listen: sip??,
+        sip_tls_listen: sip_tls?,
+        http_listen: http??,
+        http_tls_listen: http_tls?,
     })
 }
 
@@ -284,13 +329,14 @@ pub async fn save<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
         Err(r) => return r,
     };
     let Some(ctx) = core.settings() else { return (StatusCode::SERVICE_UNAVAILABLE, "no configuration available\n").into_response() };
+    let https = crate::web::auth::direct_tls(&headers);
     let mut e = Errors::default();
     let parsed = parse_form(&f, &mut e);
     // Never echoed back, even on a refusal.
     f.smtp_password.clear();
     let Some(edit) = parsed else {
         let saved = read_saved(&ctx);
-        return page(&v, &*core, &ctx, &saved, (&f, &e), Some(Flash::error("Not saved: see the marked fields.")), StatusCode::UNPROCESSABLE_ENTITY);
+        return page(&v, &*core, &ctx, &saved, (&f, &e), https, Some(Flash::error("Not saved: see the marked fields.")), StatusCode::UNPROCESSABLE_ENTITY);
     };
     let done = match save_settings(&ctx, |_| edit).await {
         Ok(done) => done,
@@ -304,7 +350,7 @@ pub async fn save<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
                 SettingsRefused::File(msg) | SettingsRefused::Write(msg) => Flash::error(format!("Not saved: {msg}")),
             };
             let saved = read_saved(&ctx);
-            return page(&v, &*core, &ctx, &saved, (&f, &e), Some(flash), StatusCode::UNPROCESSABLE_ENTITY);
+            return page(&v, &*core, &ctx, &saved, (&f, &e), https, Some(flash), StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
     if !done.changed {
@@ -339,5 +385,13 @@ mod tests {
         assert_eq!(edit.smtp_password, Secret::Set("pw".into()));
         f.smtp_password_clear = Some("1".into());
         assert_eq!(parse_form(&f, &mut Errors::default()).unwrap().smtp_password, Secret::Clear);
+        f.sip_listen = "127.0.0.1:70000".into();
+        f.http_tls_listen = String::new();
+        let mut e = Errors::default();
+        assert!(parse_form(&f, &mut e).is_none());
+        assert!(e.get("sip_listen").is_some_and(|m| m.contains("1 to 65535")) && e.get("http_tls_listen").is_none(), "{e:?}");
+        f.sip_listen = "127.0.0.1:5070".into();
+        let edit = parse_form(&f, &mut Errors::default()).unwrap();
+        assert_eq!((edit.sip_listen.port(), edit.http_tls_listen), (5070, None));
     }
 }

@@ -1,9 +1,10 @@
 //! SIP trunks, admin only: the list with each trunk's last OPTIONS probe
 //! and registration state (written by the trunk supervisor to the store),
 //! its DIDs and codecs; adding a trunk with the options of `switchboard
-//! trunk add` and deleting one. Validation and the write are
-//! `admin::create_trunk`, shared with the CLI and `/api/v1/trunks`; errors
-//! are shown at the field. Secrets are never shown.
+//! trunk add` and deleting one (changing one is `trunk_edit`'s page).
+//! Validation and the write are `admin::create_trunk`, shared with the CLI
+//! and `/api/v1/trunks`; errors are shown at the field. Secrets are never
+//! shown.
 //! Must not talk to the trunk supervisor: it picks rows up by itself.
 
 use std::sync::Arc;
@@ -152,7 +153,8 @@ async fn page(v: &Viewer, probes: bool, flash: Option<Flash>, f: &NewTrunk, erro
                             }
                             td { (t.codecs.as_deref().unwrap_or("default")) }
                             td {
-                                form method="post" action={ "/trunks/" (urlencode(&t.name)) "/delete" } {
+                                a.button.secondary href={ "/trunks/" (urlencode(&t.name)) } { "Edit" }
+                                form.inline method="post" action={ "/trunks/" (urlencode(&t.name)) "/delete" } {
                                     input type="hidden" name="_csrf" value=(v.csrf);
                                     button.danger type="submit" { "Delete" }
                                 }
