@@ -82,8 +82,6 @@ enum Verdict {
 
 async fn attempt(ctx: &Arc<Ctx>, job: FaxRecord) {
     let span = tracing::info_span!("fax_job", id = job.id, to = %job.remote_number);
-    let _enter = span.enter();
-    drop(_enter);
     let (result, verdict) = tracing::Instrument::instrument(send(ctx, &job), span.clone()).await;
     let attempts_left = job.attempts + 1 < job.max_attempts;
     let retry_at = match verdict {

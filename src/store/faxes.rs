@@ -178,6 +178,30 @@ impl Store {
         Ok(done.last_insert_rowid())
     }
 
+    /// A document sent on a live call (fax-on-demand): born `sending`, one
+    /// attempt, never seen by the job runner.
+    pub async fn create_fax_on_call(&self, j: &NewFaxJob, call_id: &str) -> Result<i64, StoreError> {
+        let now = unix_ms();
+        let done = sqlx::query(
+            "INSERT INTO faxes (direction, status, call_id, remote_number, local_ident, header, document, tiff_path, pdf_path, \
+             attempts, max_attempts, requested_by, created_at_ms, started_at_ms) \
+             VALUES ('out', 'sending', ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?)",
+        )
+        .bind(call_id)
+        .bind(&j.remote_number)
+        .bind(&j.local_ident)
+        .bind(&j.header)
+        .bind(&j.document)
+        .bind(&j.tiff_path)
+        .bind(&j.pdf_path)
+        .bind(&j.requested_by)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.last_insert_rowid())
+    }
+
     /// Jobs whose next attempt is due at `now`, oldest first.
     pub async fn due_fax_jobs(&self, now: i64, limit: u32) -> Result<Vec<FaxRecord>, StoreError> {
         let sql = format!(
@@ -360,6 +384,17 @@ mod tests {
         let f = s.get_fax(id).await.unwrap().unwrap();
         assert_eq!((f.status.as_str(), f.attempts), ("sent", 2));
         assert!(!s.cancel_fax_job(id).await.unwrap(), "a sent job cannot be cancelled");
+    }
+
+    #[tokio::test]
+    async fn a_fax_on_the_call_is_never_due_for_the_runner() {
+        let (_d, s) = store().await;
+        let id = s.create_fax_on_call(&NewFaxJob { remote_number: "5551000".into(), ..Default::default() }, "c1").await.unwrap();
+        assert!(s.due_fax_jobs(unix_ms() + 60_000, 10).await.unwrap().is_empty());
+        let f = s.get_fax(id).await.unwrap().unwrap();
+        assert_eq!((f.status.as_str(), f.attempts, f.call_id.as_deref()), ("sending", 1, Some("c1")));
+        s.finish_fax_attempt(id, &ok(1), None).await.unwrap();
+        assert_eq!(s.get_fax(id).await.unwrap().unwrap().status, "sent");
     }
 
     #[tokio::test]

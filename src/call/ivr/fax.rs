@@ -149,10 +149,9 @@ impl Driver<'_> {
             requested_by: "dialplan".into(),
         };
         let call_id = self.caller.invite.call_id().unwrap_or_default().to_string();
-        let id = ctx.store.create_fax_job(&job).await.ok();
-        if let Some(id) = id {
-            let _ = ctx.store.start_fax_attempt(id, &call_id).await;
-        }
+        // Created already in progress: a queued row could be claimed by
+        // the job runner and dialled out before this call starts it.
+        let id = ctx.store.create_fax_on_call(&job, &call_id).await.ok();
         tracing::info!(?id, %document, "sending a fax on this call");
         let end = self.fax_session(config).await;
         let result = end.result();
