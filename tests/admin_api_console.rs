@@ -194,6 +194,8 @@ const ADMIN: &[(&str, &str)] = &[
     ("PUT", "/api/v1/prompts/en/x.wav"),
     ("DELETE", "/api/v1/prompts/en/x.wav"),
     ("GET", "/api/v1/mailboxes"),
+    ("POST", "/api/v1/mailboxes"),
+    ("DELETE", "/api/v1/mailboxes/600"),
     ("GET", "/api/v1/mailboxes/600/messages"),
     ("GET", "/api/v1/voicemail/1/audio"),
     ("POST", "/api/v1/voicemail/1/heard"),
@@ -660,6 +662,20 @@ fn call_records_recordings_voicemail_and_dashboard() {
     app.ok("GET", &format!("/api/v1/voicemail/{id}/audio"), Value::Null, 404);
     let actions = app.audit("action=voicemail.")["entries"].to_string();
     assert!(actions.contains("voicemail.heard") && actions.contains("voicemail.delete"), "{actions}");
+    // Mailboxes themselves, as the console's form: the same checks and errors by field.
+    let created = app.ok("POST", "/api/v1/mailboxes", json!({"number": "610", "name": "Support", "pin": "4321", "group": true, "members": ["2002"]}), 201).json();
+    assert_eq!((created["number"].as_str(), created["kind"].as_str()), (Some("610"), Some("group")), "{created}");
+    assert!(!created.to_string().contains("4321"), "no PIN in the answer");
+    assert!(app.sb.admin_ok(&["mailbox", "list"]).lines().any(|l| l.starts_with("610 ")), "visible to the CLI");
+    app.ok("POST", "/api/v1/mailboxes", json!({"number": "610", "pin": "4321"}), 409);
+    let bad = app.ok("POST", "/api/v1/mailboxes", json!({"number": "611", "pin": "12"}), 422).json();
+    assert_eq!(bad["field"].as_str(), Some("pin"), "{bad}");
+    app.ok("POST", "/api/v1/mailboxes", json!({"number": "612", "pin": "1234", "colour": "red"}), 400);
+    app.ok("DELETE", "/api/v1/mailboxes/610", Value::Null, 204);
+    app.ok("DELETE", "/api/v1/mailboxes/610", Value::Null, 404);
+    assert!(!app.sb.admin_ok(&["mailbox", "list"]).lines().any(|l| l.starts_with("610 ")));
+    let actions = app.audit("action=mailbox.")["entries"].to_string();
+    assert!(actions.contains("mailbox.create") && actions.contains("mailbox.delete"), "{actions}");
 
     // The dashboard: registrations and trunks as the console shows them.
     app.ok("POST", "/api/v1/trunks", json!({"name": "carrier", "host": "127.0.0.1:5090"}), 201);

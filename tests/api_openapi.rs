@@ -86,6 +86,8 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/call-records/export", "stats"),
     ("get", "/api/v1/recordings/{id}/audio", "stats"),
     ("get", "/api/v1/mailboxes", "admin"),
+    ("post", "/api/v1/mailboxes", "admin"),
+    ("delete", "/api/v1/mailboxes/{mailbox}", "admin"),
     ("get", "/api/v1/mailboxes/{mailbox}/messages", "admin"),
     ("get", "/api/v1/voicemail/{id}/audio", "admin"),
     ("post", "/api/v1/voicemail/{id}/heard", "admin"),

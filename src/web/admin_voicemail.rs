@@ -4,19 +4,23 @@
 //! `GET /api/v1/voicemail/{id}/audio` (from the `[voicemail]` folder only,
 //! with byte ranges), `POST .../heard` and `DELETE /api/v1/voicemail/{id}`
 //! (the row and its audio, the store's removal). Changes are audited like
-//! the page's. Owns request parsing and routes only; must not change
-//! greetings, PINs or call flow.
+//! the page's; `POST /api/v1/mailboxes` and `DELETE
+//! /api/v1/mailboxes/{mailbox}` create and remove mailboxes with the
+//! console's checks (`admin::mailboxes`). Owns request parsing and routes
+//! only; must not change greetings, PINs of existing mailboxes or call flow.
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::admin::{json, Answer, Refused};
 use super::api::json_error;
-use super::caller::{json_refusal, refuse, store, AdminCaller};
+use super::admin::json_body;
+use super::caller::{fields_error, json_refusal, refuse, store, AdminCaller};
 use super::CoreApi;
 use crate::store::{Store, VoicemailMessage};
 
@@ -205,5 +209,98 @@ pub(super) async fn delete<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(w
     let m = message(&store, &raw).await?;
     store.delete_message(m.id).await.map_err(refuse)?;
     who.audit(&store, "voicemail.delete", &m.mailbox, &format!("message {} from {}", m.id, m.caller)).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A new mailbox, as the console's form takes it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewMailbox {
+    /// Digits; an extension's number, or any free number for a group.
+    number: String,
+    #[serde(default)]
+    name: String,
+    /// 4 to 10 digits.
+    pin: String,
+    email: Option<String>,
+    /// A shared mailbox whose messages `members` are told about.
+    #[serde(default)]
+    group: bool,
+    #[serde(default)]
+    members: Vec<String>,
+    /// Longest message; the `[voicemail]` default when absent.
+    max_message_secs: Option<i64>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/mailboxes",
+    operation_id = "create_mailbox",
+    tag = "voicemail",
+    summary = "Create a mailbox",
+    description = "Like the console's form and `switchboard mailbox add`: the same checks, errors naming the field. The PIN is stored salted and hashed; it is never returned.",
+    request_body = NewMailbox,
+    responses(
+        (status = 201, description = "Created.", body = MailboxView),
+        (status = 409, description = "The number has a mailbox.", body = super::openapi::ErrorBody),
+        (status = 422, description = "A value is invalid (`field` names the first).", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
+pub(super) async fn create_mailbox<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, headers: HeaderMap, body: Body) -> Answer {
+    let store = store(&*core)?;
+    let f: NewMailbox = json_body(&headers, body).await?;
+    let input = crate::admin::MailboxInput {
+        number: f.number,
+        name: f.name,
+        pin: f.pin.clone(),
+        email: f.email,
+        group: f.group,
+        members: f.members,
+        max_secs: f.max_message_secs,
+    };
+    let mailbox = crate::admin::check_mailbox(&input, core.voicemail_config().max_message_secs).map_err(|e| fields_error(&e))?;
+    if let Ok(Some(_)) = store.mailbox(&mailbox.number).await {
+        return Err(json_error(StatusCode::CONFLICT, &format!("mailbox {} exists", mailbox.number)).into());
+    }
+    store.create_mailbox(&mailbox, &f.pin).await.map_err(refuse)?;
+    let detail = format!("{} '{}', max {} s", mailbox.kind.as_str(), mailbox.name, mailbox.max_message_secs);
+    who.audit(&store, "mailbox.create", &mailbox.number, &detail).await;
+    let view = MailboxView {
+        kind: mailbox.kind.as_str().to_string(),
+        greeting: false,
+        number: mailbox.number,
+        name: mailbox.name,
+        members: mailbox.members,
+        email: mailbox.email,
+        max_message_secs: mailbox.max_message_secs,
+        new_messages: 0,
+        heard_messages: 0,
+    };
+    Ok(json(StatusCode::CREATED, &view))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/mailboxes/{mailbox}",
+    operation_id = "delete_mailbox",
+    tag = "voicemail",
+    summary = "Delete a mailbox",
+    description = "The mailbox with its messages and their audio, as the console's delete.",
+    params(("mailbox" = String, Path, description = "Mailbox number.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such mailbox.", body = super::openapi::ErrorBody),
+    ),
+    extensions(("x-scope" = json!("admin"))),
+)]
+pub(super) async fn delete_mailbox<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(who): AdminCaller, Path(number): Path<String>) -> Answer {
+    let store = store(&*core)?;
+    if !matches!(store.mailbox(&number).await, Ok(Some(_))) {
+        return Err(json_error(StatusCode::NOT_FOUND, "no such mailbox").into());
+    }
+    let (new, old) = store.message_counts(&number).await.unwrap_or((0, 0));
+    store.delete_mailbox(&number).await.map_err(refuse)?;
+    who.audit(&store, "mailbox.delete", &number, &format!("with {} messages", new + old)).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
