@@ -166,9 +166,15 @@ async fn send(ctx: &Arc<Ctx>, job: &FaxRecord) -> (FaxSessionResult, Verdict) {
     };
     let (dialog, dest, answer) = answered;
     let slot = SlotPort::default();
-    let mut leg = match LocalLeg::dialled(ctx, *dialog, dest, tx, pair, offer, &answer, prefs, slot.clone()) {
+    // Kept to hang up the far end when its answer cannot be used: it has
+    // answered, and without a BYE it would wait for media that never comes.
+    let (mut answered_dialog, answered_dest) = ((*dialog).clone(), dest.clone());
+    let mut leg = match LocalLeg::dialled(ctx, *dialog, dest, tx.clone(), pair, offer, &answer, prefs, slot.clone()) {
         Ok(l) => l,
         Err((s, why)) => {
+            let via = super::build::via(ctx, &answered_dest);
+            let bye = answered_dialog.request(crate::sip::message::Method::Bye, &via, &super::build::contact(ctx, &answered_dest), None);
+            let _ = ctx.endpoint.send_request(bye, answered_dest, tx).await;
             o.release(ctx);
             return (failed(format!("SIP {s}: {why}")), Verdict::Retry);
         }
