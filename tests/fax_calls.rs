@@ -84,6 +84,29 @@ fn wait_received(sb: &mut Switchboard) -> PathBuf {
     }
 }
 
+/// Runs `during` while `ua` answers the appliance's re-INVITEs 488 (a
+/// carrier without T.38) and its BYEs 200.
+fn refusing_t38(ua: Ua, during: impl FnOnce()) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refuser = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(m) = ua.recv(Duration::from_millis(200)) {
+                    match m.method() {
+                        Some("INVITE") => ua.respond(&m, 488, "Not Acceptable Here", ""),
+                        Some("BYE") => ua.respond(&m, 200, "OK", ""),
+                        _ => {}
+                    }
+                }
+            }
+        })
+    };
+    during();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    refuser.join().unwrap();
+}
+
 fn sip_addr(sb: &Switchboard) -> std::net::SocketAddr {
     sb.sip_addr().parse().expect("SIP address")
 }
@@ -333,24 +356,7 @@ fn demo_menu_fax_on_demand_sends_document_1001() {
     let received = work.path().join("got.tif");
     let peer = FaxPeer::receive(&received).audio().local_port(rtp).remote(format!("127.0.0.1:{ours}")).calling(true).spawn();
     // If we hear the machine's CNG we offer T.38; this caller refuses.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let refuser = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Some(m) = ua.recv(Duration::from_millis(200)) {
-                    match m.method() {
-                        Some("INVITE") => ua.respond(&m, 488, "Not Acceptable Here", ""),
-                        Some("BYE") => ua.respond(&m, 200, "OK", ""),
-                        _ => {}
-                    }
-                }
-            }
-        })
-    };
-    peer.wait(T).assert_ok("the caller's machine receiving");
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    refuser.join().unwrap();
+    refusing_t38(ua, || peer.wait(T).assert_ok("the caller's machine receiving"));
     pages_identical(&repo.join("dialplans/fax-library/1001.tif"), &received).unwrap_or_else(|e| panic!("pages differ: {e}"));
     let line = sb.wait_log("dialplan finished", Duration::from_secs(20)).expect("the call ends");
     assert!(line.contains("main > menu > choice=4 > fax > choice=1 > fax-on-demand > fax-on-this-call > fax-done"), "{line}");
@@ -436,24 +442,7 @@ fn ivr_hears_cng_on_the_main_line_and_receives_the_fax() {
     assert_eq!(r.status(), Some(200), "{r:?}\n{}", sb.log());
     let ours = media_port(&r.body, "audio").expect("audio answer");
     let peer = FaxPeer::send(&doc).audio().local_port(rtp).remote(format!("127.0.0.1:{ours}")).calling(true).spawn();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let refuser = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Some(m) = ua.recv(Duration::from_millis(200)) {
-                    match m.method() {
-                        Some("INVITE") => ua.respond(&m, 488, "Not Acceptable Here", ""),
-                        Some("BYE") => ua.respond(&m, 200, "OK", ""),
-                        _ => {}
-                    }
-                }
-            }
-        })
-    };
-    peer.wait(T).assert_ok("the calling fax machine");
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    refuser.join().unwrap();
+    refusing_t38(ua, || peer.wait(T).assert_ok("the calling fax machine"));
     let tif = wait_received(&mut sb);
     pages_identical(&doc, &tif).unwrap_or_else(|e| panic!("pages differ: {e}"));
     let log = sb.log();
