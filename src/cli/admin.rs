@@ -96,6 +96,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::User(cmd) => super::users::user(cmd, &cli.data).await,
         Command::SetupLink => super::users::setup_link(&config, &cli.data).await,
         Command::Calls { limit } => calls(&cli.data, limit).await,
+        Command::Health { ports } => super::health::health(&config, ports).await,
         Command::Dtmf { file } => dtmf(&file),
         Command::Recordings { limit } => recordings(&cli.data, limit).await,
     }

@@ -4,6 +4,7 @@
 pub mod acd;
 pub mod admin;
 pub mod apikey;
+pub mod health;
 pub mod trunks;
 pub mod users;
 pub mod voicemail;
@@ -91,6 +92,13 @@ pub enum Command {
     /// Print a new one-time link that creates the first console admin
     /// (only while no admin exists).
     SetupLink,
+    /// Check that the running appliance answers on its console address
+    /// (exit status 0 when healthy); for scripts and service managers.
+    Health {
+        /// Only print the configured listen ports (`http=8080`, ...).
+        #[arg(long)]
+        ports: bool,
+    },
     /// Show recent call records (CDRs), newest first.
     Calls {
         /// How many records.
