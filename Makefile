@@ -77,3 +77,28 @@ bench: build-deps
 	$(call apt_ensure,$(BENCH_DEBS))
 	$(CARGO) bench --locked --bench media -- $(BENCH_ARGS)
 	$(CARGO) bench --locked --bench dtmf_spandsp -- $(BENCH_ARGS)
+
+# The appliance disk image (issue 8; firmware-image/README.md). Needs root
+# (mmdebstrap --mode=root) and Debian's archive; no loop devices or mounts.
+# `make image-test` boots it in QEMU (TCG) with SeaBIOS and with OVMF and
+# checks SIP, the console, REGISTER and the A/B update from the host: about
+# 15 minutes, so it is its own CI stage, not part of `make test`.
+IMAGE_DEBS      := mmdebstrap debian-archive-keyring dosfstools mtools fdisk e2fsprogs grub-common grub-pc-bin zstd
+IMAGE_TEST_DEBS := qemu-system-x86 ovmf sip-tester python3
+VERSION         := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+IMAGE           := firmware-image/out/switchboard-$(VERSION).img
+.PHONY: image image-deps image-test image-test-deps
+image-deps:
+	$(call apt_ensure,$(IMAGE_DEBS))
+image: image-deps build
+	firmware-image/build.sh
+# Debian 12 machines with backports' qemu-utils cannot install
+# qemu-system-x86 beside it: bookworm's qemu-utils goes in with it.
+image-test-deps:
+	@dpkg-query -W -f='$${Status}' qemu-system-x86 2>/dev/null | grep -q "install ok installed" || { \
+	  $(SUDO) apt-get update -qq && $(SUDO) env $(APT_ENV) apt-get install -y --no-install-recommends \
+	    --allow-downgrades qemu-system-x86 $$(dpkg-query -W -f='$${Status}' qemu-utils 2>/dev/null | grep -q "install ok installed" && echo qemu-utils/bookworm); }
+	$(call apt_ensure,$(IMAGE_TEST_DEBS))
+image-test: image-test-deps
+	@[ -f $(IMAGE) ] || $(MAKE) image
+	timeout 3600 python3 firmware-image/test/boot_test.py $(IMAGE) --update firmware-image/out/switchboard-$(VERSION).update
