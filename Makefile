@@ -84,7 +84,7 @@ bench: build-deps
 # checks SIP, the console, REGISTER and the A/B update from the host: about
 # 15 minutes, so it is its own CI stage, not part of `make test`.
 IMAGE_DEBS      := mmdebstrap debian-archive-keyring dosfstools mtools fdisk e2fsprogs grub-common grub-pc-bin zstd
-IMAGE_TEST_DEBS := qemu-system-x86 ovmf sip-tester python3
+IMAGE_TEST_DEBS := qemu-system-x86 qemu-utils ovmf sip-tester python3
 VERSION         := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 IMAGE           := firmware-image/out/switchboard-$(VERSION).img
 .PHONY: image image-deps image-test image-test-deps

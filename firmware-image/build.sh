@@ -77,7 +77,7 @@ stage "root filesystem: mmdebstrap $SUITE (minbase) into a tarball"
 PACKAGES=systemd,systemd-sysv,udev,dbus,systemd-timesyncd,systemd-resolved,linux-image-amd64,initramfs-tools,zstd,kmod,iproute2,ca-certificates,tzdata,ghostscript,libtiff6,libjpeg62-turbo,libopus0,fdisk,e2fsprogs
 # Development shortcut: REUSE_ROOTFS=1 keeps the Debian tarball between
 # builds while the package list and the hook are unchanged.
-key=$(printf '%s\n' "$SUITE" "$PACKAGES" | cat - "$HERE/customize-debian.sh" | sha256sum | cut -c1-16)
+key=$(printf '%s\n' "$SUITE" "$PACKAGES" | cat - "$HERE/customize-debian.sh" $(find "$HERE/initramfs" -type f | sort) | sha256sum | cut -c1-16)
 CACHE=$OUT/cache/rootfs-$key.tar
 if [ -n "${REUSE_ROOTFS:-}" ] && [ -f "$CACHE" ]; then
     echo "    reusing $CACHE (REUSE_ROOTFS)"
@@ -116,9 +116,9 @@ du -sh "$WORK/root" "$WORK/var" | sed 's/^/    /'
 stage "ext4 images (mke2fs -d, fixed UUIDs)"
 rootfs_mib=$(( $(du -sm "$WORK/root" | cut -f1) * 115 / 100 + 64 ))
 [ "$rootfs_mib" -le "$SLOT_MIB" ] || die "the root filesystem needs ${rootfs_mib} MiB, more than a ${SLOT_MIB} MiB slot"
-mke2fs -q -t ext4 -L sb-root -U "$ROOT_FS_UUID" -E "hash_seed=$ROOT_FS_UUID,root_owner=0:0" \
+mke2fs -q -t ext4 -b 4096 -L sb-root -U "$ROOT_FS_UUID" -E "hash_seed=$ROOT_FS_UUID,root_owner=0:0" \
     -O ^has_journal -m 0 -d "$WORK/root" "$WORK/root.img" "${rootfs_mib}M"
-mke2fs -q -t ext4 -L sb-data -U "$DATA_FS_UUID" -E "hash_seed=$DATA_FS_UUID,root_owner=0:0" \
+mke2fs -q -t ext4 -b 4096 -L sb-data -U "$DATA_FS_UUID" -E "hash_seed=$DATA_FS_UUID,root_owner=0:0" \
     -d "$WORK/var" "$WORK/data.img" "${DATA_MIB}M"
 echo "    root filesystem ${rootfs_mib} MiB (slot ${SLOT_MIB} MiB), data ${DATA_MIB} MiB"
 

@@ -19,6 +19,9 @@ for d in drivers/gpu drivers/media drivers/staging drivers/infiniband drivers/is
          fs/nfs fs/nfsd fs/ocfs2 fs/gfs2 fs/ceph fs/smb fs/xfs fs/btrfs; do
     rm -rf "$R"/lib/modules/*/kernel/$d
 done
+# Growing the data partition happens in the initramfs (before anything
+# holds the disk).
+cp -R "$HERE/initramfs/." "$R/etc/initramfs-tools/"
 for k in "$R"/lib/modules/*; do chroot "$R" depmod -a "$(basename "$k")"; done
 chroot "$R" update-initramfs -u -k all >/dev/null
 # Kernel and initrd where grub.cfg looks for them, whatever the version.

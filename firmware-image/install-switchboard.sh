@@ -50,7 +50,7 @@ EOF
 # The service account, units, and what runs at boot.
 systemd-sysusers --root="$R" >/dev/null
 systemctl --root="$R" enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
-    switchboard.service switchboard-firstboot.service switchboard-grow-data.service \
+    switchboard.service switchboard-firstboot.service \
     switchboard-banner.service switchboard-boot-ok.service switchboard-update.path >/dev/null 2>&1
 # No cable must not stall the boot; a read-only /etc has nothing to commit
 # the machine id to (GRUB keeps it); nothing here updates itself with apt.

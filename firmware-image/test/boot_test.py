@@ -68,10 +68,9 @@ def free_port(kind):
 
 
 class Vm:
-    """One QEMU process; the disk is opened with snapshot=on, so the image
-    file is never modified (reboots inside one process keep their writes)."""
+    """One QEMU process booting the image through a qcow2 overlay."""
 
-    def __init__(self, image, firmware, workdir):
+    def __init__(self, image, firmware, workdir, disk_gib=8):
         self.workdir = workdir
         self.sip_port = free_port(socket.SOCK_DGRAM)
         self.http_port = free_port(socket.SOCK_STREAM)
@@ -79,11 +78,16 @@ class Vm:
         self.qmp_path = os.path.join(workdir, f"qmp-{firmware}.sock")
         net = (f"user,id=n0,hostfwd=udp:127.0.0.1:{self.sip_port}-:5060,"
                f"hostfwd=tcp:127.0.0.1:{self.http_port}-:8080")
+        # A copy-on-write overlay larger than the image: the image file is
+        # never modified, and the first boot has room to grow /var into.
+        overlay = os.path.join(workdir, f"disk-{firmware}.qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.abspath(image), "-F", "raw",
+                        overlay, f"{disk_gib}G"], check=True)
         cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "2",
                "-display", "none", "-no-user-config", "-nodefaults", "-vga", "std",
                "-serial", f"file:{self.serial}",
                "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
-               "-drive", f"file={image},format=raw,if=virtio,snapshot=on",
+               "-drive", f"file={overlay},format=qcow2,if=virtio",
                "-netdev", net, "-device", "virtio-net-pci,netdev=n0"]
         if firmware == "uefi":
             vars_copy = os.path.join(workdir, "OVMF_VARS.fd")
@@ -249,6 +253,8 @@ def first_boot(vm, firmware):
     if not check(m is not None, f"{firmware}: the serial console shows the address and a setup link"):
         return None
     check(m.group(1) == "10.0.2.15", f"{firmware}: the banner's address is the DHCP lease ({m.group(1)})")
+    d = re.search(r"Data partition \(/var\): ([0-9.]+)G", vm.serial_text())
+    check(d is not None and float(d.group(1)) > 5, f"{firmware}: /var grew into the 8 GiB disk (image: 2.4 GiB) ({d and d.group(0)})")
     console = Console(vm, m.group(2))
     st, _, body = console.api("POST", "/api/v1/extensions", {"number": "2001", "name": "Image test", "secret": "image-secret-2001"})
     check(st == 201, f"{firmware}: extension 2001 created through the API (HTTP {st})")
