@@ -2,7 +2,7 @@
 """Boots the appliance image in QEMU (TCG: no KVM here) and checks it from
 the host, through user-mode networking forwarded to 127.0.0.1 only:
 
-  * per firmware (SeaBIOS, then OVMF/UEFI): SIP OPTIONS -> 200, the console's
+  * per firmware (SeaBIOS, then OVMF/UEFI with Secure Boot): SIP OPTIONS -> 200, the console's
     /healthz -> 200, the banner on the serial console (address and one-time
     setup link), the first admin made through that link, an extension created
     through the REST API that SIPp (a real SIP UA) REGISTERs with digest auth
@@ -34,8 +34,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 REGISTER_SCENARIO = os.path.join(REPO, "tests", "sipp", "register_auth.xml")
-OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
-OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+# OVMF with Microsoft's keys enrolled: Secure Boot on, as on a stock PC.
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 BOOT_TIMEOUT = 600  # TCG is slow; a healthy boot takes well under this
 PASSWORD = "image-test-password-1"
 
@@ -83,7 +84,8 @@ class Vm:
         overlay = os.path.join(workdir, f"disk-{firmware}.qcow2")
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.abspath(image), "-F", "raw",
                         overlay, f"{disk_gib}G"], check=True)
-        cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "2",
+        machine = "q35,smm=on" if firmware == "uefi" else "q35"
+        cmd = ["qemu-system-x86_64", "-machine", machine, "-accel", "tcg", "-m", "1024", "-smp", "2",
                "-display", "none", "-no-user-config", "-nodefaults", "-vga", "std",
                "-serial", f"file:{self.serial}",
                "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
@@ -92,7 +94,8 @@ class Vm:
         if firmware == "uefi":
             vars_copy = os.path.join(workdir, "OVMF_VARS.fd")
             shutil.copy(OVMF_VARS, vars_copy)
-            cmd += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+            cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on",
+                    "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
                     "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
         log(f"starting qemu ({firmware}): sip udp 127.0.0.1:{self.sip_port}, http 127.0.0.1:{self.http_port}")
         self.started = time.monotonic()
@@ -247,6 +250,9 @@ def first_boot(vm, firmware):
     secs = wait_sip_ready(vm, vm.started, f"{firmware} boot")
     if not check(secs is not None, f"{firmware}: SIP OPTIONS answered 200 through the forwarded port"):
         return None
+    if firmware == "uefi":
+        check("secureboot: Secure boot enabled" in vm.serial_text(),
+              "uefi: booted with Secure Boot enforced (shim, GRUB and kernel signatures checked)")
     st, _, body = request(vm.http_port, "GET", "/healthz")
     check(st == 200, f"{firmware}: console /healthz answers 200 ({body.strip()!r})")
     m = wait_serial(vm, r"http://(\d+\.\d+\.\d+\.\d+):8080(/setup/[A-Za-z0-9_-]+)", 180)
@@ -264,8 +270,43 @@ def first_boot(vm, firmware):
           f"{firmware}: a wrong secret does not register")
     st, _, body = console.api("GET", "/api/v1/extensions")
     check(st == 200 and "SIPp" in body, f"{firmware}: the API lists the registered phone")
+    fax_pdf_is_rasterised(console, firmware)
     print(f"BOOT-TO-SIP-READY {firmware} {secs:.1f}s", flush=True)
     return console
+
+
+def tiny_pdf():
+    """A one-page PDF with a line of text, offsets computed."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            None,
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    text = b"BT /F1 36 Tf 72 700 Td (switchboard image test) Tj ET"
+    objs[3] = b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream"
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
+def fax_pdf_is_rasterised(console, firmware):
+    """Fax sending runs ghostscript from the hardened service."""
+    st, _, body = console.api("POST", "/api/v1/faxes?to=2001&name=image-test.pdf", tiny_pdf(), "application/pdf", timeout=300)
+    if not check(st == 202, f"{firmware}: a PDF fax is rasterised by ghostscript and queued (HTTP {st} {body[:200]})"):
+        return
+    fax_id = json.loads(body).get("id")
+    st, hdrs, _ = console.api("GET", f"/api/v1/faxes/{fax_id}/pdf")
+    check(st == 200 and hdrs.get("content-type", "").startswith("application/pdf"), f"{firmware}: the queued fax's document is served")
+    st, _, _ = console.api("DELETE", f"/api/v1/faxes/{fax_id}")
+    check(st in (200, 204, 409), f"{firmware}: the test fax is cancelled (HTTP {st})")
 
 
 def update_status(console):
