@@ -23,5 +23,6 @@ pub mod sdp;
 pub mod sip;
 pub mod store;
 pub mod tls;
+pub mod update;
 pub mod voicemail;
 pub mod web;

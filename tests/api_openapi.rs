@@ -99,6 +99,8 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/backup/restore", "admin"),
     ("get", "/api/v1/backup/restore", "admin"),
     ("delete", "/api/v1/backup/restore", "admin"),
+    ("get", "/api/v1/system/update", "admin"),
+    ("post", "/api/v1/system/update", "admin"),
     ("get", "/api/v1/dashboard", "stats"),
     ("get", "/api/v1/tls/certificate", "admin"),
     ("put", "/api/v1/tls/certificate", "admin"),

@@ -39,7 +39,7 @@ fn replay(target: &str) {
 #[test]
 fn every_target_has_a_corpus_test() {
     let names: Vec<&str> = checks::TARGETS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["csv", "dialplan", "digest", "replaces", "rtcp", "rtp", "sdp", "sip_message", "t38_sdp", "tiff", "udptl"]);
+    assert_eq!(names, ["csv", "dialplan", "digest", "replaces", "rtcp", "rtp", "sdp", "sip_message", "t38_sdp", "tiff", "udptl", "update_header"]);
 }
 
 #[test]
@@ -95,4 +95,15 @@ fn t38_sdp_corpus() {
 #[test]
 fn tiff_corpus() {
     replay("tiff");
+}
+
+#[test]
+fn update_header_corpus() {
+    replay("update_header");
+    // Seeds that are good files, so the checks past the parse run on them too.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/update_header");
+    for good in ["valid.update", "unknown-keys.update", "exactly-4096.update"] {
+        let data = std::fs::read(dir.join(good)).unwrap_or_else(|e| panic!("{good}: {e}"));
+        assert!(switchboard::update::UpdateHeader::parse(&data).is_ok(), "{good} is a good update file");
+    }
 }

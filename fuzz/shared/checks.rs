@@ -28,6 +28,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("t38_sdp", check_t38_sdp),
     ("tiff", check_tiff),
     ("udptl", check_udptl),
+    ("update_header", check_update_header),
 ];
 
 // ---------------------------------------------------------------------------
@@ -569,4 +570,31 @@ pub fn check_tiff(data: &[u8]) {
     assert!(doc.starts_with(b"%PDF-"));
     let text = String::from_utf8_lossy(&doc);
     assert_eq!(text.matches("/CCITTFaxDecode").count(), pages.iter().map(|p| p.strips.len()).sum::<usize>());
+}
+
+// ---------------------------------------------------------------------------
+// System update files
+// ---------------------------------------------------------------------------
+
+/// `UpdateHeader::parse` on the first bytes of an uploaded `.update` file
+/// (the console and API stage what it accepts for the root-owned applier):
+/// never a panic, and what it accepts is what the applier can rely on: the
+/// payload starts within the first 4096 bytes, right after the header's
+/// empty line, with the zstd magic; the SHA-256 is 64 lowercase hex digits,
+/// the size above zero, the version one line of text; the header written
+/// back in make-update.sh's layout parses to the same header.
+pub fn check_update_header(data: &[u8]) {
+    use switchboard::update::{UpdateHeader, HEADER_MAX, MAGIC_LINE, ZSTD_MAGIC};
+    let Ok((h, at)) = UpdateHeader::parse(data) else { return };
+    assert!(at <= HEADER_MAX && at <= data.len(), "payload at {at} of {}", data.len());
+    assert!(data.starts_with(MAGIC_LINE) && data[..at].ends_with(b"\n\n"), "header end at {at}");
+    assert_eq!(data[..at].windows(2).filter(|w| *w == b"\n\n").count(), 1, "the first empty line ends the header");
+    assert!(!data[..at].contains(&0), "no NUL in the header");
+    assert_eq!(data.get(at..at + 4), Some(&ZSTD_MAGIC[..]));
+    assert!(h.rootfs_sha256.len() == 64 && h.rootfs_sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')), "{h:?}");
+    assert!(h.rootfs_size > 0 && h.compression == "zstd", "{h:?}");
+    assert!(!h.version.trim().is_empty() && !h.version.chars().any(char::is_control), "{h:?}");
+    let mut again = h.to_bytes();
+    again.extend_from_slice(&ZSTD_MAGIC);
+    assert_eq!(UpdateHeader::parse(&again).map(|(g, _)| g).ok().as_ref(), Some(&h), "written back: {}", String::from_utf8_lossy(&again));
 }

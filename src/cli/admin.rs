@@ -99,6 +99,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Health { ports } => super::health::health(&config, ports).await,
         Command::Dtmf { file } => dtmf(&file),
         Command::Recordings { limit } => recordings(&cli.data, limit).await,
+        Command::Update(cmd) => super::update::update(cmd, &cli.data).await,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod apikey;
 pub mod health;
 pub mod trunks;
+pub mod update;
 pub mod users;
 pub mod voicemail;
 
@@ -105,6 +106,25 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+    /// System updates of the appliance image (root slots A and B).
+    #[command(subcommand)]
+    Update(UpdateCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpdateCmd {
+    /// Stage an update file (switchboard-<version>.update): the appliance
+    /// image writes it to the root slot not running, checks it and reboots
+    /// into it. Calls in progress are cut off.
+    Apply {
+        file: PathBuf,
+        /// Only check and stage the file, also where nothing applies it
+        /// (not the appliance image): for tests.
+        #[arg(long)]
+        stage_only: bool,
+    },
+    /// Show the running version, the root slot and the last update's status.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

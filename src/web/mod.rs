@@ -7,7 +7,7 @@
 //! console does (`admin_ext` extensions, `admin_trunks`, `admin_users`
 //! users and audit log, `admin_keys`, `admin_plans` dialplans,
 //! `admin_prompts`, `admin_voicemail`, `admin_settings` settings and
-//! restart, `admin_backup`; scope `admin`; `admin_records` call records and
+//! restart, `admin_backup`, `admin_update` system updates; scope `admin`; `admin_records` call records and
 //! recordings, `admin_live` the dashboard; scope `stats`; `admin_fax` the
 //! fax inbox and send jobs, scope `fax`), sharing the
 //! caller check and audit of `caller`, the OpenAPI document of `/api/v1`
@@ -37,6 +37,7 @@ mod admin_records;
 mod admin_settings;
 mod admin_tls;
 mod admin_trunks;
+mod admin_update;
 mod admin_users;
 mod admin_voicemail;
 mod api;
@@ -310,6 +311,7 @@ fn api_v1<C: CoreApi>() -> Router<Arc<C>> {
         .routes(routes!(admin_settings::restart))
         .routes(routes!(admin_backup::download))
         .routes(routes!(admin_backup::restore, admin_backup::pending, admin_backup::cancel))
+        .routes(routes!(admin_update::status, admin_update::upload))
         .routes(routes!(admin_live::dashboard))
         .routes(routes!(admin_fax::list, admin_fax::send))
         .routes(routes!(admin_fax::get, admin_fax::cancel))

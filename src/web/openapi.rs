@@ -36,7 +36,7 @@ const CSRF: &str = "csrf";
         title = "switchboard REST API",
         description = "Call and agent control, the CTI event stream, ACD statistics, the ACD and customer \
 administration, and the rest of what the web console does (extensions, trunks, users and the audit log, API keys, \
-dialplans, prompts, call records and recordings, voicemail, faxes, settings, backup and restore) of a switchboard \
+dialplans, prompts, call records and recordings, voicemail, faxes, settings, backup and restore, system updates) of a switchboard \
 appliance. Changes made here are audited like the console's, with the key's name (`apikey:NAME`) or the user as \
 the actor.\n\n\
 Authentication: an API key (`switchboard apikey add NAME --scope SCOPE`, or the console's API keys page) as \
@@ -73,6 +73,7 @@ Errors are JSON: `{\"error\": \"...\"}`, with `field` naming the request field a
         (name = "faxes", description = "Received faxes and send jobs: list, details with the T.30 outcome, PDF and TIFF, sending an uploaded TIFF, PDF or PNG, cancelling."),
         (name = "settings", description = "The settings the console edits (applied at the next start) and restarting the appliance."),
         (name = "backup", description = "Backup download, and restores staged for the next start."),
+        (name = "system", description = "System updates of the appliance image: the running version and root slot, and uploading an update for the other slot."),
         (name = "meta", description = "This document."),
     ),
 )]

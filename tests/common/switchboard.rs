@@ -29,6 +29,8 @@ pub struct Switchboard {
     config: PathBuf,
     /// An all-scopes API key made on first use (`key()`).
     key: std::sync::OnceLock<String>,
+    /// Extra environment of the appliance process (`set_env`).
+    env: Vec<(String, String)>,
 }
 
 pub fn bin() -> PathBuf {
@@ -54,7 +56,7 @@ impl Switchboard {
         let (sip_tls_port, https_port) = (ports::alloc(), ports::alloc());
         let block = ports::alloc_block(64);
         let lo = if block.is_multiple_of(2) { block } else { block + 1 };
-        Ok(Switchboard { dir, child: None, sip_port, http_port, sip_tls_port, https_port, rtp: (lo, lo + 61), config, key: std::sync::OnceLock::new() })
+        Ok(Switchboard { dir, child: None, sip_port, http_port, sip_tls_port, https_port, rtp: (lo, lo + 61), config, key: std::sync::OnceLock::new(), env: Vec::new() })
     }
 
     /// `new` + `start`.
@@ -82,12 +84,18 @@ impl Switchboard {
             .arg(format!("127.0.0.1:{}", self.https_port))
             .arg("--rtp-ports")
             .arg(format!("{}-{}", self.rtp.0, self.rtp.1))
-            .env("SWITCHBOARD_LOG", "debug,sqlx=warn");
+            .env("SWITCHBOARD_LOG", "debug,sqlx=warn")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let opts = SpawnOpts { die_with_parent: false, ..SpawnOpts::default() };
         let mut child = ChildGuard::spawn("switchboard", cmd, &self.dir.path().join("logs"), opts)?;
         child.wait_for_line("running", Duration::from_secs(20))?;
         self.child = Some(child);
         Ok(())
+    }
+
+    /// Sets an environment variable for the next `start`.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_string(), value.to_string()));
     }
 
     /// Stops the process (SIGTERM, then SIGKILL); the data stays.

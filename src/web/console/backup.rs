@@ -134,7 +134,8 @@ pub async fn page<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Pee
             }
             div.card {
                 h2 { "Restore a backup" }
-                form.stack id="restore-upload" method="post" action="/backup/restore" data-max=(MAX_ARCHIVE) {
+                form.stack id="restore-upload" method="post" action="/backup/restore" data-upload="application/gzip" data-return="/backup"
+                    data-max=(MAX_ARCHIVE) data-too-big="the archive is larger than 2 GiB" {
                     label { "Backup archive (.tar.gz, up to 2 GiB)" input type="file" name="file" id="file" accept=".gz,.tgz,application/gzip" required; }
                     button type="submit" id="upload-restore" { "Upload and check" }
                 }
@@ -280,7 +281,7 @@ impl HttpBody for Chunks {
 }
 
 /// A JSON answer to the upload script: `{"ok": text}` or `{"error": text, "field": "file"}`.
-fn reply(status: StatusCode, ok: bool, text: &str) -> Response {
+pub(super) fn reply(status: StatusCode, ok: bool, text: &str) -> Response {
     let body = if ok { serde_json::json!({ "ok": text }) } else { serde_json::json!({ "error": text, "field": "file" }) };
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }

@@ -40,6 +40,7 @@ pub(super) mod settings_file;
 mod tls;
 mod trunk_edit;
 mod trunks;
+pub(super) mod update;
 mod users;
 mod voicemail;
 
@@ -194,6 +195,7 @@ pub fn routes<C: CoreApi>() -> Router<Arc<C>> {
         .route("/settings/restart", post(restart::submit::<C>))
         .route("/settings/tls", post(tls::replace::<C>))
         .route("/settings/tls/regenerate", post(tls::regenerate::<C>))
+        .route("/settings/update", post(update::upload::<C>))
         .route("/backup", get(backup::page::<C>))
         .route("/backup/download", get(backup::download::<C>))
         .route("/backup/restore", post(backup::restore::<C>))

@@ -1,5 +1,6 @@
 //! Settings, admin only: the configuration in force, grouped (SIP, RTP,
-//! codecs, e-mail, site time zone), the TLS certificate (`tls`), and a form for the keys
+//! codecs, e-mail, site time zone), the TLS certificate (`tls`), the system
+//! update card (`update`: version, slot, last status, upload), and a form for the keys
 //! the console edits (listen addresses, codecs, RTP port range, SMTP, time
 //! zone); a saved console address other than the one the admin is using
 //! is pointed out before they restart. A save
@@ -199,6 +200,7 @@ fn page(v: &Viewer, core: &impl CoreApi, ctx: &SettingsContext, saved: &Saved, (
             }
         }
         (super::tls::card(v, run, core.tls().as_deref()))
+        (super::update::card(&ctx.data_dir))
         div.card {
             h2 { "Change settings" }
             form.settings id="settings-form" method="post" action="/settings" {
