@@ -70,13 +70,18 @@ clean:
 # libspandsp). Each binary ends with a plain summary table; criterion's raw data stays under
 # target/criterion. Short settings (0.5 s warm-up, 1.5 s x 30 samples each): about 2 minutes of
 # measuring on 2 cores, plus the release build. Filter with BENCH_ARGS="codec".
-BENCH_DEBS   := libspandsp-dev
+# Then the call setup rate (issue 9, benches/load/cps.py): SIPp through switchboard and, as the
+# baseline in the same run, through Kamailio as a stateful proxy, stepping the rate up to the first
+# failed call; table printed, JSON in target/bench/cps.json. CPS_RATES overrides the steps.
+BENCH_DEBS   := libspandsp-dev sip-tester kamailio
 BENCH_ARGS   ?=
+CPS_RATES    ?= 50,100,200,400,800,1200,1600,2400,3200
 .PHONY: bench
-bench: build-deps
+bench: build
 	$(call apt_ensure,$(BENCH_DEBS))
 	$(CARGO) bench --locked --bench media -- $(BENCH_ARGS)
 	$(CARGO) bench --locked --bench dtmf_spandsp -- $(BENCH_ARGS)
+	python3 benches/load/cps.py --rates $(CPS_RATES)
 
 # The appliance disk image (issue 8; firmware-image/README.md). Needs root
 # (mmdebstrap --mode=root) and Debian's archive; no loop devices or mounts.
