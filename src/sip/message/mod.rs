@@ -23,6 +23,8 @@ mod validate;
 #[cfg(test)]
 mod tests_fuzz;
 #[cfg(test)]
+mod tests_ipv6;
+#[cfg(test)]
 mod tests_rfc4475;
 
 pub use error::{ErrorKind, ParseError};
