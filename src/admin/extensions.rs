@@ -10,6 +10,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::AdminError;
+use crate::config::DialClass;
 use crate::store::{check_codec_list, check_extension_number, check_extension_secret, Extension, InvalidField, Store, StoreError};
 
 /// An extension as listed: never its secret or digests.
@@ -21,6 +22,9 @@ pub struct ExtensionView {
     pub codecs: Option<String>,
     /// The SIP realm its digests were made for.
     pub realm: String,
+    /// Outbound class of service: `internal`, `national`, `international`
+    /// or `premium` (see `[dialing]`); new extensions get `national`.
+    pub dial_class: String,
     /// Phones registered now (none: offline).
     pub registrations: Vec<RegistrationView>,
 }
@@ -81,6 +85,19 @@ pub async fn update_extension(store: &Store, number: &str, name: &str, codecs: O
     store.update_extension(number, name, codecs).await.map_err(AdminError::for_field("codecs"))
 }
 
+/// A class of service by name, or the field error naming `dial_class`.
+pub fn check_dial_class(value: &str) -> Result<DialClass, AdminError> {
+    DialClass::parse(value).ok_or_else(|| AdminError::Invalid {
+        field: "dial_class",
+        message: format!("\"{value}\" is not one of internal, national, international, premium"),
+    })
+}
+
+/// Sets the outbound class of service.
+pub async fn set_dial_class(store: &Store, number: &str, class: DialClass) -> Result<(), AdminError> {
+    Ok(store.set_extension_dial_class(number, class).await?)
+}
+
 /// Gives the extension a new random secret; the secret (shown once).
 pub async fn reset_secret(store: &Store, realm: &str, number: &str) -> Result<String, AdminError> {
     if store.extension(number).await?.is_none() {
@@ -104,7 +121,7 @@ pub async fn extension_view(store: &Store, x: Extension, now: i64) -> Result<Ext
         .into_iter()
         .map(|b| RegistrationView { contact: b.contact, source: b.source, transport: b.transport, user_agent: b.user_agent, expires_at: b.expires_at })
         .collect();
-    Ok(ExtensionView { number: x.number, name: x.name, codecs: x.codecs, realm: x.realm, registrations })
+    Ok(ExtensionView { number: x.number, name: x.name, codecs: x.codecs, realm: x.realm, dial_class: x.dial_class, registrations })
 }
 
 /// Every extension (by number) with its registrations.

@@ -40,7 +40,8 @@ pub use queues::{
 };
 pub use apikeys::{check_api_key_input, create_api_key, list_api_keys, revoke_api_key, ApiKeyInput, ApiKeyView};
 pub use extensions::{
-    check_new_extension, create_extension, delete_extension, get_extension, list_extensions, random_secret, reset_secret, update_extension,
+    check_dial_class, check_new_extension, create_extension, delete_extension, get_extension, list_extensions, random_secret, reset_secret, set_dial_class,
+    update_extension,
     ExtensionView, RegistrationView,
 };
 pub use trunk_change::{apply_trunk_change, change_summary, update_trunk, TrunkChange, TrunkChanged};

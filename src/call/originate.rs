@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 
 use super::{build, Ctx};
+use crate::config::DialClass;
 use crate::sdp::SessionDescription;
 use crate::sip::dialog::Dialog;
 use crate::sip::endpoint::{EventSender, SipEvent};
@@ -63,6 +64,21 @@ pub async fn resolve(ctx: &Ctx, target: &str) -> Result<Vec<DialTarget>, u16> {
         Ok(None) => Err(404),
         Err(_) => Err(500),
     }
+}
+
+/// `resolve` for numbers a caller can choose (the dialplan's `dial`, web
+/// callbacks): a number that leaves through a trunk must be allowed for
+/// `class` by `[dialing]`, else 403 (the toll-fraud guard; emergency
+/// numbers always pass). Our own extensions are never restricted.
+pub async fn resolve_guarded(ctx: &Ctx, target: &str, class: DialClass) -> Result<Vec<DialTarget>, u16> {
+    let targets = resolve(ctx, target).await?;
+    for t in targets.iter().filter(|t| t.trunk.is_some()) {
+        if let Err(need) = ctx.config.dialing.allows(class, &t.number) {
+            tracing::warn!(number = %t.number, %class, %need, "dial refused: the class of service does not reach this number");
+            return Err(403);
+        }
+    }
+    Ok(targets)
 }
 
 fn via_trunk(trunk: Trunk, target: &str) -> Result<Vec<DialTarget>, u16> {

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use super::Ctx;
+use crate::config::DialClass;
 use crate::sip::message::Request;
 use crate::sip::resolve_host_port;
 use crate::store::{unix_time, Binding, Trunk};
@@ -82,8 +83,9 @@ pub async fn from_trunk(ctx: &Ctx, trunk: &str, dialed: &str) -> Result<Target, 
 }
 
 /// Routes a call from an extension: an application, another extension,
-/// the dialplan (feature codes, patterns), else the default trunk.
-pub async fn from_extension(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> {
+/// the dialplan (feature codes, patterns), else the default trunk, if the
+/// caller's class of service (`[dialing]`) reaches the number.
+pub async fn from_extension(ctx: &Ctx, caller: &str, dialed: &str) -> Result<Target, Refusal> {
     if let Some(app) = app_target(ctx, dialed) {
         return Ok(app);
     }
@@ -95,6 +97,15 @@ pub async fn from_extension(ctx: &Ctx, dialed: &str) -> Result<Target, Refusal> 
     }
     if dialed.is_empty() || !dialed.bytes().all(|b| b.is_ascii_digit() || b == b'+' || b == b'*' || b == b'#') {
         return Err(Refusal::new(404, "Not Found"));
+    }
+    let class = match ctx.store.extension(caller).await {
+        Ok(Some(x)) => DialClass::parse(&x.dial_class).unwrap_or(DialClass::Internal),
+        Ok(None) => DialClass::Internal,
+        Err(_) => return Err(Refusal::new(500, "Server Internal Error")),
+    };
+    if let Err(need) = ctx.config.dialing.allows(class, dialed) {
+        tracing::warn!(caller, dialed, %class, %need, "call refused: the class of service does not reach this number");
+        return Err(Refusal::new(403, format!("Forbidden - Class of service {class} does not allow {need} numbers")));
     }
     let trunk = match ctx.store.default_trunk().await {
         Ok(Some(t)) => t,

@@ -119,26 +119,36 @@ fn check_codecs(list: &str) -> Result<()> {
 
 async fn extension(cmd: ExtensionCmd, config: &Config, data: &Path) -> Result<()> {
     match cmd {
-        ExtensionCmd::Add { number, secret, name, codecs } => {
+        ExtensionCmd::Add { number, secret, name, codecs, dial_class } => {
             if let Some(c) = &codecs {
                 check_codecs(c)?;
             }
-            let ext = Extension::with_secret(&number, &name, &config.sip.realm, &secret, codecs)?;
+            let class = switchboard::admin::check_dial_class(&dial_class).map_err(|e| anyhow::anyhow!("--class: {e}"))?;
+            let mut ext = Extension::with_secret(&number, &name, &config.sip.realm, &secret, codecs)?;
+            ext.dial_class = class.as_str().to_string();
             let store = open(data).await?;
             store.add_extension(&ext).await?;
             println!("extension {number} added; register a phone as {number}@<this host> with its secret");
             Ok(())
         }
+        ExtensionCmd::Class { number, class } => {
+            let class = switchboard::admin::check_dial_class(&class).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = open(data).await?;
+            store.set_extension_dial_class(&number, class).await?;
+            store.audit("cli", "extension.update", &number, &format!("class {class}"), "").await?;
+            println!("extension {number} may now dial {class} numbers");
+            Ok(())
+        }
         ExtensionCmd::List => {
             let store = open(data).await?;
             let now = switchboard::store::unix_time();
-            println!("{:<8} {:<24} REGISTERED CONTACTS", "NUMBER", "NAME");
+            println!("{:<8} {:<24} {:<13} REGISTERED CONTACTS", "NUMBER", "NAME", "CLASS");
             for e in store.list_extensions().await? {
                 let bindings = store.bindings(&e.number, now).await?;
                 let contacts: Vec<String> =
                     bindings.iter().map(|b| format!("{} (via {}, {}s left)", b.contact, b.source, b.expires_at - now)).collect();
                 let contacts = if contacts.is_empty() { "-".to_string() } else { contacts.join(", ") };
-                println!("{:<8} {:<24} {}", e.number, e.name, contacts);
+                println!("{:<8} {:<24} {:<13} {}", e.number, e.name, e.dial_class, contacts);
             }
             Ok(())
         }

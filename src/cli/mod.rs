@@ -192,7 +192,14 @@ pub enum ExtensionCmd {
         /// Codec preference for this phone, e.g. "G722,PCMU" (default: [media] codecs).
         #[arg(long)]
         codecs: Option<String>,
+        /// Outbound class of service: internal, national, international or
+        /// premium (which external numbers it may dial; see [dialing]).
+        #[arg(long = "class", default_value = "national")]
+        dial_class: String,
     },
+    /// Set an extension's outbound class of service (internal, national,
+    /// international, premium).
+    Class { number: String, class: String },
     /// List extensions and their live registrations.
     List,
     /// Remove an extension and its registrations.

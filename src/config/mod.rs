@@ -5,6 +5,7 @@
 //! so an admin can fix them.
 
 mod contact;
+mod dialing;
 mod fax;
 mod edit;
 mod listen;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use contact::ContactConfig;
+pub use dialing::{DialClass, DialingConfig, NumberKind};
 pub use fax::FaxConfig;
 pub use edit::{apply_edit, differences, listen_shown, tls_name, write_atomic, ConfigSource, EditError, Secret, SettingsEdit, DEFAULT_FILE};
 pub use listen::{parse_optional as parse_optional_listen, parse_setting as parse_listen_setting};
@@ -51,6 +53,7 @@ pub struct Config {
     pub cti: CtiConfig,
     pub contact: ContactConfig,
     pub fax: FaxConfig,
+    pub dialing: DialingConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -511,6 +514,7 @@ impl Config {
         self.validate_site()?;
         self.validate_contact()?;
         self.fax.check()?;
+        self.dialing.check()?;
         self.validate_voicemail()
     }
 

@@ -11,6 +11,9 @@ pub struct Extension {
     pub ha1_sha256: String,
     /// Codec preference list; `None` uses `[media] codecs`.
     pub codecs: Option<String>,
+    /// Outbound class of service (`config::DialClass` by name): which
+    /// external numbers this phone may dial.
+    pub dial_class: String,
 }
 
 /// Extension numbers: 1 to 20 digits (what a desk phone can dial).
@@ -58,6 +61,7 @@ impl Extension {
             name: name.trim().to_string(),
             realm: realm.to_string(),
             codecs,
+            dial_class: crate::config::DialClass::National.as_str().to_string(),
         })
     }
 }
@@ -70,6 +74,15 @@ impl Store {
             check_codec_list(c)?;
         }
         let done = sqlx::query("UPDATE extensions SET name = ?, codecs = ? WHERE number = ?").bind(name.trim()).bind(codecs).bind(number).execute(&self.pool).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("extension {number}")));
+        }
+        Ok(())
+    }
+
+    /// Sets the outbound class of service.
+    pub async fn set_extension_dial_class(&self, number: &str, class: crate::config::DialClass) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE extensions SET dial_class = ? WHERE number = ?").bind(class.as_str()).bind(number).execute(&self.pool).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("extension {number}")));
         }
@@ -94,7 +107,7 @@ impl Store {
 
     pub async fn add_extension(&self, ext: &Extension) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO extensions (number, name, realm, ha1_md5, ha1_sha256, codecs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO extensions (number, name, realm, ha1_md5, ha1_sha256, codecs, dial_class, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&ext.number)
         .bind(&ext.name)
@@ -102,6 +115,7 @@ impl Store {
         .bind(&ext.ha1_md5)
         .bind(&ext.ha1_sha256)
         .bind(&ext.codecs)
+        .bind(&ext.dial_class)
         .bind(unix_now())
         .execute(&self.pool)
         .await
@@ -110,7 +124,7 @@ impl Store {
     }
 
     pub async fn extension(&self, number: &str) -> Result<Option<Extension>, StoreError> {
-        Ok(sqlx::query_as("SELECT number, name, realm, ha1_md5, ha1_sha256, codecs FROM extensions WHERE number = ?")
+        Ok(sqlx::query_as("SELECT number, name, realm, ha1_md5, ha1_sha256, codecs, dial_class FROM extensions WHERE number = ?")
             .bind(number)
             .fetch_optional(&self.pool)
             .await?)
@@ -118,7 +132,7 @@ impl Store {
 
     pub async fn list_extensions(&self) -> Result<Vec<Extension>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT number, name, realm, ha1_md5, ha1_sha256, codecs FROM extensions ORDER BY length(number), number",
+            "SELECT number, name, realm, ha1_md5, ha1_sha256, codecs, dial_class FROM extensions ORDER BY length(number), number",
         )
         .fetch_all(&self.pool)
         .await?)
@@ -149,6 +163,7 @@ mod tests {
             ha1_md5: "m".into(),
             ha1_sha256: "s".into(),
             codecs: None,
+            dial_class: "national".into(),
         }
     }
 

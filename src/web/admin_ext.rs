@@ -40,6 +40,10 @@ pub(super) struct NewExtension {
     /// Codec preference, e.g. `PCMA,PCMU`; left out or "": `[media] codecs`.
     #[serde(default)]
     codecs: Option<String>,
+    /// Outbound class of service: `internal`, `national` (left out),
+    /// `international` or `premium`.
+    #[serde(default)]
+    dial_class: Option<String>,
 }
 
 /// A change: the fields given change, the others keep their values.
@@ -52,6 +56,10 @@ pub(super) struct ExtensionChange {
     #[serde(default, deserialize_with = "crate::admin::nullable")]
     #[schema(value_type = Option<String>)]
     codecs: Option<Option<String>>,
+    /// Outbound class of service: `internal`, `national`, `international`
+    /// or `premium`.
+    #[serde(default)]
+    dial_class: Option<String>,
 }
 
 /// A created extension, and the secret the server made (null when the
@@ -108,8 +116,13 @@ pub(super) async fn create<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(w
     let made = input.secret.is_none().then(crate::admin::random_secret);
     let secret = input.secret.clone().or_else(|| made.clone()).unwrap_or_default();
     let (number, codecs) = crate::admin::check_new_extension(&input.number, &secret, input.codecs.as_deref().unwrap_or("")).map_err(|e| fields_error(&e))?;
+    let class = input.dial_class.as_deref().map(crate::admin::check_dial_class).transpose().map_err(refuse)?;
     crate::admin::create_extension(&store, &core.sip_realm(), &number, &input.name, &secret, codecs).await.map_err(refuse)?;
-    who.audit(&store, "extension.create", &number, &format!("name '{}'", input.name.trim())).await;
+    if let Some(class) = class {
+        crate::admin::set_dial_class(&store, &number, class).await.map_err(refuse)?;
+    }
+    let class = class.map_or("national", |c| c.as_str());
+    who.audit(&store, "extension.create", &number, &format!("name '{}', class {class}", input.name.trim())).await;
     let extension = crate::admin::get_extension(&store, &number, crate::store::unix_time()).await.map_err(refuse)?;
     let mut r = json(StatusCode::CREATED, &CreatedExtension { extension, secret: made });
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/extensions/{number}")) {
@@ -142,14 +155,14 @@ pub(super) async fn get<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(_who
     path = "/api/v1/extensions/{number}",
     operation_id = "update_extension",
     tag = "extensions",
-    summary = "Change an extension's name or codecs",
+    summary = "Change an extension's name, codecs or class of service",
     description = "The fields given change, the others keep their values. The secret is changed with `POST .../secret`.",
     params(("number" = String, Path, description = "Extension number.")),
     request_body = ExtensionChange,
     responses(
         (status = 200, description = "The extension as changed.", body = ExtensionView),
         (status = 404, description = "No such extension.", body = super::openapi::ErrorBody),
-        (status = 422, description = "The codec list is invalid.", body = super::openapi::ErrorBody),
+        (status = 422, description = "The codec list or the class of service is invalid (`field` names it).", body = super::openapi::ErrorBody),
     ),
     extensions(("x-scope" = json!("admin"))),
 )]
@@ -161,8 +174,13 @@ pub(super) async fn update<C: CoreApi>(State(core): State<Arc<C>>, AdminCaller(w
     let name = change.name.unwrap_or(before.name);
     let codecs = change.codecs.unwrap_or(before.codecs);
     let codecs = codecs.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let class = change.dial_class.as_deref().map(crate::admin::check_dial_class).transpose().map_err(refuse)?;
     crate::admin::update_extension(&store, &number, &name, codecs).await.map_err(refuse)?;
-    who.audit(&store, "extension.update", &number, &format!("name '{}', codecs '{}'", name.trim(), codecs.unwrap_or("default"))).await;
+    if let Some(class) = class {
+        crate::admin::set_dial_class(&store, &number, class).await.map_err(refuse)?;
+    }
+    let class = class.map_or(before.dial_class.clone(), |c| c.as_str().to_string());
+    who.audit(&store, "extension.update", &number, &format!("name '{}', codecs '{}', class {class}", name.trim(), codecs.unwrap_or("default"))).await;
     let x = crate::admin::get_extension(&store, &number, now).await.map_err(refuse)?;
     Ok(json(StatusCode::OK, &x))
 }

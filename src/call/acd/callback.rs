@@ -207,8 +207,11 @@ async fn start(
     tx: &mpsc::UnboundedSender<SipEvent>,
 ) -> Result<(Originator, Pending), u16> {
     let mut resolved = Vec::new();
+    // Callback numbers come from the public web form: the same class as
+    // the dialplan's own dialling.
+    let class = ctx.config.dialing.dialplan_class();
     for t in targets {
-        if let Ok(mut v) = originate::resolve(ctx, t).await {
+        if let Ok(mut v) = originate::resolve_guarded(ctx, t, class).await {
             resolved.append(&mut v);
         }
     }

@@ -27,7 +27,7 @@ impl Call {
                     }
                 }
                 tracing::info!(caller, dialed, "call from extension");
-                route::from_extension(&ctx, &dialed).await
+                route::from_extension(&ctx, &caller, &dialed).await
             }
         };
         // Every routed attempt gets a call record, failed ones too; digest

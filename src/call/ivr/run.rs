@@ -706,8 +706,11 @@ impl Driver<'_> {
         let ctx = self.ctx.clone();
         let mut resolved = Vec::new();
         let mut statuses = Vec::new();
+        // Whoever the caller, the plan dials within `[dialing] dialplan_class`:
+        // a number typed into a menu must not reach abroad or premium lines.
+        let class = ctx.config.dialing.dialplan_class();
         for t in targets {
-            match originate::resolve(&ctx, t).await {
+            match originate::resolve_guarded(&ctx, t, class).await {
                 Ok(mut v) => resolved.append(&mut v),
                 Err(s) => {
                     tracing::info!(target = %t, status = s, "dial target unavailable");

@@ -83,7 +83,7 @@ async fn page(v: &Viewer, realm_hint: &str, flash: Option<Flash>, f: &NewExtensi
             input.filter type="search" placeholder="Filter…" data-filter="extensions-table" aria-label="Filter extensions";
             @if rows.is_empty() { div.empty { "No extensions yet." } } @else {
                 table id="extensions-table" {
-                    thead { tr { th data-sort { "Number" } th data-sort { "Name" } th data-sort { "Codecs" } th data-sort { "Registered" } th { "" } } }
+                    thead { tr { th data-sort { "Number" } th data-sort { "Name" } th data-sort { "Codecs" } th data-sort { "Class" } th data-sort { "Registered" } th { "" } } }
                     tbody { @for (x, b) in &rows {
                         tr data-number=(x.number) {
                             td { (x.number) }
@@ -91,10 +91,16 @@ async fn page(v: &Viewer, realm_hint: &str, flash: Option<Flash>, f: &NewExtensi
                                 form.inline method="post" action={ "/extensions/" (x.number) } { (csrf(v))
                                     input type="text" name="name" value=(x.name) aria-label="Name";
                                     input type="text" name="codecs" value=(x.codecs.as_deref().unwrap_or("")) placeholder="default" aria-label="Codecs";
+                                    select name="dial_class" aria-label="Class of service" title="Which external numbers this phone may dial" {
+                                        @for c in crate::config::DialClass::ALL {
+                                            option value=(c.as_str()) selected[c.as_str() == x.dial_class] { (c.as_str()) }
+                                        }
+                                    }
                                     button.secondary type="submit" { "Save" }
                                 }
                             }
                             td { (x.codecs.as_deref().unwrap_or("default")) }
+                            td { (x.dial_class) }
                             td {
                                 @if b.is_empty() { span.badge.bad { "offline" } }
                                 @for r in b { div { span.badge.ok { "online" } " " span.muted { (r.user_agent) " · " (r.source) " · " (duration(r.expires_at - now)) } } }
@@ -162,6 +168,9 @@ pub struct EditExtension {
     name: String,
     #[serde(default)]
     codecs: String,
+    /// Empty: unchanged.
+    #[serde(default)]
+    dial_class: String,
 }
 
 pub async fn update<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): Peer, headers: HeaderMap, uri: Uri, Path(number): Path<String>, Form(f): Form<EditExtension>) -> Response {
@@ -170,9 +179,21 @@ pub async fn update<C: CoreApi>(State(core): State<Arc<C>>, ConnectInfo(peer): P
         Err(r) => return r,
     };
     let codecs = Some(f.codecs.trim()).filter(|c| !c.is_empty());
-    match crate::admin::update_extension(&v.store, &number, &f.name, codecs).await {
+    let class = match Some(f.dial_class.trim()).filter(|c| !c.is_empty()).map(crate::admin::check_dial_class).transpose() {
+        Ok(c) => c,
+        Err(e) => return see_other(&format!("/extensions?err={}", urlencode(&e.to_string()))),
+    };
+    let saved = match crate::admin::update_extension(&v.store, &number, &f.name, codecs).await {
+        Ok(()) => match class {
+            Some(c) => crate::admin::set_dial_class(&v.store, &number, c).await,
+            None => Ok(()),
+        },
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(()) => {
-            v.audit("extension.update", &number, &format!("name '{}', codecs '{}'", f.name.trim(), codecs.unwrap_or("default"))).await;
+            let class = class.map_or("unchanged", |c| c.as_str());
+            v.audit("extension.update", &number, &format!("name '{}', codecs '{}', class {class}", f.name.trim(), codecs.unwrap_or("default"))).await;
             see_other(&format!("/extensions?ok={}", urlencode(&format!("Extension {number} saved."))))
         }
         Err(e) => see_other(&format!("/extensions?err={}", urlencode(&e.to_string()))),
