@@ -7,6 +7,7 @@
 mod contact;
 mod fax;
 mod edit;
+mod limits;
 mod listen;
 mod locate;
 mod site;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 
 pub use contact::ContactConfig;
 pub use fax::FaxConfig;
+pub use limits::LimitsConfig;
 pub use edit::{apply_edit, differences, listen_shown, tls_name, write_atomic, ConfigSource, EditError, Secret, SettingsEdit, DEFAULT_FILE};
 pub use listen::{parse_optional as parse_optional_listen, parse_setting as parse_listen_setting};
 pub use locate::line_of_key;
@@ -51,6 +53,7 @@ pub struct Config {
     pub cti: CtiConfig,
     pub contact: ContactConfig,
     pub fax: FaxConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -511,6 +514,7 @@ impl Config {
         self.validate_site()?;
         self.validate_contact()?;
         self.fax.check()?;
+        self.limits.check()?;
         self.validate_voicemail()
     }
 
