@@ -116,8 +116,16 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
         acd: Some(acd),
         events: events.clone(),
         fax_jobs: Default::default(),
+        refused: Default::default(),
     });
     crate::call::acd::spawn(ctx.clone(), acd_rx);
+    // Calls cut off by a crash never wrote their end; run_core is not
+    // running yet, so every open record here is such a call's.
+    match store.close_call_records_left_open().await {
+        Ok(n) if n > 0 => tracing::warn!(records = n, "call records of calls the last run cut off closed"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("open call records not closed: {e}"),
+    }
     // Chats open when the last run stopped cannot go on (their sessions are gone).
     match store.close_open_chats(crate::store::unix_ms()).await {
         Ok(n) if n > 0 => tracing::info!(chats = n, "web chats left open by the last run closed"),
@@ -366,9 +374,14 @@ impl crate::web::CoreApi for Status {
         true
     }
     fn gauges(&self) -> crate::web::metrics::Gauges {
+        use crate::call::admission::Refused;
+        let refused = self.ctx.refused.lock().map(|r| *r).unwrap_or_default();
         crate::web::metrics::Gauges {
             active_calls: self.ctx.active_calls.load(Ordering::Relaxed),
             media_ports_in_use: self.ctx.ports.in_use(),
+            refused_max_calls: refused.get(Refused::MaxCalls),
+            refused_max_cps: refused.get(Refused::Rate),
+            refused_backlog: refused.get(Refused::Backlog),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! talks SIP through `sip::endpoint::Endpoint` and media through
 //! `media::relay`) and knows nothing about the web.
 
+pub mod admission;
 pub mod apps;
 mod auth;
 mod b2bua;
@@ -69,6 +70,8 @@ pub struct Ctx {
     pub events: crate::cti::EventBus,
     /// Nudges the outbound fax job runner (`fax_job`).
     pub fax_jobs: fax_job::FaxJobs,
+    /// New calls refused by admission control since the start, for `/metrics`.
+    pub refused: Mutex<admission::RefusedCounts>,
 }
 
 /// Rate bridged audio (and music on hold) runs at.
@@ -352,10 +355,31 @@ impl CallRegistry {
 }
 
 /// Runs the application core: every out-of-dialog event from the endpoint.
+/// Initial INVITEs pass admission control first (`admission`, `[limits]`);
+/// everything else (REGISTER, OPTIONS, in-dialog requests) never does.
 pub async fn run_core(ctx: Arc<Ctx>, mut events: mpsc::UnboundedReceiver<SipEvent>) {
+    let start = tokio::time::Instant::now();
+    let mut admission = admission::Admission::new(&ctx.config.limits, 0);
     while let Some(ev) = events.recv().await {
+        // What is still queued behind this event: the call layer's backlog.
+        let backlog = events.len();
+        let now_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         match ev {
-            SipEvent::Request { key, request, source } => on_request(&ctx, key, request, source),
+            SipEvent::Request { key, request, source } => {
+                if needs_admission(&request) {
+                    let active = ctx.active_calls.load(std::sync::atomic::Ordering::SeqCst);
+                    if let Err(why) = admission.check(now_ms, active, backlog) {
+                        refuse_overload(&ctx, &key, &request, why);
+                        if let Ok(mut r) = ctx.refused.lock() {
+                            *r = admission.totals();
+                        }
+                    } else {
+                        on_request(&ctx, key, request, source);
+                    }
+                } else {
+                    on_request(&ctx, key, request, source);
+                }
+            }
             SipEvent::Cancel { invite_key, request, to_tag } => {
                 // A CANCEL for an INVITE no call task has claimed yet.
                 let mut resp = Response::for_request(&request, 487, "Request Terminated");
@@ -365,7 +389,39 @@ pub async fn run_core(ctx: Arc<Ctx>, mut events: mpsc::UnboundedReceiver<SipEven
             // Timer H and stray traffic for finished calls need no action.
             _ => {}
         }
+        if let Some(s) = admission.poll_summary(now_ms) {
+            use admission::Refused;
+            tracing::warn!(
+                max_calls = s.refused.get(Refused::MaxCalls),
+                max_cps = s.refused.get(Refused::Rate),
+                backlog = s.refused.get(Refused::Backlog),
+                over_ms = s.over_ms,
+                "overload: new calls refused with 503"
+            );
+        }
     }
+}
+
+/// Whether `req` would start a new call: an INVITE outside any dialog.
+/// Re-INVITEs, BYE, ACK, REGISTER, OPTIONS and the rest are never refused
+/// for load: established calls and registrations must keep working.
+fn needs_admission(req: &Request) -> bool {
+    req.method == Method::Invite && !req.headers.to_addr().map(|a| a.tag().is_some()).unwrap_or(false)
+}
+
+/// 503 with `Retry-After` (RFC 3261 §21.5.4, §20.33) for a new call the
+/// box cannot take; nothing is kept beyond the server transaction.
+fn refuse_overload(ctx: &Ctx, key: &TransactionKey, req: &Request, why: admission::Refused) {
+    tracing::debug!(call_id = req.call_id().unwrap_or("-"), reason = why.as_str(), "new call refused: overload");
+    let mut resp = build::response(ctx, req, 503, why.reason_phrase());
+    resp.headers.push(retry_after(), ctx.config.limits.retry_after_secs.to_string());
+    build::ensure_to_tag(&mut resp);
+    ctx.endpoint.respond(key, resp);
+}
+
+/// The `Retry-After` header name (not one the message layer knows by name).
+pub(crate) fn retry_after() -> HeaderName {
+    HeaderName::Extension("Retry-After".to_string())
 }
 
 fn on_request(ctx: &Arc<Ctx>, key: TransactionKey, req: Request, source: Peer) {
@@ -425,6 +481,9 @@ fn on_request(ctx: &Arc<Ctx>, key: TransactionKey, req: Request, source: Peer) {
             tokio::spawn(async move { mwi::on_subscribe(&ctx, key, req, source).await }.instrument(span));
         }
         Method::Invite if !in_dialog => {
+            // Counted here, not in the call task: admission control reads
+            // the count for the next INVITE before this task has run.
+            ctx.active_calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let ctx = ctx.clone();
             let span = tracing::info_span!("call", call_id = req.call_id().unwrap_or("-"));
             tokio::spawn(async move { b2bua::run(ctx, key, req, source).await }.instrument(span));
@@ -447,4 +506,33 @@ fn on_request(ctx: &Arc<Ctx>, key: TransactionKey, req: Request, source: Peer) {
 /// The status a caller gets when every fork of a call failed.
 fn b2bua_best_failure(statuses: &[u16]) -> u16 {
     b2bua::best_failure(statuses).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_admission;
+    use crate::sip::message::{parse_message, Message, Request};
+
+    fn request(method: &str, to_tag: &str) -> Request {
+        let text = format!(
+            "{method} sip:7000@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\nMax-Forwards: 70\r\n\
+From: <sip:a@127.0.0.1>;tag=f1\r\nTo: <sip:7000@127.0.0.1>{to_tag}\r\nCall-ID: c1\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+        );
+        match parse_message(text.as_bytes()) {
+            Ok(Message::Request(r)) => r,
+            other => panic!("not a request: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_new_invites_pass_admission_control() {
+        assert!(needs_admission(&request("INVITE", "")), "a new call");
+        assert!(!needs_admission(&request("INVITE", ";tag=t9")), "a re-INVITE of an established call");
+        for method in ["REGISTER", "OPTIONS", "SUBSCRIBE", "CANCEL"] {
+            assert!(!needs_admission(&request(method, "")), "{method} is never refused for load");
+        }
+        for method in ["BYE", "ACK", "INFO", "UPDATE"] {
+            assert!(!needs_admission(&request(method, ";tag=t9")), "{method} in a dialog is never refused for load");
+        }
+    }
 }

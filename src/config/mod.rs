@@ -8,6 +8,7 @@ mod contact;
 mod dialing;
 mod fax;
 mod edit;
+mod limits;
 mod listen;
 mod locate;
 mod site;
@@ -21,6 +22,7 @@ use serde::Deserialize;
 pub use contact::ContactConfig;
 pub use dialing::{DialClass, DialingConfig, NumberKind};
 pub use fax::FaxConfig;
+pub use limits::LimitsConfig;
 pub use edit::{apply_edit, differences, listen_shown, tls_name, write_atomic, ConfigSource, EditError, Secret, SettingsEdit, DEFAULT_FILE};
 pub use listen::{parse_optional as parse_optional_listen, parse_setting as parse_listen_setting};
 pub use locate::line_of_key;
@@ -54,6 +56,7 @@ pub struct Config {
     pub contact: ContactConfig,
     pub fax: FaxConfig,
     pub dialing: DialingConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -515,6 +518,7 @@ impl Config {
         self.validate_contact()?;
         self.fax.check()?;
         self.dialing.check()?;
+        self.limits.check()?;
         self.validate_voicemail()
     }
 

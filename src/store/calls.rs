@@ -224,6 +224,21 @@ impl Store {
         Ok(())
     }
 
+    /// Closes the records a crash or power cut left open (the process died
+    /// before the call's end was written): called at start, before any call
+    /// can open one. The real end is unknown, so the record ends when it was
+    /// last known alive (answer, else start) and says `hangup_by = restart`;
+    /// an answered call gets status 200. Returns how many were closed.
+    pub async fn close_call_records_left_open(&self) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "UPDATE call_records SET ended_at = COALESCE(answered_at, started_at), hangup_by = 'restart', \
+             status = COALESCE(status, CASE WHEN answered_at IS NOT NULL THEN 200 END) WHERE ended_at IS NULL",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Most recent records first.
     /// Records of calls not ended yet, newest first (live calls, plus any a
     /// crash left open: the caller intersects with the calls it knows).
@@ -308,6 +323,25 @@ mod tests {
         assert_eq!((r.status, r.hangup_by.as_deref(), r.a_lost, r.a_mos), (Some(200), Some("caller"), Some(2), Some(4.2)));
         assert!(r.answered_at.is_some() && r.ended_at.unwrap() >= r.started_at);
         assert_eq!(r.b_packets, Some(0));
+    }
+
+    #[tokio::test]
+    async fn records_a_crash_left_open_are_closed_at_start() {
+        let (_d, store) = crate::store::test_store().await;
+        let done = store.open_call_record("done", "internal", "1001", "1002", None).await.unwrap();
+        store.close_call_record(done, 486, "system", None, None).await.unwrap();
+        let talking = store.open_call_record("talking", "internal", "1001", "1002", None).await.unwrap();
+        store.answer_call_record(talking).await.unwrap();
+        let _ringing = store.open_call_record("ringing", "internal", "1001", "1002", None).await.unwrap();
+        assert_eq!(store.close_call_records_left_open().await.unwrap(), 2);
+        assert!(store.open_call_records(10).await.unwrap().is_empty());
+        let all = store.list_call_records(10).await.unwrap();
+        let get = |c: &str| all.iter().find(|r| r.call_id == c).unwrap();
+        assert_eq!((get("done").status, get("done").hangup_by.as_deref()), (Some(486), Some("system")), "closed ones untouched");
+        assert_eq!((get("talking").status, get("talking").hangup_by.as_deref()), (Some(200), Some("restart")));
+        assert_eq!(get("talking").ended_at, get("talking").answered_at);
+        assert_eq!((get("ringing").status, get("ringing").ended_at), (None, Some(get("ringing").started_at)));
+        assert_eq!(store.close_call_records_left_open().await.unwrap(), 0, "idempotent");
     }
 
     async fn record_at(store: &Store, call_id: &str, direction: &str, caller: &str, callee: &str, trunk: Option<&str>, at: i64) -> i64 {

@@ -18,6 +18,11 @@ use serde_json::Value;
 pub struct Gauges {
     pub active_calls: usize,
     pub media_ports_in_use: usize,
+    /// New calls refused with 503 by admission control since the process
+    /// started, by limit: `max_calls`, `max_cps`, `backlog`.
+    pub refused_max_calls: u64,
+    pub refused_max_cps: u64,
+    pub refused_backlog: u64,
 }
 
 /// Agent states as label values, in the order of `AgentsByState`. The ACD
@@ -91,6 +96,15 @@ pub fn render(g: &Gauges, stats: Option<&Value>) -> String {
     f.sample("switchboard_active_calls", &[], g.active_calls as f64);
     f.header("switchboard_media_ports_in_use", "gauge", "RTP port pairs allocated to calls.");
     f.sample("switchboard_media_ports_in_use", &[], g.media_ports_in_use as f64);
+    // Since process start, not the ACD reset point: admission runs without the ACD.
+    f.header(
+        "switchboard_calls_refused_overload_total",
+        "counter",
+        "New calls refused with 503 by admission control ([limits]) since the process started, by limit.",
+    );
+    for (limit, n) in [("max_calls", g.refused_max_calls), ("max_cps", g.refused_max_cps), ("backlog", g.refused_backlog)] {
+        f.sample("switchboard_calls_refused_overload_total", &[("limit", limit)], n as f64);
+    }
     f.header("switchboard_acd_up", "gauge", "1 when the ACD answered the statistics request.");
     f.sample("switchboard_acd_up", &[], if stats.is_some() { 1.0 } else { 0.0 });
     let Some(stats) = stats else {
@@ -310,9 +324,13 @@ mod tests {
     #[test]
     fn renders_well_formed_text_with_the_stats() {
         let stats = sample_stats();
-        let text = render(&Gauges { active_calls: 3, media_ports_in_use: 6 }, Some(&stats));
+        let g = Gauges { active_calls: 3, media_ports_in_use: 6, refused_max_calls: 4, refused_max_cps: 9, ..Gauges::default() };
+        let text = render(&g, Some(&stats));
         let s = parse(&text);
         assert_eq!(find(&s, "switchboard_active_calls", &[]), Some(&3.0));
+        assert_eq!(find(&s, "switchboard_calls_refused_overload_total", &[("limit", "max_calls")]), Some(&4.0));
+        assert_eq!(find(&s, "switchboard_calls_refused_overload_total", &[("limit", "max_cps")]), Some(&9.0));
+        assert_eq!(find(&s, "switchboard_calls_refused_overload_total", &[("limit", "backlog")]), Some(&0.0));
         assert_eq!(find(&s, "switchboard_media_ports_in_use", &[]), Some(&6.0));
         assert_eq!(find(&s, "switchboard_acd_up", &[]), Some(&1.0));
         assert_eq!(find(&s, "switchboard_stats_since_seconds", &[]), Some(&1_700_000_000.0));
@@ -354,7 +372,8 @@ mod tests {
         let s = parse(&text);
         assert_eq!(find(&s, "switchboard_acd_up", &[]), Some(&0.0));
         let names: HashMap<&str, ()> = s.iter().map(|(n, _, _)| (n.as_str(), ())).collect();
-        assert_eq!(names.len(), 3, "{text}");
+        assert_eq!(names.len(), 4, "core gauges, the overload counter and acd_up: {text}");
+        assert!(names.contains_key("switchboard_calls_refused_overload_total"), "{text}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub struct Msg {
 }
 
 impl Msg {
-    fn parse(data: &[u8]) -> Option<Msg> {
+    pub fn parse(data: &[u8]) -> Option<Msg> {
         let text = String::from_utf8_lossy(data);
         let (head, body) = text.split_once("\r\n\r\n")?;
         let mut lines = head.split("\r\n");

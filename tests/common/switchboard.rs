@@ -105,6 +105,23 @@ impl Switchboard {
         }
     }
 
+    /// The running appliance's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.pid())
+    }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind: a crash or
+    /// power cut as far as the data is concerned) and reaps it; the data stays.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: kill(2) on our own child's pid, which it still is: not yet reaped.
+            unsafe {
+                libc::kill(c.pid() as i32, libc::SIGKILL);
+            }
+            let _ = c.wait_timeout(Duration::from_secs(10));
+        }
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("var")
     }

@@ -408,6 +408,9 @@ impl Task {
                     AgentOp::Unpause => Input::Unpause { agent: agent.clone() },
                 };
                 self.input(input);
+                // Write the new state through before acknowledging: a 204
+                // (or a phone's confirmation tone) must mean it survives a crash.
+                self.drain().await;
                 let _ = reply.send(Ok(agent));
             }
             Msg::Stats { reply } => {

@@ -231,6 +231,11 @@ impl Call {
             r.headers.push(HeaderName::Contact, format!("<{}>", build::contact(&self.ctx, &self.a.peer)));
             r.headers.push(HeaderName::Allow, crate::call::ALLOW);
         }
+        if status == 503 {
+            // Out of media ports or every fork unavailable: tell the caller
+            // when to try again, as for an admission refusal.
+            r.headers.push(crate::call::retry_after(), self.ctx.config.limits.retry_after_secs.to_string());
+        }
         r
     }
 

@@ -45,7 +45,7 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
     let (tx, rx) = mpsc::unbounded_channel();
     let a_call_id = invite.call_id().unwrap_or_default().to_string();
     ctx.endpoint.bind_dialog(&a_call_id, tx.clone());
-    ctx.active_calls.fetch_add(1, Ordering::SeqCst);
+    // `active_calls` was counted up by `call::on_request` before spawning us.
     let local_tag = new_tag();
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let control_owner = control_tx.clone();
