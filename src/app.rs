@@ -84,7 +84,8 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
         }
         None => None,
     };
-    let endpoint = Endpoint::start_with_tls(config.sip.listen, sip_tls, TimerConfig::default(), core_tx).await?;
+    let guard = crate::sip::guard::SharedGuard::new(&config.sip.guard_config());
+    let endpoint = Endpoint::start_with_tls(config.sip.listen, sip_tls, TimerConfig::default(), core_tx, Some(guard.clone())).await?;
     let http = crate::web::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen on {} for the web console", config.http.listen))?;
@@ -105,6 +106,7 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
         ports,
         digest: Mutex::new(digest),
         failures: Mutex::new(failures),
+        guard,
         active_calls: AtomicUsize::new(0),
         prompts,
         moh,
@@ -247,6 +249,31 @@ impl crate::web::CoreApi for Status {
     }
     fn tls(&self) -> Option<Arc<crate::tls::ServerCert>> {
         Some(self.tls.clone())
+    }
+    fn sip_bans(&self, top: usize) -> Option<crate::web::SipBans> {
+        let report = self.ctx.guard.report(top);
+        let secs = |ms: u64| i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+        Some(crate::web::SipBans {
+            bans: report
+                .bans
+                .into_iter()
+                .map(|b| crate::web::SipBan {
+                    address: b.address,
+                    since: secs(b.since_ms),
+                    until: secs(b.until_ms),
+                    reason: b.reason.as_str().to_string(),
+                    failures: b.failures,
+                })
+                .collect(),
+            offenders: report
+                .offenders
+                .into_iter()
+                .map(|o| crate::web::SipOffender { address: o.address, failures: o.failures, last: secs(o.last_ms) })
+                .collect(),
+        })
+    }
+    fn lift_sip_ban(&self, address: std::net::IpAddr) -> Option<bool> {
+        Some(self.ctx.guard.lift(address))
     }
     fn status_lines(&self) -> Vec<String> {
         vec![

@@ -105,6 +105,8 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/tls/certificate", "admin"),
     ("put", "/api/v1/tls/certificate", "admin"),
     ("post", "/api/v1/tls/certificate/regenerate", "admin"),
+    ("get", "/api/v1/security/bans", "admin"),
+    ("delete", "/api/v1/security/bans/{address}", "admin"),
     ("get", "/api/v1/faxes", "fax"),
     ("post", "/api/v1/faxes", "fax"),
     ("get", "/api/v1/faxes/{id}", "fax"),

@@ -5,6 +5,7 @@
 //! The counter is thread-local, so tests running in parallel do not see each other. Each test
 //! also asserts that the path did real work (digits detected, frames played, packets relayed),
 //! so a zero cannot come from a path that silently did nothing.
+//! The SIP attack guard's per-packet checks (`sip::guard`) are held to the same rule.
 //! An integration test, so the counting allocator is confined to this test binary.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -525,4 +526,32 @@ fn mixer_and_recorder_tap_ticks_do_not_allocate() {
     let info = drain.run(rec).expect("drain");
     assert_eq!(info.duration.as_millis(), 201 * 20);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sip_guard_screening_does_not_allocate() {
+    use switchboard::sip::guard::{Admit, Guard, GuardConfig, SharedGuard};
+    let cfg = GuardConfig { exempt: vec!["10.0.0.0/8".parse().unwrap()], rate_limit_per_sec: 1000, rate_limit_burst: 100_000, ..GuardConfig::default() };
+    let mut guard = Guard::new(&cfg);
+    let phone: std::net::IpAddr = "192.0.2.10".parse().unwrap();
+    let lan: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+    // Warm-up: the address's bucket exists.
+    assert_eq!(guard.admit_request(0, phone, Some("Yealink SIP-T46S"), true), Admit::Pass);
+    let (n, passed) = count(|| {
+        let mut passed = 0;
+        for i in 1..10_000u64 {
+            passed += usize::from(guard.admit_packet(i, phone) && guard.admit_packet(i, lan));
+            passed += usize::from(guard.admit_request(i, phone, Some("Yealink SIP-T46S"), true) == Admit::Pass);
+            passed += usize::from(guard.admit_request(i, phone, None, false) == Admit::Pass);
+            passed += usize::from(guard.admit_request(i, lan, Some("friendly-scanner"), true) == Admit::Pass);
+        }
+        passed
+    });
+    assert_eq!(n, 0, "allocations while screening");
+    assert_eq!(passed, 4 * 9_999, "every check passed");
+    let shared = SharedGuard::new(&cfg);
+    let src: std::net::SocketAddr = "192.0.2.10:5060".parse().unwrap();
+    assert!(shared.admit_request(src, None, true));
+    let (n, passed) = count(|| (0..10_000).filter(|_| shared.admit_packet(src.ip()) && shared.admit_request(src, Some("baresip"), true)).count());
+    assert_eq!((n, passed), (0, 10_000), "allocations through the shared handle");
 }

@@ -1,6 +1,8 @@
 //! Digest authentication of extensions (REGISTER with 401, INVITE with 407)
 //! on top of `sip::auth`: fetches the HA1 from the store, keeps the failure
-//! count per source and user, and turns every outcome into a response.
+//! count per source and user, reports every failure of a source address to
+//! the attack guard (`sip::guard`, which bans the address across all
+//! usernames), and turns every outcome into a response.
 
 use super::{build, Ctx};
 use crate::sip::auth::{credentials_username, Algorithm, AuthError};
@@ -57,6 +59,11 @@ pub async fn authenticate(ctx: &Ctx, req: &Request, source: &Peer, user: &str, p
     let blocked = ctx.failures.lock().map(|f| f.is_blocked(now, &failure_key)).unwrap_or(false);
     if blocked {
         tracing::warn!(src = %source.addr, user = account, "authentication refused: too many failures");
+        if cred.is_some() {
+            // Another guess at a blocked account still counts towards
+            // banning the address.
+            ctx.guard.auth_failure(source.addr.ip());
+        }
         return forbidden("Forbidden");
     }
     let Some(cred) = cred else {
@@ -96,6 +103,7 @@ pub async fn authenticate(ctx: &Ctx, req: &Request, source: &Peer, user: &str, p
         Ok(Err(e)) if e.is_stale() => challenge(true),
         Ok(Err(e)) if e.counts_as_failure() => {
             let count = ctx.failures.lock().map(|mut f| f.record_failure(now, &failure_key)).unwrap_or(0);
+            ctx.guard.auth_failure(source.addr.ip());
             tracing::warn!(src = %source.addr, user = account, count, "authentication failed: {e}");
             let blocked = ctx.failures.lock().map(|f| f.is_blocked(now, &failure_key)).unwrap_or(false);
             if blocked {

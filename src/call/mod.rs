@@ -48,6 +48,9 @@ pub struct Ctx {
     pub ports: PortAllocator,
     pub digest: Mutex<DigestServer>,
     pub failures: Mutex<FailureTracker>,
+    /// Bans, scanners and rate limits; shared with the endpoint, which
+    /// drops what it refuses.
+    pub guard: crate::sip::guard::SharedGuard,
     /// Live calls, for status and tests.
     pub active_calls: std::sync::atomic::AtomicUsize,
     /// Decoded prompts, shared by every call.

@@ -284,6 +284,19 @@ pub struct SipConfig {
     /// MD5 only by default: Debian 12's baresip fails when any SHA-256
     /// challenge is present, SIPp when it comes first (docs/decisions.md).
     pub digest_algorithms: Vec<String>,
+    /// Authentication failures from one address (all usernames together)
+    /// within `ban_window_secs` that ban it (`sip::guard`).
+    pub ban_after_failures: u32,
+    pub ban_window_secs: u64,
+    /// How long a ban lasts; 0 turns bans off.
+    pub ban_secs: u64,
+    /// Addresses and blocks (`10.0.0.0/8`) never banned or throttled.
+    pub ban_exempt: Vec<String>,
+    /// Out-of-dialog requests per second from one address; 0 turns the
+    /// limit off.
+    pub rate_limit_per_sec: u32,
+    /// Requests one address may send at once before the rate applies.
+    pub rate_limit_burst: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -329,6 +342,12 @@ impl Default for SipConfig {
             auth_max_failures: 3,
             nonce_lifetime_secs: 300,
             digest_algorithms: vec!["MD5".into()],
+            ban_after_failures: 100,
+            ban_window_secs: 600,
+            ban_secs: 3600,
+            ban_exempt: vec!["127.0.0.0/8".into(), "::1".into()],
+            rate_limit_per_sec: 50,
+            rate_limit_burst: 200,
         }
     }
 }
@@ -376,6 +395,20 @@ impl SipConfig {
     /// The validated digest algorithm list.
     pub fn algorithms(&self) -> Vec<crate::sip::auth::Algorithm> {
         self.digest_algorithms.iter().filter_map(|a| crate::sip::auth::Algorithm::parse(a).ok()).collect()
+    }
+
+    /// The attack guard's settings (`validate` refused unparsable
+    /// `ban_exempt` entries, so none is dropped here).
+    pub fn guard_config(&self) -> crate::sip::guard::GuardConfig {
+        crate::sip::guard::GuardConfig {
+            ban_after_failures: self.ban_after_failures,
+            ban_window_secs: self.ban_window_secs,
+            ban_secs: self.ban_secs,
+            exempt: self.ban_exempt.iter().filter_map(|c| c.parse().ok()).collect(),
+            rate_limit_per_sec: self.rate_limit_per_sec,
+            rate_limit_burst: self.rate_limit_burst,
+            ..crate::sip::guard::GuardConfig::default()
+        }
     }
 }
 
@@ -477,6 +510,7 @@ impl Config {
                 return err("sip.digest_algorithms", format!("unknown algorithm \"{a}\" (use \"SHA-256\" or \"MD5\")"));
             }
         }
+        self.validate_guard()?;
         match self.media.codecs.parse::<crate::sdp::negotiate::CodecPrefs>() {
             Err(e) => return err("media.codecs", e.to_string()),
             Ok(prefs) => {
@@ -520,6 +554,30 @@ impl Config {
         self.dialing.check()?;
         self.limits.check()?;
         self.validate_voicemail()
+    }
+
+    /// The `[sip]` attack-guard settings.
+    fn validate_guard(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: String| Err((f.to_string(), m));
+        let sip = &self.sip;
+        if sip.ban_after_failures == 0 {
+            return err("sip.ban_after_failures", "must be at least 1 (ban_secs = 0 turns bans off)".into());
+        }
+        if !(1..=86_400).contains(&sip.ban_window_secs) {
+            return err("sip.ban_window_secs", format!("must be 1 to 86400, got {}", sip.ban_window_secs));
+        }
+        if sip.ban_secs > 365 * 86_400 {
+            return err("sip.ban_secs", format!("must be at most a year (31536000), got {}", sip.ban_secs));
+        }
+        for c in &sip.ban_exempt {
+            if let Err(e) = c.parse::<crate::sip::guard::Cidr>() {
+                return err("sip.ban_exempt", e.to_string());
+            }
+        }
+        if sip.rate_limit_per_sec > 0 && sip.rate_limit_burst == 0 {
+            return err("sip.rate_limit_burst", "must be at least 1".into());
+        }
+        Ok(())
     }
 
     fn validate_smtp(&self) -> Result<(), (String, String)> {
@@ -678,5 +736,29 @@ mod tests {
         assert_eq!(e.to_string(), "b.toml:4: rtp.port_max: must be greater than rtp.port_min (20000)");
         let odd = Config::parse("[rtp]\nport_min = 10001\n", "c.toml").unwrap_err();
         assert_eq!((odd.line, odd.field.as_str()), (2, "rtp.port_min"));
+    }
+
+    #[test]
+    fn guard_settings_default_and_checks() {
+        let g = Config::default().sip.guard_config();
+        assert_eq!((g.ban_after_failures, g.ban_window_secs, g.ban_secs), (100, 600, 3600));
+        assert_eq!((g.rate_limit_per_sec, g.rate_limit_burst), (50, 200));
+        assert!(g.exempt.iter().any(|c| c.contains("127.0.0.1".parse().unwrap())));
+        assert!(g.exempt.iter().any(|c| c.contains("::1".parse().unwrap())));
+        let strict = Config::parse("[sip]\nban_exempt = []\nban_secs = 0\nrate_limit_per_sec = 0\n", "g.toml").unwrap();
+        assert!(strict.sip.guard_config().exempt.is_empty());
+        for (text, line, field) in [
+            ("[sip]\nban_exempt = [\"10.0.0.0/8\", \"lan\"]\n", 2, "sip.ban_exempt"),
+            ("[sip]\nban_exempt = [\"10.0.0.0/40\"]\n", 2, "sip.ban_exempt"),
+            ("[sip]\n\nban_after_failures = 0\n", 3, "sip.ban_after_failures"),
+            ("[sip]\nban_window_secs = 0\n", 2, "sip.ban_window_secs"),
+            ("[sip]\nban_secs = 99999999999\n", 2, "sip.ban_secs"),
+            ("[sip]\nrate_limit_burst = 0\n", 2, "sip.rate_limit_burst"),
+        ] {
+            let e = Config::parse(text, "g.toml").unwrap_err();
+            assert_eq!((e.line, e.field.as_str()), (line, field), "{text}: {e}");
+        }
+        let e = Config::parse("[sip]\nban_exempt = [\"lan\"]\n", "g.toml").unwrap_err();
+        assert_eq!(e.to_string(), "g.toml:2: sip.ban_exempt: \"lan\" is not an IP address or address/prefix");
     }
 }

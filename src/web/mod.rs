@@ -15,7 +15,8 @@
 //! `#[utoipa::path]`), Prometheus metrics (`metrics`), the public contact
 //! page with its lookup, callback form and visitor chat (`contact`, no
 //! login) and the agents' side of chats (`chat_api`), the served TLS
-//! certificate (`admin_tls`) and the console over HTTPS (`https`).
+//! certificate (`admin_tls`), SIP bans (`admin_security`, scope `admin`)
+//! and the console over HTTPS (`https`).
 //! Live state and domain changes go through `CoreApi`; the console's own
 //! tables (users, sessions, audit log) and plain data pages use the store
 //! handle `CoreApi::console_store` gives. Never SIP, media or the call
@@ -34,6 +35,7 @@ mod admin_live;
 mod admin_plans;
 mod admin_prompts;
 mod admin_records;
+mod admin_security;
 mod admin_settings;
 mod admin_tls;
 mod admin_trunks;
@@ -105,6 +107,35 @@ pub struct SettingsContext {
     pub source: crate::config::ConfigSource,
     /// `--data`: database, recordings, staged restores.
     pub data_dir: std::path::PathBuf,
+}
+
+/// A banned SIP source address (times in unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipBan {
+    pub address: std::net::IpAddr,
+    pub since: i64,
+    pub until: i64,
+    /// Why, for people: "authentication failures", "SIP scanner".
+    pub reason: String,
+    pub failures: u32,
+}
+
+/// An address with SIP authentication failures in the ban window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipOffender {
+    pub address: std::net::IpAddr,
+    pub failures: u32,
+    /// The last failure, unix seconds.
+    pub last: i64,
+}
+
+/// The SIP attack guard's state, for `/api/v1/security/bans`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SipBans {
+    /// Newest first.
+    pub bans: Vec<SipBan>,
+    /// Most failures first.
+    pub offenders: Vec<SipOffender>,
 }
 
 /// What the web may ask the core. Kept small on purpose.
@@ -200,6 +231,16 @@ pub trait CoreApi: Send + Sync + 'static {
     fn tls(&self) -> Option<Arc<crate::tls::ServerCert>> {
         None
     }
+    /// Banned SIP addresses and the `top` addresses by recent
+    /// authentication failures; `None` where SIP does not run.
+    fn sip_bans(&self, _top: usize) -> Option<SipBans> {
+        None
+    }
+    /// Lifts the SIP ban of `address`: whether there was one; `None`
+    /// where SIP does not run.
+    fn lift_sip_ban(&self, _address: std::net::IpAddr) -> Option<bool> {
+        None
+    }
 }
 
 /// Serves the console over plain HTTP only.
@@ -277,6 +318,8 @@ fn api_v1<C: CoreApi>() -> Router<Arc<C>> {
         .routes(routes!(admin_customers::get, admin_customers::update, admin_customers::delete))
         .routes(routes!(admin_tls::get_certificate, admin_tls::put_certificate))
         .routes(routes!(admin_tls::regenerate_certificate))
+        .routes(routes!(admin_security::list))
+        .routes(routes!(admin_security::lift))
         .routes(routes!(chat_api::transcript))
         .routes(routes!(chat_api::action))
         // What the console does, beside it (`caller` checks the scope).

@@ -61,6 +61,7 @@ Errors are JSON: `{\"error\": \"...\"}`, with `field` naming the request field a
         (name = "agent admin", description = "ACD agents and their skills (what `switchboard agent` does)."),
         (name = "customers", description = "The customer table and its CSV import (what `switchboard customer` does)."),
         (name = "tls", description = "The certificate the console's HTTPS and SIP over TLS present: show, replace, regenerate."),
+        (name = "security", description = "SIP attack protection: addresses banned after repeated authentication failures or as scanners, and lifting a ban."),
         (name = "chats", description = "Web chats from the public `/contact` page: accept, messages, end, wrap-up, transcripts."),
         (name = "extensions", description = "Extensions (phones' SIP accounts) and their registrations: the console's extensions page."),
         (name = "trunks", description = "SIP trunks, their DIDs and health: the console's trunks page. A change keeps the DIDs; the trunk supervisor re-registers a changed trunk within seconds."),

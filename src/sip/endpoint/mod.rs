@@ -1,13 +1,15 @@
 //! The SIP endpoint driver: the tokio task that owns the transaction layer
 //! and the transports and shuttles between them (DESIGN §2). It parses what
 //! arrives, answers malformed requests with 400 itself, applies RFC 3581
-//! `received`/`rport`, and routes every transaction event to whoever asked
-//! for it: client-transaction events to the task that sent the request,
+//! `received`/`rport`, drops what the attack guard refuses (`screen`: banned
+//! sources before parsing, scanners and rate-limited requests after), and
+//! routes every transaction event to whoever asked for it: client-transaction events to the task that sent the request,
 //! in-dialog traffic to the task that bound the Call-ID, everything else to
 //! the application core. It knows nothing about registrars or calls.
 
 mod malformed;
 mod route;
+mod screen;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,6 +17,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::guard::SharedGuard;
 use super::message::{parse_message, validate_request, Message, Request, Response};
 use super::transaction::{Peer, TimerConfig, TransactionError, TransactionKey, TransactionLayer, Transmit, Transport, TxEvent};
 use super::transport::{Inbound, TransportKind, Transports};
@@ -78,11 +81,18 @@ impl Endpoint {
     /// Binds UDP+TCP on `listen` and starts the driver. Out-of-dialog
     /// requests and anything unrouted go to `core`.
     pub async fn start(listen: SocketAddr, timers: TimerConfig, core: EventSender) -> Result<Endpoint, EndpointError> {
-        Endpoint::start_with_tls(listen, None, timers, core).await
+        Endpoint::start_with_tls(listen, None, timers, core, None).await
     }
 
-    /// [`Endpoint::start`], plus SIP over TLS when `tls` is given.
-    pub async fn start_with_tls(listen: SocketAddr, tls: Option<TlsListen>, timers: TimerConfig, core: EventSender) -> Result<Endpoint, EndpointError> {
+    /// [`Endpoint::start`], plus SIP over TLS when `tls` is given, and
+    /// screening by `guard` when given.
+    pub async fn start_with_tls(
+        listen: SocketAddr,
+        tls: Option<TlsListen>,
+        timers: TimerConfig,
+        core: EventSender,
+        guard: Option<SharedGuard>,
+    ) -> Result<Endpoint, EndpointError> {
         let (in_tx, in_rx) = mpsc::channel(1024);
         let transports = Transports::bind(listen, tls, in_tx).await?;
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -92,6 +102,7 @@ impl Endpoint {
             core,
             clients: HashMap::new(),
             dialogs: HashMap::new(),
+            guard,
         };
         tokio::spawn(driver.run(in_rx, cmd_rx));
         Ok(Endpoint { cmd: cmd_tx, local: transports.local_addr(), transports })
@@ -170,6 +181,7 @@ struct Driver {
     core: EventSender,
     clients: HashMap<TransactionKey, EventSender>,
     dialogs: HashMap<String, EventSender>,
+    guard: Option<SharedGuard>,
 }
 
 impl Driver {
@@ -189,12 +201,22 @@ impl Driver {
     }
 
     async fn on_inbound(&mut self, inb: Inbound) {
+        // A banned source costs no parsing: checked on the raw packet.
+        if self.guard.as_ref().is_some_and(|g| !g.admit_packet(inb.source.ip())) {
+            return;
+        }
         let source = peer_of(inb.source, inb.transport);
         let msg = match parse_message(&inb.bytes) {
             Ok(m) => m,
             Err(e) => {
+                let resp = malformed::bad_request_for(&inb.bytes, e.status, &e.reason);
+                // Garbage that would be answered is throttled like requests
+                // (and kept out of the log when over the limit).
+                if resp.is_some() && self.guard.as_ref().is_some_and(|g| !g.admit_request(inb.source, None, true)) {
+                    return;
+                }
                 tracing::warn!(src = %inb.source, "malformed SIP message: {}", e.reason);
-                if let Some(resp) = malformed::bad_request_for(&inb.bytes, e.status, &e.reason) {
+                if let Some(resp) = resp {
                     self.send_now(Message::Response(resp), &source).await;
                 }
                 return;
@@ -202,6 +224,9 @@ impl Driver {
         };
         let msg = match msg {
             Message::Request(mut req) => {
+                if self.guard.as_ref().is_some_and(|g| !screen::admit(g, &req, inb.source, |cid| self.dialogs.contains_key(cid))) {
+                    return;
+                }
                 if let Err(e) = validate_request(&req) {
                     tracing::warn!(src = %inb.source, method = %req.method, "invalid SIP request: {}", e.reason);
                     let mut resp = Response::for_request(&req, e.status, e.reason.clone());
