@@ -117,6 +117,13 @@ port_min = 40000
 port_max = 59999
 [trunks]
 options_interval_secs = 0
+# The benchmark measures capacity, so admission control must not cap it
+# (loopback is exempt from the per-address SIP rate limit by default).
+[limits]
+max_calls = 100000
+max_cps = 100000
+burst = 100000
+backlog_high = 100000
 [dialplan]
 dir = "{os.path.join(REPO, 'dialplans')}"
 [media]
