@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use common::ports;
 use common::sip_trace::{traced, Traced};
-use common::sip_ua::{audio_sdp, media_port, Msg, Ua};
+use common::relayed::{count_stream, relayed_call, send_stream, Relayed};
+use common::sip_ua::{audio_sdp, Msg, Ua};
 use common::sipp::Sipp;
 use common::switchboard::Switchboard;
 
@@ -134,92 +135,6 @@ fn at_max_calls_invites_get_503_but_register_and_options_are_answered() {
 
 /// A relayed call between two UAs: A calls extension `ext` over the
 /// trunk, B (registered for `ext` by SIPp on B's port) answers.
-struct Relayed {
-    a: Ua,
-    b: Ua,
-    a_rtp: UdpSocket,
-    b_rtp: UdpSocket,
-    /// Where A and B send RTP: the appliance's ports from their SDP.
-    to_a_side: SocketAddr,
-    to_b_side: SocketAddr,
-}
-
-fn relayed_call(sb: &Switchboard, ext: &str) -> Relayed {
-    let secret = format!("secret-of-{ext}");
-    sb.add_extension(ext, &secret);
-    let p = ports::alloc_sipp();
-    let run = Sipp::scenario("register_auth.xml").remote(&sb.sip_addr()).ports(p).service(ext).auth(ext, &secret).calls(1).run().expect("register");
-    run.expect_success(1).expect("B registered");
-    let mut b = Ua::new(p.sip, sip_addr(sb), ext, "5551000");
-    let a_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let b_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let a_port = a_rtp.local_addr().unwrap().port();
-    let b_port = b_rtp.local_addr().unwrap().port();
-    let server = sip_addr(sb);
-    // The caller's INVITE blocks until the final answer: run it beside B.
-    let ext_owned = ext.to_string();
-    let caller = std::thread::spawn(move || {
-        let mut a = Ua::new(0, server, "5551000", &ext_owned);
-        let r = a.invite(&audio_sdp(a_port));
-        (a, r)
-    });
-    let invite = b.wait_request("INVITE", T).expect("the appliance rings B");
-    let to_b_side = media_port(&invite.body, "audio").expect("B-side RTP port in the INVITE");
-    b.accept(&invite, &audio_sdp(b_port));
-    let (a, r) = caller.join().expect("caller thread");
-    assert_eq!(r.status(), Some(200), "relayed call answered: {}", r.first);
-    let to_a_side = media_port(&r.body, "audio").expect("A-side RTP port in the 200");
-    Relayed {
-        a,
-        b,
-        a_rtp,
-        b_rtp,
-        to_a_side: SocketAddr::from(([127, 0, 0, 1], to_a_side)),
-        to_b_side: SocketAddr::from(([127, 0, 0, 1], to_b_side)),
-    }
-}
-
-fn rtp_packet(seq: u16, ssrc: u32) -> Vec<u8> {
-    let mut p = vec![0x80, 0x00];
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
-    p.extend_from_slice(&ssrc.to_be_bytes());
-    p.extend(std::iter::repeat_n(0xffu8, 160));
-    p
-}
-
-/// Sends `count` packets every 20 ms from `sock` to `to`.
-fn send_stream(sock: UdpSocket, to: SocketAddr, count: u16, ssrc: u32) -> std::thread::JoinHandle<u16> {
-    std::thread::spawn(move || {
-        let start = Instant::now();
-        for seq in 0..count {
-            let due = start + Duration::from_millis(20 * u64::from(seq));
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            }
-            let _ = sock.send_to(&rtp_packet(seq, ssrc), to);
-        }
-        count
-    })
-}
-
-/// Counts RTP packets with `ssrc` arriving on `sock` until `until`.
-fn count_stream(sock: UdpSocket, ssrc: u32, until: Instant) -> std::thread::JoinHandle<u32> {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 2048];
-        let mut n = 0;
-        while let Some(left) = until.checked_duration_since(Instant::now()) {
-            sock.set_read_timeout(Some(left.max(Duration::from_millis(1)))).ok();
-            if let Ok((len, _)) = sock.recv_from(&mut buf) {
-                if len >= 12 && buf[8..12] == ssrc.to_be_bytes() {
-                    n += 1;
-                }
-            }
-        }
-        n
-    })
-}
-
 fn is_invite_response(m: &Traced, status: u16) -> bool {
     m.received && m.first_line().starts_with(&format!("SIP/2.0 {status} ")) && m.header("cseq").is_some_and(|c| c.ends_with("INVITE"))
 }

@@ -15,6 +15,7 @@
 //! - [`audio`]: tone WAV writer, Goertzel-based tone measurements.
 //! - [`browser`]: headless Chromium over WebDriver (console tests).
 //! - [`http`]: a minimal HTTP/1.1 client for console and API tests.
+//! - [`relayed`]: a call relayed between two small UAs counting RTP.
 //! - [`tls`]: rustls clients (HTTPS, SIP over TLS) trusting given roots.
 //!
 //! Scenario files live in `tests/sipp/` ([`sipp_scenario`]).
@@ -104,6 +105,7 @@ pub mod faxpeer;
 pub mod http;
 pub mod ports;
 pub mod proc;
+pub mod relayed;
 pub mod sip_trace;
 pub mod sip_ua;
 pub mod sipp;
