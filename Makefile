@@ -13,8 +13,9 @@ BUILD_DEBS   := pkg-config libopus-dev gcc libtiff-dev libjpeg-dev libclang-dev
 # WebDriver (the console's browser tests, tests/common/browser.rs); for fax
 # (tests/fax_*.rs): ImageMagick makes and compares pages, ghostscript
 # renders our PDFs (and rasterises PDFs we send, tests/console_fax.rs),
-# tshark decodes our T.38.
-TEST_DEBS    := sip-tester baresip openssl sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools python3-aiosmtpd chromium chromium-driver imagemagick ghostscript tshark libtiff-tools
+# tshark decodes our T.38; sqlite3 runs PRAGMA integrity_check after a
+# kill -9 (tests/crash_safety.rs).
+TEST_DEBS    := sip-tester baresip openssl sox libsox-fmt-all libspandsp-dev libtiff-dev espeak-ng opus-tools python3-aiosmtpd chromium chromium-driver imagemagick ghostscript tshark libtiff-tools sqlite3
 APT_ENV      := DEBIAN_FRONTEND=noninteractive
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
