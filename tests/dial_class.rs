@@ -14,9 +14,9 @@ use common::switchboard::Switchboard;
 
 const SECRET: &str = "secret-1001-class";
 
-/// One authenticated call from 1001 to `number`: `true` when answered.
-fn call(sb: &Switchboard, number: &str) -> bool {
-    let run = Sipp::scenario("call_ext_uac.xml")
+/// One authenticated call from 1001 to `number` with `scenario`.
+fn dial(sb: &Switchboard, scenario: &str, number: &str) -> common::sipp::SippRun {
+    Sipp::scenario(scenario)
         .remote(&sb.sip_addr())
         .service(number)
         .key("caller", "1001")
@@ -24,24 +24,19 @@ fn call(sb: &Switchboard, number: &str) -> bool {
         .calls(1)
         .timeout(Duration::from_secs(20))
         .run()
-        .expect("run caller");
-    run.successful() == 1
+        .expect("run caller")
 }
 
-/// One call that must be refused with 403; its reason phrase.
+/// `true` when the call to `number` is answered.
+fn call(sb: &Switchboard, number: &str) -> bool {
+    dial(sb, "call_ext_uac.xml", number).successful() == 1
+}
+
+/// One call that must be refused with 403; its status line.
 fn refused(sb: &Switchboard, number: &str) -> String {
-    let run = Sipp::scenario("call_ext_uac_refused.xml")
-        .remote(&sb.sip_addr())
-        .service(number)
-        .key("caller", "1001")
-        .auth("1001", SECRET)
-        .calls(1)
-        .timeout(Duration::from_secs(20))
-        .run()
-        .expect("run caller");
+    let run = dial(sb, "call_ext_uac_refused.xml", number);
     assert_eq!(run.successful(), 1, "{number}: expected a 403\n{}", run.messages());
-    let log = run.messages();
-    log.lines().find(|l| l.starts_with("SIP/2.0 403")).unwrap_or_default().to_string()
+    run.messages().lines().find(|l| l.starts_with("SIP/2.0 403")).unwrap_or_default().to_string()
 }
 
 #[test]

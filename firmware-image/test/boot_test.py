@@ -314,6 +314,19 @@ def update_status(console):
     return json.loads(body) if st == 200 else {"http": st, "body": body}
 
 
+def wait_update_status(console, prefix, timeout=300):
+    """Polls the update status until its last line starts with `prefix`;
+    the last status seen."""
+    deadline = time.monotonic() + timeout
+    s = {}
+    while time.monotonic() < deadline:
+        s = update_status(console)
+        if str(s.get("last", "")).startswith(prefix):
+            break
+        time.sleep(3)
+    return s
+
+
 def broken_update(good, workdir):
     """The same update with /usr/bin/switchboard replaced by `exit 1`."""
     with open(good, "rb") as f:
@@ -351,13 +364,7 @@ def ab_update(vm, console, update):
     t = time.monotonic()
     secs = wait_sip_ready(vm, t, "slot B boot")
     check(secs is not None, "slot B boots and answers SIP")
-    deadline = time.monotonic() + 300
-    s = {}
-    while time.monotonic() < deadline:
-        s = update_status(console)
-        if str(s.get("last", "")).startswith("ok"):
-            break
-        time.sleep(3)
+    s = wait_update_status(console, "ok")
     check(s.get("slot") == "B" and str(s.get("last", "")).startswith("ok"), f"slot B confirmed healthy: {s}")
     mid = re.search(r"machine id ([0-9a-f]{32}) stored", vm.serial_text())
     check(mid is not None and f"systemd.machine_id={mid.group(1)}" in vm.serial_text()[mark:],
@@ -376,13 +383,7 @@ def ab_update(vm, console, update):
     check(wait_serial(vm, r"sb\.slot=B", BOOT_TIMEOUT, mark2) is not None, "GRUB falls back to slot B")
     secs = wait_sip_ready(vm, time.monotonic(), "fallback boot")
     check(secs is not None, "slot B answers SIP again after the fallback")
-    s = {}
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        s = update_status(console)
-        if str(s.get("last", "")).startswith("failed"):
-            break
-        time.sleep(3)
+    s = wait_update_status(console, "failed")
     check(s.get("slot") == "B" and str(s.get("last", "")).startswith("failed"), f"the failed update is reported: {s}")
 
 
