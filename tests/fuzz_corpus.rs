@@ -39,7 +39,7 @@ fn replay(target: &str) {
 #[test]
 fn every_target_has_a_corpus_test() {
     let names: Vec<&str> = checks::TARGETS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["csv", "dialplan", "digest", "replaces", "rtcp", "rtp", "sdp", "sip_message", "t38_sdp", "tiff", "udptl", "update_header"]);
+    assert_eq!(names, ["csv", "dialplan", "digest", "prompt_decode", "replaces", "rfc4733", "rtcp", "rtp", "sdp", "sip_message", "t38_sdp", "tiff", "udptl", "update_header"]);
 }
 
 #[test]
@@ -106,4 +106,14 @@ fn update_header_corpus() {
         let data = std::fs::read(dir.join(good)).unwrap_or_else(|e| panic!("{good}: {e}"));
         assert!(switchboard::update::UpdateHeader::parse(&data).is_ok(), "{good} is a good update file");
     }
+}
+
+#[test]
+fn rfc4733_corpus() {
+    replay("rfc4733");
+}
+
+#[test]
+fn prompt_decode_corpus() {
+    replay("prompt_decode");
 }

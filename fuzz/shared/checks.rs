@@ -20,7 +20,9 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("csv", check_csv),
     ("dialplan", check_dialplan),
     ("digest", check_digest),
+    ("prompt_decode", check_prompt_decode),
     ("replaces", check_replaces),
+    ("rfc4733", check_rfc4733),
     ("rtcp", check_rtcp),
     ("rtp", check_rtp),
     ("sdp", check_sdp),
@@ -597,4 +599,61 @@ pub fn check_update_header(data: &[u8]) {
     let mut again = h.to_bytes();
     again.extend_from_slice(&ZSTD_MAGIC);
     assert_eq!(UpdateHeader::parse(&again).map(|(g, _)| g).ok().as_ref(), Some(&h), "written back: {}", String::from_utf8_lossy(&again));
+}
+
+// ---------------------------------------------------------------------------
+// RFC 4733 telephone-events
+// ---------------------------------------------------------------------------
+
+/// `media::dtmf::rfc4733::fuzz_parse` (arbitrary packets through the receiver, timeouts
+/// included), then on the bytes as one payload: what parses writes back as the same four
+/// bytes with the reserved R bit cleared (RFC 4733 §2.3.3), and parses again to the same
+/// event; a receiver fed the bytes as a train of packets at one timestamp reports at most one
+/// key press, always of a DTMF key, with the volume the packets carried.
+pub fn check_rfc4733(data: &[u8]) {
+    use switchboard::media::dtmf::rfc4733::{fuzz_parse, TelephoneEvent, TelephoneEventReceiver};
+    fuzz_parse(data);
+    let Ok(ev) = TelephoneEvent::parse(data) else {
+        assert!(data.len() < 4, "{} bytes refused", data.len());
+        return;
+    };
+    let bytes = ev.to_bytes();
+    assert_eq!(bytes, [data[0], data[1] & 0xbf, data[2], data[3]], "written back");
+    assert_eq!(TelephoneEvent::parse(&bytes), Ok(ev), "parsed again");
+    let mut rx = TelephoneEventReceiver::new(8000);
+    let mut events = Vec::new();
+    for (i, chunk) in data.chunks(4).filter(|c| c.len() == 4).enumerate() {
+        rx.handle_packet(i as u64 * 20, 160_000, false, chunk).expect("four bytes always parse");
+        while let Some(e) = rx.poll_event() {
+            events.push(e);
+        }
+    }
+    rx.handle_timeout(u64::MAX / 2);
+    while let Some(e) = rx.poll_event() {
+        events.push(e);
+    }
+    assert!(events.len() <= 1, "one timestamp, one press at most: {events:?}");
+    for e in &events {
+        assert!(e.digit.event_code() <= 15, "{e:?}");
+        assert!(e.volume.is_some_and(|v| v <= 63), "{e:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Prompt and music-on-hold decoding
+// ---------------------------------------------------------------------------
+
+/// `media::decode::decode_bytes`, the code behind every prompt, music-on-hold file and
+/// console upload (symphonia's WAV, FLAC, Ogg Vorbis and MP3 readers, downmix, resample).
+/// The first byte picks the file-name hint (none, wav, mp3, ogg, flac), as an upload's name
+/// would. What decodes is non-empty 8 kHz audio no longer than the decoder's cap.
+pub fn check_prompt_decode(data: &[u8]) {
+    use switchboard::media::decode::{decode_bytes, MAX_DECODE_SECS};
+    let Some((&pick, file)) = data.split_first() else { return };
+    let ext = [None, Some("wav"), Some("mp3"), Some("ogg"), Some("flac")][usize::from(pick) % 5];
+    if let Ok(pcm) = decode_bytes(file.to_vec(), ext, std::path::Path::new("fuzz-input"), 8000) {
+        assert!(!pcm.is_empty(), "decoded to nothing");
+        // The cap is checked at the source rate after each packet, so allow one more second.
+        assert!(pcm.len() as u64 <= (MAX_DECODE_SECS + 1) * 8000, "{} samples", pcm.len());
+    }
 }

@@ -1,6 +1,7 @@
 //! Decoding audio files (prompts, music on hold) into mono PCM at a rate.
 //!
-//! Owns: [`decode_file`] (and [`inspect_file`], rate and length) — open, probe, decode with symphonia, downmix to
+//! Owns: [`decode_file`] (and [`inspect_file`], rate and length; [`decode_bytes`] for data
+//! already in memory) — open, probe, decode with symphonia, downmix to
 //! mono, resample (via [`super::resample::resample_all`]).
 //! Must not touch: caching and lookup (that is `prompt`/`moh`), the 20 ms
 //! path (this runs at load time and allocates freely).
@@ -16,7 +17,7 @@ use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, TrackType};
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 use super::resample::{resample_all, ResampleError};
@@ -26,6 +27,12 @@ use super::resample::{resample_all, ResampleError};
 /// multi-hour file from eating the appliance's RAM (20 min at 48 kHz mono
 /// i16 is 115 MB; at 16 kHz, 38 MB).
 pub const MAX_DECODE_SECS: u64 = 20 * 60;
+
+/// Highest source sample rate we accept: 384 kHz, the top of studio
+/// formats. A rate comes from the file's header; a broken one (a WAV
+/// claiming a gigahertz, found by the `prompt_decode` fuzz target) would
+/// make the resampler size its FFT for that ratio and take gigabytes.
+pub const MAX_SOURCE_RATE: u32 = 384_000;
 
 /// Why a file could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +55,9 @@ pub enum DecodeError {
     /// The stream changes sample rate mid-way (chained Ogg); not supported.
     #[error("{path}: sample rate changes mid-stream ({first} Hz then {later} Hz)")]
     RateChange { path: PathBuf, first: u32, later: u32 },
+    /// A sample rate of zero or above [`MAX_SOURCE_RATE`].
+    #[error("{path}: implausible sample rate {rate} Hz (accepted: 1 to {MAX_SOURCE_RATE} Hz)")]
+    BadRate { path: PathBuf, rate: u32 },
     /// Longer than [`MAX_DECODE_SECS`].
     #[error("{path}: longer than {MAX_DECODE_SECS} s")]
     TooLong { path: PathBuf },
@@ -62,8 +72,20 @@ pub enum DecodeError {
 /// Decodes `path` into mono 16-bit PCM at `target_rate` Hz.
 pub fn decode_file(path: &Path, target_rate: u32) -> Result<Vec<i16>, DecodeError> {
     let (mono, rate) = decode_mono(path)?;
+    to_pcm_at(&mono, rate, target_rate, path)
+}
+
+fn to_pcm_at(mono: &[f32], rate: u32, target_rate: u32, path: &Path) -> Result<Vec<i16>, DecodeError> {
     let pcm: Vec<i16> = mono.iter().map(|&x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16).collect();
     resample_all(&pcm, rate, target_rate).map_err(|source| DecodeError::Resample { path: path.to_path_buf(), source })
+}
+
+/// Decodes audio held in memory (`ext` is a file-name extension hint, as a
+/// path's would be); errors name the file as `label`. The fuzz target
+/// `prompt_decode` drives the same code as [`decode_file`] through this.
+pub fn decode_bytes(bytes: Vec<u8>, ext: Option<&str>, label: &Path, target_rate: u32) -> Result<Vec<i16>, DecodeError> {
+    let (mono, rate) = decode_source(Box::new(std::io::Cursor::new(bytes)), ext, label)?;
+    to_pcm_at(&mono, rate, target_rate, label)
 }
 
 /// What a decodable audio file holds (the console reports it on upload).
@@ -84,11 +106,16 @@ pub fn inspect_file(path: &Path) -> Result<AudioInfo, DecodeError> {
 
 /// Decodes to mono f32 at the file's own rate; returns (samples, rate).
 fn decode_mono(path: &Path) -> Result<(Vec<f32>, u32), DecodeError> {
+    let file = File::open(path).map_err(|source| DecodeError::Open { path: path.to_path_buf(), source })?;
+    decode_source(Box::new(file), path.extension().and_then(|e| e.to_str()), path)
+}
+
+/// Probes and decodes any source; `path` only names it in errors and logs.
+fn decode_source(source: Box<dyn MediaSource>, ext: Option<&str>, path: &Path) -> Result<(Vec<f32>, u32), DecodeError> {
     let p = || path.to_path_buf();
-    let file = File::open(path).map_err(|source| DecodeError::Open { path: p(), source })?;
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+    if let Some(ext) = ext {
         hint.with_extension(ext);
     }
     let mut format = symphonia::default::get_probe()
@@ -131,6 +158,9 @@ fn decode_mono(path: &Path) -> Result<(Vec<f32>, u32), DecodeError> {
         let spec_rate = buf.spec().rate();
         let channels = buf.spec().channels().count().max(1);
         match rate {
+            None if spec_rate == 0 || spec_rate > MAX_SOURCE_RATE => {
+                return Err(DecodeError::BadRate { path: p(), rate: spec_rate })
+            }
             None => rate = Some(spec_rate),
             Some(first) if first != spec_rate => {
                 return Err(DecodeError::RateChange { path: p(), first, later: spec_rate })

@@ -82,3 +82,31 @@ fn missing_and_garbage_files_are_errors_not_panics() {
     std::fs::write(&empty, b"").expect("write");
     assert!(decode_file(&empty, 8000).is_err());
 }
+
+#[test]
+fn bytes_in_memory_decode_like_the_file_and_errors_name_the_label() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = sox_tone(dir.path(), "x.flac", 16000, 1, 0.5);
+    let bytes = std::fs::read(&f).expect("read");
+    let from_bytes = decode_bytes(bytes.clone(), Some("flac"), Path::new("upload.flac"), 8000).expect("decode bytes");
+    assert_eq!(from_bytes, decode_file(&f, 8000).expect("decode file"));
+    // Without a hint the probe still finds the container by its content.
+    assert_eq!(decode_bytes(bytes, None, Path::new("upload"), 8000).expect("no hint"), from_bytes);
+    let err = decode_bytes(b"not audio at all".to_vec(), Some("wav"), Path::new("junk.wav"), 8000).unwrap_err();
+    assert!(matches!(err, DecodeError::Format { .. }) && err.to_string().starts_with("junk.wav:"), "{err}");
+}
+
+/// Regression (fuzz target `prompt_decode`): a WAV header claiming a sample
+/// rate of about 1 GHz made the resampler allocate gigabytes for its FFT.
+#[test]
+fn implausible_header_rate_is_refused_before_resampling() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = sox_tone(dir.path(), "x.wav", 8000, 1, 0.1);
+    let mut bytes = std::fs::read(&f).expect("read");
+    // Canonical 44-byte header: the rate is the little-endian u32 at byte 24.
+    assert_eq!(&bytes[24..28], &8000u32.to_le_bytes());
+    bytes[24..28].copy_from_slice(&1_073_749_832u32.to_le_bytes());
+    let err = decode_bytes(bytes, Some("wav"), Path::new("odd.wav"), 8000).unwrap_err();
+    assert!(matches!(err, DecodeError::BadRate { rate: 1_073_749_832, .. }), "{err}");
+    assert!(err.to_string().contains("implausible sample rate"), "{err}");
+}
