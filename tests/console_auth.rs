@@ -214,3 +214,74 @@ fn roles_lockout_and_rate_limits() {
     assert!(last.header("retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| s > 0 && s <= 600));
     assert_eq!(login(&sb, "root", PW).status, 429, "even good passwords wait at the address limit");
 }
+
+/// Console brute force (issue 9, "console brute force locked out"): the
+/// account lockout seen from the admin's side. The wrong guesses and the
+/// lockout are logged; the lock shows in the API (`locked_until`) and on
+/// the console's user list; a correct password is refused while it lasts;
+/// an admin lifts it by setting a new password (audited), after which the
+/// user logs in again. The lockout is 15 minutes, so nothing here waits.
+#[test]
+fn a_locked_account_is_visible_to_an_admin_and_a_new_password_lifts_it() {
+    let sb = Switchboard::start_with("").expect("start");
+    let link = setup_path(&sb);
+    assert_eq!(post_form(&sb, &link, None, &[], &[("username", "root"), ("password", PW), ("confirm", PW)]).status, 303);
+    let made = sb.admin_stdin(&["user", "add", "sam", "--role", "supervisor"], &format!("{PW}\n"));
+    assert!(made.status.success(), "{made:?}");
+    let bearer = format!("Bearer {}", sb.key());
+    let users = || {
+        let r = request(sb.http_port, "GET", "/api/v1/users", &[("Authorization", bearer.as_str())], b"");
+        assert_eq!(r.status, 200, "{r:?}");
+        let v: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+        v["users"].as_array().expect("users").iter().find(|u| u["username"] == "sam").expect("sam is listed").clone()
+    };
+    assert!(users()["locked_until"].is_null(), "not locked yet");
+
+    // Four wrong guesses are only wrong; the fifth locks the account (and
+    // says so), and then the right password is refused the same way.
+    for _ in 0..4 {
+        let r = login(&sb, "sam", "wrong password!");
+        assert_eq!(r.status, 401);
+        assert!(r.body.contains("Wrong username or password."), "{}", r.body);
+    }
+    let fifth = login(&sb, "sam", "wrong password!");
+    assert_eq!(fifth.status, 401);
+    assert!(fifth.body.contains("Too many failed logins for this account. Try again in 15 minutes."), "{}", fifth.body);
+    let right = login(&sb, "sam", PW);
+    assert_eq!(right.status, 401, "the right password during the lockout");
+    assert!(right.set_cookie("sb_session").is_none(), "no session during the lockout");
+    assert!(right.body.contains("Too many failed logins for this account"), "{}", right.body);
+    let log = sb.log();
+    let failures = log.lines().filter(|l| l.contains("console login failed") && l.contains("username=sam")).collect::<Vec<_>>();
+    assert_eq!(failures.len(), 6, "every refused attempt is logged:\n{log}");
+    assert_eq!(failures.iter().filter(|l| l.contains("BadCredentials")).count(), 4, "{failures:#?}");
+    assert_eq!(failures.iter().filter(|l| l.contains("Locked")).count(), 2, "the lockout is logged: {failures:#?}");
+
+    // The admin sees it: in the API, until when, and on the user list.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let until = users()["locked_until"].as_i64().expect("locked_until is set");
+    assert!(until > now && until <= now + 15 * 60 + 5, "locked for about 15 minutes: {until} vs now {now}");
+    let root = login(&sb, "root", PW);
+    assert_eq!(root.status, 303, "another account is not affected");
+    let cookie = root.set_cookie("sb_session").expect("cookie").0;
+    let page = get(&sb, "/users", Some(&cookie));
+    assert_eq!(page.status, 200);
+    let row = page.body.split("<tr").find(|r| r.contains(">sam")).unwrap_or_else(|| panic!("sam's row: {}", page.body));
+    assert!(row.contains("locked"), "the user list marks sam locked: {row}");
+
+    // The admin lifts it by setting a new password: audited, unlocked, and
+    // the new password logs in.
+    let id = users()["id"].as_i64().expect("id");
+    let body = serde_json::json!({ "password": "a brand new passphrase" }).to_string();
+    let set = request(sb.http_port, "PUT", &format!("/api/v1/users/{id}/password"), &[("Authorization", bearer.as_str()), ("Content-Type", "application/json")], body.as_bytes());
+    assert_eq!(set.status, 204, "{set:?}");
+    assert!(users()["locked_until"].is_null(), "the lockout is lifted");
+    let audit = request(sb.http_port, "GET", "/api/v1/audit?target=sam", &[("Authorization", bearer.as_str())], b"");
+    assert!(audit.status == 200 && audit.body.contains("user.password"), "the reset is audited: {audit:?}");
+    let again = login(&sb, "sam", "a brand new passphrase");
+    assert_eq!(again.status, 303, "sam logs in after the admin's reset: {}", again.body);
+    assert!(again.set_cookie("sb_session").is_some());
+    let page = get(&sb, "/users", Some(&cookie));
+    let row = page.body.split("<tr").find(|r| r.contains(">sam")).expect("sam's row");
+    assert!(!row.contains("locked"), "no longer marked locked: {row}");
+}

@@ -2,7 +2,7 @@
 //! count RTP themselves: A comes in over a loopback trunk (its number a
 //! DID of extension `ext`), B is a registered extension. What arrives is
 //! counted by SSRC, so a test can tell the legitimate stream from anything
-//! else. Used by the overload and RTP-bleed tests.
+//! else. Used by the overload, RTP-bleed and media-mutation tests.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -29,14 +29,18 @@ pub struct Relayed {
 }
 
 pub fn relayed_call(sb: &Switchboard, ext: &str) -> Relayed {
+    relayed_call_on(sb, ext, UdpSocket::bind("127.0.0.1:0").unwrap(), UdpSocket::bind("127.0.0.1:0").unwrap())
+}
+
+/// `relayed_call` with the parties' RTP sockets given (e.g. with RTCP
+/// sockets bound beside them on port + 1, where the relay sends RTCP).
+pub fn relayed_call_on(sb: &Switchboard, ext: &str, a_rtp: UdpSocket, b_rtp: UdpSocket) -> Relayed {
     let secret = format!("secret-of-{ext}");
     sb.add_extension(ext, &secret);
     let p = ports::alloc_sipp();
     let run = Sipp::scenario("register_auth.xml").remote(&sb.sip_addr()).ports(p).service(ext).auth(ext, &secret).calls(1).run().expect("register");
     run.expect_success(1).expect("B registered");
     let mut b = Ua::new(p.sip, sip_addr(sb), ext, "5551000");
-    let a_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let b_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let a_port = a_rtp.local_addr().unwrap().port();
     let b_port = b_rtp.local_addr().unwrap().port();
     let server = sip_addr(sb);

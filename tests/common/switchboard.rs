@@ -222,6 +222,16 @@ impl Switchboard {
             .unwrap_or_default()
     }
 
+    /// Everything the appliance wrote to stderr so far: where Rust's default
+    /// panic hook prints ("thread '...' panicked at"), even for a panic that
+    /// tokio catches in a task and the process survives.
+    pub fn stderr(&self) -> String {
+        self.child
+            .as_ref()
+            .map(|c| std::fs::read_to_string(c.stderr_path()).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
     /// Waits for a log line containing `pat`.
     pub fn wait_log(&mut self, pat: &str, timeout: Duration) -> Result<String> {
         match self.child.as_mut() {

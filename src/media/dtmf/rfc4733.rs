@@ -97,6 +97,12 @@ struct InProgress {
 const RECENT: usize = 4;
 /// Events buffered between polls.
 const QUEUE: usize = 8;
+/// How long after the last packet taken an older timestamp still reads as a late (reordered)
+/// packet of an older event, and is dropped. Past that nothing is "late": the sender's
+/// timestamps restarted, or the newest one was corrupt (one bit flipped high in a single packet
+/// would otherwise put the reference up to 2^31 units ahead and silence every later key for
+/// the rest of the call).
+const LATE_HORIZON_MS: u64 = 1000;
 
 /// Reassembles telephone-events into one `DtmfEvent` per key press (RFC 4733 §2.5.2).
 ///
@@ -109,6 +115,8 @@ pub struct TelephoneEventReceiver {
     end_timeout_ms: u64,
     /// Last timestamp seen and its extension, for 32-bit wrap (RFC 3550 §5.1).
     last_ts: Option<(u32, u64)>,
+    /// Arrival of the last packet taken (ms): how fresh `last_ts` is as the lateness reference.
+    last_arrival_ms: u64,
     current: Option<InProgress>,
     recent: [Option<u32>; RECENT],
     recent_next: usize,
@@ -123,6 +131,7 @@ impl TelephoneEventReceiver {
             // A sender updates every 50 ms (§2.5.1.2); 500 ms without any is a lost end.
             end_timeout_ms: 500,
             last_ts: None,
+            last_arrival_ms: 0,
             current: None,
             recent: [None; RECENT],
             recent_next: 0,
@@ -153,9 +162,14 @@ impl TelephoneEventReceiver {
         }
         if let Some((last, _)) = self.last_ts {
             if (ts.wrapping_sub(last) as i32) < 0 {
-                return Ok(()); // late packet of an event older than the newest one seen
+                if now_ms.saturating_sub(self.last_arrival_ms) <= LATE_HORIZON_MS {
+                    return Ok(()); // late packet of an event older than the newest one seen
+                }
+                // Far too late to be reordering: the timeline restarted; re-base on this one.
+                self.last_ts = None;
             }
         }
+        self.last_arrival_ms = now_ms;
         let start = self.extend(ts);
         if let Some(cur) = self.current.as_mut() {
             if cur.ts == ts {
@@ -446,6 +460,37 @@ mod tests {
             drain(&mut rx),
             vec![('7', 10_000 + (1u64 << 32), 65_535 + 800)]
         );
+    }
+
+    /// Regression (tests/media_mutation.rs, MUTATION_SEED=1592642302): one corrupt packet with
+    /// a timestamp far ahead made every later key press "late" for the rest of the call.
+    #[test]
+    fn a_corrupt_timestamp_ahead_does_not_silence_later_keys() {
+        let mut rx = TelephoneEventReceiver::new(8000);
+        rx.handle_packet(0, 16_000, true, &pkt(1, true, 400))
+            .unwrap();
+        // A bit flip put this one's timestamp 2^30 ahead.
+        rx.handle_packet(20, 16_000 + (1 << 30), false, &pkt(5, true, 400))
+            .unwrap();
+        assert_eq!(drain(&mut rx).len(), 2);
+        // Within the horizon an older timestamp is still a late packet, and ignored.
+        rx.handle_packet(500, 24_000, true, &pkt(9, true, 400))
+            .unwrap();
+        assert!(drain(&mut rx).is_empty());
+        // The caller's next key, well after: taken, on a re-based timeline.
+        for (i, dur) in [160u16, 480, 800].into_iter().enumerate() {
+            rx.handle_packet(2000 + 50 * i as u64, 40_000, i == 0, &pkt(11, false, dur))
+                .unwrap();
+        }
+        for i in 0..3 {
+            rx.handle_packet(2200 + 20 * i, 40_000, false, &pkt(11, true, 960))
+                .unwrap();
+        }
+        assert_eq!(drain(&mut rx), vec![('#', 40_000, 960)]);
+        // And the one after it, normally.
+        rx.handle_packet(3000, 48_000, true, &pkt(2, true, 400))
+            .unwrap();
+        assert_eq!(drain(&mut rx), vec![('2', 48_000, 400)]);
     }
 
     #[test]
