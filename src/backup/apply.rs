@@ -93,6 +93,7 @@ fn apply(pending: &Path, aside: &Path, data: &Path, source: &ConfigSource, manif
             moves.mv(&live, &aside.join("db").join(format!("switchboard.db{side}")))?;
         }
     }
+    // Only names `Layout::folder` maps, so its `expect`s below cannot fire.
     let folders: Vec<&str> = ["prompts", "dialplans", "recordings", "voicemail"].into_iter().filter(|p| has(p)).collect();
     for part in &folders {
         if layout.folder(part) != current_layout.folder(part) {
