@@ -154,7 +154,7 @@ fn main() {
     g.finish();
     c.final_summary();
 
-    s.print("in-band DTMF: switchboard vs spandsp 0.0.6 dtmf_rx (10 s, 8 kHz, 160-sample chunks)");
+    s.print("dtmf_spandsp", "in-band DTMF: switchboard vs spandsp 0.0.6 dtmf_rx (10 s, 8 kHz, 160-sample chunks)");
     println!();
     println!("{:<12}  {:>16}  {:>7}  digits found (signal carries {} : {keys})", "detector", "samples/s", "digits", keys.len());
     let ns = |id: &str| s.nanos(id);

@@ -293,5 +293,5 @@ fn main() {
     jitter(&mut c, &mut s);
     rtp_rtcp(&mut c, &mut s);
     c.final_summary();
-    s.print("switchboard media benchmarks (criterion point estimates)");
+    s.print("media", "switchboard media benchmarks (criterion point estimates)");
 }

@@ -180,8 +180,10 @@ impl Summary {
         read_estimate(&self.dir.join(id).join("new/estimates.json"), self.start)
     }
 
-    /// Prints the table; returns the rows that had a fresh measurement with their ns/iter.
-    pub fn print(&self, title: &str) -> Vec<(String, f64)> {
+    /// Prints the table and saves it as `target/bench/<name>.json` for `make bench`'s combined
+    /// table (benches/load/report.py); returns the rows that had a fresh measurement with their
+    /// ns/iter.
+    pub fn print(&self, name: &str, title: &str) -> Vec<(String, f64)> {
         let mut got = Vec::new();
         let width = self.rows.iter().map(|r| r.id.len()).max().unwrap_or(10).max(10);
         println!();
@@ -212,7 +214,34 @@ impl Summary {
             println!("(no fresh criterion estimates under {})", self.dir.display());
         }
         println!("x real time: how many streams (or conferences, for the mixer) one core keeps up with.");
+        self.save(name, title, &got);
         got
+    }
+
+    fn save(&self, name: &str, title: &str, got: &[(String, f64)]) {
+        let rows: Vec<serde_json::Value> = got
+            .iter()
+            .filter_map(|(id, ns)| {
+                let r = self.rows.iter().find(|r| &r.id == id)?;
+                Some(serde_json::json!({
+                    "id": id,
+                    "ns_per_iter": ns,
+                    "per_second": r.elements as f64 * 1e9 / ns,
+                    "unit": r.unit,
+                    "x_real_time": (!r.audio.is_zero()).then(|| r.audio.as_secs_f64() * 1e9 / ns),
+                }))
+            })
+            .collect();
+        let dir = self.dir.parent().map_or_else(|| PathBuf::from("target/bench"), |t| t.join("bench"));
+        let path = dir.join(format!("{name}.json"));
+        let doc = serde_json::json!({ "title": title, "rows": rows });
+        let written = std::fs::create_dir_all(&dir).and_then(|()| {
+            std::fs::write(&path, serde_json::to_vec_pretty(&doc).expect("JSON values serialize"))
+        });
+        match written {
+            Ok(()) => println!("JSON: {}", path.display()),
+            Err(e) => eprintln!("cannot write {}: {e}", path.display()),
+        }
     }
 }
 
