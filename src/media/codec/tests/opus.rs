@@ -51,6 +51,10 @@ fn settings_are_applied() {
     assert_eq!(enc.bitrate().expect("bitrate"), 32_000);
     assert!(enc.inband_fec().expect("fec"));
     assert_eq!(enc.packet_loss_perc().expect("loss"), 10);
+    assert_eq!(enc.complexity().expect("complexity"), 5);
+    enc.apply(OpusSettings { complexity: 10, ..OpusSettings::default() }).expect("apply");
+    assert_eq!(enc.complexity().expect("complexity"), 10);
+    assert!(matches!(enc.apply(OpusSettings { complexity: 11, ..OpusSettings::default() }), Err(CodecError::Opus(_))));
     enc.set_bitrate(16_000).expect("set");
     assert_eq!(enc.bitrate().expect("bitrate"), 16_000);
     // Lower bitrate, smaller packets (averaged over a second of tone).
