@@ -108,7 +108,9 @@ pub fn write_record<S: AsRef<str>>(out: &mut String, fields: &[S]) {
         }
         let f = f.as_ref();
         let defuse = f.starts_with(['=', '+', '-', '@', '\t', '\r']);
-        let quote = f.contains([',', '"', '\r', '\n']);
+        // A leading U+FEFF would read back as the file's byte-order mark
+        // (and vanish) when this is the first field of a file: quote it.
+        let quote = f.contains([',', '"', '\r', '\n']) || f.starts_with('\u{feff}');
         if quote {
             out.push('"');
         }
@@ -126,6 +128,17 @@ pub fn write_record<S: AsRef<str>>(out: &mut String, fields: &[S]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz target `csv`): a first field starting with U+FEFF was
+    /// written bare, and read back as a byte-order mark, losing the character.
+    #[test]
+    fn a_leading_bom_character_in_a_field_survives_the_round_trip() {
+        let mut out = String::new();
+        write_record(&mut out, &["\u{feff}", "c"]);
+        assert_eq!(out, "\"\u{feff}\",c\r\n");
+        let back = parse(&out).expect("parses");
+        assert_eq!(back[0].fields, ["\u{feff}", "c"]);
+    }
 
     fn rows(t: &str) -> Vec<(usize, Vec<String>)> {
         parse(t).unwrap().into_iter().map(|r| (r.line, r.fields)).collect()
