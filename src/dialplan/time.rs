@@ -240,9 +240,16 @@ pub struct TimeRule {
     pub holidays: Vec<(i64, u32, u32)>,
 }
 
+/// `mon`, `monday` or anything between (`tues`): at least three letters of the English name.
+/// Compares whole strings, never slices by byte, so any text is safe (the `dialplan` fuzz
+/// target found a slice inside a multi-byte character here).
 fn weekday_index(s: &str) -> Option<usize> {
+    const NAMES: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
     let s = s.to_ascii_lowercase();
-    WEEKDAYS.iter().position(|w| s.len() >= 3 && w.starts_with(&s[..3]) && "monday tuesday wednesday thursday friday saturday sunday".contains(&s))
+    if s.len() < 3 {
+        return None;
+    }
+    NAMES.iter().position(|name| name.starts_with(s.as_str()))
 }
 
 impl TimeRule {
@@ -323,6 +330,19 @@ impl TimeRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (fuzz target `dialplan`): `weekdays = ["suӊn30"]` sliced inside a character.
+    #[test]
+    fn weekday_names_are_prefixes_of_three_letters_or_more_and_any_text_is_safe() {
+        for (name, i) in [("mon", 0), ("Tues", 1), ("wednesday", 2), ("THU", 3), ("fri", 4), ("sat", 5), ("sunday", 6)] {
+            assert_eq!(weekday_index(name), Some(i), "{name}");
+        }
+        for bad in ["suӊn30", "ӊӊ", "mo", "monday tuesday", "friday saturday", "sundays", "", "mön"] {
+            assert_eq!(weekday_index(bad), None, "{bad:?}");
+        }
+        let mut r = TimeRule::new("x");
+        assert!(r.set_weekdays(&["suӊn30".into()]).unwrap_err().contains("bad weekday"));
+    }
 
     fn rule() -> TimeRule {
         let mut r = TimeRule::new("bh");
