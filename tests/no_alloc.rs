@@ -433,13 +433,15 @@ impl switchboard::media::MediaPort for TonePort {
 
 /// A terminated leg's whole tick (jitter buffer, decode, in-band DTMF,
 /// resampling to the app's rate, encode, packetize, RTCP) in steady state,
-/// two legs feeding each other, one with an RFC 4733 digit in flight.
+/// two legs feeding each other, one with an RFC 4733 digit in flight; and
+/// the receive path's source check (symmetric RTP latch), which drops a
+/// third party's RTP and RTCP on every tick.
 #[test]
 fn terminated_leg_tick_does_not_allocate() {
     use std::time::{Duration, Instant};
     use switchboard::media::codec::CodecKind;
     use switchboard::media::dtmf::Digit;
-    use switchboard::media::endpoint::{LegConfig, LegMedia};
+    use switchboard::media::endpoint::{LegConfig, LegMedia, RxVerdict};
     let cfg = |inband| LegConfig {
         codec: CodecKind::Pcmu,
         pt: 0,
@@ -454,13 +456,22 @@ fn terminated_leg_tick_does_not_allocate() {
     let mut pa = TonePort { rate: 16_000, offset: 0, received: 0 };
     let mut pb = TonePort { rate: 16_000, offset: 0, received: 0 };
     let src: std::net::SocketAddr = "127.0.0.1:4000".parse().unwrap();
+    let rtcp_src: std::net::SocketAddr = "127.0.0.1:4001".parse().unwrap();
+    let evil: std::net::SocketAddr = "127.0.0.66:4000".parse().unwrap();
+    b.set_remote(Some(src), None);
     let mut buf = [0u8; 1500];
+    let mut foreign = 0u64;
     let mut step = |i: u64, a: &mut LegMedia, b: &mut LegMedia, pa: &mut TonePort, pb: &mut TonePort| {
         let now = t0 + Duration::from_millis(20 * i);
         if let Some(p) = a.tick(now, pa) {
             let n = p.len();
             buf[..n].copy_from_slice(p);
             b.on_rtp(now, src, &buf[..n]);
+            // The same packet from a third party, once latched: dropped.
+            if i > 0 {
+                assert_eq!(b.on_rtp(now, evil, &buf[..n]), RxVerdict::Foreign);
+                foreign += 1;
+            }
         }
         if let Some(p) = b.tick(now, pb) {
             let n = p.len();
@@ -470,7 +481,9 @@ fn terminated_leg_tick_does_not_allocate() {
         if let Some(p) = a.poll_rtcp(now) {
             let n = p.len();
             buf[..n].copy_from_slice(p);
-            b.on_rtcp(now, &buf[..n]);
+            b.on_rtcp(now, rtcp_src, &buf[..n]);
+            assert_eq!(b.on_rtcp(now, evil, &buf[..n]), RxVerdict::Foreign);
+            foreign += 1;
         }
         while b.poll_dtmf().is_some() {}
     };
@@ -487,6 +500,9 @@ fn terminated_leg_tick_does_not_allocate() {
     });
     assert!(pb.received - received_before >= 500 * 320, "audio flowed during the measurement");
     assert_eq!(n, 0, "allocations in 500 steady-state ticks of two legs");
+    assert_eq!(b.rtp_source(), Some(src), "latched onto the peer");
+    assert_eq!(b.dropped_foreign().total(), foreign, "every foreign datagram counted");
+    assert!(foreign >= 899, "the source check ran while measured ({foreign} foreign datagrams)");
 }
 
 /// A 20-party conference with a whisperer, and the recorder tap, per tick.

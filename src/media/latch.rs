@@ -7,6 +7,9 @@
 //! public one. Symmetric RTP (RFC 4961) lets us learn that source from the first packet and send
 //! back to it. After latching only that source is accepted, so a third party cannot hijack or
 //! inject into the stream; a re-INVITE that changes the SDP address resets the latch.
+//!
+//! Used by the relay (`relay_task`), terminated legs (`endpoint::LegMedia`) and T.38 sessions
+//! (`fax::t38::SourceCheck`).
 
 use std::net::SocketAddr;
 

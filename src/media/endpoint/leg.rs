@@ -4,6 +4,14 @@
 //! and packetizer, and RTCP both ways. Fed datagrams and the time; returns
 //! datagrams to send. Every buffer is allocated in `new`, so the per-packet
 //! and per-tick paths allocate nothing. Must not touch sockets or SIP.
+//!
+//! Source check (symmetric RTP, RFC 4961; issue 9, no RTP bleed): RTP and
+//! RTCP each have a `media::latch::Latch`. The first *valid* datagram's
+//! source becomes the peer and where we send (the NAT's public address wins
+//! over the private one a NAT'd phone's SDP advertises); later datagrams from
+//! any other source are dropped before they reach the jitter buffer, the
+//! DTMF receiver or RTCP, and counted (`dropped_foreign`). A new SDP address
+//! (`set_remote`, a re-INVITE) resets the latches, as in the relay.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -13,10 +21,12 @@ use crate::media::dtmf::{
     Digit, DtmfDetector, DtmfEvent, DtmfMerger, MergedDigit, TelephoneEventReceiver, TelephoneEventSender,
 };
 use crate::media::jitter::{JitterBuffer, JitterConfig, Playout};
+use crate::media::latch::{Latch, LatchDecision};
 use crate::media::quality::{Codec as QualityCodec, LegQuality};
 use crate::media::resample::{Resample, Resampler};
 use crate::media::rtcp::{RtcpConfig, RtcpSession};
 use crate::media::rtp::{depacketize, Packetizer};
+use crate::media::validate::is_valid_rtcp;
 use crate::media::{samples_per_frame, AudioFrame, MediaPort};
 
 /// What the leg was negotiated to use (from SDP offer/answer).
@@ -33,6 +43,33 @@ pub struct LegConfig {
     pub inband_dtmf: bool,
     /// RTCP SDES CNAME.
     pub cname: String,
+}
+
+/// What became of one received datagram: the source check's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxVerdict {
+    /// From the latched peer: processed.
+    Accepted,
+    /// The first valid datagram since the last reset: processed, and its
+    /// source is the peer from now on (we send there).
+    Latched(SocketAddr),
+    /// From a source other than the latched one: dropped and counted.
+    Foreign,
+    /// Not a valid RTP / RTCP datagram: dropped, never latched onto.
+    Malformed,
+}
+
+/// Datagrams dropped by the source check, per stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ForeignDrops {
+    pub rtp: u64,
+    pub rtcp: u64,
+}
+
+impl ForeignDrops {
+    pub fn total(&self) -> u64 {
+        self.rtp + self.rtcp
+    }
 }
 
 /// Payload bytes per RTP packet at most (one 20 ms Opus frame fits).
@@ -67,8 +104,11 @@ pub struct LegMedia {
     packet: [u8; MAX_PACKET],
     epoch: Instant,
     last_rtp: Option<Instant>,
-    /// Where the peer's RTP came from (symmetric RTP: we answer there).
-    pub rtp_source: Option<SocketAddr>,
+    /// Symmetric RTP: the peer's RTP and RTCP sources, learned from their
+    /// first valid datagrams; the SDP addresses until then.
+    rtp_latch: Latch,
+    rtcp_latch: Latch,
+    dropped_foreign: ForeignDrops,
     decode_errors: u64,
     /// Digit being sent as RFC 4733 events: the sender and the event's age
     /// in telephone-event clock units; digits waiting their turn.
@@ -137,7 +177,9 @@ impl LegMedia {
             packet: [0; MAX_PACKET],
             epoch: now,
             last_rtp: None,
-            rtp_source: None,
+            rtp_latch: Latch::default(),
+            rtcp_latch: Latch::default(),
+            dropped_foreign: ForeignDrops::default(),
             decode_errors: 0,
             dtmf_tx: None,
             dtmf_queue: std::collections::VecDeque::with_capacity(DTMF_QUEUE),
@@ -149,12 +191,35 @@ impl LegMedia {
         now.saturating_duration_since(self.epoch).as_millis() as u64
     }
 
-    /// One RTP datagram from `source`. Foreign payload types are ignored.
-    pub fn on_rtp(&mut self, now: Instant, source: SocketAddr, datagram: &[u8]) {
-        let Ok(pkt) = depacketize(datagram) else { return };
+    /// The peer's media addresses from SDP (at setup, and on every
+    /// re-INVITE). A change resets both latches, so the peer re-latches from
+    /// wherever it now sends; the same addresses again (a hold, a session
+    /// refresh) keep them. Returns whether anything changed.
+    pub fn set_remote(&mut self, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) -> bool {
+        if self.rtp_latch.expected() == rtp && self.rtcp_latch.expected() == rtcp {
+            return false;
+        }
+        self.rtp_latch.reset(rtp);
+        self.rtcp_latch.reset(rtcp);
+        true
+    }
+
+    /// One RTP datagram from `source`. Invalid ones and those from a source
+    /// other than the latched peer are dropped; foreign payload types are
+    /// ignored.
+    pub fn on_rtp(&mut self, now: Instant, source: SocketAddr, datagram: &[u8]) -> RxVerdict {
+        // Validate before the latch looks at it: never latch onto junk.
+        let Ok(pkt) = depacketize(datagram) else { return RxVerdict::Malformed };
+        let verdict = match self.rtp_latch.on_packet(source) {
+            LatchDecision::Accept => RxVerdict::Accepted,
+            LatchDecision::Latched(a) => RxVerdict::Latched(a),
+            LatchDecision::Reject => {
+                self.dropped_foreign.rtp += 1;
+                return RxVerdict::Foreign;
+            }
+        };
         let h = &pkt.header;
         self.last_rtp = Some(now);
-        self.rtp_source.get_or_insert(source);
         self.rtcp.on_rtp_received(h.ssrc, h.seq, h.timestamp, now);
         if Some(h.payload_type) == self.cfg.dtmf_pt {
             let now_ms = self.ms(now);
@@ -165,10 +230,55 @@ impl LegMedia {
         } else if h.payload_type == self.cfg.pt {
             self.jitter.push(h.seq, h.timestamp, pkt.payload, now);
         }
+        verdict
     }
 
-    pub fn on_rtcp(&mut self, now: Instant, datagram: &[u8]) {
+    /// One RTCP datagram from `source`, under the same source check as RTP
+    /// (with a latch of its own: RTCP comes from another port).
+    pub fn on_rtcp(&mut self, now: Instant, source: SocketAddr, datagram: &[u8]) -> RxVerdict {
+        if !is_valid_rtcp(datagram) {
+            return RxVerdict::Malformed;
+        }
+        let verdict = match self.rtcp_latch.on_packet(source) {
+            LatchDecision::Accept => RxVerdict::Accepted,
+            LatchDecision::Latched(a) => RxVerdict::Latched(a),
+            LatchDecision::Reject => {
+                self.dropped_foreign.rtcp += 1;
+                return RxVerdict::Foreign;
+            }
+        };
         let _ = self.rtcp.handle_rtcp(now, datagram);
+        verdict
+    }
+
+    /// Where our RTP goes: the latched source, else the SDP address.
+    pub fn rtp_destination(&self) -> Option<SocketAddr> {
+        self.rtp_latch.destination()
+    }
+
+    /// Where our RTCP goes: the latched RTCP source, else the SDP's RTCP
+    /// address, else the RTP destination's port + 1 (RFC 3550 §11; after
+    /// RTP latched, that is the NAT's public address rather than the SDP's
+    /// private one).
+    pub fn rtcp_destination(&self) -> Option<SocketAddr> {
+        self.rtcp_latch
+            .destination()
+            .or_else(|| self.rtp_destination().and_then(|d| Some(SocketAddr::new(d.ip(), d.port().checked_add(1)?))))
+    }
+
+    /// The peer's RTP source, once latched.
+    pub fn rtp_source(&self) -> Option<SocketAddr> {
+        self.rtp_latch.latched()
+    }
+
+    /// The peer's RTCP source, once latched.
+    pub fn rtcp_source(&self) -> Option<SocketAddr> {
+        self.rtcp_latch.latched()
+    }
+
+    /// Datagrams dropped because they came from someone other than the peer.
+    pub fn dropped_foreign(&self) -> ForeignDrops {
+        self.dropped_foreign
     }
 
     /// A digit from SIP INFO on this leg's dialog.
@@ -397,7 +507,7 @@ mod tests {
         let energy: f64 = tail.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / tail.len() as f64;
         assert!(energy.sqrt() > 2000.0, "tone arrives: rms {}", energy.sqrt());
         assert_eq!(pa.got.len() % 320, 0, "A's app gets 16 kHz frames");
-        assert_eq!(b.rtp_source, Some(src));
+        assert_eq!(b.rtp_source(), Some(src));
         let q = b.quality();
         assert!(q.packets >= 49 && q.lost == 0, "receive statistics: {q:?}");
         assert!(q.mos > 4.0, "clean loopback rates well: {q:?}");
@@ -438,6 +548,103 @@ mod tests {
         let d = b.poll_dtmf().expect("digit merged");
         assert_eq!((d.digit.to_char(), d.source), ('5', DtmfSource::Rfc4733));
         assert!(b.poll_dtmf().is_none(), "no double digit");
+    }
+
+    /// RFC 4733 packets of one `digit` press from `ssrc`, starting at `seq`.
+    fn digit_packets(digit: char, seq: u16, ssrc: u32) -> Vec<Vec<u8>> {
+        let sender = TelephoneEventSender::new(Digit::from_char(digit).unwrap(), 1000, 800, 10, 8000);
+        sender
+            .enumerate()
+            .map(|(i, p)| {
+                let h = RtpHeader { payload_type: 101, seq: seq.wrapping_add(i as u16), timestamp: p.timestamp, ssrc, marker: p.marker };
+                let mut buf = [0u8; 64];
+                let n = packetize(&h, &p.payload, &mut buf).unwrap();
+                buf[..n].to_vec()
+            })
+            .collect()
+    }
+
+    /// Ticks `leg` for `n` frames from `*now`; the digits it reported.
+    fn run_ticks(leg: &mut LegMedia, port: &mut Probe, now: &mut Instant, n: u32) -> Vec<char> {
+        let mut got = Vec::new();
+        for _ in 0..n {
+            *now += Duration::from_millis(20);
+            leg.tick(*now, port);
+            while let Some(d) = leg.poll_dtmf() {
+                got.push(d.digit.to_char());
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn latches_on_the_first_valid_source_and_drops_the_rest() {
+        let t0 = Instant::now();
+        let mut leg = LegMedia::new(cfg(CodecKind::Pcmu, false), 8000, t0).unwrap();
+        let mut port = Probe { rate: 8000, got: Vec::new() };
+        // A NAT'd phone: its SDP names a private address, it sends from a public one.
+        let sdp: SocketAddr = "10.0.0.5:4000".parse().unwrap();
+        let public: SocketAddr = "203.0.113.7:30000".parse().unwrap();
+        let public_rtcp: SocketAddr = "203.0.113.7:30001".parse().unwrap();
+        let evil: SocketAddr = "127.0.0.66:5000".parse().unwrap();
+        assert!(leg.set_remote(Some(sdp), None));
+        assert_eq!(leg.rtp_destination(), Some(sdp), "before latching we send to the SDP address");
+        assert_eq!(leg.rtcp_destination(), Some("10.0.0.5:4001".parse().unwrap()));
+
+        // Junk never latches, whoever sends it.
+        assert_eq!(leg.on_rtp(t0, evil, &[0x80, 0]), RxVerdict::Malformed);
+        assert_eq!(leg.on_rtcp(t0, evil, &[0x80, 0xc9, 0, 9]), RxVerdict::Malformed);
+        assert_eq!(leg.rtp_source(), None);
+
+        // The first valid packet latches; we answer there (NAT traversal).
+        let audio = |seq: u16| {
+            let h = RtpHeader { payload_type: 0, seq, timestamp: u32::from(seq) * 160, ssrc: 9, marker: false };
+            let mut buf = [0u8; 200];
+            let n = packetize(&h, &[0xff; 160], &mut buf).unwrap();
+            buf[..n].to_vec()
+        };
+        assert_eq!(leg.on_rtp(t0, public, &audio(1)), RxVerdict::Latched(public));
+        assert_eq!(leg.on_rtp(t0, public, &audio(2)), RxVerdict::Accepted);
+        assert_eq!(leg.rtp_destination(), Some(public));
+        assert_eq!(leg.rtcp_destination(), Some(public_rtcp), "RTCP follows the latched RTP source (port + 1)");
+
+        // A third party's valid `#` (same payload type, plausible numbers) is
+        // dropped before the DTMF receiver: no digit, and it is counted.
+        let mut now = t0;
+        let evil_digit = digit_packets('#', 3, 9);
+        for p in &evil_digit {
+            assert_eq!(leg.on_rtp(now, evil, p), RxVerdict::Foreign);
+            now += Duration::from_millis(20);
+        }
+        assert!(run_ticks(&mut leg, &mut port, &mut now, 40).is_empty(), "an injected digit was detected");
+        assert_eq!(leg.dropped_foreign(), ForeignDrops { rtp: evil_digit.len() as u64, rtcp: 0 });
+        // Foreign RTP does not keep the leg alive either.
+        assert_eq!(leg.last_rtp(), Some(t0));
+
+        // The peer's own `#` gets through.
+        for p in &digit_packets('#', 20, 9) {
+            assert_eq!(leg.on_rtp(now, public, p), RxVerdict::Accepted);
+            now += Duration::from_millis(20);
+        }
+        assert_eq!(run_ticks(&mut leg, &mut port, &mut now, 40), vec!['#']);
+
+        // RTCP has a latch of its own.
+        let rr = [0x80, 0xc9, 0, 1, 0, 0, 0, 9];
+        assert_eq!(leg.on_rtcp(now, public_rtcp, &rr), RxVerdict::Latched(public_rtcp));
+        assert_eq!(leg.on_rtcp(now, evil, &rr), RxVerdict::Foreign);
+        assert_eq!(leg.on_rtcp(now, public_rtcp, &rr), RxVerdict::Accepted);
+        assert_eq!(leg.dropped_foreign().rtcp, 1);
+
+        // A re-INVITE with the same address keeps the latches...
+        assert!(!leg.set_remote(Some(sdp), None));
+        assert_eq!(leg.on_rtp(now, evil, &audio(50)), RxVerdict::Foreign);
+        // ...a new address resets them: the peer re-latches from where it now sends.
+        let moved: SocketAddr = "198.51.100.9:40000".parse().unwrap();
+        assert!(leg.set_remote(Some("10.0.0.6:4000".parse().unwrap()), None));
+        assert_eq!(leg.rtp_destination(), Some("10.0.0.6:4000".parse().unwrap()));
+        assert_eq!(leg.on_rtp(now, moved, &audio(51)), RxVerdict::Latched(moved));
+        assert_eq!(leg.on_rtp(now, public, &audio(52)), RxVerdict::Foreign, "the old source is foreign now");
+        assert_eq!(leg.rtp_destination(), Some(moved));
     }
 
     /// A port that only offers pre-encoded PCMU frames.

@@ -4,6 +4,10 @@
 //! the leg's two sockets and a 20 ms tick, attached to an application
 //! `MediaPort`. Must not touch SIP; the call layer hands in the negotiated
 //! codec and remote address and receives digits and a timeout.
+//!
+//! Source check: the driver only hands each datagram's source address to
+//! `LegMedia`, whose latches decide (symmetric RTP, see `leg`); it sends
+//! to the destinations `LegMedia` names and logs what was dropped.
 
 mod leg;
 
@@ -14,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-pub use leg::{LegConfig, LegError, LegMedia};
+pub use leg::{ForeignDrops, LegConfig, LegError, LegMedia, RxVerdict};
 
 use crate::media::dtmf::{Digit, DtmfEvent, MergedDigit};
 use crate::media::quality::LegQuality;
@@ -86,7 +90,7 @@ async fn run<P: MediaPort>(
     pair: PortPair,
     mut leg: LegMedia,
     mut port: P,
-    mut remote: Option<(SocketAddr, Option<SocketAddr>)>,
+    remote: Option<(SocketAddr, Option<SocketAddr>)>,
     inactivity: Duration,
     mut cmds: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<EndpointEvent>,
@@ -98,22 +102,28 @@ async fn run<P: MediaPort>(
     // peer expect one packet per 20 ms.
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let started = Instant::now();
-    let mut rtcp_source: Option<SocketAddr> = None;
+    let local = pair.rtp_addr();
+    leg.set_remote(remote.map(|r| r.0), remote.and_then(|r| r.1));
     loop {
         tokio::select! {
             r = pair.rtp.recv_from(&mut rtp_buf) => {
                 if let Ok((n, src)) = r {
-                    leg.on_rtp(Instant::now().into_std(), src, &rtp_buf[..n]);
+                    let v = leg.on_rtp(Instant::now().into_std(), src, &rtp_buf[..n]);
+                    on_verdict(v, &leg, local, "rtp", src);
                 }
             }
             r = pair.rtcp.recv_from(&mut rtcp_buf) => {
                 if let Ok((n, src)) = r {
-                    rtcp_source.get_or_insert(src);
-                    leg.on_rtcp(Instant::now().into_std(), &rtcp_buf[..n]);
+                    let v = leg.on_rtcp(Instant::now().into_std(), src, &rtcp_buf[..n]);
+                    on_verdict(v, &leg, local, "rtcp", src);
                 }
             }
             cmd = cmds.recv() => match cmd {
-                Some(Command::SetRemote(rtp, rtcp)) => remote = Some((rtp, rtcp)),
+                Some(Command::SetRemote(rtp, rtcp)) => {
+                    if leg.set_remote(Some(rtp), rtcp) {
+                        tracing::debug!(%local, %rtp, ?rtcp, "remote media address changed: latches reset");
+                    }
+                }
                 Some(Command::InfoDtmf(ev)) => leg.on_info_dtmf(Instant::now().into_std(), &ev),
                 Some(Command::SendDtmf(d)) => {
                     if !leg.send_dtmf(d) {
@@ -125,15 +135,13 @@ async fn run<P: MediaPort>(
             _ = tick.tick() => {
                 let now = Instant::now().into_std();
                 // Symmetric RTP: answer where the peer really sends from.
-                let dest = leg.rtp_source.or(remote.map(|r| r.0));
+                let dest = leg.rtp_destination();
                 if let Some(pkt) = leg.tick(now, &mut port) {
                     if let Some(d) = dest {
                         let _ = pair.rtp.try_send_to(pkt, d);
                     }
                 }
-                let rtcp_dest = rtcp_source
-                    .or(remote.and_then(|r| r.1))
-                    .or(dest.and_then(|d| d.port().checked_add(1).map(|p| SocketAddr::new(d.ip(), p))));
+                let rtcp_dest = leg.rtcp_destination();
                 if let Some(pkt) = leg.poll_rtcp(now) {
                     if let Some(d) = rtcp_dest {
                         let _ = pair.rtcp.try_send_to(pkt, d);
@@ -152,9 +160,28 @@ async fn run<P: MediaPort>(
     }
     leg.close();
     let now = Instant::now().into_std();
-    let dest = rtcp_source.or(remote.and_then(|r| r.1));
+    let dest = leg.rtcp_destination();
     if let (Some(pkt), Some(d)) = (leg.poll_rtcp(now), dest) {
         let _ = pair.rtcp.try_send_to(pkt, d);
     }
+    let dropped = leg.dropped_foreign();
+    if dropped.total() > 0 {
+        tracing::info!(%local, peer = ?leg.rtp_source(), dropped_foreign_rtp = dropped.rtp, dropped_foreign_rtcp = dropped.rtcp, "media from foreign sources dropped");
+    }
     leg.quality()
+}
+
+/// Logs latching, and the first datagram dropped as foreign (the count is
+/// logged when the leg ends). Nothing is formatted for the common verdicts.
+fn on_verdict(v: RxVerdict, leg: &LegMedia, local: SocketAddr, stream: &'static str, src: SocketAddr) {
+    match v {
+        RxVerdict::Accepted | RxVerdict::Malformed => {}
+        RxVerdict::Latched(addr) => tracing::debug!(%local, stream, %addr, "latched"),
+        RxVerdict::Foreign => {
+            if leg.dropped_foreign().total() == 1 {
+                let peer = if stream == "rtp" { leg.rtp_source() } else { leg.rtcp_source() };
+                tracing::warn!(%local, stream, %src, ?peer, "media from a foreign source dropped (after latching)");
+            }
+        }
+    }
 }
