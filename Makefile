@@ -74,15 +74,29 @@ clean:
 # Then the call setup rate (issue 9, benches/load/cps.py): SIPp through switchboard and, as the
 # baseline in the same run, through Kamailio as a stateful proxy, stepping the rate up to the first
 # failed call; table printed, JSON in target/bench/cps.json. CPS_RATES overrides the steps.
+# Then concurrent calls with media (benches/load/calls.rs, our own load tool): bridged G.711 beside
+# a recvmmsg/sendmmsg floor relay, IVR density and Opus<->PCMU transcoding, each stepped up through
+# its own counts to the first unclean step, calls held CALLS_HOLD seconds (JSON:
+# target/bench/calls-<mode>.json). Last, benches/load/report.py prints the one combined table
+# (target/bench/summary.json). About 35 minutes on 2 cores with the defaults.
 BENCH_DEBS   := libspandsp-dev sip-tester kamailio
 BENCH_ARGS   ?=
 CPS_RATES    ?= 50,100,200,400,800,1200,1600,2400,3200
+CALLS_HOLD   ?= 60
+BRIDGED_COUNTS   ?= 500,1000,2000,3000,4000
+IVR_COUNTS       ?= 100,250,500,1000,2000
+TRANSCODE_COUNTS ?= 25,50,100,200,400
+CALLS = $(CARGO) bench --locked --bench calls -- --hold $(CALLS_HOLD)
 .PHONY: bench
 bench: build
 	$(call apt_ensure,$(BENCH_DEBS))
 	$(CARGO) bench --locked --bench media -- $(BENCH_ARGS)
 	$(CARGO) bench --locked --bench dtmf_spandsp -- $(BENCH_ARGS)
 	python3 benches/load/cps.py --rates $(CPS_RATES)
+	$(CALLS) --modes bridged,floor --counts $(BRIDGED_COUNTS) --out target/bench/calls-bridged.json
+	$(CALLS) --modes ivr --counts $(IVR_COUNTS) --out target/bench/calls-ivr.json
+	$(CALLS) --modes transcode --counts $(TRANSCODE_COUNTS) --out target/bench/calls-transcode.json
+	python3 benches/load/report.py
 
 # The appliance disk image (issue 8; firmware-image/README.md). Needs root
 # (mmdebstrap --mode=root) and Debian's archive; no loop devices or mounts.
