@@ -56,11 +56,12 @@ test: test-deps
 FUZZ_SECONDS ?= 60
 fuzz-deps:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+# Every target runs even when one fails; the failed ones are listed at the end.
 fuzz: fuzz-deps
-	cd fuzz && for t in $$(cargo fuzz list); do \
+	cd fuzz && failed=""; for t in $$(cargo fuzz list); do \
 	  mkdir -p target/new-corpus/$$t && \
-	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t target/new-corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
-	done
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t target/new-corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || failed="$$failed $$t"; \
+	done; [ -z "$$failed" ] || { echo "fuzz targets that failed:$$failed (inputs in fuzz/artifacts/)"; exit 1; }
 
 clean:
 	$(CARGO) clean

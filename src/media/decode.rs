@@ -64,6 +64,10 @@ pub enum DecodeError {
     /// Decoded fine but produced no samples.
     #[error("{path}: no audio samples")]
     Empty { path: PathBuf },
+    /// The decoder library panicked on this file (a bug in it; the file is
+    /// refused, nothing else is affected).
+    #[error("{path}: the decoder failed on this file (malformed)")]
+    Panicked { path: PathBuf },
     /// Resampling to the target rate failed.
     #[error("{path}: resampling failed")]
     Resample { path: PathBuf, source: ResampleError },
@@ -111,7 +115,19 @@ fn decode_mono(path: &Path) -> Result<(Vec<f32>, u32), DecodeError> {
 }
 
 /// Probes and decodes any source; `path` only names it in errors and logs.
+///
+/// symphonia parses whatever the file's headers claim, and a bug there must
+/// cost one file, not the caller: its panics become [`DecodeError::Panicked`].
+/// (The `prompt_decode` fuzz target found one in symphonia-format-riff 0.6.1:
+/// `channels * bytes_per_sample` overflows a u16 for a WAV claiming ~49 000
+/// channels, a panic only where overflow checks are on; a release build
+/// wraps and refuses the file later.)
 fn decode_source(source: Box<dyn MediaSource>, ext: Option<&str>, path: &Path) -> Result<(Vec<f32>, u32), DecodeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_source_inner(source, ext, path)))
+        .unwrap_or_else(|_| Err(DecodeError::Panicked { path: path.to_path_buf() }))
+}
+
+fn decode_source_inner(source: Box<dyn MediaSource>, ext: Option<&str>, path: &Path) -> Result<(Vec<f32>, u32), DecodeError> {
     let p = || path.to_path_buf();
     let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();

@@ -110,3 +110,20 @@ fn implausible_header_rate_is_refused_before_resampling() {
     assert!(matches!(err, DecodeError::BadRate { rate: 1_073_749_832, .. }), "{err}");
     assert!(err.to_string().contains("implausible sample rate"), "{err}");
 }
+
+/// Regression (fuzz target `prompt_decode`): a WAV claiming about 49 000
+/// channels overflows inside symphonia-format-riff where overflow checks are
+/// on (this test build). The file is refused; the caller carries on.
+#[test]
+fn a_decoder_panic_refuses_the_file_and_nothing_else() {
+    let input = include_bytes!("wav-channels-overflow.bin");
+    // The fuzz input's first byte picks the name hint (1: wav).
+    let err = decode_bytes(input[1..].to_vec(), Some("wav"), Path::new("odd.wav"), 8000).unwrap_err();
+    if cfg!(debug_assertions) {
+        assert!(matches!(err, DecodeError::Panicked { .. }), "{err}");
+    }
+    // The next file decodes normally.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = sox_tone(dir.path(), "ok.wav", 8000, 1, 0.2);
+    assert_eq!(decode_file(&f, 8000).expect("decode").len(), 1600);
+}
