@@ -29,6 +29,7 @@ use std::collections::HashSet;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use common::mutation::{Rng, IVR_DID, IVR_PLAN};
 use common::faxpeer::{make_document, FaxPeer};
 use common::relayed::{count_stream, relayed_call_on, send_stream};
 use common::sip_ua::{audio_sdp, media_port, t38_sdp, Msg, Ua};
@@ -37,26 +38,6 @@ use switchboard::fax::udptl::{self, Entries, ErrorRecovery, UdptlPacket};
 use switchboard::media::rtp::depacketize;
 use switchboard::media::{is_valid_rtcp, is_valid_rtp};
 
-/// xorshift64* (as in wire_mutation.rs): small, seeded, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.byte()).collect()
-    }
-}
 
 fn seed() -> u64 {
     let seed = std::env::var("MUTATION_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_cafe_u64);
@@ -580,25 +561,6 @@ fn mutated_rtp_and_rtcp_into_a_relayed_call() {
 
 // ------------------------------------------------------------- IVR call
 
-const IVR_DID: &str = "5554100";
-/// A menu that every key but `#` (and every timeout) sends back to itself:
-/// whatever digits the storm produces, only a real `#` leaves it, and
-/// leaving it hangs up. Invalid keys (A-D) play nothing, so that typed-ahead
-/// storm digits do not queue up prompts ahead of the test's `#`.
-const IVR_PLAN: &str = r##"
-[[entry]]
-match = { did = "5554100" }
-context = "main"
-
-[context.main]
-steps = [{ app = "answer" }, { app = "goto", context = "menu" }]
-
-[context.menu]
-steps = [{ app = "menu", prompt = ["main-menu"], timeout_ms = 60000, retries = 20, fallback = "menu", choices = { "0" = "menu", "1" = "menu", "2" = "menu", "3" = "menu", "4" = "menu", "5" = "menu", "6" = "menu", "7" = "menu", "8" = "menu", "9" = "menu", "*" = "menu", "#" = "done" } }]
-
-[context.done]
-steps = [{ app = "hangup", cause = 16 }]
-"##;
 const IVR_STORM: usize = 2500;
 
 /// Whether `p` reads as a telephone-event for the `#` key.

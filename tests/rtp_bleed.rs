@@ -19,6 +19,7 @@ mod common;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use common::mutation::{IVR_DID, IVR_PLAN};
 use common::ports;
 use common::relayed::{relayed_call, rtp_packet, send_stream};
 use common::sip_ua::{audio_sdp, media_port, t38_sdp, Msg, Ua};
@@ -104,23 +105,6 @@ const PT_PCMU: u8 = 0;
 const PT_TE: u8 = 101;
 /// The `#` key's RFC 4733 event code.
 const EVENT_HASH: u8 = 11;
-const IVR_DID: &str = "5554100";
-/// A menu that every key but `#` (and every timeout) sends back to itself;
-/// `#` leaves it, and leaving it hangs up (as in media_mutation.rs).
-const IVR_PLAN: &str = r##"
-[[entry]]
-match = { did = "5554100" }
-context = "main"
-
-[context.main]
-steps = [{ app = "answer" }, { app = "goto", context = "menu" }]
-
-[context.menu]
-steps = [{ app = "menu", prompt = ["main-menu"], timeout_ms = 60000, retries = 20, fallback = "menu", choices = { "0" = "menu", "1" = "menu", "2" = "menu", "3" = "menu", "4" = "menu", "5" = "menu", "6" = "menu", "7" = "menu", "8" = "menu", "9" = "menu", "*" = "menu", "#" = "done" } }]
-
-[context.done]
-steps = [{ app = "hangup", cause = 16 }]
-"##;
 
 fn free_udp() -> u16 {
     UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

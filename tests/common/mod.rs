@@ -103,6 +103,7 @@ pub mod baresip;
 pub mod browser;
 pub mod faxpeer;
 pub mod http;
+pub mod mutation;
 pub mod ports;
 pub mod proc;
 pub mod relayed;
