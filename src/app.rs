@@ -86,6 +86,11 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
     };
     let guard = crate::sip::guard::SharedGuard::new(&config.sip.guard_config());
     let endpoint = Endpoint::start_with_tls(config.sip.listen, sip_tls, TimerConfig::default(), core_tx, Some(guard.clone())).await?;
+    // No default password: while no admin exists, a fresh one-time link (the
+    // previous one stops working) is the only way in. Made before the console
+    // port opens, so a `setup-link` run as soon as the port answers is not
+    // replaced by this one.
+    let setup_token = store.create_setup_token(crate::store::SETUP_LINK_SECS).await?;
     let http = crate::web::bind(config.http.listen)
         .await
         .with_context(|| format!("cannot listen on {} for the web console", config.http.listen))?;
@@ -163,9 +168,7 @@ pub async fn run(config: Config, data: &Path, source: ConfigSource, restored: Op
     println!("  RTP      {}-{} on {}", config.rtp.port_min, config.rtp.port_max, config.rtp.bind);
     println!("  data     {}", data.display());
     println!("  config   {}", source.label());
-    // No default password: while no admin exists, a fresh one-time link (the
-    // previous one stops working) is the only way in.
-    if let Some(token) = store.create_setup_token(crate::store::SETUP_LINK_SECS).await? {
+    if let Some(token) = setup_token {
         println!("No console administrator yet. Create one with this one-time link (valid 24 hours):");
         println!("  {}/setup/{token}", config.http.console_base());
         if config.http.listen.ip().is_unspecified() {

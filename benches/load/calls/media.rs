@@ -476,11 +476,12 @@ pub fn payloads() -> Payloads {
     let mut opus = Vec::new();
     let mut enc = CodecKind::Opus.new_encoder().expect("opus encoder");
     let mut phase = 0.0f64;
+    let rate = CodecKind::Opus.sample_rate();
     for _ in 0..5 {
-        let mut f = AudioFrame::silence(48_000);
+        let mut f = AudioFrame::silence(rate);
         for s in f.pcm_mut() {
             *s = (6000.0 * phase.sin()) as i16;
-            phase += std::f64::consts::TAU * 440.0 / 48_000.0;
+            phase += std::f64::consts::TAU * 440.0 / f64::from(rate);
         }
         let n = enc.encode(&f, &mut out).expect("opus encode");
         opus = out[..n].to_vec();

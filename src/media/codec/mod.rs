@@ -148,7 +148,7 @@ impl CodecKind {
         match self {
             CodecKind::Pcmu | CodecKind::Pcma => 8000,
             CodecKind::G722 => 16_000,
-            CodecKind::Opus => 48_000,
+            CodecKind::Opus => opus::OPUS_PCM_RATE,
         }
     }
 

@@ -6,17 +6,24 @@
 //! Must not touch: SDP negotiation of fmtp (the call layer turns the remote
 //! `maxaveragebitrate`/`useinbandfec` into `OpusSettings`), RTP framing.
 //!
-//! We always run at 48 kHz mono: the appliance's frames carry one channel
-//! and 48 kHz is what RFC 7587 §4.1 fixes for the RTP clock anyway; a peer
-//! sending stereo is downmixed by libopus (the decoder is opened mono).
+//! We run libopus at 16 kHz mono. The RTP clock stays 48 kHz whatever the
+//! audio bandwidth (RFC 7587 §4.1), and libopus decodes any Opus stream at
+//! 16 kHz, so nothing on the wire changes. 16 kHz is the bridge's rate and
+//! what we tell peers we play (`maxplaybackrate=16000` in our fmtp): audio
+//! above 8 kHz would be dropped at the bridge anyway, so encoding and
+//! decoding at 48 kHz only cost two resamplers per leg and a slower
+//! encoder. A peer sending stereo is downmixed by libopus (the decoder is
+//! opened mono).
 
 use super::{CodecError, Decoder, Encoder};
 use crate::media::{samples_per_frame, AudioFrame};
 use audiopus::coder::{Decoder as LibDecoder, Encoder as LibEncoder};
 use audiopus::{Application, Bitrate, Channels, SampleRate};
 
-const RATE: u32 = 48_000;
-/// Samples in 20 ms at 48 kHz: the longest packet one `AudioFrame` holds.
+/// Rate of the PCM we hand libopus and get back (`AudioFrame::rate`).
+pub const OPUS_PCM_RATE: u32 = 16_000;
+const RATE: u32 = OPUS_PCM_RATE;
+/// Samples in 20 ms at `RATE`: the longest packet we decode.
 const FRAME_SAMPLES: usize = samples_per_frame(RATE);
 /// Largest Opus packet for one 20 ms frame (RFC 6716 §3.2.1: a frame is at
 /// most 1275 octets; one frame plus the TOC octet for code 0).
@@ -61,7 +68,7 @@ impl Default for OpusSettings {
     }
 }
 
-/// Opus encoder, 48 kHz mono, `OPUS_APPLICATION_VOIP`, DTX off (we always
+/// Opus encoder, 16 kHz mono, `OPUS_APPLICATION_VOIP`, DTX off (we always
 /// send a packet every 20 ms; comfort noise is not negotiated).
 pub struct OpusEncoder {
     inner: LibEncoder,
@@ -69,7 +76,7 @@ pub struct OpusEncoder {
 
 impl OpusEncoder {
     pub fn new(settings: OpusSettings) -> Result<OpusEncoder, CodecError> {
-        let mut inner = LibEncoder::new(SampleRate::Hz48000, Channels::Mono, Application::Voip)?;
+        let mut inner = LibEncoder::new(SampleRate::Hz16000, Channels::Mono, Application::Voip)?;
         inner.set_encoder_ctl_request(OPUS_SET_DTX_REQUEST, 0)?;
         let mut enc = OpusEncoder { inner };
         enc.apply(settings)?;
@@ -118,14 +125,14 @@ impl Encoder for OpusEncoder {
         CodecError::check_rate(frame, RATE)?;
         let pcm = frame.pcm();
         // libopus encodes 2.5, 5, 10 or 20 ms (60 ms too, beyond our frame).
-        if ![120, 240, 480, 960].contains(&pcm.len()) {
+        if ![FRAME_SAMPLES / 8, FRAME_SAMPLES / 4, FRAME_SAMPLES / 2, FRAME_SAMPLES].contains(&pcm.len()) {
             return Err(CodecError::BadFrameLength { len: pcm.len() });
         }
         Ok(self.inner.encode(pcm, out)?)
     }
 }
 
-/// Opus decoder, 48 kHz mono.
+/// Opus decoder, 16 kHz mono.
 pub struct OpusDecoder {
     inner: LibDecoder,
     /// Duration of the last decoded packet in samples: what a concealed or
@@ -136,7 +143,7 @@ pub struct OpusDecoder {
 
 impl OpusDecoder {
     pub fn new() -> Result<OpusDecoder, CodecError> {
-        let inner = LibDecoder::new(SampleRate::Hz48000, Channels::Mono)?;
+        let inner = LibDecoder::new(SampleRate::Hz16000, Channels::Mono)?;
         Ok(OpusDecoder {
             inner,
             last_samples: FRAME_SAMPLES,

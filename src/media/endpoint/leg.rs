@@ -161,7 +161,14 @@ impl LegMedia {
         Ok(LegMedia {
             decoder: cfg.codec.new_decoder()?,
             encoder: cfg.codec.new_encoder()?,
-            jitter: JitterBuffer::new(JitterConfig { clock_rate: cfg.codec.clock_rate(), ..JitterConfig::default() }),
+            // Slots as large as the codec's largest 20 ms payload, which is all
+            // its decoder accepts: 160 bytes for G.711 and G.722 (10 KB a leg)
+            // instead of the Opus-sized default (82 KB).
+            jitter: JitterBuffer::new(JitterConfig {
+                clock_rate: cfg.codec.clock_rate(),
+                max_payload: cfg.codec.max_payload_len(),
+                ..JitterConfig::default()
+            }),
             rtcp,
             packetizer,
             te_rx: TelephoneEventReceiver::new(cfg.dtmf_clock),

@@ -6,12 +6,17 @@ use super::super::{
 use super::{goertzel, rms, sine_frame, snr_db};
 use crate::media::AudioFrame;
 
+/// The rate libopus runs at (the RTP clock stays 48 kHz).
+const RATE: u32 = CodecKind::Opus.sample_rate();
+/// Samples in one 20 ms frame at `RATE`.
+const FRAME: usize = (RATE / 50) as usize;
+
 fn encode_tone(enc: &mut impl Encoder, frames: usize, freq: f64) -> Vec<Vec<u8>> {
     let mut buf = [0u8; OPUS_MAX_PACKET];
     (0..frames)
         .map(|i| {
             let n = enc
-                .encode(&sine_frame(48_000, freq, 8000.0, i), &mut buf)
+                .encode(&sine_frame(RATE, freq, 8000.0, i), &mut buf)
                 .expect("encode");
             buf[..n].to_vec()
         })
@@ -24,24 +29,24 @@ fn tone_round_trip() {
     let mut dec = CodecKind::Opus.new_decoder().expect("decoder");
     let packets = encode_tone(&mut enc, 50, 1000.0);
     let (mut x, mut y) = (Vec::new(), Vec::new());
-    let mut out = AudioFrame::silence(48_000);
+    let mut out = AudioFrame::silence(RATE);
     for (i, p) in packets.iter().enumerate() {
         assert!(!p.is_empty() && p.len() <= OPUS_MAX_PACKET);
         dec.decode(p, &mut out).expect("decode");
-        assert_eq!((out.rate, out.len), (48_000, 960));
-        x.extend_from_slice(sine_frame(48_000, 1000.0, 8000.0, i).pcm());
+        assert_eq!((out.rate, out.len), (RATE, FRAME));
+        x.extend_from_slice(sine_frame(RATE, 1000.0, 8000.0, i).pcm());
         y.extend_from_slice(out.pcm());
     }
     // Skip the first 200 ms while the encoder settles; Opus is not a
     // waveform codec, so judge by spectrum and a loose aligned SNR.
-    let (x, y) = (&x[9600..], &y[9600..]);
-    let tone = goertzel(y, 48_000, 1000.0);
-    let off = goertzel(y, 48_000, 3000.0);
+    let (x, y) = (&x[10 * FRAME..], &y[10 * FRAME..]);
+    let tone = goertzel(y, RATE, 1000.0);
+    let off = goertzel(y, RATE, 3000.0);
     assert!(
         tone > 1000.0 * off,
         "1 kHz dominates: {tone:.0} vs {off:.0}"
     );
-    let (snr, lag) = snr_db(x, y, 960);
+    let (snr, lag) = snr_db(x, y, FRAME);
     assert!(snr > 10.0, "aligned SNR {snr:.1} dB at lag {lag}");
 }
 
@@ -72,20 +77,20 @@ fn rejects_wrong_rate_and_length() {
     let mut enc = CodecKind::Opus.new_encoder().expect("encoder");
     let mut buf = [0u8; OPUS_MAX_PACKET];
     assert_eq!(
-        enc.encode(&AudioFrame::silence(16_000), &mut buf),
+        enc.encode(&AudioFrame::silence(48_000), &mut buf),
         Err(CodecError::RateMismatch {
-            expected: 48_000,
-            got: 16_000
+            expected: RATE,
+            got: 48_000
         })
     );
-    let mut f = AudioFrame::silence(48_000);
+    let mut f = AudioFrame::silence(RATE);
     f.len = 500;
     assert_eq!(
         enc.encode(&f, &mut buf),
         Err(CodecError::BadFrameLength { len: 500 })
     );
     let mut dec = CodecKind::Opus.new_decoder().expect("decoder");
-    let mut out = AudioFrame::silence(48_000);
+    let mut out = AudioFrame::silence(RATE);
     assert_eq!(dec.decode(&[], &mut out), Err(CodecError::EmptyPayload));
 }
 
@@ -96,11 +101,11 @@ fn fec_and_plc() {
     let mut enc = CodecKind::Opus.new_encoder().expect("encoder");
     let packets = encode_tone(&mut enc, 40, 600.0);
     let lost = 30;
-    let truth: Vec<i16> = sine_frame(48_000, 600.0, 8000.0, lost).pcm().to_vec();
+    let truth: Vec<i16> = sine_frame(RATE, 600.0, 8000.0, lost).pcm().to_vec();
 
     let recover = |use_fec: bool| -> Vec<i16> {
         let mut dec = CodecKind::Opus.new_decoder().expect("decoder");
-        let mut out = AudioFrame::silence(48_000);
+        let mut out = AudioFrame::silence(RATE);
         for p in &packets[..lost] {
             dec.decode(p, &mut out).expect("decode");
         }
@@ -109,7 +114,7 @@ fn fec_and_plc() {
         } else {
             dec.conceal(&mut out);
         }
-        assert_eq!((out.rate, out.len), (48_000, 960));
+        assert_eq!((out.rate, out.len), (RATE, FRAME));
         out.pcm().to_vec()
     };
     let fec = recover(true);
@@ -117,12 +122,12 @@ fn fec_and_plc() {
     assert!(rms(&fec) > 0.3 * rms(&truth), "FEC frame carries the tone");
     assert!(rms(&plc) > 0.1 * rms(&truth), "PLC frame is not silence");
     assert!(
-        goertzel(&fec, 48_000, 600.0) > 100.0 * goertzel(&fec, 48_000, 2500.0),
+        goertzel(&fec, RATE, 600.0) > 100.0 * goertzel(&fec, RATE, 2500.0),
         "FEC frame is the tone"
     );
     // The decoder delays by a fixed amount; compare spectra rather than waveforms.
-    let fec_tone = goertzel(&fec, 48_000, 600.0);
-    let truth_tone = goertzel(&truth, 48_000, 600.0);
+    let fec_tone = goertzel(&fec, RATE, 600.0);
+    let truth_tone = goertzel(&truth, RATE, 600.0);
     assert!(
         fec_tone > 0.2 * truth_tone,
         "FEC energy at 600 Hz: {fec_tone:.0} vs {truth_tone:.0}"

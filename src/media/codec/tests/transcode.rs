@@ -73,7 +73,7 @@ fn different_rates_need_a_resampler() {
     assert!(matches!(
         r,
         Err(CodecError::ResamplerMissing {
-            from: 48_000,
+            from: 16_000,
             to: 8000
         })
     ));
@@ -90,7 +90,7 @@ fn codec_catalogue() {
             Opus,
             "opus",
             48_000,
-            48_000,
+            16_000,
             None,
             Some("minptime=10;useinbandfec=1"),
         ),
