@@ -143,7 +143,7 @@ moh_dir = "{os.path.join(REPO, 'prompts', 'moh')}"
         self.admin(["extension", "add", "1001", "--secret", SECRET])
         self.admin(["trunk", "add", "carrier", "--host", f"127.0.0.1:{carrier_port}"])
         self.log = open(os.path.join(workdir, "switchboard.log"), "w")
-        env = dict(os.environ, RUST_LOG="warn")
+        env = dict(os.environ, SWITCHBOARD_LOG=os.environ.get("SB_LOG", "info,sqlx=warn"))
         self.proc = subprocess.Popen(self.base + ["run"], stdout=self.log, stderr=subprocess.STDOUT,
                                      cwd=REPO, env=env, start_new_session=True)
         if not wait_udp_answer(self.port):

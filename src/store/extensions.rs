@@ -16,6 +16,8 @@ pub struct Extension {
     pub dial_class: String,
 }
 
+pub(super) const EXTENSION_COLS: &str = "number, name, realm, ha1_md5, ha1_sha256, codecs, dial_class";
+
 /// Extension numbers: 1 to 20 digits (what a desk phone can dial).
 pub fn check_extension_number(number: &str) -> Result<(), StoreError> {
     if number.is_empty() || number.len() > 20 || !number.bytes().all(|b| b.is_ascii_digit()) {
@@ -74,6 +76,7 @@ impl Store {
             check_codec_list(c)?;
         }
         let done = sqlx::query("UPDATE extensions SET name = ?, codecs = ? WHERE number = ?").bind(name.trim()).bind(codecs).bind(number).execute(&self.pool).await?;
+        self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("extension {number}")));
         }
@@ -83,6 +86,7 @@ impl Store {
     /// Sets the outbound class of service.
     pub async fn set_extension_dial_class(&self, number: &str, class: crate::config::DialClass) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE extensions SET dial_class = ? WHERE number = ?").bind(class.as_str()).bind(number).execute(&self.pool).await?;
+        self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("extension {number}")));
         }
@@ -99,6 +103,7 @@ impl Store {
             .bind(number)
             .execute(&self.pool)
             .await?;
+        self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("extension {number}")));
         }
@@ -120,22 +125,17 @@ impl Store {
         .execute(&self.pool)
         .await
         .map_err(|e| map_unique(e, &format!("extension {}", ext.number)))?;
+        self.directory.changed();
         Ok(())
     }
 
+    /// From the in-memory directory: this runs several times per call.
     pub async fn extension(&self, number: &str) -> Result<Option<Extension>, StoreError> {
-        Ok(sqlx::query_as("SELECT number, name, realm, ha1_md5, ha1_sha256, codecs, dial_class FROM extensions WHERE number = ?")
-            .bind(number)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(self.directory.get(&self.pool).await?.extension(number).cloned())
     }
 
     pub async fn list_extensions(&self) -> Result<Vec<Extension>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT number, name, realm, ha1_md5, ha1_sha256, codecs, dial_class FROM extensions ORDER BY length(number), number",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_as(&format!("SELECT {EXTENSION_COLS} FROM extensions ORDER BY length(number), number")).fetch_all(&self.pool).await?)
     }
 
     /// Removes the extension and its registrations.
@@ -147,6 +147,7 @@ impl Store {
         }
         sqlx::query("DELETE FROM registrations WHERE aor = ?").bind(number).execute(&mut *tx).await?;
         tx.commit().await?;
+        self.directory.changed();
         Ok(())
     }
 }

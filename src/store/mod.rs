@@ -8,6 +8,7 @@ mod api_keys;
 mod calls;
 mod chats;
 mod customers;
+mod directory;
 mod extensions;
 mod faxes;
 mod recordings;
@@ -98,6 +99,8 @@ impl From<InvalidField> for StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// Extensions, trunks and DIDs for the call path (see `directory`).
+    directory: std::sync::Arc<directory::DirectoryCache>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -119,7 +122,7 @@ impl Store {
             .busy_timeout(std::time::Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.map_err(open_err)?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store { pool, directory: std::sync::Arc::new(directory::DirectoryCache::new(dir)) })
     }
 
     pub fn pool(&self) -> &SqlitePool {

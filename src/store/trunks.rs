@@ -45,7 +45,7 @@ impl Trunk {
     }
 }
 
-const TRUNK_COLS: &str = "name, host, transport, register, username, secret, is_default, codecs";
+pub(super) const TRUNK_COLS: &str = "name, host, transport, register, username, secret, is_default, codecs";
 
 impl Store {
     /// Adds a trunk with its DIDs. The first trunk becomes the default one for
@@ -83,6 +83,7 @@ impl Store {
                 .map_err(|e| map_unique(e, &format!("DID {did}")))?;
         }
         tx.commit().await?;
+        self.directory.changed();
         Ok(())
     }
 
@@ -119,28 +120,27 @@ impl Store {
             sqlx::query("DELETE FROM trunk_status WHERE trunk = ?").bind(&t.name).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.directory.changed();
         Ok(())
     }
 
+    // The next three and `did` read the in-memory directory: the call path
+    // runs them for every INVITE.
     pub async fn list_trunks(&self) -> Result<Vec<Trunk>, StoreError> {
-        Ok(sqlx::query_as(&format!("SELECT {TRUNK_COLS} FROM trunks ORDER BY name")).fetch_all(&self.pool).await?)
+        Ok(self.directory.get(&self.pool).await?.trunks().to_vec())
     }
 
     pub async fn trunk(&self, name: &str) -> Result<Option<Trunk>, StoreError> {
-        Ok(sqlx::query_as(&format!("SELECT {TRUNK_COLS} FROM trunks WHERE name = ?"))
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(self.directory.get(&self.pool).await?.trunk(name).cloned())
     }
 
     pub async fn default_trunk(&self) -> Result<Option<Trunk>, StoreError> {
-        Ok(sqlx::query_as(&format!("SELECT {TRUNK_COLS} FROM trunks ORDER BY is_default DESC, created_at LIMIT 1"))
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(self.directory.get(&self.pool).await?.default_trunk().cloned())
     }
 
     pub async fn remove_trunk(&self, name: &str) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM trunks WHERE name = ?").bind(name).execute(&self.pool).await?;
+        self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("trunk {name}")));
         }
@@ -155,10 +155,7 @@ impl Store {
     }
 
     pub async fn did(&self, did: &str) -> Result<Option<Did>, StoreError> {
-        Ok(sqlx::query_as("SELECT did, trunk, extension FROM trunk_dids WHERE did = ?")
-            .bind(did)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(self.directory.get(&self.pool).await?.did(did).cloned())
     }
 
     pub async fn set_trunk_status(&self, s: &TrunkStatus) -> Result<(), StoreError> {
