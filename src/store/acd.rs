@@ -709,7 +709,7 @@ impl Store {
     /// another agent (the ACD must know whose phone is ringing).
     pub async fn add_agent(&self, agent: &Agent) -> Result<(), StoreError> {
         validate_agent(agent)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if let Some(owner) = extension_owner(&mut tx, &agent.extensions, &agent.id).await? {
             return Err(owner_err(owner));
         }
@@ -736,7 +736,7 @@ impl Store {
     /// (see [`Store::set_agent_state`]).
     pub async fn update_agent(&self, agent: &Agent) -> Result<(), StoreError> {
         validate_agent(agent)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if let Some(owner) = extension_owner(&mut tx, &agent.extensions, &agent.id).await? {
             return Err(owner_err(owner));
         }
@@ -763,7 +763,7 @@ impl Store {
             .bind(reason)
             .bind(since_ms)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("agent {id}")));
@@ -795,7 +795,7 @@ impl Store {
     /// Removes the agent with its skills and queue memberships (log and
     /// callback rows naming it stay as history).
     pub async fn remove_agent(&self, id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM agents WHERE id = ?").bind(id).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM agents WHERE id = ?").bind(id).execute(&self.writer).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("agent {id}")));
         }
@@ -815,7 +815,7 @@ impl Store {
         .bind(agent)
         .bind(skill)
         .bind(proficiency)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound(format!("agent {agent}")),
@@ -826,7 +826,7 @@ impl Store {
 
     pub async fn remove_skill(&self, agent: &str, skill: &str) -> Result<(), StoreError> {
         let done =
-            sqlx::query("DELETE FROM agent_skills WHERE agent = ? AND skill = ?").bind(agent).bind(skill).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM agent_skills WHERE agent = ? AND skill = ?").bind(agent).bind(skill).execute(&self.writer).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("skill {skill} of agent {agent}")));
         }
@@ -863,7 +863,7 @@ impl Store {
             "UPDATE queues SET {} WHERE name = ?",
             QUEUE_SETTERS.iter().map(|c| format!("{c} = ?")).collect::<Vec<_>>().join(", ")
         );
-        let done = bind_queue(sqlx::query(&sql), queue).bind(&queue.name).execute(&self.pool).await?;
+        let done = bind_queue(sqlx::query(&sql), queue).bind(&queue.name).execute(&self.writer).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("queue {}", queue.name)));
         }
@@ -885,7 +885,7 @@ impl Store {
             vec!["?"; QUEUE_SETTERS.len()].join(", ")
         );
         let q = bind_queue(sqlx::query(&sql).bind(&queue.name), queue).bind(unix_now());
-        q.execute(&self.pool).await?;
+        q.execute(&self.writer).await?;
         Ok(())
     }
 
@@ -907,7 +907,7 @@ impl Store {
     /// Removes the queue and its memberships, and fails its pending
     /// callbacks (nobody would call them back); the log stays.
     pub async fn remove_queue(&self, name: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM queues WHERE name = ?").bind(name).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("queue {name}")));
@@ -926,7 +926,7 @@ impl Store {
     /// Adds `agent` to `queue`, or changes its penalty (0 to 1000).
     pub async fn set_member(&self, queue: &str, agent: &str, penalty: i64) -> Result<(), StoreError> {
         check_range("penalty", penalty, 0, 1000)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         // Checked one by one so the error names what is missing (a foreign
         // key violation does not say which key).
         let q: Option<(String,)> = sqlx::query_as("SELECT name FROM queues WHERE name = ?").bind(queue).fetch_optional(&mut *tx).await?;
@@ -952,7 +952,7 @@ impl Store {
 
     pub async fn remove_member(&self, queue: &str, agent: &str) -> Result<(), StoreError> {
         let done =
-            sqlx::query("DELETE FROM queue_members WHERE queue = ? AND agent = ?").bind(queue).bind(agent).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM queue_members WHERE queue = ? AND agent = ?").bind(queue).bind(agent).execute(&self.writer).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("agent {agent} in queue {queue}")));
         }
@@ -992,7 +992,7 @@ impl Store {
             .bind(&entry.agent)
             .bind(&entry.event)
             .bind(&entry.data)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.last_insert_rowid())
     }
@@ -1017,7 +1017,7 @@ impl Store {
     pub async fn insert_callback(&self, cb: &Callback) -> Result<i64, StoreError> {
         let number = super::normalize_phone(&cb.number)
             .ok_or_else(|| StoreError::Invalid(format!("callback number '{}' has no digits (or over 20)", cb.number)))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let q: Option<(String,)> =
             sqlx::query_as("SELECT name FROM queues WHERE name = ?").bind(&cb.queue).fetch_optional(&mut *tx).await?;
         if q.is_none() {
@@ -1128,7 +1128,7 @@ impl Store {
         .bind(at_ms)
         .bind(agent)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("callback {id}")));

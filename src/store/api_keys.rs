@@ -98,7 +98,7 @@ impl Store {
             .bind(&key[..SHOWN_PREFIX_LEN])
             .bind(clean.join(","))
             .bind(unix_now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| map_unique(e, &format!("API key {name}")))?;
         Ok(key)
@@ -133,7 +133,7 @@ impl Store {
             return Ok(None);
         };
         let now = unix_now();
-        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").bind(now).bind(id).execute(&self.writer).await?;
         key.last_used_at = Some(now);
         Ok(Some(key))
     }
@@ -147,7 +147,7 @@ impl Store {
     }
 
     pub async fn remove_api_key(&self, name: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM api_keys WHERE name = ?").bind(name).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM api_keys WHERE name = ?").bind(name).execute(&self.writer).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("API key {name}")));
         }

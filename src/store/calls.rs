@@ -158,7 +158,7 @@ impl Store {
         .bind(callee)
         .bind(trunk)
         .bind(unix_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.last_insert_rowid())
     }
@@ -170,7 +170,7 @@ impl Store {
             .bind(code)
             .bind(notes)
             .bind(call_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("call {call_id}")));
@@ -180,12 +180,12 @@ impl Store {
 
     /// Saves the dialplan path the call took.
     pub async fn set_call_path(&self, id: i64, path: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE call_records SET ivr_path = ? WHERE id = ?").bind(path).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE call_records SET ivr_path = ? WHERE id = ?").bind(path).bind(id).execute(&self.writer).await?;
         Ok(())
     }
 
     pub async fn answer_call_record(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE call_records SET answered_at = ? WHERE id = ?").bind(unix_ms()).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE call_records SET answered_at = ? WHERE id = ?").bind(unix_ms()).bind(id).execute(&self.writer).await?;
         Ok(())
     }
 
@@ -219,7 +219,7 @@ impl Store {
         .bind(b.rtt_ms)
         .bind(b.mos)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -234,7 +234,7 @@ impl Store {
             "UPDATE call_records SET ended_at = COALESCE(answered_at, started_at), hangup_by = 'restart', \
              status = COALESCE(status, CASE WHEN answered_at IS NOT NULL THEN 200 END) WHERE ended_at IS NULL",
         )
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(r.rows_affected())
     }

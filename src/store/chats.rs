@@ -65,7 +65,7 @@ impl Store {
         .bind(c.customer_id)
         .bind(&c.ip)
         .bind(c.started_at_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| super::map_unique(e, &format!("chat {}", c.id)))?;
         Ok(())
@@ -79,13 +79,13 @@ impl Store {
             .bind(sender)
             .bind(agent)
             .bind(body)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.last_insert_rowid())
     }
 
     pub async fn chat_answered(&self, chat: &str, agent: &str, at_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE chats SET agent = ?, answered_at_ms = ? WHERE id = ?").bind(agent).bind(at_ms).bind(chat).execute(&self.pool).await?;
+        sqlx::query("UPDATE chats SET agent = ?, answered_at_ms = ? WHERE id = ?").bind(agent).bind(at_ms).bind(chat).execute(&self.writer).await?;
         Ok(())
     }
 
@@ -95,14 +95,14 @@ impl Store {
             .bind(at_ms)
             .bind(ended_by)
             .bind(chat)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
 
     /// Chats a previous run left open (the process stopped): closed as `shutdown`.
     pub async fn close_open_chats(&self, at_ms: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE chats SET ended_at_ms = ?, ended_by = 'shutdown' WHERE ended_at_ms IS NULL").bind(at_ms).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE chats SET ended_at_ms = ?, ended_by = 'shutdown' WHERE ended_at_ms IS NULL").bind(at_ms).execute(&self.writer).await?;
         Ok(done.rows_affected())
     }
 
@@ -120,7 +120,7 @@ impl Store {
 
     /// The agent's disposition and notes for a chat they took.
     pub async fn set_chat_disposition(&self, id: &str, code: &str, notes: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE chats SET disposition = ?, notes = ? WHERE id = ?").bind(code).bind(notes).bind(id).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE chats SET disposition = ?, notes = ? WHERE id = ?").bind(code).bind(notes).bind(id).execute(&self.writer).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("chat {id}")));
         }

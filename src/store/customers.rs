@@ -170,7 +170,7 @@ impl Store {
     /// Adds a customer; returns its id. `Exists` if the account is taken.
     pub async fn add_customer(&self, c: &NewCustomer) -> Result<i64, StoreError> {
         let (phones, data) = check(c)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("INSERT INTO customers (name, account, tags, notes, data, created_at) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(c.name.trim())
             .bind(&c.account)
@@ -190,7 +190,7 @@ impl Store {
     /// Replaces every field and the phone list of customer `id`.
     pub async fn update_customer(&self, id: i64, c: &NewCustomer) -> Result<(), StoreError> {
         let (phones, data) = check(c)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("UPDATE customers SET name = ?, account = ?, tags = ?, notes = ?, data = ? WHERE id = ?")
             .bind(c.name.trim())
             .bind(&c.account)
@@ -212,7 +212,7 @@ impl Store {
 
     /// Deletes the customer and its phone numbers.
     pub async fn delete_customer(&self, id: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         // Explicit, not only ON DELETE CASCADE: correct even on a connection
         // opened without foreign_keys.
         sqlx::query("DELETE FROM customer_phones WHERE customer_id = ?").bind(id).execute(&mut *tx).await?;

@@ -75,7 +75,7 @@ impl Store {
         if let Some(c) = codecs {
             check_codec_list(c)?;
         }
-        let done = sqlx::query("UPDATE extensions SET name = ?, codecs = ? WHERE number = ?").bind(name.trim()).bind(codecs).bind(number).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE extensions SET name = ?, codecs = ? WHERE number = ?").bind(name.trim()).bind(codecs).bind(number).execute(&self.writer).await?;
         self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("extension {number}")));
@@ -85,7 +85,7 @@ impl Store {
 
     /// Sets the outbound class of service.
     pub async fn set_extension_dial_class(&self, number: &str, class: crate::config::DialClass) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE extensions SET dial_class = ? WHERE number = ?").bind(class.as_str()).bind(number).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE extensions SET dial_class = ? WHERE number = ?").bind(class.as_str()).bind(number).execute(&self.writer).await?;
         self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("extension {number}")));
@@ -101,7 +101,7 @@ impl Store {
             .bind(e.ha1_md5)
             .bind(e.ha1_sha256)
             .bind(number)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.directory.changed();
         if done.rows_affected() == 0 {
@@ -122,7 +122,7 @@ impl Store {
         .bind(&ext.codecs)
         .bind(&ext.dial_class)
         .bind(unix_now())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_unique(e, &format!("extension {}", ext.number)))?;
         self.directory.changed();
@@ -140,7 +140,7 @@ impl Store {
 
     /// Removes the extension and its registrations.
     pub async fn remove_extension(&self, number: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM extensions WHERE number = ?").bind(number).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("extension {number}")));

@@ -119,7 +119,7 @@ impl Store {
         .bind(&f.tiff_path)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.last_insert_rowid())
     }
@@ -142,7 +142,7 @@ impl Store {
         .bind(pdf_path)
         .bind(unix_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -152,7 +152,7 @@ impl Store {
             .bind(error.is_none().then(unix_ms))
             .bind(error)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -173,7 +173,7 @@ impl Store {
         .bind(&j.requested_by)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.last_insert_rowid())
     }
@@ -197,7 +197,7 @@ impl Store {
         .bind(&j.requested_by)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.last_insert_rowid())
     }
@@ -220,7 +220,7 @@ impl Store {
         .bind(call_id)
         .bind(unix_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -249,7 +249,7 @@ impl Store {
         .bind(retry_at)
         .bind(unix_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -262,7 +262,7 @@ impl Store {
         )
         .bind(unix_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -275,14 +275,14 @@ impl Store {
              WHERE direction = 'out' AND status = 'sending'",
         )
         .bind(unix_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         let received = sqlx::query(
             "UPDATE faxes SET status = 'failed', t30_reason = 'interrupted by a restart', ended_at_ms = ? \
              WHERE direction = 'in' AND status = 'receiving'",
         )
         .bind(unix_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() + received.rows_affected())
     }

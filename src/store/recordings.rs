@@ -42,7 +42,7 @@ impl Store {
         .bind(layout)
         .bind(i64::from(rate))
         .bind(unix_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.last_insert_rowid())
     }
@@ -63,14 +63,14 @@ impl Store {
                 .bind(format!("[{}]", pauses.join(",")))
                 .bind(s.dropped_ms)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
             }
             None => {
                 sqlx::query("UPDATE recordings SET ended_at = ?, status = 'failed' WHERE id = ?")
                     .bind(unix_ms())
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
             }
         }

@@ -60,7 +60,7 @@ impl Store {
         .bind(b.expires_at)
         .bind(b.q)
         .bind(&b.user_agent)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -69,19 +69,19 @@ impl Store {
         sqlx::query("DELETE FROM registrations WHERE aor = ? AND contact = ?")
             .bind(aor)
             .bind(contact)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
 
     pub async fn remove_all_bindings(&self, aor: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM registrations WHERE aor = ?").bind(aor).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM registrations WHERE aor = ?").bind(aor).execute(&self.writer).await?;
         Ok(())
     }
 
     /// Deletes expired rows; returns how many.
     pub async fn purge_expired_bindings(&self, now: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM registrations WHERE expires_at <= ?").bind(now).execute(&self.pool).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM registrations WHERE expires_at <= ?").bind(now).execute(&self.writer).await?.rows_affected())
     }
 }
 

@@ -33,7 +33,7 @@ impl Store {
     /// Ends every console session (after a restore: sessions copied from
     /// another appliance, or from the past, must not log anyone in).
     pub async fn end_all_sessions(&self) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM sessions").execute(&self.pool).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM sessions").execute(&self.writer).await?.rows_affected())
     }
 }
 

@@ -51,7 +51,7 @@ impl Store {
     /// Adds a trunk with its DIDs. The first trunk becomes the default one for
     /// outbound calls unless another is marked default later.
     pub async fn add_trunk(&self, t: &Trunk, dids: &[(String, String)]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let (others,): (i64,) = sqlx::query_as("SELECT count(*) FROM trunks").fetch_one(&mut *tx).await?;
         let is_default = t.is_default || others == 0;
         if is_default {
@@ -93,7 +93,7 @@ impl Store {
     /// ([`Trunk::same_line`]) the last status is dropped: it was measured
     /// on the old host or credentials.
     pub async fn update_trunk(&self, t: &Trunk) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let old: Option<Trunk> = sqlx::query_as(&format!("SELECT {TRUNK_COLS} FROM trunks WHERE name = ?"))
             .bind(&t.name)
             .fetch_optional(&mut *tx)
@@ -139,7 +139,7 @@ impl Store {
     }
 
     pub async fn remove_trunk(&self, name: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM trunks WHERE name = ?").bind(name).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM trunks WHERE name = ?").bind(name).execute(&self.writer).await?;
         self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("trunk {name}")));
@@ -169,7 +169,7 @@ impl Store {
         .bind(s.registered)
         .bind(&s.detail)
         .bind(s.updated_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -208,7 +208,7 @@ impl Store {
             .bind(role.as_str())
             .bind(agent_id.filter(|a| !a.is_empty()))
             .bind(unix_now())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(|e| map_unique(e, &format!("user {username}")))?
             .last_insert_rowid();
@@ -245,10 +245,10 @@ impl Store {
             .bind(agent_id.filter(|a| !a.is_empty()))
             .bind(disabled as i64)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(id).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(id).execute(&self.writer).await?;
         }
         self.user(id).await
     }
@@ -258,8 +258,8 @@ impl Store {
         let user = self.user(id).await?;
         check_password(password, &user.username)?;
         let hash = hash_blocking(password.to_string()).await?;
-        sqlx::query("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?").bind(hash).bind(id).execute(&self.pool).await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?").bind(hash).bind(id).execute(&self.writer).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(id).execute(&self.writer).await?;
         Ok(())
     }
 
@@ -268,8 +268,8 @@ impl Store {
         if user.role == Role::Admin && !user.disabled && self.admin_count().await? <= 1 {
             return Err(StoreError::Invalid("the last admin cannot be removed".into()));
         }
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(id).execute(&self.pool).await?;
-        sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(id).execute(&self.writer).await?;
+        sqlx::query("DELETE FROM users WHERE id = ?").bind(id).execute(&self.writer).await?;
         Ok(user)
     }
 
@@ -289,11 +289,11 @@ impl Store {
         if !verify_blocking(hash, password.to_string()).await {
             let failed: (i64,) = sqlx::query_as("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins")
                 .bind(id)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.writer)
                 .await?;
             if failed.0 >= MAX_FAILED_LOGINS {
                 let until = now + LOCKOUT_SECS;
-                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?").bind(until).bind(id).execute(&self.pool).await?;
+                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?").bind(until).bind(id).execute(&self.writer).await?;
                 return Ok(Err(LoginRefused::Locked { until }));
             }
             return Ok(Err(LoginRefused::BadCredentials));
@@ -306,7 +306,7 @@ impl Store {
         if let Some(until) = self.user(id).await?.locked_until.filter(|u| *u > now) {
             return Ok(Err(LoginRefused::Locked { until }));
         }
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?").bind(now).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?").bind(now).bind(id).execute(&self.writer).await?;
         self.user(id).await.map(Ok)
     }
 
@@ -314,7 +314,7 @@ impl Store {
     pub async fn create_session(&self, user_id: i64, ip: &str, ttl_secs: i64) -> Result<NewSession, StoreError> {
         let now = unix_now();
         // Expired sessions of everybody go now; no janitor task needed.
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(now).execute(&self.writer).await?;
         let s = NewSession { token: random_token(), csrf: random_token() };
         sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(sha256_hex(&s.token))
@@ -324,7 +324,7 @@ impl Store {
             .bind(now)
             .bind(now + ttl_secs)
             .bind(ip)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(s)
     }
@@ -340,7 +340,7 @@ impl Store {
             sqlx::query_as("SELECT user_id, csrf_token, last_seen_at, expires_at FROM sessions WHERE token_hash = ?").bind(&hash).fetch_optional(&self.pool).await?;
         let Some((user_id, csrf, seen, expires)) = row else { return Ok(None) };
         if expires <= now || seen + idle_secs <= now {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(&hash).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(&hash).execute(&self.writer).await?;
             return Ok(None);
         }
         let user = match self.user(user_id).await {
@@ -349,13 +349,13 @@ impl Store {
         };
         // One write a minute at most per session, not one per request.
         if now - seen >= 60 {
-            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?").bind(now).bind(&hash).execute(&self.pool).await?;
+            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?").bind(now).bind(&hash).execute(&self.writer).await?;
         }
         Ok(Some(Session { user, csrf }))
     }
 
     pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(sha256_hex(token)).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(sha256_hex(token)).execute(&self.writer).await?;
         Ok(())
     }
 
@@ -367,7 +367,7 @@ impl Store {
         }
         let token = random_token();
         let now = unix_now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
         sqlx::query("INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)")
             .bind(sha256_hex(&token))
@@ -393,7 +393,7 @@ impl Store {
         check_password(password, &username)?;
         let hash = hash_blocking(password.to_string()).await?;
         let now = unix_now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let spent = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = ? AND expires_at > ?").bind(sha256_hex(token)).bind(now).execute(&mut *tx).await?;
         let (admins,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0").fetch_one(&mut *tx).await?;
         if spent.rows_affected() == 0 || admins > 0 {
@@ -422,7 +422,7 @@ impl Store {
             .bind(target)
             .bind(detail)
             .bind(ip)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

@@ -175,7 +175,7 @@ impl Store {
         .bind(mailbox.kind.as_str())
         .bind(mailbox.members.join(","))
         .bind(unix_now())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| map_unique(e, &format!("mailbox {}", mailbox.number)))?;
         Ok(())
@@ -193,7 +193,7 @@ impl Store {
         .bind(mailbox.kind.as_str())
         .bind(mailbox.members.join(","))
         .bind(&mailbox.number)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("mailbox {}", mailbox.number)));
@@ -208,7 +208,7 @@ impl Store {
             .bind(hex(&pin_digest(&salt, pin)))
             .bind(salt)
             .bind(number)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("mailbox {number}")));
@@ -221,7 +221,7 @@ impl Store {
     /// exists and is not the new one: a replaced greeting is never played
     /// again, and the mailbox owns its greeting file as it owns its messages.
     pub async fn set_greeting(&self, number: &str, path: Option<&str>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let old: Option<(Option<String>,)> = sqlx::query_as("SELECT greeting_path FROM mailboxes WHERE number = ?")
             .bind(number)
             .fetch_optional(&mut *tx)
@@ -257,7 +257,7 @@ impl Store {
 
     /// Removes the mailbox, its messages and their files.
     pub async fn delete_mailbox(&self, number: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let paths: Vec<(String,)> = sqlx::query_as("SELECT path FROM voicemail_messages WHERE mailbox = ?")
             .bind(number)
             .fetch_all(&mut *tx)
@@ -301,7 +301,7 @@ impl Store {
         .bind(unix_now())
         .bind(msg.duration_ms)
         .bind(&msg.path)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound(format!("mailbox {}", msg.mailbox)),
@@ -348,7 +348,7 @@ impl Store {
     async fn set_message_flag(&self, id: i64, column: &str) -> Result<(), StoreError> {
         let done = sqlx::query(&format!("UPDATE voicemail_messages SET {column} = 1 WHERE id = ?"))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("voicemail message {id}")));
@@ -360,7 +360,7 @@ impl Store {
     pub async fn delete_message(&self, id: i64) -> Result<(), StoreError> {
         let row: Option<(String,)> = sqlx::query_as("DELETE FROM voicemail_messages WHERE id = ? RETURNING path")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
         match row {
             Some((path,)) => remove_file(&path),
