@@ -27,6 +27,7 @@ pub mod tone;
 mod ports;
 mod relay;
 mod relay_task;
+pub mod shard;
 mod stats;
 mod validate;
 

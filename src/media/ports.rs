@@ -217,7 +217,32 @@ impl Drop for PortLease {
     }
 }
 
+/// A [`PortPair`] on its way to another runtime: its sockets taken off
+/// the reactor they were registered with, its lease still held.
+#[derive(Debug)]
+pub(crate) struct DetachedPair {
+    rtp: std::net::UdpSocket,
+    rtcp: std::net::UdpSocket,
+    lease: PortLease,
+}
+
+impl DetachedPair {
+    /// Registers the sockets with the current runtime's reactor. On error
+    /// the sockets close and the lease returns the port.
+    pub(crate) fn attach(self) -> io::Result<PortPair> {
+        let DetachedPair { rtp, rtcp, lease } = self;
+        Ok(PortPair { rtp: UdpSocket::from_std(rtp)?, rtcp: UdpSocket::from_std(rtcp)?, lease })
+    }
+}
+
 impl PortPair {
+    /// Takes the sockets off this runtime's reactor, to [`DetachedPair::attach`]
+    /// them in another (a media shard). They stay bound and non-blocking.
+    pub(crate) fn detach(self) -> io::Result<DetachedPair> {
+        let PortPair { rtp, rtcp, lease } = self;
+        Ok(DetachedPair { rtp: rtp.into_std()?, rtcp: rtcp.into_std()?, lease })
+    }
+
     /// The even RTP port (RTCP is this + 1).
     pub fn rtp_port(&self) -> u16 {
         self.lease.rtp_port

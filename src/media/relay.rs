@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::ports::PortPair;
+use super::shard::MediaShards;
 use super::relay_task::RelayTask;
 use super::quality::LegQuality;
 use super::rtcp::ReportBlock;
@@ -113,6 +114,55 @@ impl RelaySession {
         b: PortPair,
         cfg: RelayConfig,
     ) -> (RelayHandle, mpsc::Receiver<RelayEvent>) {
+        let local = [(a.rtp_addr(), a.rtcp_addr()), (b.rtp_addr(), b.rtcp_addr())];
+        let (parts, handle_parts) = Parts::new(cfg);
+        let join = tokio::spawn(parts.task([a, b]).run());
+        handle_parts.into_handle(join, local)
+    }
+
+    /// Like [`RelaySession::start`], but the relay runs on a media shard
+    /// (`media::shard`), where a packet's wake-up stays on one thread. The
+    /// call layer uses this; tests that drive time use `start`.
+    pub fn start_sharded(
+        a: PortPair,
+        b: PortPair,
+        cfg: RelayConfig,
+        shards: &MediaShards,
+    ) -> (RelayHandle, mpsc::Receiver<RelayEvent>) {
+        let local = [(a.rtp_addr(), a.rtcp_addr()), (b.rtp_addr(), b.rtcp_addr())];
+        let (parts, handle_parts) = Parts::new(cfg);
+        let detached = a.detach().and_then(|a| Ok([a, b.detach()?]));
+        let join = shards.spawn(async move {
+            // Registered from inside the shard, so readiness comes from its reactor.
+            match detached.and_then(|[a, b]| Ok([a.attach()?, b.attach()?])) {
+                Ok(ports) => parts.task(ports).run().await,
+                // The ports are released; the handle sees a finished relay.
+                Err(e) => tracing::warn!("relay sockets not moved to a media shard: {e}"),
+            }
+        });
+        handle_parts.into_handle(join, local)
+    }
+}
+
+/// What the task side of a session needs, made before its sockets are placed.
+struct Parts {
+    cfg: RelayConfig,
+    control: watch::Receiver<Control>,
+    events: mpsc::Sender<RelayEvent>,
+    counters: Arc<[LegCounters; 2]>,
+    quality: SharedQuality,
+}
+
+/// What the handle side keeps.
+struct HandleParts {
+    control: watch::Sender<Control>,
+    counters: Arc<[LegCounters; 2]>,
+    quality: SharedQuality,
+    events: mpsc::Receiver<RelayEvent>,
+}
+
+impl Parts {
+    fn new(cfg: RelayConfig) -> (Parts, HandleParts) {
         let (event_tx, event_rx) = mpsc::channel(cfg.event_capacity.max(2));
         let (control_tx, control_rx) = watch::channel(Control::default());
         let counters: Arc<[LegCounters; 2]> = Arc::default();
@@ -120,24 +170,19 @@ impl RelaySession {
             Mutex::new(LegRx::new(DEFAULT_CLOCK_RATE)),
             Mutex::new(LegRx::new(DEFAULT_CLOCK_RATE)),
         ]);
-        let local = [(a.rtp_addr(), a.rtcp_addr()), (b.rtp_addr(), b.rtcp_addr())];
-        let task = RelayTask::new(
-            [a, b],
-            cfg,
-            control_rx,
-            event_tx,
-            Arc::clone(&counters),
-            Arc::clone(&quality),
-        );
-        let join = tokio::spawn(task.run());
-        let handle = RelayHandle {
-            control: control_tx,
-            counters,
-            quality,
-            join,
-            local,
-        };
-        (handle, event_rx)
+        let parts = Parts { cfg, control: control_rx, events: event_tx, counters: Arc::clone(&counters), quality: Arc::clone(&quality) };
+        (parts, HandleParts { control: control_tx, counters, quality, events: event_rx })
+    }
+
+    fn task(self, ports: [PortPair; 2]) -> RelayTask {
+        RelayTask::new(ports, self.cfg, self.control, self.events, self.counters, self.quality)
+    }
+}
+
+impl HandleParts {
+    fn into_handle(self, join: JoinHandle<()>, local: [(SocketAddr, SocketAddr); 2]) -> (RelayHandle, mpsc::Receiver<RelayEvent>) {
+        let HandleParts { control, counters, quality, events } = self;
+        (RelayHandle { control, counters, quality, join, local }, events)
     }
 }
 

@@ -72,7 +72,7 @@ impl Call {
             return self.send_forks(target).await;
         }
         let cfg = RelayConfig { inactivity: ctx.config.rtp.inactivity_timeout(), ..RelayConfig::default() };
-        let (relay, events) = RelaySession::start(a_pair, b_pair, cfg);
+        let (relay, events) = RelaySession::start_sharded(a_pair, b_pair, cfg, crate::media::shard::MediaShards::global());
         // The caller's offer tells where A receives media.
         if let Ok(offer) = anchor(&invite.body, self.our_ip_toward(self.a.peer.addr), relay.local_rtp(Leg::A).port()) {
             if let Some(rtp) = offer.remote_rtp {

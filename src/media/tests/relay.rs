@@ -513,3 +513,39 @@ fn telephone_events_do_not_inflate_jitter() {
     assert_eq!((q.packets, q.lost), (69, 0));
     assert!(q.jitter_ms < 0.5, "{q:?}");
 }
+
+#[tokio::test]
+async fn sharded_relay_forwards_latches_and_releases_its_ports() {
+    // The call layer's placement: the task runs on a media shard thread, its
+    // sockets moved onto that shard's reactor.
+    let shards = crate::media::shard::MediaShards::start(2);
+    assert_eq!(shards.len(), 2);
+    let alloc = PortAllocator::new(LO, 31300..=31309).expect("range");
+    let a = alloc.allocate().await.expect("leg A ports");
+    let b = alloc.allocate().await.expect("leg B ports");
+    let addrs = [a.rtp_addr(), b.rtp_addr()];
+    let (h, mut ev) = RelaySession::start_sharded(a, b, RelayConfig::default(), &shards);
+    assert_eq!([h.local_rtp(Leg::A), h.local_rtp(Leg::B)], addrs);
+    let (pa, pb, intruder) = (peer().await, peer().await, peer().await);
+    h.set_remote(Leg::B, pb.local_addr().expect("addr"), None);
+    // A's remote is only learned by latching.
+    let pkt = rtp_packet(1);
+    pa.send_to(&pkt, h.local_rtp(Leg::A)).await.expect("send");
+    let (got, from) = recv(&pb).await;
+    assert_eq!((got, from), (pkt, h.local_rtp(Leg::B)));
+    let e = timeout(WAIT, ev.recv()).await.expect("event in time");
+    assert_eq!(e, Some(RelayEvent::Latched { leg: Leg::A, addr: pa.local_addr().expect("addr") }));
+    let back = rtp_packet(2);
+    pb.send_to(&back, h.local_rtp(Leg::B)).await.expect("send");
+    assert_eq!(recv(&pa).await, (back, h.local_rtp(Leg::A)));
+    intruder.send_to(&rtp_packet(3), h.local_rtp(Leg::A)).await.expect("send");
+    assert_silent(&pb).await;
+
+    let st = h.shutdown().await;
+    assert_eq!((st.a.packets_in, st.b.packets_out, st.b.packets_in, st.a.packets_out), (1, 1, 1, 1));
+    assert_eq!(st.a.dropped_foreign, 1);
+    wait_released(&alloc).await;
+    for addr in addrs {
+        std::net::UdpSocket::bind(addr).expect("port bindable again after shutdown");
+    }
+}
