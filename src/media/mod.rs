@@ -24,7 +24,7 @@ pub mod resample;
 pub mod rtcp;
 pub mod rtp;
 pub mod tone;
-mod ports;
+pub(crate) mod ports;
 mod relay;
 mod relay_task;
 pub mod shard;

@@ -1,9 +1,10 @@
 //! Media shards: one thread per core, each a single-threaded tokio runtime
-//! with its own reactor, where the per-call packet relays run.
+//! with its own reactor, where the per-call media runs (packet relays and
+//! the legs the appliance terminates).
 //!
-//! Owns: the shard threads and which shard a new relay lands on (round
-//! robin). Must not touch: what runs on them (the relay task is
-//! `relay_task`'s), SIP, the call layer's runtime.
+//! Owns: the shard threads and which shard a new task lands on. Must not
+//! touch: what runs on them (`relay_task`, `endpoint`), SIP, the call
+//! layer's runtime.
 //!
 //! Why: on the appliance's multi-thread runtime a relay's sockets sit on
 //! the shared reactor, and each datagram's readiness wakes the relay task
@@ -14,7 +15,6 @@
 //! wake-up is a push on a local run queue.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use tokio::runtime::Handle;
@@ -25,7 +25,6 @@ const MAX_SHARDS: usize = 16;
 
 pub struct MediaShards {
     handles: Vec<Handle>,
-    next: AtomicUsize,
 }
 
 impl MediaShards {
@@ -51,7 +50,7 @@ impl MediaShards {
                 Err(e) => tracing::warn!(shard = i, "media shard thread not started: {e}"),
             }
         }
-        MediaShards { handles, next: AtomicUsize::new(0) }
+        MediaShards { handles }
     }
 
     /// The process's shards, one per available core, started on first use.
@@ -71,14 +70,18 @@ impl MediaShards {
     /// Runs `task` on the next shard. Sockets the task uses must be
     /// registered from inside it (`DetachedPair::attach`), so their
     /// readiness comes from that shard's reactor.
-    pub fn spawn<F>(&self, task: F) -> JoinHandle<()>
+    pub fn spawn<F>(&self, task: F) -> JoinHandle<F::Output>
     where
-        F: Future<Output = ()> + Send + 'static,
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
     {
         if self.handles.is_empty() {
             return tokio::spawn(task);
         }
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len();
+        // Random, not round robin: callers spawn in patterns (a transcoded
+        // call's Opus leg, then its G.711 leg), and round robin over two
+        // shards put every Opus leg on the same one.
+        let i = rand::random::<u32>() as usize % self.handles.len();
         self.handles[i].spawn(task)
     }
 }

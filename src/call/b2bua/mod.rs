@@ -233,14 +233,16 @@ struct Call {
 
 impl Call {
     async fn run(&mut self) {
-        match self.setup().await {
+        match Box::pin(self.setup()).await {
             Err(Refusal(status, reason)) => {
                 if !self.a.final_sent {
                     self.final_to_a(status, &reason);
                 }
                 return;
             }
-            Ok(Some(kind)) => return self.serve_locally(kind).await,
+            // Boxed: the IVR's and the apps' futures are large, and inline
+            // they would size every call's task, bridged ones too.
+            Ok(Some(kind)) => return Box::pin(self.serve_locally(kind)).await,
             Ok(None) => {}
         }
         let no_answer = Instant::now() + Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs);
@@ -262,12 +264,12 @@ impl Call {
             };
             let phase = tokio::select! {
                 ev = self.rx.recv() => match ev {
-                    Some(ev) => self.on_event(ev).await,
+                    Some(ev) => Box::pin(self.on_event(ev)).await,
                     None => Phase::End,
                 },
                 ev = relay_ev => self.on_relay(ev),
                 ev = bridge_ev => self.on_bridge_event(ev),
-                Some(cmd) = self.control.recv() => self.on_command(cmd).await,
+                Some(cmd) = self.control.recv() => Box::pin(self.on_command(cmd)).await,
                 _ = tokio::time::sleep_until(wake) => self.on_timer(no_answer, drain_until),
             };
             if let Phase::End = phase {

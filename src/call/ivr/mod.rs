@@ -167,7 +167,9 @@ impl Driver<'_> {
             return false;
         }
         let shared = self.shared.clone();
-        match LocalLeg::answer(&self.ctx, &self.caller, move |_| Ok(Box::new(port::CallerPort(shared)))).await {
+        // Boxed: answering builds the 24 KB `LegMedia`, which inline would
+        // stay in the IVR's future for the whole call.
+        match Box::pin(LocalLeg::answer(&self.ctx, &self.caller, move |_| Ok(Box::new(port::CallerPort(shared))))).await {
             Ok(leg) => {
                 self.a = Some(leg);
                 self.final_status = 200;

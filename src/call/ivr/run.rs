@@ -104,7 +104,7 @@ impl Driver<'_> {
                         Ringback::Music(class) => Some(class.unwrap_or_else(|| self.ctx.config.media.moh_class.clone())),
                     };
                     let id = self.caller_id(session);
-                    let r = self.dial(&targets, Duration::from_secs(timeout_s), music, id).await;
+                    let r = Box::pin(self.dial(&targets, Duration::from_secs(timeout_s), music, id)).await;
                     session.input(Event::DialResult(r));
                 }
                 Action::Queue { name, members, priority, skills } => {
@@ -125,12 +125,12 @@ impl Driver<'_> {
                             customer: None,
                             chat: false,
                         };
-                        match self.wait_in_queue(req).await {
+                        match Box::pin(self.wait_in_queue(req)).await {
                             QueueExit::Left { reason, .. } if reason == "unknown queue" && !members.is_empty() => {
                                 tracing::info!(queue = %queue, "no ACD queue of that name: ringing its members");
                                 let class = self.ctx.config.media.moh_class.clone();
                                 let id = self.caller_id(session);
-                                let r = self.dial(&members, Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs), Some(class), id).await;
+                                let r = Box::pin(self.dial(&members, Duration::from_secs(self.ctx.config.sip.no_answer_timeout_secs), Some(class), id)).await;
                                 session.input(Event::DialResult(r));
                             }
                             QueueExit::Left { destination: Some(d), reason } => {
@@ -141,7 +141,7 @@ impl Driver<'_> {
                                         continue;
                                     }
                                     Some(("voicemail", b)) => {
-                                        self.voicemail(b).await;
+                                        Box::pin(self.voicemail(b)).await;
                                         return;
                                     }
                                     Some(("context", c)) if session.divert(c) => {}
@@ -171,7 +171,7 @@ impl Driver<'_> {
                     }
                 }
                 Action::Supervise { mode, agent } => {
-                    self.supervise(mode, &agent).await;
+                    Box::pin(self.supervise(mode, &agent)).await;
                     return;
                 }
                 Action::Agent { op, reason } => {
@@ -186,11 +186,11 @@ impl Driver<'_> {
                     session.input(Event::Agent(r));
                 }
                 Action::Voicemail { mailbox } => {
-                    self.voicemail(&mailbox).await;
+                    Box::pin(self.voicemail(&mailbox)).await;
                     return;
                 }
                 Action::VoicemailMain { mailbox } => {
-                    self.voicemail_main(mailbox).await;
+                    Box::pin(self.voicemail_main(mailbox)).await;
                     return;
                 }
                 Action::Lookup { by, value } => {
@@ -210,7 +210,7 @@ impl Driver<'_> {
                 }
                 Action::Http(req) => {
                     // The caller hears silence meanwhile; the request has its own timeout.
-                    let r = crate::dialplan::webhook::call(&req).await;
+                    let r = Box::pin(crate::dialplan::webhook::call(&req)).await;
                     match &r {
                         Ok(v) => tracing::info!(url = %req.url, fields = v.len(), "webhook answered"),
                         Err(e) => tracing::warn!(url = %req.url, "webhook failed: {e}"),
@@ -234,12 +234,12 @@ impl Driver<'_> {
                 }
                 Action::Conference { room } => {
                     self.stop_fax_listen();
-                    self.conference(&room).await;
+                    Box::pin(self.conference(&room)).await;
                     return;
                 }
                 Action::FaxReceive { email, ident } => {
                     self.stop_fax_listen();
-                    let r = self.fax_receive(email, ident).await;
+                    let r = Box::pin(self.fax_receive(email, ident)).await;
                     if self.caller_gone {
                         return;
                     }
@@ -247,7 +247,7 @@ impl Driver<'_> {
                 }
                 Action::FaxSend { document, to, ident, header } => {
                     self.stop_fax_listen();
-                    let r = self.fax_send(document, to, ident, header).await;
+                    let r = Box::pin(self.fax_send(document, to, ident, header)).await;
                     if self.caller_gone {
                         return;
                     }
@@ -329,8 +329,11 @@ impl Driver<'_> {
                 self.caller_gone = true;
                 Wake::Hangup
             }
-            Got::Sip(Some(ev)) => self.on_sip(ev).await,
-            Got::Cmd(cmd) => self.on_command(cmd).await,
+            // Boxed, like the rarer operations in `run`: handlers for transfers
+            // and the like are large futures, and inline they would size every
+            // IVR call for its whole life.
+            Got::Sip(Some(ev)) => Box::pin(self.on_sip(ev)).await,
+            Got::Cmd(cmd) => Box::pin(self.on_command(cmd)).await,
             Got::AMedia(Some(EndpointEvent::Dtmf(d))) => {
                 // Fax machines press no keys: someone who does is a person
                 // (perhaps about to press a machine's start button for

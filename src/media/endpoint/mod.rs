@@ -43,7 +43,8 @@ enum Command {
 /// The call layer's grip on a running leg. Dropping it stops the leg.
 pub struct EndpointHandle {
     cmd: mpsc::UnboundedSender<Command>,
-    join: JoinHandle<LegQuality>,
+    /// `None` when the sockets could not be moved to the media shard.
+    join: JoinHandle<Option<LegQuality>>,
     local_rtp: SocketAddr,
 }
 
@@ -67,11 +68,13 @@ impl EndpointHandle {
     /// receive quality; the ports are free when this returns.
     pub async fn shutdown(self) -> Option<LegQuality> {
         let _ = self.cmd.send(Command::Stop);
-        self.join.await.ok()
+        self.join.await.ok().flatten()
     }
 }
 
-/// Runs `leg` on `pair`'s sockets, feeding `port` every 20 ms.
+/// Runs `leg` on `pair`'s sockets, feeding `port` every 20 ms, on a media
+/// shard (`media::shard`: the socket's wake-ups and the 20 ms tick stay on
+/// one thread).
 pub fn spawn<P: MediaPort + Send + 'static>(
     pair: PortPair,
     leg: LegMedia,
@@ -82,19 +85,31 @@ pub fn spawn<P: MediaPort + Send + 'static>(
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let local_rtp = pair.rtp_addr();
-    let join = tokio::spawn(run(pair, leg, port, remote, inactivity, cmd_rx, ev_tx));
+    // `run` itself attaches the sockets: an async block around it would hold
+    // the 24 KB `LegMedia` twice (its capture and the inner future's).
+    let join = crate::media::shard::MediaShards::global().spawn(run(pair.detach(), leg, port, remote, inactivity, cmd_rx, ev_tx));
     (EndpointHandle { cmd: cmd_tx, join, local_rtp }, ev_rx)
 }
 
 async fn run<P: MediaPort>(
-    pair: PortPair,
+    detached: std::io::Result<crate::media::ports::DetachedPair>,
     mut leg: LegMedia,
     mut port: P,
     remote: Option<(SocketAddr, Option<SocketAddr>)>,
     inactivity: Duration,
     mut cmds: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<EndpointEvent>,
-) -> LegQuality {
+) -> Option<LegQuality> {
+    // Registered from inside the shard, so readiness comes from its reactor.
+    let pair = match detached.and_then(|p| p.attach()) {
+        Ok(pair) => pair,
+        Err(e) => {
+            // The ports are released; the call ends as on an RTP timeout.
+            tracing::warn!("media sockets not moved to a media shard: {e}");
+            let _ = events.send(EndpointEvent::Timeout);
+            return None;
+        }
+    };
     let mut rtp_buf = [0u8; 2048];
     let mut rtcp_buf = [0u8; 2048];
     let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -168,7 +183,7 @@ async fn run<P: MediaPort>(
     if dropped.total() > 0 {
         tracing::info!(%local, peer = ?leg.rtp_source(), dropped_foreign_rtp = dropped.rtp, dropped_foreign_rtcp = dropped.rtcp, "media from foreign sources dropped");
     }
-    leg.quality()
+    Some(leg.quality())
 }
 
 /// Logs latching, and the first datagram dropped as foreign (the count is
