@@ -11,6 +11,7 @@
 //! averaged down to mono; any rate is resampled to the target.
 
 use std::fs::File;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use symphonia::core::codecs::audio::AudioDecoderOptions;
@@ -33,6 +34,10 @@ pub const MAX_DECODE_SECS: u64 = 20 * 60;
 /// claiming a gigahertz, found by the `prompt_decode` fuzz target) would
 /// make the resampler size its FFT for that ratio and take gigabytes.
 pub const MAX_SOURCE_RATE: u32 = 384_000;
+/// Bytes of a file's start screened before symphonia sees it (`wav_header`).
+const HEAD_LEN: usize = 4096;
+
+mod wav_header;
 
 /// Why a file could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +76,9 @@ pub enum DecodeError {
     /// Resampling to the target rate failed.
     #[error("{path}: resampling failed")]
     Resample { path: PathBuf, source: ResampleError },
+    /// A WAV header no audio file has (see `wav_header`).
+    #[error("{path}: {reason}")]
+    Header { path: PathBuf, reason: String },
 }
 
 /// Decodes `path` into mono 16-bit PCM at `target_rate` Hz.
@@ -88,6 +96,7 @@ fn to_pcm_at(mono: &[f32], rate: u32, target_rate: u32, path: &Path) -> Result<V
 /// path's would be); errors name the file as `label`. The fuzz target
 /// `prompt_decode` drives the same code as [`decode_file`] through this.
 pub fn decode_bytes(bytes: Vec<u8>, ext: Option<&str>, label: &Path, target_rate: u32) -> Result<Vec<i16>, DecodeError> {
+    wav_header::check(&bytes[..bytes.len().min(HEAD_LEN)]).map_err(|reason| DecodeError::Header { path: label.to_path_buf(), reason })?;
     let (mono, rate) = decode_source(Box::new(std::io::Cursor::new(bytes)), ext, label)?;
     to_pcm_at(&mono, rate, target_rate, label)
 }
@@ -110,7 +119,12 @@ pub fn inspect_file(path: &Path) -> Result<AudioInfo, DecodeError> {
 
 /// Decodes to mono f32 at the file's own rate; returns (samples, rate).
 fn decode_mono(path: &Path) -> Result<(Vec<f32>, u32), DecodeError> {
-    let file = File::open(path).map_err(|source| DecodeError::Open { path: path.to_path_buf(), source })?;
+    let open_err = |source| DecodeError::Open { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(open_err)?;
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    (&mut file).take(HEAD_LEN as u64).read_to_end(&mut head).map_err(open_err)?;
+    wav_header::check(&head).map_err(|reason| DecodeError::Header { path: path.to_path_buf(), reason })?;
+    std::io::Seek::rewind(&mut file).map_err(open_err)?;
     decode_source(Box::new(file), path.extension().and_then(|e| e.to_str()), path)
 }
 
