@@ -82,7 +82,7 @@ clean:
 # (target/bench/summary.json). About 35 minutes on 2 cores with the defaults.
 BENCH_DEBS   := libspandsp-dev sip-tester kamailio
 BENCH_ARGS   ?=
-CPS_RATES    ?= 50,100,200,400,800,1200,1600,2400,3200
+CPS_RATES    ?= 50,100,200,400,800,1200,1400,1600,2000,2400,3200
 CALLS_HOLD   ?= 60
 BRIDGED_COUNTS   ?= 500,1000,2000,3000,4000
 IVR_COUNTS       ?= 100,250,500,1000,2000

@@ -292,7 +292,7 @@ def main():
     global STEP_SECONDS
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=os.path.join(REPO, "target", "release", "switchboard"))
-    ap.add_argument("--rates", default="50,100,200,400,800,1200,1600,2400,3200")
+    ap.add_argument("--rates", default="50,100,200,400,800,1200,1400,1600,2000,2400,3200")
     ap.add_argument("--out", default=os.path.join(REPO, "target", "bench"))
     ap.add_argument("--step-seconds", type=int, default=STEP_SECONDS, help="length of each step")
     ap.add_argument("--systems", default="kamailio,switchboard",
