@@ -6,7 +6,8 @@
 //! reads addresses out of `crate::sdp` and hands us `SocketAddr`s), other calls' state.
 //!
 //! Layout: sans-IO pieces (`latch`, `validate`, `stats`) are plain code tested without sockets;
-//! `ports` and `relay_task` are the thin tokio drivers around them; `relay` is the public API.
+//! `ports` and `relay_task` are the thin tokio drivers around them; `relay` is the public API;
+//! `shard` holds the per-core runtimes the relays and terminated legs run on.
 
 pub mod codec;
 pub mod decode;

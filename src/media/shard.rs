@@ -12,7 +12,8 @@
 //! Profiling the bridged load put the relay at 6.2 µs of CPU per packet
 //! against 1.2–1.8 µs for a bare recvmmsg/sendmmsg loop. On a shard the
 //! thread that waits in epoll is the one that runs the relay: a packet's
-//! wake-up is a push on a local run queue.
+//! wake-up is a push on a local run queue (4.5–5.3 µs per packet after,
+//! most of it now the kernel's sendto/recvfrom/epoll_wait).
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -67,8 +68,8 @@ impl MediaShards {
         self.handles.is_empty()
     }
 
-    /// Runs `task` on the next shard. Sockets the task uses must be
-    /// registered from inside it (`DetachedPair::attach`), so their
+    /// Runs `task` on a shard picked at random. Sockets the task uses must
+    /// be registered from inside it (`DetachedPair::attach`), so their
     /// readiness comes from that shard's reactor.
     pub fn spawn<F>(&self, task: F) -> JoinHandle<F::Output>
     where

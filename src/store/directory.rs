@@ -62,11 +62,11 @@ impl Directory {
 }
 
 /// What identifies one write of the stamp file: rewritten by rename, so
-/// each write is a new inode with its own change time.
+/// each write is a new inode with its own modification time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
     ino: u64,
-    ctime: Option<SystemTime>,
+    mtime: Option<SystemTime>,
 }
 
 struct Held {
@@ -114,8 +114,10 @@ impl DirectoryCache {
     /// The three tables changed (called after the commit): this process
     /// reloads on its next lookup, other processes on their next stamp check.
     pub fn changed(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        let tmp = self.stamp_path.with_extension("stamp.tmp");
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        // A name of its own per write: two writers sharing one temporary
+        // file would rename it from under each other.
+        let tmp = self.stamp_path.with_file_name(format!("{STAMP_FILE}.{}.{generation}.tmp", std::process::id()));
         let written = std::fs::write(&tmp, std::process::id().to_string()).and_then(|()| std::fs::rename(&tmp, &self.stamp_path));
         if let Err(e) = written {
             // This process still sees the change; another one (the CLI beside
@@ -126,7 +128,7 @@ impl DirectoryCache {
 
     fn stamp(&self) -> Option<Stamp> {
         let meta = std::fs::metadata(&self.stamp_path).ok()?;
-        Some(Stamp { ino: std::os::unix::fs::MetadataExt::ino(&meta), ctime: meta.modified().ok() })
+        Some(Stamp { ino: std::os::unix::fs::MetadataExt::ino(&meta), mtime: meta.modified().ok() })
     }
 
     fn fresh(&self, stamp: Option<Stamp>) -> Option<Arc<Directory>> {
