@@ -136,8 +136,13 @@ impl RelaySession {
             // Registered from inside the shard, so readiness comes from its reactor.
             match detached.and_then(|[a, b]| Ok([a.attach()?, b.attach()?])) {
                 Ok(ports) => parts.task(ports).run().await,
-                // The ports are released; the handle sees a finished relay.
-                Err(e) => tracing::warn!("relay sockets not moved to a media shard: {e}"),
+                // The ports are released. Timeout, as for a relay without
+                // traffic: the call layer ends the call rather than keep one
+                // with no media path.
+                Err(e) => {
+                    tracing::warn!("relay sockets not moved to a media shard: {e}");
+                    let _ = parts.events.try_send(RelayEvent::Timeout);
+                }
             }
         });
         handle_parts.into_handle(join, local)

@@ -126,6 +126,14 @@ impl DirectoryCache {
         }
     }
 
+    /// A guard that calls [`DirectoryCache::changed`] when dropped: made at
+    /// the start of a write, it fires when the write returns, fails or is
+    /// cancelled (a dropped future's statement can still commit in sqlx's
+    /// worker thread). A write that changed nothing costs one reload.
+    pub fn changes(&self) -> ChangeGuard<'_> {
+        ChangeGuard(self)
+    }
+
     fn stamp(&self) -> Option<Stamp> {
         let meta = std::fs::metadata(&self.stamp_path).ok()?;
         Some(Stamp { ino: std::os::unix::fs::MetadataExt::ino(&meta), mtime: meta.modified().ok() })
@@ -156,6 +164,15 @@ impl DirectoryCache {
             *held = Some(Held { directory: directory.clone(), generation, stamp, loaded: Instant::now() });
         }
         Ok(directory)
+    }
+}
+
+/// See [`DirectoryCache::changes`].
+pub struct ChangeGuard<'a>(&'a DirectoryCache);
+
+impl Drop for ChangeGuard<'_> {
+    fn drop(&mut self) {
+        self.0.changed();
     }
 }
 

@@ -71,12 +71,12 @@ impl Extension {
 impl Store {
     /// Changes the display name and codec list.
     pub async fn update_extension(&self, number: &str, name: &str, codecs: Option<&str>) -> Result<(), StoreError> {
+        let _changed = self.directory.changes();
         let codecs = codecs.filter(|c| !c.trim().is_empty());
         if let Some(c) = codecs {
             check_codec_list(c)?;
         }
         let done = sqlx::query("UPDATE extensions SET name = ?, codecs = ? WHERE number = ?").bind(name.trim()).bind(codecs).bind(number).execute(&self.writer).await?;
-        self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("extension {number}")));
         }
@@ -85,8 +85,8 @@ impl Store {
 
     /// Sets the outbound class of service.
     pub async fn set_extension_dial_class(&self, number: &str, class: crate::config::DialClass) -> Result<(), StoreError> {
+        let _changed = self.directory.changes();
         let done = sqlx::query("UPDATE extensions SET dial_class = ? WHERE number = ?").bind(class.as_str()).bind(number).execute(&self.writer).await?;
-        self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("extension {number}")));
         }
@@ -95,6 +95,7 @@ impl Store {
 
     /// Replaces the secret (its HA1s); registered phones must re-register with it.
     pub async fn set_extension_secret(&self, number: &str, realm: &str, secret: &str) -> Result<(), StoreError> {
+        let _changed = self.directory.changes();
         let e = Extension::with_secret(number, "", realm, secret, None)?;
         let done = sqlx::query("UPDATE extensions SET realm = ?, ha1_md5 = ?, ha1_sha256 = ? WHERE number = ?")
             .bind(realm)
@@ -103,7 +104,6 @@ impl Store {
             .bind(number)
             .execute(&self.writer)
             .await?;
-        self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("extension {number}")));
         }
@@ -111,6 +111,7 @@ impl Store {
     }
 
     pub async fn add_extension(&self, ext: &Extension) -> Result<(), StoreError> {
+        let _changed = self.directory.changes();
         sqlx::query(
             "INSERT INTO extensions (number, name, realm, ha1_md5, ha1_sha256, codecs, dial_class, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -125,7 +126,6 @@ impl Store {
         .execute(&self.writer)
         .await
         .map_err(|e| map_unique(e, &format!("extension {}", ext.number)))?;
-        self.directory.changed();
         Ok(())
     }
 
@@ -140,6 +140,7 @@ impl Store {
 
     /// Removes the extension and its registrations.
     pub async fn remove_extension(&self, number: &str) -> Result<(), StoreError> {
+        let _changed = self.directory.changes();
         let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM extensions WHERE number = ?").bind(number).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
@@ -147,7 +148,6 @@ impl Store {
         }
         sqlx::query("DELETE FROM registrations WHERE aor = ?").bind(number).execute(&mut *tx).await?;
         tx.commit().await?;
-        self.directory.changed();
         Ok(())
     }
 }

@@ -51,6 +51,7 @@ impl Store {
     /// Adds a trunk with its DIDs. The first trunk becomes the default one for
     /// outbound calls unless another is marked default later.
     pub async fn add_trunk(&self, t: &Trunk, dids: &[(String, String)]) -> Result<(), StoreError> {
+        let _changed = self.directory.changes();
         let mut tx = self.writer.begin().await?;
         let (others,): (i64,) = sqlx::query_as("SELECT count(*) FROM trunks").fetch_one(&mut *tx).await?;
         let is_default = t.is_default || others == 0;
@@ -83,7 +84,6 @@ impl Store {
                 .map_err(|e| map_unique(e, &format!("DID {did}")))?;
         }
         tx.commit().await?;
-        self.directory.changed();
         Ok(())
     }
 
@@ -93,6 +93,7 @@ impl Store {
     /// ([`Trunk::same_line`]) the last status is dropped: it was measured
     /// on the old host or credentials.
     pub async fn update_trunk(&self, t: &Trunk) -> Result<(), StoreError> {
+        let _changed = self.directory.changes();
         let mut tx = self.writer.begin().await?;
         let old: Option<Trunk> = sqlx::query_as(&format!("SELECT {TRUNK_COLS} FROM trunks WHERE name = ?"))
             .bind(&t.name)
@@ -120,7 +121,6 @@ impl Store {
             sqlx::query("DELETE FROM trunk_status WHERE trunk = ?").bind(&t.name).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        self.directory.changed();
         Ok(())
     }
 
@@ -139,8 +139,8 @@ impl Store {
     }
 
     pub async fn remove_trunk(&self, name: &str) -> Result<(), StoreError> {
+        let _changed = self.directory.changes();
         let done = sqlx::query("DELETE FROM trunks WHERE name = ?").bind(name).execute(&self.writer).await?;
-        self.directory.changed();
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("trunk {name}")));
         }
