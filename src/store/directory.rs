@@ -205,16 +205,7 @@ mod tests {
     }
 
     fn trunk(name: &str, is_default: bool) -> Trunk {
-        Trunk {
-            name: name.into(),
-            host: "127.0.0.1:5080".into(),
-            transport: "udp".into(),
-            register: false,
-            username: None,
-            secret: None,
-            is_default,
-            codecs: None,
-        }
+        Trunk { is_default, ..crate::store::trunks::tests::trunk(name) }
     }
 
     #[tokio::test]

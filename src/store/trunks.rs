@@ -183,10 +183,11 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn trunk(name: &str) -> Trunk {
+    /// A plain UDP trunk to 127.0.0.1:5080 (also used by `directory`'s tests).
+    pub(in crate::store) fn trunk(name: &str) -> Trunk {
         Trunk {
             name: name.into(),
             host: "127.0.0.1:5080".into(),
