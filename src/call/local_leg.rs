@@ -77,8 +77,15 @@ pub struct LocalLeg {
 /// The media configuration of a negotiated stream, for a leg at `app_rate`.
 pub fn leg_media(ctx: &Ctx, m: &NegotiatedMedia, our_ip: IpAddr, app_rate: u32, inband_dtmf: bool) -> Result<(CodecKind, LegMedia), (u16, &'static str)> {
     let codec = CodecKind::from_rtpmap(&m.codec.name, m.codec.clock_rate).ok_or((488, "Not Acceptable Here - Codec not implemented"))?;
-    let _ = ctx;
-    let cfg = LegConfig { codec, pt: m.pt, dtmf_pt: m.dtmf_pt, dtmf_clock: m.dtmf_clock_rate, inband_dtmf, cname: format!("switchboard@{our_ip}") };
+    let cfg = LegConfig {
+        codec,
+        pt: m.pt,
+        dtmf_pt: m.dtmf_pt,
+        dtmf_clock: m.dtmf_clock_rate,
+        inband_dtmf,
+        cname: format!("switchboard@{our_ip}"),
+        opus_complexity: ctx.config.media.opus_complexity,
+    };
     let leg = LegMedia::new(cfg, app_rate, std::time::Instant::now()).map_err(|e| {
         tracing::warn!("media leg: {e}");
         (500, "Server Internal Error - Media")

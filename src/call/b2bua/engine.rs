@@ -45,6 +45,7 @@ impl Call {
                 dtmf_clock: m.dtmf_clock_rate,
                 inband_dtmf: false,
                 cname: format!("switchboard@{a_ip}"),
+                opus_complexity: ctx.config.media.opus_complexity,
             };
             LegMedia::new(cfg, BRIDGE_RATE, now).map_err(|e| tracing::warn!("bridge leg: {e}")).ok()
         };

@@ -212,11 +212,19 @@ impl CodecKind {
 
     /// A fresh encoder with default settings (Opus: `OpusSettings::default()`).
     pub fn new_encoder(self) -> Result<AnyEncoder, CodecError> {
+        self.new_encoder_with(OpusSettings::default().complexity)
+    }
+
+    /// A fresh encoder; Opus at `opus_complexity` (0..=10), its other
+    /// settings the defaults.
+    pub fn new_encoder_with(self, opus_complexity: u8) -> Result<AnyEncoder, CodecError> {
         Ok(match self {
             CodecKind::Pcmu => AnyEncoder::G711(G711Encoder::new(G711Law::Ulaw)),
             CodecKind::Pcma => AnyEncoder::G711(G711Encoder::new(G711Law::Alaw)),
             CodecKind::G722 => AnyEncoder::G722(G722Encoder::new()),
-            CodecKind::Opus => AnyEncoder::Opus(OpusEncoder::new(OpusSettings::default())?),
+            CodecKind::Opus => {
+                AnyEncoder::Opus(OpusEncoder::new(OpusSettings { complexity: opus_complexity, ..OpusSettings::default() })?)
+            }
         })
     }
 

@@ -43,6 +43,8 @@ pub struct LegConfig {
     pub inband_dtmf: bool,
     /// RTCP SDES CNAME.
     pub cname: String,
+    /// Opus encoder effort (`[media] opus_complexity`); other codecs ignore it.
+    pub opus_complexity: u8,
 }
 
 /// What became of one received datagram: the source check's verdict.
@@ -160,7 +162,7 @@ impl LegMedia {
         let packetizer = Packetizer::new(ssrc, cfg.pt, rand::random(), rand::random()).map_err(|e| LegError::Rtp(e.to_string()))?;
         Ok(LegMedia {
             decoder: cfg.codec.new_decoder()?,
-            encoder: cfg.codec.new_encoder()?,
+            encoder: cfg.codec.new_encoder_with(cfg.opus_complexity)?,
             // Slots as large as the codec's largest 20 ms payload, which is all
             // its decoder accepts: 160 bytes for G.711 and G.722 (10 KB a leg)
             // instead of the Opus-sized default (82 KB).
@@ -491,7 +493,15 @@ mod tests {
     }
 
     fn cfg(codec: CodecKind, inband: bool) -> LegConfig {
-        LegConfig { codec, pt: codec.static_payload_type().unwrap_or(96), dtmf_pt: Some(101), dtmf_clock: 8000, inband_dtmf: inband, cname: "t@x".into() }
+        LegConfig { codec, pt: codec.static_payload_type().unwrap_or(96), dtmf_pt: Some(101), dtmf_clock: 8000, inband_dtmf: inband, cname: "t@x".into(), opus_complexity: 5 }
+    }
+
+    #[test]
+    fn opus_leg_encodes_at_the_configured_complexity() {
+        let leg = LegMedia::new(LegConfig { opus_complexity: 1, ..cfg(CodecKind::Opus, false) }, 16000, Instant::now()).unwrap();
+        let AnyEncoder::Opus(enc) = &leg.encoder else { panic!("an Opus leg has an Opus encoder") };
+        assert_eq!(enc.complexity().unwrap(), 1);
+        assert!(LegMedia::new(LegConfig { opus_complexity: 11, ..cfg(CodecKind::Opus, false) }, 16000, Instant::now()).is_err());
     }
 
     #[test]
