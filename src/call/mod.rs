@@ -377,10 +377,10 @@ pub async fn run_core(ctx: Arc<Ctx>, mut events: mpsc::UnboundedReceiver<SipEven
                             *r = admission.totals();
                         }
                     } else {
-                        on_request(&ctx, key, request, source);
+                        on_request(&ctx, key, *request, source);
                     }
                 } else {
-                    on_request(&ctx, key, request, source);
+                    on_request(&ctx, key, *request, source);
                 }
             }
             SipEvent::Cancel { invite_key, request, to_tag } => {

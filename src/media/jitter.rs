@@ -8,6 +8,9 @@
 //! Model. The owner calls `pop(now)` once per packet time (ptime, 20 ms) and `push` for every
 //! packet as it arrives. Packets live in a preallocated ring of `capacity` slots indexed by
 //! extended sequence number, payload bytes in one preallocated arena: no allocation per packet.
+//! The arena is a byte ring written in arrival order, so it can be smaller than `capacity`
+//! largest payloads (an Opus leg's frames are mostly far below the 1275-byte maximum); a packet
+//! whose bytes are overwritten before it is played is lost (`overwritten`).
 //! Playout follows sequence numbers; timestamps place talkspurts in time (a DTX gap shows as a
 //! timestamp jump with no sequence gap) and the arrival clock sets the delay:
 //! - a new stream, or one coming back after an underrun (DTX pause, outage), is buffered until
@@ -47,6 +50,20 @@ pub struct JitterConfig {
     pub capacity: usize,
     /// Largest payload kept; bigger packets are refused.
     pub max_payload: usize,
+    /// Bytes of payload arena; 0 (or less than `max_payload`) means `capacity * max_payload`,
+    /// which never overwrites a packet still in the ring.
+    pub arena_bytes: usize,
+}
+
+impl JitterConfig {
+    /// The arena size `arena_bytes` asks for (at least one largest payload).
+    pub fn arena_len(&self) -> usize {
+        if self.arena_bytes >= self.max_payload {
+            self.arena_bytes
+        } else {
+            self.capacity.max(4) * self.max_payload
+        }
+    }
 }
 
 impl Default for JitterConfig {
@@ -60,6 +77,7 @@ impl Default for JitterConfig {
             max_delay_ms: 200,
             capacity: 64,
             max_payload: 1280,
+            arena_bytes: 0,
         }
     }
 }
@@ -104,6 +122,8 @@ pub struct JitterStats {
     /// Dropped to shrink the delay.
     pub discarded: u64,
     pub too_large: u64,
+    /// Packets whose bytes newer packets overwrote in the arena before they were played.
+    pub overwritten: u64,
     pub stray: u64,
     pub restarts: u64,
     pub underruns: u64,
@@ -115,10 +135,12 @@ struct Slot {
     ext_seq: i64,
     ext_ts: i64,
     arrival: Option<Instant>,
+    /// Payload bytes at `arena[at..at + len]`.
+    at: usize,
     len: usize,
 }
 
-const EMPTY_SLOT: Slot = Slot { used: false, ext_seq: 0, ext_ts: 0, arrival: None, len: 0 };
+const EMPTY_SLOT: Slot = Slot { used: false, ext_seq: 0, ext_ts: 0, arrival: None, at: 0, len: 0 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -138,6 +160,8 @@ pub struct JitterBuffer {
     spp: i64,
     slots: Box<[Slot]>,
     arena: Box<[u8]>,
+    /// Where the next payload goes in `arena`.
+    write_at: usize,
     state: State,
     /// Extension reference: the highest sequence number stored and its extended values.
     ref_seq: u16,
@@ -177,7 +201,8 @@ impl JitterBuffer {
         JitterBuffer {
             spp,
             slots: vec![EMPTY_SLOT; cfg.capacity].into_boxed_slice(),
-            arena: vec![0u8; cfg.capacity * cfg.max_payload].into_boxed_slice(),
+            arena: vec![0u8; cfg.arena_len()].into_boxed_slice(),
+            write_at: 0,
             state: State::Idle,
             ref_seq: 0,
             ref_ts: 0,
@@ -240,9 +265,9 @@ impl JitterBuffer {
             self.stats.duplicates += 1;
             return PushOutcome::Duplicate;
         }
-        let at = idx * self.cfg.max_payload;
+        let at = self.reserve(payload.len());
         self.arena[at..at + payload.len()].copy_from_slice(payload);
-        self.slots[idx] = Slot { used: true, ext_seq, ext_ts, arrival: Some(arrival), len: payload.len() };
+        self.slots[idx] = Slot { used: true, ext_seq, ext_ts, arrival: Some(arrival), at, len: payload.len() };
         self.stats.stored += 1;
 
         if !self.have_ref || ext_seq > self.ref_ext_seq {
@@ -403,8 +428,20 @@ impl JitterBuffer {
         self.slots[idx].used = false;
         self.played_any = true;
         self.stats.played += 1;
-        let at = idx * self.cfg.max_payload;
-        Playout::Frame(&self.arena[at..at + head.len])
+        Playout::Frame(&self.arena[head.at..head.at + head.len])
+    }
+
+    /// Room for `len` payload bytes at the arena's write point (wrapping to the start when the
+    /// end is too short); packets still stored there are given up. Writes go in arrival order,
+    /// so what is overwritten is the oldest data, normally played long ago.
+    fn reserve(&mut self, len: usize) -> usize {
+        let at = if self.write_at + len > self.arena.len() { 0 } else { self.write_at };
+        for s in self.slots.iter_mut().filter(|s| s.used && s.at < at + len && at < s.at + s.len) {
+            s.used = false;
+            self.stats.overwritten += 1;
+        }
+        self.write_at = at + len;
+        at
     }
 
     /// Drops the oldest packet when the buffered audio is well above the target.
@@ -614,6 +651,55 @@ mod tests {
     }
 
     #[test]
+    fn small_arena_holds_small_payloads_and_gives_up_overwritten_ones() {
+        let cfg = JitterConfig { capacity: 16, max_payload: 100, arena_bytes: 300, ..JitterConfig::default() };
+        let t0 = Instant::now();
+        let play = |jb: &mut JitterBuffer| -> Vec<Option<Vec<u8>>> {
+            (1..=12)
+                .filter_map(|k| match jb.pop(t0 + Duration::from_millis(20 * k)) {
+                    Playout::Frame(b) => Some(Some(b.to_vec())),
+                    Playout::Lost => Some(None),
+                    Playout::Empty => None,
+                })
+                .collect()
+        };
+        // Five 60-byte packets fit the 300-byte arena: all play, intact.
+        let mut jb = JitterBuffer::new(cfg);
+        for s in 0..5u16 {
+            assert_eq!(jb.push(s, 160 * u32::from(s), &[s as u8 + 1; 60], t0), PushOutcome::Stored);
+        }
+        let got = play(&mut jb);
+        assert_eq!(got[..5], (0..5u8).map(|s| Some(vec![s + 1; 60])).collect::<Vec<_>>()[..]);
+        assert_eq!(jb.stats().overwritten, 0);
+        // Five 100-byte packets do not: the two oldest are overwritten and never play (not
+        // even as another packet's bytes); playout starts at the oldest one still held.
+        let mut jb = JitterBuffer::new(cfg);
+        for s in 0..5u16 {
+            jb.push(s, 160 * u32::from(s), &[s as u8 + 1; 100], t0);
+        }
+        let got = play(&mut jb);
+        assert_eq!(got[..3], [Some(vec![3; 100]), Some(vec![4; 100]), Some(vec![5; 100])]);
+        assert_eq!(jb.stats().overwritten, 2);
+        // Mid-stream, an overwritten packet is a gap the decoder conceals.
+        let mut jb = JitterBuffer::new(cfg);
+        jb.push(0, 0, &[1; 100], t0);
+        assert!(matches!(jb.pop(t0 + Duration::from_millis(40)), Playout::Frame(_)));
+        for s in 1..5u16 {
+            jb.push(s, 160 * u32::from(s), &[s as u8 + 1; 100], t0 + Duration::from_millis(40));
+        }
+        let got: Vec<Option<Vec<u8>>> = (3..7)
+            .map(|k| match jb.pop(t0 + Duration::from_millis(20 * k)) {
+                Playout::Frame(b) => Some(b.to_vec()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, [None, Some(vec![3; 100]), Some(vec![4; 100]), Some(vec![5; 100])]);
+        assert_eq!(jb.stats().overwritten, 1);
+        assert_eq!(cfg.arena_len(), 300);
+        assert_eq!(JitterConfig { arena_bytes: 0, ..cfg }.arena_len(), 1600, "0: one largest payload per slot");
+    }
+
+    #[test]
     fn delay_grows_with_jitter_and_shrinks_after() {
         let mut jb = JitterBuffer::new(JitterConfig::default());
         let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -673,7 +759,13 @@ mod tests {
         let t0 = Instant::now();
         for round in 0..20 {
             let mut jb =
-                JitterBuffer::new(JitterConfig { capacity: 4 + round, max_payload: 32, ..JitterConfig::default() });
+                JitterBuffer::new(JitterConfig {
+                    capacity: 4 + round,
+                    max_payload: 32,
+                    // Odd rounds: a byte ring smaller than the slots, so payloads get overwritten.
+                    arena_bytes: if round % 2 == 1 { 32 + 9 * round } else { 0 },
+                    ..JitterConfig::default()
+                });
             let mut now = t0;
             let mut seq = rnd() as u16;
             let mut ts = rnd() as u32;
@@ -690,13 +782,16 @@ mod tests {
                         };
                         let t = if r % 13 == 0 { (r >> 24) as u32 } else { ts.wrapping_add(((r >> 30) % 2000) as u32) };
                         let len = ((r >> 40) % 40) as usize;
-                        jb.push(s, t, &[7; 40][..len], now);
+                        // Every byte of a payload is its sequence number's low byte, so a
+                        // frame made of two packets' bytes shows.
+                        jb.push(s, t, &[s as u8; 40][..len], now);
                         seq = seq.wrapping_add(1);
                         ts = ts.wrapping_add(160);
                     }
                     _ => {
                         if let Playout::Frame(b) = jb.pop(now) {
                             assert!(b.len() <= 32);
+                            assert!(b.iter().all(|&x| x == b[0]), "one packet's bytes: {b:?}");
                         }
                         let t = jb.target_ms();
                         assert!((20..=200).contains(&t), "{t}");

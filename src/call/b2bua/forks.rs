@@ -38,9 +38,9 @@ impl Call {
                 }
                 Phase::Continue
             }
-            SipEvent::Request { key, request, source } => self.on_in_dialog(key, request, source).await,
+            SipEvent::Request { key, request, source } => self.on_in_dialog(key, *request, source).await,
             SipEvent::Ack { request, .. } => {
-                self.on_ack(request);
+                self.on_ack(*request);
                 Phase::Continue
             }
             SipEvent::StrayResponse { response, .. } => {

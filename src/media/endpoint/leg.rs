@@ -118,6 +118,32 @@ pub struct LegMedia {
     dtmf_queue: std::collections::VecDeque<Digit>,
 }
 
+/// Ring slots of a leg's jitter buffer: 640 ms of 20 ms packets, three
+/// times the 200 ms maximum playout delay (packets further ahead than the
+/// ring are a stream restart, see `jitter`).
+const JITTER_SLOTS: usize = 32;
+/// A typical payload's bytes (Opus speech at 32 kbit/s is 80; G.711 160).
+const JITTER_TYPICAL_PAYLOAD: usize = 320;
+
+/// The jitter buffer for `codec`. Payloads up to the codec's largest 20 ms
+/// payload, which is all its decoder accepts (160 bytes for G.711 and G.722,
+/// 1275 for Opus). The arena holds `JITTER_SLOTS` typical payloads, and at
+/// least the maximum playout delay plus two packets at the largest size, so
+/// only bursts far beyond what is played anyway are overwritten: 5 KB for
+/// G.711, 15 KB for Opus instead of 82 KB.
+fn jitter_config(codec: CodecKind) -> JitterConfig {
+    let base = JitterConfig::default();
+    let max_payload = codec.max_payload_len();
+    let window = (base.max_delay_ms / base.ptime_ms) as usize + 2;
+    JitterConfig {
+        clock_rate: codec.clock_rate(),
+        capacity: JITTER_SLOTS,
+        max_payload,
+        arena_bytes: (JITTER_SLOTS * max_payload.min(JITTER_TYPICAL_PAYLOAD)).max(window * max_payload),
+        ..base
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LegError {
     /// The codec could not be created (e.g. libopus refused the settings).
@@ -163,14 +189,7 @@ impl LegMedia {
         Ok(LegMedia {
             decoder: cfg.codec.new_decoder()?,
             encoder: cfg.codec.new_encoder_with(cfg.opus_complexity)?,
-            // Slots as large as the codec's largest 20 ms payload, which is all
-            // its decoder accepts: 160 bytes for G.711 and G.722 (10 KB a leg)
-            // instead of the Opus-sized default (82 KB).
-            jitter: JitterBuffer::new(JitterConfig {
-                clock_rate: cfg.codec.clock_rate(),
-                max_payload: cfg.codec.max_payload_len(),
-                ..JitterConfig::default()
-            }),
+            jitter: JitterBuffer::new(jitter_config(cfg.codec)),
             rtcp,
             packetizer,
             te_rx: TelephoneEventReceiver::new(cfg.dtmf_clock),
@@ -494,6 +513,17 @@ mod tests {
 
     fn cfg(codec: CodecKind, inband: bool) -> LegConfig {
         LegConfig { codec, pt: codec.static_payload_type().unwrap_or(96), dtmf_pt: Some(101), dtmf_clock: 8000, inband_dtmf: inband, cname: "t@x".into(), opus_complexity: 5 }
+    }
+
+    #[test]
+    fn jitter_arena_fits_the_playout_window_at_the_largest_payload() {
+        let g711 = jitter_config(CodecKind::Pcmu);
+        assert_eq!((g711.capacity, g711.max_payload, g711.arena_len()), (32, 160, 32 * 160));
+        let opus = jitter_config(CodecKind::Opus);
+        assert_eq!(opus.max_payload, CodecKind::Opus.max_payload_len());
+        // 200 ms of 20 ms packets plus two, each as large as Opus allows.
+        assert_eq!(opus.arena_len(), 12 * opus.max_payload);
+        assert!(opus.arena_len() < 20_000);
     }
 
     #[test]

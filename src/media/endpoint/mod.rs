@@ -86,14 +86,16 @@ pub fn spawn<P: MediaPort + Send + 'static>(
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let local_rtp = pair.rtp_addr();
     // `run` itself attaches the sockets: an async block around it would hold
-    // the 24 KB `LegMedia` twice (its capture and the inner future's).
-    let join = crate::media::shard::MediaShards::global().spawn(run(pair.detach(), leg, port, remote, inactivity, cmd_rx, ev_tx));
+    // the 23 KB `LegMedia` twice (its capture and the inner future's). Boxed
+    // for the same reason: an async fn keeps a by-value argument both as
+    // the argument and as the body's local (51 KB futures before).
+    let join = crate::media::shard::MediaShards::global().spawn(run(pair.detach(), Box::new(leg), port, remote, inactivity, cmd_rx, ev_tx));
     (EndpointHandle { cmd: cmd_tx, join, local_rtp }, ev_rx)
 }
 
 async fn run<P: MediaPort>(
     detached: std::io::Result<crate::media::ports::DetachedPair>,
-    mut leg: LegMedia,
+    mut leg: Box<LegMedia>,
     mut port: P,
     remote: Option<(SocketAddr, Option<SocketAddr>)>,
     inactivity: Duration,
@@ -198,5 +200,36 @@ fn on_verdict(v: RxVerdict, leg: &LegMedia, local: SocketAddr, stream: &'static 
                 tracing::warn!(%local, stream, %src, ?peer, "media from a foreign source dropped (after latching)");
             }
         }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::codec::CodecKind;
+    use crate::media::AudioFrame;
+
+    struct Silent;
+    impl MediaPort for Silent {
+        fn rate(&self) -> u32 {
+            16000
+        }
+        fn put_frame(&mut self, _: &AudioFrame) {}
+        fn get_frame(&mut self, _: &mut AudioFrame) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn a_legs_task_future_does_not_hold_the_leg_inline() {
+        // Memory per call: the task future lives as long as the call. With
+        // `LegMedia` (23 KB) by value it was 51 KB (the argument and the
+        // body's copy); boxed it is a few KB.
+        let (_cmd, cmds) = mpsc::unbounded_channel();
+        let (events, _ev) = mpsc::unbounded_channel();
+        let cfg = LegConfig { codec: CodecKind::Pcmu, pt: 0, dtmf_pt: Some(101), dtmf_clock: 8000, inband_dtmf: true, cname: "t@x".into(), opus_complexity: 5 };
+        let leg = LegMedia::new(cfg, 16000, std::time::Instant::now()).expect("leg");
+        assert!(std::mem::size_of::<LegMedia>() > 16 * 1024, "the leg is big enough for this to matter");
+        let f = run(Err(std::io::Error::other("not started")), Box::new(leg), Silent, None, Duration::from_secs(1), cmds, events);
+        assert!(std::mem::size_of_val(&f) < 8 * 1024, "task future {} bytes", std::mem::size_of_val(&f));
     }
 }
