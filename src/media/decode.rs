@@ -11,7 +11,6 @@
 //! averaged down to mono; any rate is resampled to the target.
 
 use std::fs::File;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use symphonia::core::codecs::audio::AudioDecoderOptions;
@@ -34,8 +33,6 @@ pub const MAX_DECODE_SECS: u64 = 20 * 60;
 /// claiming a gigahertz, found by the `prompt_decode` fuzz target) would
 /// make the resampler size its FFT for that ratio and take gigabytes.
 pub const MAX_SOURCE_RATE: u32 = 384_000;
-/// Bytes of a file's start screened before symphonia sees it (`wav_header`).
-const HEAD_LEN: usize = 4096;
 
 mod wav_header;
 
@@ -96,7 +93,8 @@ fn to_pcm_at(mono: &[f32], rate: u32, target_rate: u32, path: &Path) -> Result<V
 /// path's would be); errors name the file as `label`. The fuzz target
 /// `prompt_decode` drives the same code as [`decode_file`] through this.
 pub fn decode_bytes(bytes: Vec<u8>, ext: Option<&str>, label: &Path, target_rate: u32) -> Result<Vec<i16>, DecodeError> {
-    wav_header::check(&bytes[..bytes.len().min(HEAD_LEN)]).map_err(|reason| DecodeError::Header { path: label.to_path_buf(), reason })?;
+    let screened = wav_header::check(&mut std::io::Cursor::new(&bytes[..])).unwrap_or(Ok(()));
+    screened.map_err(|reason| DecodeError::Header { path: label.to_path_buf(), reason })?;
     let (mono, rate) = decode_source(Box::new(std::io::Cursor::new(bytes)), ext, label)?;
     to_pcm_at(&mono, rate, target_rate, label)
 }
@@ -121,9 +119,8 @@ pub fn inspect_file(path: &Path) -> Result<AudioInfo, DecodeError> {
 fn decode_mono(path: &Path) -> Result<(Vec<f32>, u32), DecodeError> {
     let open_err = |source| DecodeError::Open { path: path.to_path_buf(), source };
     let mut file = File::open(path).map_err(open_err)?;
-    let mut head = Vec::with_capacity(HEAD_LEN);
-    (&mut file).take(HEAD_LEN as u64).read_to_end(&mut head).map_err(open_err)?;
-    wav_header::check(&head).map_err(|reason| DecodeError::Header { path: path.to_path_buf(), reason })?;
+    let screened = wav_header::check(&mut std::io::BufReader::new(&mut file)).map_err(open_err)?;
+    screened.map_err(|reason| DecodeError::Header { path: path.to_path_buf(), reason })?;
     std::io::Seek::rewind(&mut file).map_err(open_err)?;
     decode_source(Box::new(file), path.extension().and_then(|e| e.to_str()), path)
 }

@@ -115,6 +115,19 @@ fn implausible_header_rate_is_refused_before_resampling() {
 /// channels overflows inside symphonia-format-riff where overflow checks are
 /// on (this test build). The file is refused; the caller carries on.
 #[test]
+fn a_wav_header_behind_junk_bytes_is_screened_too() {
+    // The second fuzz finding (session 8): the same overflow, with the RIFF
+    // header 74 bytes in, after an ID3-looking prefix symphonia skips.
+    let input = include_bytes!("wav-behind-junk.bin");
+    let err = decode_bytes(input[1..].to_vec(), Some("mp3"), Path::new("junk.mp3"), 8000).unwrap_err();
+    assert!(matches!(&err, DecodeError::Header { reason, .. } if reason.contains("channels")), "{err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let odd = dir.path().join("junk.mp3");
+    std::fs::write(&odd, &input[1..]).expect("write");
+    assert!(matches!(decode_file(&odd, 8000), Err(DecodeError::Header { .. })));
+}
+
+#[test]
 fn a_wav_claiming_49000_channels_is_refused_and_nothing_else() {
     let input = include_bytes!("wav-channels-overflow.bin");
     // The fuzz input's first byte picks the name hint (1: wav).
