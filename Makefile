@@ -76,7 +76,8 @@ clean:
 # baseline in the same run, through Kamailio as a stateful proxy, stepping the rate up to the first
 # failed call; table printed, JSON in target/bench/cps.json. CPS_RATES overrides the steps.
 # Then concurrent calls with media (benches/load/calls.rs, our own load tool): bridged G.711 beside
-# a recvmmsg/sendmmsg floor relay, IVR density and Opus<->PCMU transcoding, each stepped up through
+# a recvmmsg/sendmmsg floor relay, IVR density and Opus<->PCMU transcoding (at the default
+# opus_complexity 5 and again at 1, the density an admin can trade quality for), each stepped up through
 # its own counts to the first unclean step, calls held CALLS_HOLD seconds (JSON:
 # target/bench/calls-<mode>.json). Last, benches/load/report.py prints the one combined table
 # (target/bench/summary.json). About 35 minutes on 2 cores with the defaults.
@@ -97,6 +98,7 @@ bench: build
 	$(CALLS) --modes bridged,floor --counts $(BRIDGED_COUNTS) --out target/bench/calls-bridged.json
 	$(CALLS) --modes ivr --counts $(IVR_COUNTS) --out target/bench/calls-ivr.json
 	$(CALLS) --modes transcode --counts $(TRANSCODE_COUNTS) --out target/bench/calls-transcode.json
+	$(CALLS) --modes transcode --opus-complexity 1 --counts $(TRANSCODE_COUNTS) --out target/bench/calls-transcode-c1.json
 	python3 benches/load/report.py
 
 # The appliance disk image (issue 8; firmware-image/README.md). Needs root

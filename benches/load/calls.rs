@@ -91,6 +91,9 @@ struct Args {
     warmup: f64,
     /// Nice value of the RTP thread (negative: favoured by the scheduler).
     tool_nice: i32,
+    /// `[media] opus_complexity` for switchboard; the transcode rows are then
+    /// reported as mode `transcode-c<N>`.
+    opus_complexity: Option<u8>,
 }
 
 fn parse_args() -> Args {
@@ -103,6 +106,7 @@ fn parse_args() -> Args {
         cps: 150.0,
         warmup: 3.0,
         tool_nice: 0,
+        opus_complexity: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -116,6 +120,7 @@ fn parse_args() -> Args {
             "--cps" => a.cps = val().parse().unwrap_or_else(|_| die("bad --cps")),
             "--warmup" => a.warmup = val().parse().unwrap_or_else(|_| die("bad --warmup")),
             "--tool-nice" => a.tool_nice = val().parse().unwrap_or_else(|_| die("bad --tool-nice")),
+            "--opus-complexity" => a.opus_complexity = Some(val().parse().ok().filter(|c| *c <= 10).unwrap_or_else(|| die("bad --opus-complexity (0..=10)"))),
             // cargo bench passes --bench to every bench binary.
             "--bench" => {}
             other => die(&format!("unknown argument {other}")),
@@ -430,7 +435,7 @@ fn main() {
     if want("bridged") || want("floor") {
         let dir = ctx.workdir.join("bridged");
         let cfg = if want("bridged") {
-            match Switchboard::prepare(&a.binary, &dir, Flavour::Relay, carrier_sip, Path::new(REPO)) {
+            match Switchboard::prepare(&a.binary, &dir, Flavour::Relay, carrier_sip, Path::new(REPO), a.opus_complexity) {
                 Ok(c) => Some(c),
                 Err(e) => die(&format!("preparing switchboard: {e}")),
             }
@@ -461,7 +466,8 @@ fn main() {
             continue;
         }
         let dir = ctx.workdir.join(mode);
-        let cfg = Switchboard::prepare(&a.binary, &dir, flavour, carrier_sip, Path::new(REPO)).unwrap_or_else(|e| die(&format!("preparing switchboard: {e}")));
+        let cfg = Switchboard::prepare(&a.binary, &dir, flavour, carrier_sip, Path::new(REPO), a.opus_complexity)
+            .unwrap_or_else(|e| die(&format!("preparing switchboard: {e}")));
         let mut rows = Vec::new();
         for &n in &a.counts {
             let row = sip_step(&ctx, mode, n, &cfg, &dir);
@@ -472,7 +478,11 @@ fn main() {
                 break;
             }
         }
-        modes.insert(mode.to_string(), Value::Array(rows));
+        let key = match (mode, a.opus_complexity) {
+            ("transcode", Some(c)) => format!("transcode-c{c}"),
+            _ => mode.to_string(),
+        };
+        modes.insert(key, Value::Array(rows));
     }
 
     // Switchboard's CPU per relayed packet over the floor's, at each N both ran.
@@ -493,7 +503,8 @@ fn main() {
     if want("floor") {
         modes.insert("floor".into(), Value::Array(floor_rows));
     }
-    for m in ["bridged", "floor", "ivr", "transcode"] {
+    let transcode_key = a.opus_complexity.map_or("transcode".to_string(), |c| format!("transcode-c{c}"));
+    for m in ["bridged", "floor", "ivr", &transcode_key] {
         if let Some(Value::Array(rows)) = modes.get(m) {
             print_table(m, rows);
         }

@@ -114,7 +114,8 @@ def rows_for(d):
     else:
         out.append(("bridged G.711", "concurrent calls", "not run", "", "", ">= 3000"))
     for mode, label, target in (("ivr", "IVR (prompts + in-band DTMF)", ""),
-                                ("transcode", "Opus <-> PCMU", ">= 400 calls/core")):
+                                ("transcode", "Opus <-> PCMU", ">= 400 calls/core"),
+                                ("transcode-c1", "Opus <-> PCMU, opus_complexity = 1", ">= 400 calls/core")):
         rows = modes.get(mode)
         if not rows:
             out.append((label, "CPU per call", "not run", "", "", target))

@@ -62,7 +62,14 @@ steps = [
 impl Switchboard {
     /// Writes config, plan and data under `dir` (fresh per mode) and adds
     /// the extension and the trunk toward `carrier`.
-    pub fn prepare(binary: &Path, dir: &Path, flavour: Flavour, carrier: SocketAddr, repo: &Path) -> std::io::Result<PathBuf> {
+    pub fn prepare(
+        binary: &Path,
+        dir: &Path,
+        flavour: Flavour,
+        carrier: SocketAddr,
+        repo: &Path,
+        opus_complexity: Option<u8>,
+    ) -> std::io::Result<PathBuf> {
         let data = dir.join("data");
         let plans = dir.join("dialplans");
         std::fs::create_dir_all(&data)?;
@@ -101,12 +108,14 @@ dir = "{plans}"
 [media]
 prompts_dir = "{prompts}"
 moh_dir = "{moh}"
+{opus}
 "#,
                 sip = free_udp_port(),
                 http = free_tcp_port(),
                 plans = plans.display(),
                 prompts = repo.join("prompts").display(),
                 moh = repo.join("prompts").join("moh").display(),
+                opus = opus_complexity.map(|c| format!("opus_complexity = {c}")).unwrap_or_default(),
             ),
         )?;
         let admin = |args: &[&str]| -> std::io::Result<()> {
