@@ -104,7 +104,10 @@ pub async fn run(ctx: &Ctx, leg: &mut LocalLeg, rx: &mut mpsc::UnboundedReceiver
     let fax_cfg = &ctx.config.fax;
     let mode = match FaxAudioPort::new(config, slot.rate()) {
         Ok((port, events)) => {
-            slot.set(Some(Box::new(port)));
+            // Off the media shard: spandsp writes received pages to disk
+            // (libtiff) inside the port's calls, and a slow disk must not
+            // stall the other calls on that shard.
+            slot.set(Some(Box::new(crate::media::offload::Offloaded::spawn(port))));
             Mode::Audio(events)
         }
         Err(e) => {

@@ -7,7 +7,8 @@
 //!
 //! Layout: sans-IO pieces (`latch`, `validate`, `stats`) are plain code tested without sockets;
 //! `ports` and `relay_task` are the thin tokio drivers around them; `relay` is the public API;
-//! `shard` holds the per-core runtimes the relays and terminated legs run on.
+//! `shard` holds the per-core runtimes the relays and terminated legs run on; `offload` runs a
+//! port that may block (the fax terminal) off them.
 
 pub mod codec;
 pub mod decode;
@@ -18,6 +19,7 @@ pub mod jitter;
 mod latch;
 pub mod mixer;
 pub mod moh;
+pub mod offload;
 pub mod prompt;
 pub mod quality;
 pub mod recorder;
