@@ -50,8 +50,10 @@ pub struct JitterConfig {
     pub capacity: usize,
     /// Largest payload kept; bigger packets are refused.
     pub max_payload: usize,
-    /// Bytes of payload arena; 0 (or less than `max_payload`) means `capacity * max_payload`,
-    /// which never overwrites a packet still in the ring.
+    /// Bytes of payload arena; 0 (or less than `max_payload`) means `capacity * max_payload`.
+    /// The ring wraps early when a payload does not fit before its end, so with mixed sizes
+    /// even that can give up an old unplayed packet (`overwritten`); an in-order stream of
+    /// equal sizes never does.
     pub arena_bytes: usize,
 }
 
@@ -436,9 +438,13 @@ impl JitterBuffer {
     /// so what is overwritten is the oldest data, normally played long ago.
     fn reserve(&mut self, len: usize) -> usize {
         let at = if self.write_at + len > self.arena.len() { 0 } else { self.write_at };
+        let base = self.base;
         for s in self.slots.iter_mut().filter(|s| s.used && s.at < at + len && at < s.at + s.len) {
             s.used = false;
-            self.stats.overwritten += 1;
+            // A slot behind the playout point was skipped, not lost here.
+            if s.ext_seq >= base {
+                self.stats.overwritten += 1;
+            }
         }
         self.write_at = at + len;
         at

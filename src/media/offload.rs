@@ -1,30 +1,35 @@
-//! A `MediaPort` run on another task: [`Offloaded`] hands each 20 ms tick
-//! to a tokio task on the runtime that created it and never waits for it.
+//! A `MediaPort` run on another thread: [`Offloaded`] hands each 20 ms tick
+//! to a thread of tokio's blocking pool and never waits for it.
 //!
 //! Why: terminated legs run on the media shards (`shard`), one thread for
 //! many calls. A port that may block, such as the spandsp fax terminal
 //! (libtiff writes each received page to disk inside `put_frame`), would
-//! stall every leg on that shard for as long as the disk takes. Offloaded,
-//! a slow write delays only that port's own audio.
+//! stall every leg on that shard for as long as the disk takes; on a worker
+//! of the main runtime it would hold up SIP and the call tasks. Offloaded
+//! to a blocking-pool thread, a slow write delays only that port's audio.
 //!
-//! Cost: one frame (20 ms) of delay each way, which fax modems and T.30
-//! timers do not notice. While the task lags, the leg sends silence.
+//! Cost: one frame (20 ms) of delay each way, up to `MAX_BACKLOG` after a
+//! stall, which fax modems and T.30 timers do not notice. While the worker
+//! lags, the leg sends silence. A thread per offloaded port: fax sessions
+//! are few.
 //!
 //! Owns: the two bounded channels and the worker task. Must not touch: what
 //! the inner port does; the inner port is dropped on the worker when this
 //! handle is dropped (so its `Drop`, e.g. the fax terminal's phase E
-//! report, runs there too).
+//! report, runs there too, shortly after, not during the handle's drop).
 
 use tokio::sync::mpsc;
 
 use super::{AudioFrame, MediaPort};
 
-/// Ticks (and finished frames) in flight at most; older output is dropped
-/// so a worker that catches up does not leave the leg permanently behind.
-const IN_FLIGHT: usize = 4;
+/// Ticks (and finished frames) in flight at most. A tick the worker cannot
+/// take is dropped (`dropped_ticks`); so is a frame the leg does not collect.
+const IN_FLIGHT: usize = 6;
 
-/// Frames left waiting after a tick at most (see `get_frame`).
-const MAX_BACKLOG: usize = 1;
+/// Frames left waiting after a tick at most (see `get_frame`). Scheduling
+/// noise alone makes the backlog swing between 0 and 2, and every frame
+/// cut is a hole in the modem signal: only a real stall's backlog is cut.
+const MAX_BACKLOG: usize = 3;
 
 /// One tick for the worker: what the leg heard since the last one.
 struct Tick {
@@ -43,15 +48,14 @@ pub struct Offloaded {
 }
 
 impl Offloaded {
-    /// Starts `port`'s worker with `tokio::spawn` (so: on the current
-    /// runtime; call it from the call task, not from a shard).
+    /// Starts `port`'s worker on the current runtime's blocking pool.
     pub fn spawn<P: MediaPort + Send + 'static>(mut port: P) -> Offloaded {
         let rate = port.rate();
         let (ticks, mut tick_rx) = mpsc::channel::<Tick>(IN_FLIGHT);
         let (made_tx, made) = mpsc::channel::<AudioFrame>(IN_FLIGHT);
-        tokio::spawn(async move {
+        tokio::task::spawn_blocking(move || {
             let mut out = AudioFrame::silence(rate);
-            while let Some(t) = tick_rx.recv().await {
+            while let Some(t) = tick_rx.blocking_recv() {
                 if let Some(f) = &t.heard {
                     port.put_frame(f);
                 }
@@ -87,8 +91,8 @@ impl MediaPort for Offloaded {
         }
         // Frames in order, one per tick: a modem signal with a frame left
         // out is garbage, so none is skipped while the worker keeps pace
-        // (whether this tick's frame is already made is a race, so one may
-        // wait). Only a backlog from a stall is cut back to that one.
+        // (whether this tick's frame is already made is a race, so one or
+        // two may wait). Only a backlog from a stall is cut back.
         match self.made.try_recv() {
             Ok(f) => frame.clone_from(&f),
             Err(_) => *frame = AudioFrame::silence(self.rate),
@@ -185,7 +189,7 @@ mod tests {
             port.put_frame(&frame(v));
             port.get_frame(&mut out);
             back.push(out.pcm()[0]);
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         let echoed: Vec<i16> = back.iter().copied().filter(|&v| v >= 100).collect();
         assert!(echoed.len() >= 55, "{back:?}");

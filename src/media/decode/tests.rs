@@ -111,9 +111,6 @@ fn implausible_header_rate_is_refused_before_resampling() {
     assert!(err.to_string().contains("implausible sample rate"), "{err}");
 }
 
-/// Regression (fuzz target `prompt_decode`): a WAV claiming about 49 000
-/// channels overflows inside symphonia-format-riff where overflow checks are
-/// on (this test build). The file is refused; the caller carries on.
 #[test]
 fn a_wav_header_behind_junk_bytes_is_screened_too() {
     // The second fuzz finding (session 8): the same overflow, with the RIFF
@@ -127,6 +124,9 @@ fn a_wav_header_behind_junk_bytes_is_screened_too() {
     assert!(matches!(decode_file(&odd, 8000), Err(DecodeError::Header { .. })));
 }
 
+/// Regression (fuzz target `prompt_decode`): a WAV claiming about 49 000
+/// channels overflows inside symphonia-format-riff where overflow checks are
+/// on (this test build). The file is refused; the caller carries on.
 #[test]
 fn a_wav_claiming_49000_channels_is_refused_and_nothing_else() {
     let input = include_bytes!("wav-channels-overflow.bin");

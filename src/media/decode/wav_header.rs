@@ -22,6 +22,9 @@ const MAX_BITS: u16 = 64;
 /// Chunks walked after a `RIFF` header before giving up on finding `fmt `
 /// (symphonia reads it first or after a few metadata chunks).
 const MAX_CHUNKS: usize = 64;
+/// RIFF/WAVE headers checked in one file at most; a file with more is
+/// refused (no audio file has that many, and each costs a chunk walk).
+const MAX_MARKERS: usize = 64;
 /// Read size of the scan.
 const BLOCK: usize = 64 * 1024;
 
@@ -35,12 +38,17 @@ pub fn check<R: Read + Seek>(r: &mut R) -> io::Result<Result<(), Refusal>> {
     // Bytes kept from the previous block so a marker across blocks is seen.
     let mut carry = 0usize;
     let mut offset = 0u64; // file offset of block[0]
+    let mut markers = 0usize;
     r.seek(SeekFrom::Start(0))?;
     loop {
         let n = read_full(r, &mut block[carry..])?;
         let len = carry + n;
         for at in find_all(&block[..len], b"RIFF") {
-            if block.get(at + 8..at + 12).is_some_and(|w| w == b"WAVE") {
+            if block[..len].get(at + 8..at + 12).is_some_and(|w| w == b"WAVE") {
+                markers += 1;
+                if markers > MAX_MARKERS {
+                    return Ok(Err(format!("more than {MAX_MARKERS} RIFF/WAVE headers in one file")));
+                }
                 let here = r.stream_position()?;
                 let verdict = check_riff(r, offset + at as u64 + 12)?;
                 if verdict.is_err() {
@@ -170,6 +178,12 @@ mod tests {
             assert!(check(&v).is_err(), "marker at {pad}");
         }
         assert!(check(&wav(40_000, 16, 3 * BLOCK)).is_err());
+        // Checking costs a chunk walk per header: a file made of headers is
+        // refused past MAX_MARKERS rather than walked.
+        let many: Vec<u8> = (0..=MAX_MARKERS).flat_map(|_| wav(1, 16, 0)).collect();
+        assert!(check(&many).unwrap_err().contains("RIFF/WAVE headers"));
+        let some: Vec<u8> = (0..MAX_MARKERS).flat_map(|_| wav(1, 16, 0)).collect();
+        assert_eq!(check(&some), Ok(()));
         // A harmless WAV inside another file's data changes nothing.
         let mut v = vec![0u8; 1000];
         v.extend_from_slice(&wav(2, 16, 0));

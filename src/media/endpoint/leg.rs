@@ -128,9 +128,10 @@ const JITTER_TYPICAL_PAYLOAD: usize = 320;
 /// The jitter buffer for `codec`. Payloads up to the codec's largest 20 ms
 /// payload, which is all its decoder accepts (160 bytes for G.711 and G.722,
 /// 1275 for Opus). The arena holds `JITTER_SLOTS` typical payloads, and at
-/// least the maximum playout delay plus two packets at the largest size, so
-/// only bursts far beyond what is played anyway are overwritten: 5 KB for
-/// G.711, 15 KB for Opus instead of 82 KB.
+/// least the maximum playout delay plus two packets at the largest size
+/// (the ring's wrap may waste up to one payload, so the 200 ms window plus
+/// one always fits): only bursts beyond what is played anyway are
+/// overwritten. 5 KB for G.711, 15 KB for Opus instead of 82 KB.
 fn jitter_config(codec: CodecKind) -> JitterConfig {
     let base = JitterConfig::default();
     let max_payload = codec.max_payload_len();

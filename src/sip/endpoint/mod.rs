@@ -27,11 +27,11 @@ pub use super::transport::TlsListen;
 pub use route::local_ip_for;
 
 /// Everything the endpoint reports to a task (application core or call).
-#[derive(Debug)]
 ///
 /// Requests are boxed: a call task's event channel allocates its queue in
 /// blocks of 32 events, and an inline `Request` (200 bytes) made each block
 /// about 11 KB, held for the whole call.
+#[derive(Debug)]
 pub enum SipEvent {
     /// A request that opened a server transaction; answer via `respond`.
     Request { key: TransactionKey, request: Box<Request>, source: Peer },
