@@ -111,17 +111,28 @@ fn implausible_header_rate_is_refused_before_resampling() {
     assert!(err.to_string().contains("implausible sample rate"), "{err}");
 }
 
+/// Asserts that the WAV header screen refuses `bytes` (a fuzz input minus
+/// its first, hint-picking byte) from memory and from a file named `name`;
+/// returns the directory holding the file.
+fn assert_screened_out(bytes: &[u8], name: &str) -> tempfile::TempDir {
+    let ext = Path::new(name).extension().and_then(|e| e.to_str());
+    let err = decode_bytes(bytes.to_vec(), ext, Path::new(name), 8000).unwrap_err();
+    // Refused by the header screen before symphonia could overflow on it
+    // (it used to reach symphonia and come back as `Panicked`).
+    assert!(matches!(&err, DecodeError::Header { reason, .. } if reason.contains("channels")), "{err}");
+    // The same from a file on disk.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let odd = dir.path().join(name);
+    std::fs::write(&odd, bytes).expect("write");
+    assert!(matches!(decode_file(&odd, 8000), Err(DecodeError::Header { .. })));
+    dir
+}
+
 #[test]
 fn a_wav_header_behind_junk_bytes_is_screened_too() {
     // The second fuzz finding (session 8): the same overflow, with the RIFF
     // header 74 bytes in, after an ID3-looking prefix symphonia skips.
-    let input = include_bytes!("wav-behind-junk.bin");
-    let err = decode_bytes(input[1..].to_vec(), Some("mp3"), Path::new("junk.mp3"), 8000).unwrap_err();
-    assert!(matches!(&err, DecodeError::Header { reason, .. } if reason.contains("channels")), "{err}");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let odd = dir.path().join("junk.mp3");
-    std::fs::write(&odd, &input[1..]).expect("write");
-    assert!(matches!(decode_file(&odd, 8000), Err(DecodeError::Header { .. })));
+    assert_screened_out(&include_bytes!("wav-behind-junk.bin")[1..], "junk.mp3");
 }
 
 /// Regression (fuzz target `prompt_decode`): a WAV claiming about 49 000
@@ -129,17 +140,8 @@ fn a_wav_header_behind_junk_bytes_is_screened_too() {
 /// on (this test build). The file is refused; the caller carries on.
 #[test]
 fn a_wav_claiming_49000_channels_is_refused_and_nothing_else() {
-    let input = include_bytes!("wav-channels-overflow.bin");
     // The fuzz input's first byte picks the name hint (1: wav).
-    let err = decode_bytes(input[1..].to_vec(), Some("wav"), Path::new("odd.wav"), 8000).unwrap_err();
-    // Refused by the header screen before symphonia could overflow on it
-    // (it used to reach symphonia and come back as `Panicked`).
-    assert!(matches!(&err, DecodeError::Header { reason, .. } if reason.contains("channels")), "{err}");
-    // The same from a file on disk.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let odd = dir.path().join("odd.wav");
-    std::fs::write(&odd, &input[1..]).expect("write");
-    assert!(matches!(decode_file(&odd, 8000), Err(DecodeError::Header { .. })));
+    let dir = assert_screened_out(&include_bytes!("wav-channels-overflow.bin")[1..], "odd.wav");
     // The next file decodes normally.
     let f = sox_tone(dir.path(), "ok.wav", 8000, 1, 0.2);
     assert_eq!(decode_file(&f, 8000).expect("decode").len(), 1600);
