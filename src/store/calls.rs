@@ -3,6 +3,7 @@
 
 use sqlx::{QueryBuilder, Sqlite};
 
+use super::call_log::{CloseRow, Op, OpenRow};
 use super::{Store, StoreError};
 
 /// What the call records page and its CSV export filter on. Every value is
@@ -140,7 +141,8 @@ pub fn unix_ms() -> i64 {
 }
 
 impl Store {
-    /// Opens a record; returns its id.
+    /// Opens a record; returns its id once committed (group-committed
+    /// with other calls' writes, see `call_log`).
     pub async fn open_call_record(
         &self,
         call_id: &str,
@@ -149,18 +151,15 @@ impl Store {
         callee: &str,
         trunk: Option<&str>,
     ) -> Result<i64, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO call_records (call_id, direction, caller, callee, trunk, started_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(call_id)
-        .bind(direction)
-        .bind(caller)
-        .bind(callee)
-        .bind(trunk)
-        .bind(unix_ms())
-        .execute(&self.writer)
-        .await?;
-        Ok(done.last_insert_rowid())
+        let row = OpenRow {
+            call_id: call_id.to_string(),
+            direction: direction.to_string(),
+            caller: caller.to_string(),
+            callee: callee.to_string(),
+            trunk: trunk.map(str::to_string),
+            started_at: unix_ms(),
+        };
+        self.call_log.submit(|reply| Op::Open { row, reply }).await
     }
 
     /// Saves the agent's disposition code and notes on the newest record of
@@ -180,13 +179,13 @@ impl Store {
 
     /// Saves the dialplan path the call took.
     pub async fn set_call_path(&self, id: i64, path: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE call_records SET ivr_path = ? WHERE id = ?").bind(path).bind(id).execute(&self.writer).await?;
-        Ok(())
+        let path = path.to_string();
+        self.call_log.submit(|reply| Op::Path { id, path, reply }).await
     }
 
     pub async fn answer_call_record(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE call_records SET answered_at = ? WHERE id = ?").bind(unix_ms()).bind(id).execute(&self.writer).await?;
-        Ok(())
+        let at_ms = unix_ms();
+        self.call_log.submit(|reply| Op::Answer { id, at_ms, reply }).await
     }
 
     /// Closes a record with the final status, who hung up and per-leg quality.
@@ -198,30 +197,14 @@ impl Store {
         a: Option<LegQualityRow>,
         b: Option<LegQualityRow>,
     ) -> Result<(), StoreError> {
-        let a = a.unwrap_or_default();
-        let b = b.unwrap_or_default();
-        sqlx::query(
-            "UPDATE call_records SET ended_at = ?, status = ?, hangup_by = ?, \
-             a_packets = ?, a_lost = ?, a_jitter_ms = ?, a_rtt_ms = ?, a_mos = ?, \
-             b_packets = ?, b_lost = ?, b_jitter_ms = ?, b_rtt_ms = ?, b_mos = ? WHERE id = ?",
-        )
-        .bind(unix_ms())
-        .bind(i64::from(status))
-        .bind(hangup_by)
-        .bind(a.packets)
-        .bind(a.lost)
-        .bind(a.jitter_ms)
-        .bind(a.rtt_ms)
-        .bind(a.mos)
-        .bind(b.packets)
-        .bind(b.lost)
-        .bind(b.jitter_ms)
-        .bind(b.rtt_ms)
-        .bind(b.mos)
-        .bind(id)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let close = CloseRow {
+            ended_at: unix_ms(),
+            status,
+            hangup_by: hangup_by.to_string(),
+            a: a.unwrap_or_default(),
+            b: b.unwrap_or_default(),
+        };
+        self.call_log.submit(|reply| Op::Close { id, close, reply }).await
     }
 
     /// Closes the records a crash or power cut left open (the process died

@@ -5,6 +5,7 @@
 
 mod acd;
 mod api_keys;
+mod call_log;
 mod calls;
 mod chats;
 mod customers;
@@ -52,6 +53,10 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query: {0}")]
     Query(#[from] sqlx::Error),
+    /// A batched call-record write failed (the batch's error, as text: one
+    /// error answers every write in the batch).
+    #[error("call record: {0}")]
+    CallLog(String),
     /// A row the command relies on does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -107,6 +112,8 @@ pub struct Store {
     writer: SqlitePool,
     /// Extensions, trunks and DIDs for the call path (see `directory`).
     directory: std::sync::Arc<directory::DirectoryCache>,
+    /// Call-record writes, group-committed on `writer` (see `call_log`).
+    call_log: std::sync::Arc<call_log::CallLog>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -129,7 +136,8 @@ impl Store {
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts.clone()).await.map_err(open_err)?;
         MIGRATOR.run(&pool).await?;
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.map_err(open_err)?;
-        Ok(Store { pool, writer, directory: std::sync::Arc::new(directory::DirectoryCache::new(dir)) })
+        let call_log = std::sync::Arc::new(call_log::CallLog::new(writer.clone()));
+        Ok(Store { pool, writer, directory: std::sync::Arc::new(directory::DirectoryCache::new(dir)), call_log })
     }
 
     pub fn pool(&self) -> &SqlitePool {
