@@ -17,6 +17,14 @@ use std::sync::{Arc, Mutex};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+/// Receive buffer asked for on the SIP UDP socket. The kernel's default
+/// (208 KB) overflowed at 2000 calls/s in bursts, and every datagram lost
+/// there costs a retransmission timer (500 ms and up) and often a call.
+/// Linux caps the request at `net.core.rmem_max`.
+const UDP_RECEIVE_BUFFER: usize = 4 * 1024 * 1024;
+/// Below this the log says how to raise the cap.
+const UDP_RECEIVE_BUFFER_LOW: usize = 1024 * 1024;
+
 /// Largest datagram we accept; bigger ones are truncated by the kernel and
 /// then refused by the parser's size limit.
 const MAX_DATAGRAM: usize = 65_535;
@@ -104,6 +112,7 @@ impl Transports {
         let bind_err = |source| TransportError::Bind { addr, source };
         let udp = Arc::new(UdpSocket::bind(addr).await.map_err(bind_err)?);
         let local = udp.local_addr().map_err(bind_err)?;
+        grow_receive_buffer(&udp, local);
         // TCP on the very port UDP got, so `:0` in tests yields one port for both.
         let listener = tokio::net::TcpListener::bind(local).await.map_err(bind_err)?;
         let tls = match tls {
@@ -156,6 +165,25 @@ impl Transports {
     }
 }
 
+/// Asks for [`UDP_RECEIVE_BUFFER`]; a smaller buffer works, so failing to
+/// grow it is logged, not fatal.
+fn grow_receive_buffer(udp: &UdpSocket, local: SocketAddr) {
+    let sock = socket2::SockRef::from(udp);
+    if let Err(e) = sock.set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+        tracing::warn!(%local, "SIP UDP receive buffer not grown: {e}");
+    }
+    match sock.recv_buffer_size() {
+        // Linux reports twice the usable size (the other half is bookkeeping).
+        Ok(got) if got < UDP_RECEIVE_BUFFER_LOW => tracing::warn!(
+            %local,
+            bytes = got,
+            "SIP UDP receive buffer is small: bursts of requests may be dropped; raise the sysctl net.core.rmem_max to {UDP_RECEIVE_BUFFER}"
+        ),
+        Ok(got) => tracing::debug!(%local, bytes = got, "SIP UDP receive buffer"),
+        Err(e) => tracing::debug!(%local, "SIP UDP receive buffer size unknown: {e}"),
+    }
+}
+
 async fn udp_receive(sock: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
@@ -180,3 +208,19 @@ async fn udp_receive(sock: Arc<UdpSocket>, inbound: mpsc::Sender<Inbound>) {
 
 /// Shared map type for TCP connections, keyed by the remote address.
 type ConnMap = Arc<Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SIP socket gets the buffer asked for, up to what the kernel
+    /// allows (`net.core.rmem_max`); Linux reports twice the usable size.
+    #[tokio::test]
+    async fn the_udp_socket_asks_for_a_large_receive_buffer() {
+        let (tx, _rx) = mpsc::channel(1);
+        let t = Transports::bind("127.0.0.1:0".parse().unwrap(), None, tx).await.unwrap();
+        let cap: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max").unwrap().trim().parse().unwrap();
+        let got = socket2::SockRef::from(&*t.udp).recv_buffer_size().unwrap();
+        assert!(got >= 2 * UDP_RECEIVE_BUFFER.min(cap), "receive buffer {got} bytes (rmem_max {cap})");
+    }
+}
