@@ -33,7 +33,7 @@ pub use g711::{
     G711Law,
 };
 pub use g722::{G722Decoder, G722Encoder};
-pub use opus::{OpusDecoder, OpusEncoder, OpusSettings, OPUS_MAX_PACKET};
+pub use opus::{OpusBandwidth, OpusDecoder, OpusEncoder, OpusSettings, OPUS_MAX_PACKET};
 pub use plc::WaveformPlc;
 pub use transcode::{Resample, Transcoder};
 
@@ -212,18 +212,17 @@ impl CodecKind {
 
     /// A fresh encoder with default settings (Opus: `OpusSettings::default()`).
     pub fn new_encoder(self) -> Result<AnyEncoder, CodecError> {
-        self.new_encoder_with(OpusSettings::default().complexity)
+        self.new_encoder_with(OpusSettings::default())
     }
 
-    /// A fresh encoder; Opus at `opus_complexity` (0..=10), its other
-    /// settings the defaults.
-    pub fn new_encoder_with(self, opus_complexity: u8) -> Result<AnyEncoder, CodecError> {
+    /// A fresh encoder; Opus with `opus` (other codecs have no settings).
+    pub fn new_encoder_with(self, opus: OpusSettings) -> Result<AnyEncoder, CodecError> {
         Ok(match self {
             CodecKind::Pcmu => AnyEncoder::G711(G711Encoder::new(G711Law::Ulaw)),
             CodecKind::Pcma => AnyEncoder::G711(G711Encoder::new(G711Law::Alaw)),
             CodecKind::G722 => AnyEncoder::G722(G722Encoder::new()),
             CodecKind::Opus => {
-                AnyEncoder::Opus(OpusEncoder::new(OpusSettings { complexity: opus_complexity, ..OpusSettings::default() })?)
+                AnyEncoder::Opus(OpusEncoder::new(opus)?)
             }
         })
     }

