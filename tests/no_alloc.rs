@@ -450,7 +450,6 @@ fn terminated_leg_tick_does_not_allocate() {
         inband_dtmf: inband,
         cname: "t@x".into(),
         opus_complexity: 5,
-        narrowband_source: false,
     };
     let t0 = Instant::now();
     let mut a = LegMedia::new(cfg(false), 16_000, t0).unwrap();

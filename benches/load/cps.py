@@ -49,7 +49,9 @@ SECRET = "bench-secret-1001"
 # SIPp's own socket buffers (its default is 128 KB): at 1400 calls/s and up
 # the generator's sockets overflowed in bursts (`ss -uamn`: drops on
 # SIPp's port, none on the server's), and the lost messages failed calls
-# that the system under test never saw. Same for both systems.
+# that the system under test never saw. Kamailio's maxbuffer (its largest
+# UDP buffer, 256 KB by default) and switchboard's own SIP socket ask for
+# the same; the host's net.core.rmem_max caps all of them (reported).
 SIPP_BUFFER = 4 * 1024 * 1024
 KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 
@@ -178,6 +180,7 @@ class Kamailio:
 debug=0
 log_stderror=yes
 children=2
+maxbuffer={SIPP_BUFFER}
 listen=udp:127.0.0.1:{self.port}
 mpath="{KAMAILIO_MODULES}"
 loadmodule "tm.so"
@@ -221,6 +224,20 @@ request_route {{
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+
+
+def socket_buffer_caps():
+    """net.core.rmem_max and wmem_max: SIPp, Kamailio and switchboard all
+    ask for SIPP_BUFFER and get at most these, so the figures depend on
+    them (Debian's default is 212992)."""
+    caps = {}
+    for name in ("rmem_max", "wmem_max"):
+        try:
+            with open(f"/proc/sys/net/core/{name}") as f:
+                caps[name] = int(f.read().strip())
+        except OSError:
+            caps[name] = None
+    return caps
 
 
 def percentile(values, p):
@@ -310,10 +327,13 @@ def main():
         if shutil.which(tool) is None:
             sys.exit(f"missing {tool}: make bench installs sip-tester and kamailio")
     workdir = tempfile.mkdtemp(prefix="sb-bench-cps-")
-    result = {"rates": rates, "step_seconds": STEP_SECONDS, "p99_limit_ms": P99_LIMIT_MS, "achieved_min": ACHIEVED_MIN}
+    result = {"rates": rates, "step_seconds": STEP_SECONDS, "p99_limit_ms": P99_LIMIT_MS, "achieved_min": ACHIEVED_MIN,
+              "socket_buffer_caps": socket_buffer_caps()}
     procs = []
     try:
         print("call setup rate (SIPp uac with digest -> system -> SIPp uas), stepping up to the first failure:")
+        caps = result["socket_buffer_caps"]
+        print(f"  (socket buffers asked: {SIPP_BUFFER} bytes; the host caps them at {caps})")
         systems = args.systems.split(",")
         if "kamailio" in systems:
             carrier = Carrier(workdir)

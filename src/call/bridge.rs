@@ -32,12 +32,18 @@ struct BridgeState {
     /// while the caller holds.
     moh_for_a: Option<MohListener>,
     moh_for_b: Option<MohListener>,
+    /// Each leg's decoded audio is narrowband (its codec runs at 8 kHz).
+    narrowband_a: bool,
+    narrowband_b: bool,
 }
 
 /// One leg's view of the bridge: its audio in, the other leg's out.
 struct BridgePort {
     state: Arc<Mutex<BridgeState>>,
     is_a: bool,
+    /// What the last `get_frame` handed out was narrowband: the other
+    /// leg's audio from an 8 kHz codec, not music on hold.
+    narrowband: bool,
 }
 
 impl MediaPort for BridgePort {
@@ -62,11 +68,16 @@ impl MediaPort for BridgePort {
         let Ok(mut s) = self.state.lock() else { return false };
         let moh = if self.is_a { s.moh_for_a.as_mut() } else { s.moh_for_b.as_mut() };
         if let Some(m) = moh {
+            self.narrowband = false;
             return m.get_frame(frame);
         }
+        self.narrowband = if self.is_a { s.narrowband_b } else { s.narrowband_a };
         let other = if self.is_a { &s.from_b } else { &s.from_a };
         frame.fill(other.rate, other.pcm());
         true
+    }
+    fn narrowband(&self) -> bool {
+        self.narrowband
     }
 }
 
@@ -158,11 +169,12 @@ impl MediaBridge {
             tap: None,
             moh_for_a: None,
             moh_for_b: None,
+            narrowband_a: a.media.codec().sample_rate() <= 8000,
+            narrowband_b: b.media.codec().sample_rate() <= 8000,
         }));
-        let (a_handle, a_events) =
-            endpoint::spawn(a.pair, a.media, BridgePort { state: state.clone(), is_a: true }, a.remote, inactivity);
-        let (b_handle, b_events) =
-            endpoint::spawn(b.pair, b.media, BridgePort { state: state.clone(), is_a: false }, b.remote, inactivity);
+        let port = |is_a| BridgePort { state: state.clone(), is_a, narrowband: false };
+        let (a_handle, a_events) = endpoint::spawn(a.pair, a.media, port(true), a.remote, inactivity);
+        let (b_handle, b_events) = endpoint::spawn(b.pair, b.media, port(false), b.remote, inactivity);
         // One stream of events, tagged with the side, for the call's select loop.
         let (tx, rx) = mpsc::unbounded_channel();
         for (is_a, mut evs) in [(true, a_events), (false, b_events)] {
@@ -245,5 +257,40 @@ impl MediaBridge {
         let a = self.a.shutdown().await;
         let b = self.b.shutdown().await;
         (a, b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::moh::{MohClass, MohListener};
+
+    /// Each side's port says its audio is narrowband exactly when the other
+    /// leg's codec runs at 8 kHz, and not while it plays music on hold.
+    #[test]
+    fn a_port_is_narrowband_when_the_other_leg_is_and_no_music_plays() {
+        let state = Arc::new(Mutex::new(BridgeState {
+            from_a: AudioFrame::silence(BRIDGE_RATE),
+            from_b: AudioFrame::silence(BRIDGE_RATE),
+            tap: None,
+            moh_for_a: None,
+            moh_for_b: None,
+            // A caller on Opus, a callee on G.711.
+            narrowband_a: false,
+            narrowband_b: true,
+        }));
+        let mut a = BridgePort { state: state.clone(), is_a: true, narrowband: false };
+        let mut b = BridgePort { state: state.clone(), is_a: false, narrowband: false };
+        let mut frame = AudioFrame::silence(BRIDGE_RATE);
+        assert!(a.get_frame(&mut frame) && b.get_frame(&mut frame));
+        assert!(a.narrowband(), "the caller hears the G.711 callee");
+        assert!(!b.narrowband(), "the callee hears the Opus caller");
+        let music = MohClass::from_pcm("test", BRIDGE_RATE, vec![1000i16; 3200].into());
+        state.lock().unwrap().moh_for_a = Some(MohListener::new(Arc::new(music), StartAt::Global));
+        assert!(a.get_frame(&mut frame));
+        assert!(!a.narrowband(), "music on hold may be wideband");
+        state.lock().unwrap().moh_for_a = None;
+        assert!(a.get_frame(&mut frame));
+        assert!(a.narrowband(), "the callee again");
     }
 }

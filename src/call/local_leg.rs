@@ -85,8 +85,6 @@ pub fn leg_media(ctx: &Ctx, m: &NegotiatedMedia, our_ip: IpAddr, app_rate: u32, 
         inband_dtmf,
         cname: format!("switchboard@{our_ip}"),
         opus_complexity: ctx.config.media.opus_complexity,
-        // Prompts and music may be wideband.
-        narrowband_source: false,
     };
     let leg = LegMedia::new(cfg, app_rate, std::time::Instant::now()).map_err(|e| {
         tracing::warn!("media leg: {e}");

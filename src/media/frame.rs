@@ -78,6 +78,13 @@ pub trait MediaPort {
     fn get_encoded(&mut self, _codec: &str, _out: &mut [u8]) -> Option<usize> {
         None
     }
+
+    /// Whether the frames `get_frame` hands out now carry nothing above
+    /// 4 kHz (audio from a G.711 leg), so a wideband encoder may code them
+    /// narrowband. Asked after every `get_frame`; false when unsure.
+    fn narrowband(&self) -> bool {
+        false
+    }
 }
 
 /// A boxed port is a port, so the call layer can pick the application at
@@ -94,6 +101,9 @@ impl<T: MediaPort + ?Sized> MediaPort for Box<T> {
     }
     fn get_encoded(&mut self, codec: &str, out: &mut [u8]) -> Option<usize> {
         (**self).get_encoded(codec, out)
+    }
+    fn narrowband(&self) -> bool {
+        (**self).narrowband()
     }
 }
 

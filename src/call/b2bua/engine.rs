@@ -36,12 +36,8 @@ impl Call {
             }
         };
         let now = std::time::Instant::now();
-        let codec_of = |m: &NegotiatedMedia| CodecKind::from_rtpmap(&m.codec.name, m.codec.clock_rate);
-        let narrowband = |m: &NegotiatedMedia| codec_of(m).is_some_and(|c| c.sample_rate() <= 8000);
-        // Each leg sends what the other receives.
-        let (a_narrow, b_narrow) = (narrowband(&bm), narrowband(&am));
-        let leg = |m: &NegotiatedMedia, narrowband_source: bool| -> Option<LegMedia> {
-            let codec = codec_of(m)?;
+        let leg = |m: &NegotiatedMedia| -> Option<LegMedia> {
+            let codec = CodecKind::from_rtpmap(&m.codec.name, m.codec.clock_rate)?;
             let cfg = LegConfig {
                 codec,
                 pt: m.pt,
@@ -50,11 +46,10 @@ impl Call {
                 inband_dtmf: false,
                 cname: format!("switchboard@{a_ip}"),
                 opus_complexity: ctx.config.media.opus_complexity,
-                narrowband_source,
             };
             LegMedia::new(cfg, BRIDGE_RATE, now).map_err(|e| tracing::warn!("bridge leg: {e}")).ok()
         };
-        let (Some(a_leg), Some(b_leg)) = (leg(&am, a_narrow), leg(&bm, b_narrow)) else {
+        let (Some(a_leg), Some(b_leg)) = (leg(&am), leg(&bm)) else {
             self.bye(Side::B).await;
             self.final_to_a(500, "Server Internal Error - Media");
             return Phase::End;

@@ -86,7 +86,8 @@ pub struct OpusSettings {
     /// Widest band coded. Audio from a G.711 leg has nothing above 4 kHz,
     /// and coding it as narrowband skips the bands that would only carry
     /// noise: about a third less encoder time (opusenc at complexity 5 on
-    /// 8 kHz speech: 107 instead of 165 µs per 20 ms frame).
+    /// 8 kHz speech: 107 instead of 165 µs per 20 ms frame). A leg changes
+    /// it as its audio source changes (`LegMedia`, `MediaPort::narrowband`).
     pub max_bandwidth: OpusBandwidth,
 }
 
@@ -127,6 +128,12 @@ impl OpusEncoder {
         self.inner.set_encoder_ctl_request(OPUS_SET_COMPLEXITY_REQUEST, i32::from(settings.complexity))?;
         self.inner.set_encoder_ctl_request(OPUS_SET_MAX_BANDWIDTH_REQUEST, settings.max_bandwidth.ctl_value())?;
         Ok(())
+    }
+
+    /// Changes only the widest band coded (see `OpusSettings::max_bandwidth`),
+    /// from the next frame.
+    pub fn set_max_bandwidth(&mut self, band: OpusBandwidth) -> Result<(), CodecError> {
+        Ok(self.inner.set_encoder_ctl_request(OPUS_SET_MAX_BANDWIDTH_REQUEST, band.ctl_value())?)
     }
 
     /// The widest band libopus may code.

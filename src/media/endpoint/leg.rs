@@ -45,10 +45,6 @@ pub struct LegConfig {
     pub cname: String,
     /// Opus encoder effort (`[media] opus_complexity`); other codecs ignore it.
     pub opus_complexity: u8,
-    /// What this leg sends comes from a narrowband source (the other side
-    /// of a bridge speaks G.711): an Opus encoder codes narrowband only,
-    /// about a third cheaper with nothing lost. Other codecs ignore it.
-    pub narrowband_source: bool,
 }
 
 /// What became of one received datagram: the source check's verdict.
@@ -92,6 +88,9 @@ pub struct LegMedia {
     cfg: LegConfig,
     decoder: AnyDecoder,
     encoder: AnyEncoder,
+    /// The encoder is limited to narrowband because the port said its
+    /// audio is (`MediaPort::narrowband`); changed only when that changes.
+    coding_narrowband: bool,
     jitter: JitterBuffer,
     rtcp: RtcpSession,
     packetizer: Packetizer,
@@ -193,11 +192,8 @@ impl LegMedia {
         let packetizer = Packetizer::new(ssrc, cfg.pt, rand::random(), rand::random()).map_err(|e| LegError::Rtp(e.to_string()))?;
         Ok(LegMedia {
             decoder: cfg.codec.new_decoder()?,
-            encoder: cfg.codec.new_encoder_with(OpusSettings {
-                complexity: cfg.opus_complexity,
-                max_bandwidth: if cfg.narrowband_source { OpusBandwidth::Narrowband } else { OpusBandwidth::Wideband },
-                ..OpusSettings::default()
-            })?,
+            encoder: cfg.codec.new_encoder_with(OpusSettings { complexity: cfg.opus_complexity, ..OpusSettings::default() })?,
+            coding_narrowband: false,
             jitter: JitterBuffer::new(jitter_config(cfg.codec)),
             rtcp,
             packetizer,
@@ -433,6 +429,7 @@ impl LegMedia {
             self.tx_app.len = samples_per_frame(self.tx_app.rate);
             self.tx_app.clear();
         }
+        self.follow_source_band(port.narrowband());
         let frame: &AudioFrame = match self.tx_resampler.as_mut() {
             Some(r) => {
                 r.process(&self.tx_app, &mut self.tx_frame);
@@ -442,6 +439,24 @@ impl LegMedia {
         };
         let n = self.encoder.encode(frame, &mut self.payload).ok()?;
         self.send_payload(now, n, step)
+    }
+
+    /// An Opus encoder codes narrowband while the port's audio is (a G.711
+    /// leg on the other side of a bridge): the wideband layers would only
+    /// carry noise, and skipping them saves about a third of the encoder's
+    /// time. Back to wideband as soon as the port's audio may be (music on
+    /// hold). Other encoders have nothing to change.
+    fn follow_source_band(&mut self, narrowband: bool) {
+        if narrowband == self.coding_narrowband {
+            return;
+        }
+        if let AnyEncoder::Opus(enc) = &mut self.encoder {
+            let band = if narrowband { OpusBandwidth::Narrowband } else { OpusBandwidth::Wideband };
+            if let Err(e) = enc.set_max_bandwidth(band) {
+                tracing::debug!("opus bandwidth not changed: {e}");
+            }
+        }
+        self.coding_narrowband = narrowband;
     }
 
     /// Packetizes `payload[..n]` as the next audio packet.
@@ -459,6 +474,11 @@ impl LegMedia {
 
     pub fn poll_dtmf(&mut self) -> Option<MergedDigit> {
         self.merger.poll_event()
+    }
+
+    /// The leg's codec.
+    pub fn codec(&self) -> CodecKind {
+        self.cfg.codec
     }
 
     /// Time of the last RTP packet received (for inactivity).
@@ -521,7 +541,7 @@ mod tests {
     }
 
     fn cfg(codec: CodecKind, inband: bool) -> LegConfig {
-        LegConfig { codec, pt: codec.static_payload_type().unwrap_or(96), dtmf_pt: Some(101), dtmf_clock: 8000, inband_dtmf: inband, cname: "t@x".into(), opus_complexity: 5, narrowband_source: false }
+        LegConfig { codec, pt: codec.static_payload_type().unwrap_or(96), dtmf_pt: Some(101), dtmf_clock: 8000, inband_dtmf: inband, cname: "t@x".into(), opus_complexity: 5 }
     }
 
     #[test]
@@ -543,14 +563,35 @@ mod tests {
         assert!(LegMedia::new(LegConfig { opus_complexity: 11, ..cfg(CodecKind::Opus, false) }, 16000, Instant::now()).is_err());
     }
 
+    /// The Opus encoder follows the port: narrowband while the port's audio
+    /// is, wideband again when it is not.
     #[test]
-    fn an_opus_leg_with_a_narrowband_source_codes_narrowband() {
-        let bandwidth = |narrowband_source| {
-            let leg = LegMedia::new(LegConfig { narrowband_source, ..cfg(CodecKind::Opus, false) }, 16000, Instant::now()).unwrap();
+    fn an_opus_leg_codes_narrowband_while_its_port_says_the_audio_is() {
+        struct Band(bool);
+        impl MediaPort for Band {
+            fn rate(&self) -> u32 {
+                16000
+            }
+            fn put_frame(&mut self, _: &AudioFrame) {}
+            fn get_frame(&mut self, _: &mut AudioFrame) -> bool {
+                false
+            }
+            fn narrowband(&self) -> bool {
+                self.0
+            }
+        }
+        let mut now = Instant::now();
+        let mut leg = LegMedia::new(cfg(CodecKind::Opus, false), 16000, now).unwrap();
+        let mut band = |leg: &mut LegMedia, narrowband: bool| {
+            now += std::time::Duration::from_millis(20);
+            assert!(leg.tick(now, &mut Band(narrowband)).is_some(), "a packet every tick");
             let AnyEncoder::Opus(enc) = &leg.encoder else { panic!("an Opus leg has an Opus encoder") };
             enc.max_bandwidth().unwrap()
         };
-        assert_eq!((bandwidth(true), bandwidth(false)), (OpusBandwidth::Narrowband, OpusBandwidth::Wideband));
+        assert_eq!(band(&mut leg, false), OpusBandwidth::Wideband);
+        assert_eq!(band(&mut leg, true), OpusBandwidth::Narrowband);
+        assert_eq!(band(&mut leg, true), OpusBandwidth::Narrowband);
+        assert_eq!(band(&mut leg, false), OpusBandwidth::Wideband);
     }
 
     #[test]

@@ -226,7 +226,7 @@ mod tests {
         // body's copy); boxed it is a few KB.
         let (_cmd, cmds) = mpsc::unbounded_channel();
         let (events, _ev) = mpsc::unbounded_channel();
-        let cfg = LegConfig { codec: CodecKind::Pcmu, pt: 0, dtmf_pt: Some(101), dtmf_clock: 8000, inband_dtmf: true, cname: "t@x".into(), opus_complexity: 5, narrowband_source: false };
+        let cfg = LegConfig { codec: CodecKind::Pcmu, pt: 0, dtmf_pt: Some(101), dtmf_clock: 8000, inband_dtmf: true, cname: "t@x".into(), opus_complexity: 5 };
         let leg = LegMedia::new(cfg, 16000, std::time::Instant::now()).expect("leg");
         assert!(std::mem::size_of::<LegMedia>() > 16 * 1024, "the leg is big enough for this to matter");
         let f = run(Err(std::io::Error::other("not started")), Box::new(leg), Silent, None, Duration::from_secs(1), cmds, events);

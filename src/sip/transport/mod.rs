@@ -174,12 +174,12 @@ fn grow_receive_buffer(udp: &UdpSocket, local: SocketAddr) {
     }
     match sock.recv_buffer_size() {
         // Linux reports twice the usable size (the other half is bookkeeping).
-        Ok(got) if got < UDP_RECEIVE_BUFFER_LOW => tracing::warn!(
+        Ok(got) if got / 2 < UDP_RECEIVE_BUFFER_LOW => tracing::warn!(
             %local,
-            bytes = got,
+            bytes = got / 2,
             "SIP UDP receive buffer is small: bursts of requests may be dropped; raise the sysctl net.core.rmem_max to {UDP_RECEIVE_BUFFER}"
         ),
-        Ok(got) => tracing::debug!(%local, bytes = got, "SIP UDP receive buffer"),
+        Ok(got) => tracing::debug!(%local, bytes = got / 2, "SIP UDP receive buffer"),
         Err(e) => tracing::debug!(%local, "SIP UDP receive buffer size unknown: {e}"),
     }
 }

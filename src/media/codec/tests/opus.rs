@@ -50,9 +50,9 @@ fn tone_round_trip() {
     assert!(snr > 10.0, "aligned SNR {snr:.1} dB at lag {lag}");
 }
 
-/// The audio bandwidth a packet's TOC octet declares (RFC 6716 §3.1,
-/// Table 2: configs 0-3 and 16-19 are narrowband, 12-13 and 24-27 wideband
-/// or more).
+/// Whether a packet's TOC octet declares narrowband (RFC 6716 §3.1,
+/// Table 2: configs 0-3 SILK and 16-19 CELT are narrowband; the others are
+/// mediumband, wideband, super-wideband or fullband).
 fn toc_is_narrowband(packet: &[u8]) -> bool {
     let config = packet[0] >> 3;
     (0..=3).contains(&config) || (16..=19).contains(&config)
