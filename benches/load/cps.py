@@ -258,11 +258,12 @@ def step(target_port, rate, workdir, label):
            "-r", str(rate), "-m", str(calls), "-l", str(max(100, rate * 4)), "-nostdin",
            "-timeout", f"{STEP_SECONDS * 4 + 30}s", "-recv_timeout", "10000", "-max_socket", "60000",
            "-buff_size", str(SIPP_BUFFER),
-           "-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-fd", "1"]
+           "-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-fd", "1", "-trace_err"]
     started = time.monotonic()
     r = subprocess.run(cmd, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.monotonic() - started
     ok = failed = 0
+    causes = {}
     for stat in glob.glob(os.path.join(d, "*_.csv")):
         with open(stat) as f:
             rows = list(csv.reader(f, delimiter=";"))
@@ -270,6 +271,10 @@ def step(target_port, rate, workdir, label):
             head, last = rows[0], rows[-1]
             ok = int(last[head.index("SuccessfulCall(C)")])
             failed = int(last[head.index("FailedCall(C)")])
+            # SIPp's own split of the failures (timeouts, unexpected
+            # messages...); the messages are in the step's *_errors.log.
+            causes = {k[:-3]: int(v) for k, v in zip(head, last)
+                      if k.startswith("Failed") and k.endswith("(C)") and k != "FailedCall(C)" and v.isdigit() and int(v) > 0}
     rtts = []
     for rtt in glob.glob(os.path.join(d, "*_rtt.csv")):
         with open(rtt) as f:
@@ -283,14 +288,15 @@ def step(target_port, rate, workdir, label):
     p99 = percentile(rtts, 99)
     why = []
     if failed:
-        why.append(f"{failed} failed")
+        split = ", ".join(f"{k} {v}" for k, v in causes.items())
+        why.append(f"{failed} failed" + (f" ({split})" if split else ""))
     if p99 is None or p99 > P99_LIMIT_MS:
         why.append(f"p99 {p99} ms > {P99_LIMIT_MS} ms")
     # SIPp's elapsed time includes the last calls' setup and BYE, so it runs
     # a little under the offered rate even when nothing queues.
     if achieved < ACHIEVED_MIN * rate:
         why.append(f"achieved {achieved} cps < {ACHIEVED_MIN:.0%} of offered")
-    return {"rate": rate, "calls": calls, "ok": ok, "failed": failed, "sipp_exit": r.returncode,
+    return {"rate": rate, "calls": calls, "ok": ok, "failed": failed, "failure_causes": causes, "sipp_exit": r.returncode,
             "achieved_cps": achieved, "p50_ms": percentile(rtts, 50), "p99_ms": p99,
             "clean": not why, "not_clean_because": why}
 
