@@ -126,8 +126,7 @@ impl OpusEncoder {
         self.inner.set_inband_fec(settings.inband_fec)?;
         self.inner.set_packet_loss_perc(settings.packet_loss_perc)?;
         self.inner.set_encoder_ctl_request(OPUS_SET_COMPLEXITY_REQUEST, i32::from(settings.complexity))?;
-        self.inner.set_encoder_ctl_request(OPUS_SET_MAX_BANDWIDTH_REQUEST, settings.max_bandwidth.ctl_value())?;
-        Ok(())
+        self.set_max_bandwidth(settings.max_bandwidth)
     }
 
     /// Changes only the widest band coded (see `OpusSettings::max_bandwidth`),
