@@ -6,7 +6,8 @@ INVITE, 407 digest challenge, INVITE with credentials, 200, ACK, BYE) and a
 carrier (tests/sipp/uas_carrier.xml). switchboard authenticates extension
 1001, anchors media ports and bridges to its trunk; Kamailio challenges with
 the same password (auth module, no database), record-routes and relays
-statefully (tm) with 2 workers. The rate steps up until the first failed
+statefully (tm), swept twice: with 1 and with 2 UDP workers, and the better
+of the two is the baseline (see KAMAILIO_WORKERS). The rate steps up until the first failed
 call; per step: calls, failures, p50/p99 setup time (first INVITE to 200,
 SIPp's rtd), and the rate SIPp actually achieved. A step is *clean* when no
 call failed, p99 setup stayed within P99_LIMIT_MS and SIPp achieved at least
@@ -169,17 +170,26 @@ moh_dir = "{os.path.join(REPO, 'prompts', 'moh')}"
                 self.proc.wait()
 
 
+# Kamailio's UDP worker processes. Two use both cores, but they relay a
+# carrier's 180 and 200 in parallel and now and then in the other order;
+# SIPp's strict caller scenario aborts the call on the late 180 (RFC 3261
+# lets a client ignore it), and that step fails at 1200 calls/s. One
+# worker never reorders but runs on one core. Both are swept; the baseline
+# is the better, so the ratio is against Kamailio at its best here.
+KAMAILIO_WORKERS = (1, 2)
+
+
 class Kamailio:
-    def __init__(self, workdir, carrier_port):
+    def __init__(self, workdir, carrier_port, children):
         self.port = free_port()
-        run = os.path.join(workdir, "kamailio-run")
+        run = os.path.join(workdir, f"kamailio-run-{children}")
         os.makedirs(run)
-        cfg = os.path.join(workdir, "kamailio.cfg")
+        cfg = os.path.join(workdir, f"kamailio-{children}.cfg")
         with open(cfg, "w") as f:
             f.write(f"""#!KAMAILIO
 debug=0
 log_stderror=yes
-children=2
+children={children}
 maxbuffer={SIPP_BUFFER}
 listen=udp:127.0.0.1:{self.port}
 mpath="{KAMAILIO_MODULES}"
@@ -211,10 +221,10 @@ request_route {{
 }}
 """)
         self.proc = subprocess.Popen(["kamailio", "-f", cfg, "-DD", "-E", "-Y", run, "-m", "256"],
-                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "kamailio.log"), "w"),
+                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, f"kamailio-{children}.log"), "w"),
                                      start_new_session=True)
         if not wait_udp_answer(self.port):
-            raise RuntimeError("kamailio did not answer OPTIONS (see kamailio.log)")
+            raise RuntimeError(f"kamailio did not answer OPTIONS (see kamailio-{children}.log)")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -342,13 +352,19 @@ def main():
         print(f"  (socket buffers asked: {SIPP_BUFFER} bytes; the host caps them at {caps})")
         systems = args.systems.split(",")
         if "kamailio" in systems:
-            carrier = Carrier(workdir)
-            procs.append(carrier)
-            kam = Kamailio(workdir, carrier.port)
-            procs.append(kam)
-            result["kamailio"] = sweep(kam.port, rates, workdir, "kamailio")
-            kam.stop()
-            carrier.stop()
+            runs = {}
+            for children in KAMAILIO_WORKERS:
+                carrier = Carrier(workdir)
+                procs.append(carrier)
+                kam = Kamailio(workdir, carrier.port, children)
+                procs.append(kam)
+                print(f"  (kamailio with {children} UDP worker{'s' if children > 1 else ''})", flush=True)
+                runs[children] = sweep(kam.port, rates, workdir, f"kamailio{children}w")
+                kam.stop()
+                carrier.stop()
+            best = max(KAMAILIO_WORKERS, key=lambda c: runs[c]["best_clean_rate"])
+            result["kamailio"] = dict(runs[best], workers=best)
+            result["kamailio_by_workers"] = {str(c): runs[c] for c in KAMAILIO_WORKERS}
         if "switchboard" in systems:
             carrier = Carrier(workdir)
             procs.append(carrier)
@@ -371,6 +387,9 @@ def main():
         if name not in result:
             continue
         b = result[name]["best"] or {}
+        if name == "kamailio":
+            for c, run in result["kamailio_by_workers"].items():
+                print(f"  ({c} worker{'s' if c != '1' else ''}: best clean {run['best_clean_rate']})")
         print(f"{name:<14}{result[name]['best_clean_rate']:>16}{str(b.get('p50_ms')):>10}{str(b.get('p99_ms')):>10}")
     print(f"switchboard / kamailio: {result['ratio_vs_kamailio']}  (target: >= 2000 cps on 2 cores; "
           f"clean = no failure, p99 <= {P99_LIMIT_MS} ms, >= {ACHIEVED_MIN:.0%} of the offered rate achieved)")
