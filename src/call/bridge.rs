@@ -37,6 +37,21 @@ struct BridgeState {
     narrowband_b: bool,
 }
 
+impl BridgeState {
+    /// Silence both ways, no recording, no music.
+    fn new(narrowband_a: bool, narrowband_b: bool) -> BridgeState {
+        BridgeState {
+            from_a: AudioFrame::silence(BRIDGE_RATE),
+            from_b: AudioFrame::silence(BRIDGE_RATE),
+            tap: None,
+            moh_for_a: None,
+            moh_for_b: None,
+            narrowband_a,
+            narrowband_b,
+        }
+    }
+}
+
 /// One leg's view of the bridge: its audio in, the other leg's out.
 struct BridgePort {
     state: Arc<Mutex<BridgeState>>,
@@ -163,15 +178,8 @@ pub struct MediaBridge {
 
 impl MediaBridge {
     pub fn start(a: BridgeLeg, b: BridgeLeg, inactivity: Duration) -> MediaBridge {
-        let state = Arc::new(Mutex::new(BridgeState {
-            from_a: AudioFrame::silence(BRIDGE_RATE),
-            from_b: AudioFrame::silence(BRIDGE_RATE),
-            tap: None,
-            moh_for_a: None,
-            moh_for_b: None,
-            narrowband_a: a.media.codec().sample_rate() <= 8000,
-            narrowband_b: b.media.codec().sample_rate() <= 8000,
-        }));
+        let narrowband = |leg: &BridgeLeg| leg.media.codec().sample_rate() <= 8000;
+        let state = Arc::new(Mutex::new(BridgeState::new(narrowband(&a), narrowband(&b))));
         let port = |is_a| BridgePort { state: state.clone(), is_a, narrowband: false };
         let (a_handle, a_events) = endpoint::spawn(a.pair, a.media, port(true), a.remote, inactivity);
         let (b_handle, b_events) = endpoint::spawn(b.pair, b.media, port(false), b.remote, inactivity);
@@ -269,16 +277,8 @@ mod tests {
     /// leg's codec runs at 8 kHz, and not while it plays music on hold.
     #[test]
     fn a_port_is_narrowband_when_the_other_leg_is_and_no_music_plays() {
-        let state = Arc::new(Mutex::new(BridgeState {
-            from_a: AudioFrame::silence(BRIDGE_RATE),
-            from_b: AudioFrame::silence(BRIDGE_RATE),
-            tap: None,
-            moh_for_a: None,
-            moh_for_b: None,
-            // A caller on Opus, a callee on G.711.
-            narrowband_a: false,
-            narrowband_b: true,
-        }));
+        // A caller on Opus, a callee on G.711.
+        let state = Arc::new(Mutex::new(BridgeState::new(false, true)));
         let mut a = BridgePort { state: state.clone(), is_a: true, narrowband: false };
         let mut b = BridgePort { state: state.clone(), is_a: false, narrowband: false };
         let mut frame = AudioFrame::silence(BRIDGE_RATE);
