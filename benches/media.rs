@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 
-use switchboard::media::codec::{CodecKind, Decoder, Encoder};
+use switchboard::media::codec::{CodecKind, Decoder, Encoder, OpusBandwidth, OpusSettings, OPUS_MAX_PACKET};
 use switchboard::media::dtmf::{Digit, DtmfDetector, TelephoneEventReceiver, TelephoneEventSender};
 use switchboard::media::jitter::{JitterBuffer, JitterConfig, Playout};
 use switchboard::media::mixer::{Conference, Role};
@@ -74,6 +74,42 @@ fn codecs(c: &mut Criterion, s: &mut Summary) {
             })
         });
         s.add(format!("codec/{name}_decode"), samples, "samples", FRAME);
+    }
+    g.finish();
+}
+
+/// What a transcoded call's Opus side encodes: a G.711 caller's voice
+/// (8 kHz, brought to the encoder's 16 kHz by the leg's resampler), coded
+/// narrowband as `LegMedia` does beside a G.711 leg, at the default effort
+/// and at 1 (the bench's `transcode-c1` row). With `codec/opus_decode` these
+/// give libopus's own share of a transcoded call, the ceiling `make bench`
+/// prints beside the load tool's calls per core.
+fn opus_transcode_side(c: &mut Criterion, s: &mut Summary) {
+    let mut g = c.benchmark_group("codec");
+    let rate = CodecKind::Opus.sample_rate();
+    let mut up = Resampler::new(8000, rate).expect("resampler");
+    let frames: Vec<AudioFrame> = voice_frames(8000, FRAMES)
+        .iter()
+        .map(|p| {
+            let mut wide = AudioFrame::silence(rate);
+            up.process(&frame_of(8000, p), &mut wide);
+            wide
+        })
+        .collect();
+    g.throughput(Throughput::Elements(frames[0].len as u64));
+    for complexity in [OpusSettings::default().complexity, 1] {
+        let settings = OpusSettings { complexity, max_bandwidth: OpusBandwidth::Narrowband, ..OpusSettings::default() };
+        let mut enc = CodecKind::Opus.new_encoder_with(settings).expect("encoder");
+        let mut out = [0u8; OPUS_MAX_PACKET];
+        let mut i = 0;
+        let id = format!("opus_encode_narrowband_c{complexity}");
+        g.bench_function(&id, |b| {
+            b.iter(|| {
+                i = (i + 1) % FRAMES;
+                black_box(enc.encode(black_box(&frames[i]), &mut out).expect("encode"))
+            })
+        });
+        s.add(format!("codec/{id}"), frames[0].len as u64, "samples", FRAME);
     }
     g.finish();
 }
@@ -287,6 +323,7 @@ fn main() {
     let mut c = common::criterion();
     let mut s = Summary::new();
     codecs(&mut c, &mut s);
+    opus_transcode_side(&mut c, &mut s);
     dtmf(&mut c, &mut s);
     mixer(&mut c, &mut s);
     resample(&mut c, &mut s);

@@ -163,7 +163,11 @@ impl Resample for Resampler {
 fn to_i16(x: f32) -> i16 {
     // Saturate: the band-limiting filter can overshoot full-scale input by a
     // few percent (Gibbs), and wrapping would turn that into a loud click.
-    (x * I16_SCALE).round().clamp(-32768.0, 32767.0) as i16
+    // Rounds half away from zero like `f32::round`, which on x86-64 without
+    // SSE4.1 is a libm call per sample (1.4 % of a transcoding box's CPU);
+    // the truncating cast is one instruction.
+    let y = (x * I16_SCALE).clamp(-32768.0, 32767.0);
+    (y + 0.5f32.copysign(y)) as i16
 }
 
 /// Resamples a whole clip (a decoded prompt or music file) from `from` Hz to

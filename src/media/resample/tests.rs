@@ -153,3 +153,30 @@ fn resample_all_trims_delay_and_keeps_tone() {
     assert_eq!(resample_all(&input, 44100, 44100).expect("same"), input);
     assert!(matches!(resample_all(&input, 0, 8000), Err(ResampleError::ZeroRate)));
 }
+
+/// The output conversion rounds half away from zero and saturates, as
+/// `f32::round` and a clamp would: values between samples, exact halves of
+/// either sign, and the filter's overshoot past full scale.
+#[test]
+fn output_samples_round_half_away_from_zero_and_saturate() {
+    let cases: [(f32, i16); 10] = [
+        (0.0, 0),
+        (0.3, 0),
+        (0.5, 1),
+        (-0.5, -1),
+        (1.49, 1),
+        (-2.5, -3),
+        (1000.5, 1001),
+        (32767.4, 32767),
+        (40000.0, 32767),
+        (-40000.0, -32768),
+    ];
+    for (sample, want) in cases {
+        assert_eq!(to_i16(sample / I16_SCALE), want, "{sample}");
+    }
+    for k in -70_000..70_000 {
+        let x = k as f32 / 2.0 + 0.25;
+        let want = x.round().clamp(-32768.0, 32767.0) as i16;
+        assert_eq!(to_i16(x / I16_SCALE), want, "{x}");
+    }
+}
