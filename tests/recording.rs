@@ -1,7 +1,9 @@
 //! Bridged calls through the media engine: two phones with different
 //! codecs (the callee's extension prefers PCMA, so the appliance transcodes), digits regenerated across the
 //! bridge, and a recording started, paused and resumed through the core
-//! API, checked in the database row and in the stereo WAV itself.
+//! API, checked in the database row and in the stereo WAV itself. With
+//! recording off: transcoding when the phones share no allowed codec, and
+//! the relayed offer held to the codecs the callee's side allows.
 
 mod common;
 
@@ -181,4 +183,71 @@ fn holding_party_gives_the_other_music_on_hold() {
     assert!(before > 0.5, "caller audible before hold: {before:.3}");
     assert!(level > 0.01, "music on hold audible during hold (rms {level:.4})");
     assert!(during < 0.3, "not the caller's tone during hold: {during:.3}");
+}
+
+/// With recording off, calls normally go through the packet relay. When no
+/// codec the caller offers is allowed on the callee's side (its extension
+/// allows only PCMA), the relay cannot carry the call: it goes through the
+/// media engine, which transcodes, and recording stays off.
+#[test]
+fn phones_sharing_no_allowed_codec_are_transcoded_with_recording_off() {
+    let mut sb = Switchboard::start_with("").expect("start");
+    let mut a = phone(&sb, "1001", 440.0, &["PCMU"], None);
+    let mut b = phone(&sb, "1002", 1000.0, &["PCMU", "PCMA"], Some("PCMA"));
+    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
+    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
+    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+    sb.wait_log("bridging through the media engine", T).expect("bridged");
+    let log = sb.log();
+    assert!(log.contains("no offered codec is allowed on both sides: transcoding"), "the reason is logged");
+    assert!(log.contains("caller_codec=PCMU") && log.contains("callee_codec=PCMA"), "different codecs on the two legs");
+    let (status, body) = http(&sb, "GET", "/api/calls");
+    assert_eq!(status, 200, "{body}");
+    let call_id = body.split('"').nth(3).expect("one live call").to_string();
+    let (status, body) = http(&sb, "POST", &format!("/api/calls/{call_id}/recording/start"));
+    assert_ne!(status, 204, "recording is off: {body}");
+    assert!(body.contains("recording is off"), "{body}");
+    std::thread::sleep(Duration::from_millis(1500));
+    a.hangup().expect("hang up");
+    b.wait_event("CALL_CLOSED", T).expect("callee closed");
+    for (p, want, own) in [(&mut a, 1000.0, 440.0), (&mut b, 440.0, 1000.0)] {
+        let heard = p.wait_received_recording(1.0, T).expect("phone recording");
+        let other = common::audio::tone_power_ratio(&heard, want).unwrap();
+        let mine = common::audio::tone_power_ratio(&heard, own).unwrap();
+        assert!(other > 0.5 && mine < 0.1, "hears {want} Hz ({other:.3}), not itself ({mine:.3})");
+    }
+    assert!(sb.admin_ok(&["recordings"]).lines().nth(1).is_none(), "nothing was recorded");
+}
+
+/// A caller offering a codec the callee's side allows stays on the relay,
+/// but the offer the callee gets names only the allowed codecs: the
+/// callee's phone prefers PCMU, its extension allows only PCMA.
+#[test]
+fn the_relayed_offer_names_only_codecs_the_callees_side_allows() {
+    let mut sb = Switchboard::start_with("").expect("start");
+    let mut a = phone(&sb, "1001", 440.0, &["PCMU", "PCMA"], None);
+    let mut b = phone(&sb, "1002", 1000.0, &["PCMU", "PCMA"], Some("PCMA"));
+    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
+    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
+    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+    // baresip names the codec it sends with; both phones use the allowed one.
+    for p in [&mut a, &mut b] {
+        p.wait_for_log("Set audio encoder: PCMA", T).expect("PCMA chosen");
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    a.hangup().expect("hang up");
+    b.wait_event("CALL_CLOSED", T).expect("callee closed");
+    let log = sb.log();
+    assert!(!log.contains("bridging through the media engine"), "relayed, not transcoded");
+    for p in [&a, &b] {
+        let text = std::fs::read_to_string(p.log_path()).unwrap();
+        assert!(!text.contains("Set audio encoder: PCMU"), "PCMU never used");
+    }
+    let invite_to_callee = std::fs::read_to_string(b.log_path()).unwrap();
+    let m = invite_to_callee.lines().find(|l| l.starts_with("m=audio")).expect("the callee's log has the offer");
+    assert!(m.ends_with(" 8 101"), "offer toward the callee: {m}");
+    for (p, want) in [(&mut a, 1000.0), (&mut b, 440.0)] {
+        let heard = p.wait_received_recording(1.0, T).expect("phone recording");
+        assert!(common::audio::tone_power_ratio(&heard, want).unwrap() > 0.5, "hears {want} Hz");
+    }
 }

@@ -20,6 +20,8 @@ mod types;
 
 pub use answer::{answer, answer_update};
 pub use codec::{CodecPrefs, CodecSpec};
+/// Reading an `m=` line's formats, for the relay's codec restriction (`call::sdp_anchor`).
+pub(crate) use codec::formats;
 pub use error::{CodecPrefsError, NegotiationError};
 pub use offer::{
     offer, process_answer, reoffer, DirectionChange, ReofferChanges, TELEPHONE_EVENT_PT,

@@ -181,8 +181,11 @@ impl Call {
         };
         let ctx = self.ctx.clone();
         let call_id = self.a.invite.call_id().unwrap_or_default().to_string();
+        // A call can run through the engine only to transcode: recording
+        // still follows the configured mode.
+        let recording_off = ctx.config.recording.mode == crate::config::RecordingMode::Off;
         let result = match self.bridge.as_mut() {
-            None if !self.bridge_mode => Err("recording is off ([recording] mode = \"off\")".to_string()),
+            _ if recording_off => Err("recording is off ([recording] mode = \"off\")".to_string()),
             None => Err("the call is not answered yet".to_string()),
             Some(b) => match action {
                 crate::call::RecordingAction::Start => b.start_recording(&ctx, &call_id).await,

@@ -167,7 +167,16 @@ impl Call {
         if !req.body.is_empty() {
             let is_sdp = req.headers.get(&HeaderName::ContentType).map(|c| c.to_ascii_lowercase().starts_with(SDP)).unwrap_or(false);
             if is_sdp {
-                match anchor(&req.body, our_ip, port) {
+                // An offer keeps only codecs both sides allow; an answer
+                // (ACK, PRACK) can only name what was offered.
+                let is_offer = matches!(req.method, Method::Invite | Method::Update);
+                let allowed = if is_offer { &self.relay_allowed[..] } else { &[] };
+                match anchor_offer(&req.body, our_ip, port, allowed) {
+                    Ok(a) if !allowed.is_empty() && a.voice_codecs == Some(0) => {
+                        let r = self.response_for(&req, from, 488, "Not Acceptable Here - No allowed codec offered");
+                        self.ctx.endpoint.respond(&server_key, r);
+                        return;
+                    }
                     Ok(a) => {
                         if let (Some(relay), Some(rtp)) = (&self.relay, a.remote_rtp) {
                             relay.set_remote(from.leg(), rtp, a.remote_rtcp);

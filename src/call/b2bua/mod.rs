@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use super::auth::{authenticate, AuthOutcome};
 use super::route::{self, Refusal, Target};
-use super::sdp_anchor::anchor;
+use super::sdp_anchor::{anchor, anchor_offer};
 use super::{build, Ctx};
 use crate::media::{Leg, RelayConfig, RelayEvent, RelayHandle, RelaySession};
 use crate::sip::dialog::Dialog;
@@ -69,6 +69,7 @@ pub async fn run(ctx: Arc<Ctx>, key: TransactionKey, invite: Request, source: Pe
         hangup_by: "system",
         local_quality: None,
         bridge_mode: ctx.config.recording.mode != crate::config::RecordingMode::Off,
+        relay_allowed: Vec::new(),
         bridge_pairs: None,
         b_offer: None,
         bridge: None,
@@ -215,9 +216,13 @@ struct Call {
     hangup_by: &'static str,
     /// Receive quality of a leg the appliance terminated itself.
     local_quality: Option<crate::media::quality::LegQuality>,
-    /// Bridged through the media engine (recording, transcoding) instead of
-    /// the packet relay; the media starts when the callee answers.
+    /// Bridged through the media engine instead of the packet relay: when
+    /// recording is on, or when the caller offers no codec the admins allow
+    /// on both sides (transcoding); the media starts when the callee answers.
     bridge_mode: bool,
+    /// The `codecs` lists set on the caller's and the callee's extension or
+    /// trunk: offers the relay passes on keep only codecs all of them allow.
+    relay_allowed: Vec<crate::sdp::negotiate::CodecPrefs>,
     bridge_pairs: Option<(crate::media::PortPair, crate::media::PortPair)>,
     /// Our offer toward the callee, to check its answer against.
     b_offer: Option<crate::sdp::SessionDescription>,

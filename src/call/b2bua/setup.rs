@@ -2,6 +2,7 @@
 //! handing the call to a local application).
 
 use super::*;
+use crate::call::sdp_anchor::allowed_voice_codecs;
 
 impl Call {
     /// Routes the call: `Ok(Some(app))` when the appliance answers it
@@ -65,6 +66,10 @@ impl Call {
         if invite.body.is_empty() {
             return Err(Refusal::new(488, "Not Acceptable Here - INVITE without SDP offer is not supported"));
         }
+        if !self.bridge_mode {
+            self.relay_allowed = self.codecs.iter().flatten().filter_map(|c| c.parse().ok()).collect();
+            self.bridge_mode = self.needs_transcoding(&invite.body)?;
+        }
         let a_pair = ctx.ports.allocate().await.map_err(|_| Refusal::new(503, "Service Unavailable - No media ports"))?;
         let b_pair = ctx.ports.allocate().await.map_err(|_| Refusal::new(503, "Service Unavailable - No media ports"))?;
         if self.bridge_mode {
@@ -83,6 +88,30 @@ impl Call {
         self.relay_events = Some(events);
 
         self.send_forks(target).await
+    }
+
+    /// Whether the relay cannot carry this call because no codec the caller
+    /// offers is allowed on both sides (`relay_allowed`), so the media engine
+    /// must transcode. A 488 when the caller's own side allows none of its
+    /// offer: no leg could be negotiated at all.
+    fn needs_transcoding(&self, offer: &[u8]) -> Result<bool, Refusal> {
+        if self.relay_allowed.is_empty() {
+            return Ok(false);
+        }
+        let desc = crate::sdp::parse(offer).map_err(|e| Refusal::new(488, format!("Not Acceptable Here - {e}")))?;
+        let Some(audio) = desc.media.iter().find(|m| m.media == "audio" && m.port != 0) else {
+            return Ok(false);
+        };
+        if !allowed_voice_codecs(audio, &self.relay_allowed).is_empty() {
+            return Ok(false);
+        }
+        let callers = allowed_voice_codecs(audio, &[self.prefs(Side::A)]);
+        if callers.is_empty() {
+            return Err(Refusal::new(488, "Not Acceptable Here - No common codec"));
+        }
+        let offered: Vec<String> = callers.iter().map(|c| c.name.clone()).collect();
+        tracing::info!(offered = %offered.join(","), callee_codecs = self.codecs[1].as_deref().unwrap_or("any"), "no offered codec is allowed on both sides: transcoding");
+        Ok(true)
     }
 
     /// Builds and sends the INVITE toward every target.
@@ -205,7 +234,7 @@ impl Call {
             self.b_offer = Some(offer);
             body
         } else {
-            anchor(&a.body, self.our_ip_toward(dest.addr), self.relay_port(Side::B))
+            anchor_offer(&a.body, self.our_ip_toward(dest.addr), self.relay_port(Side::B), &self.relay_allowed)
                 .map_err(|e| Refusal::new(488, format!("Not Acceptable Here - {e}")))?
                 .body
         };
