@@ -245,12 +245,43 @@ impl Switchboard {
         self.child.as_mut().map(|c| c.try_wait().is_none()).unwrap_or(false)
     }
 
-    /// RTP ports of our range that cannot be bound right now, i.e. still held
-    /// by the appliance.
+    /// RTP ports of our range bound by a UDP socket the appliance's process
+    /// holds: its open sockets (`/proc/<pid>/fd`) looked up in the kernel's
+    /// UDP tables. Asking whether a port can be bound instead would count a
+    /// port some other program got from the ephemeral range (which overlaps
+    /// the test ranges, see `ports`) as ours.
     pub fn rtp_ports_in_use(&self) -> Vec<u16> {
-        (self.rtp.0..=self.rtp.1)
-            .filter(|p| std::net::UdpSocket::bind(("127.0.0.1", *p)).is_err() && std::net::UdpSocket::bind(("0.0.0.0", *p)).is_err())
-            .collect()
+        let Some(pid) = self.pid() else { return Vec::new() };
+        let inodes: std::collections::HashSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|dir| {
+                dir.flatten()
+                    .filter_map(|e| std::fs::read_link(e.path()).ok())
+                    .filter_map(|l| l.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut ports: Vec<u16> = ["/proc/net/udp", "/proc/net/udp6"]
+            .iter()
+            .filter_map(|t| std::fs::read_to_string(t).ok())
+            .flat_map(|table| {
+                // "sl local_address rem_address st ... uid timeout inode": local is HEXIP:HEXPORT.
+                table
+                    .lines()
+                    .skip(1)
+                    .filter_map(|line| {
+                        let cols: Vec<&str> = line.split_whitespace().collect();
+                        let port = u16::from_str_radix(cols.get(1)?.rsplit(':').next()?, 16).ok()?;
+                        let inode: u64 = cols.get(9)?.parse().ok()?;
+                        Some((port, inode))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter(|(port, inode)| inodes.contains(inode) && (self.rtp.0..=self.rtp.1).contains(port))
+            .map(|(port, _)| port)
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
     }
 }
 
