@@ -35,8 +35,8 @@
 //!   prompt packets it receives.
 //! - `transcode`: the caller offers Opus only, the carrier answers PCMU only;
 //!   switchboard runs these calls through its media engine (recording
-//!   on_demand: the only bridged path that transcodes) and converts both
-//!   ways. The caller sends a real Opus frame (encoded once at startup).
+//!   on_demand puts every call there) and converts both ways. The caller
+//!   sends a real Opus frame (encoded once at startup).
 //!
 //! For ivr and transcode the payload is not ours any more, so loss is what
 //! is missing from the RTP sequence numbers, jitter is RFC 3550 interarrival
@@ -482,6 +482,13 @@ fn main() {
             ("transcode", Some(c)) => format!("transcode-c{c}"),
             _ => mode.to_string(),
         };
+        if mode == "transcode" {
+            // The effort the rows ran at, for the report's libopus ceiling.
+            let effort = a.opus_complexity.unwrap_or(switchboard::config::MediaConfig::default().opus_complexity);
+            for row in &mut rows {
+                row["opus_complexity"] = json!(effort);
+            }
+        }
         modes.insert(key, Value::Array(rows));
     }
 

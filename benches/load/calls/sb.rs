@@ -32,14 +32,22 @@ pub struct Switchboard {
     child: Child,
 }
 
-fn free_udp_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    s.local_addr().expect("addr").port()
-}
-
-fn free_tcp_port() -> u16 {
-    let s = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    s.local_addr().expect("addr").port()
+/// Two different ports, each free for both UDP and TCP (SIP listens on
+/// both). Each is held while the next is chosen: picking a UDP port and a
+/// TCP port separately once gave the console the SIP port's number.
+fn free_port_pair() -> (u16, u16) {
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = udp.local_addr().expect("addr").port();
+        if let Ok(tcp) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            held.push((port, udp, tcp));
+            if let [(a, ..), (b, ..)] = held[..] {
+                return (a, b);
+            }
+        }
+    }
+    panic!("no two ports free for both UDP and TCP in 100 tries");
 }
 
 /// The bench dialplan: 7100 (7000 is the built-in IVR test app) answers and loops a menu forever (prompts
@@ -76,6 +84,7 @@ impl Switchboard {
         std::fs::create_dir_all(&plans)?;
         std::fs::write(plans.join("bench.toml"), IVR_PLAN)?;
         let cfg = dir.join("switchboard.toml");
+        let (sip_port, http_port) = free_port_pair();
         let mode = match flavour {
             Flavour::Relay => "off",
             Flavour::Engine => "on_demand",
@@ -110,8 +119,8 @@ prompts_dir = "{prompts}"
 moh_dir = "{moh}"
 {opus}
 "#,
-                sip = free_udp_port(),
-                http = free_tcp_port(),
+                sip = sip_port,
+                http = http_port,
                 plans = plans.display(),
                 prompts = repo.join("prompts").display(),
                 moh = repo.join("prompts").join("moh").display(),
