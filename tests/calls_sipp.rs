@@ -75,3 +75,33 @@ fn rtp_inactivity_hangs_up_both_legs() {
     sb.wait_log("no RTP", Duration::from_secs(5)).expect("inactivity logged");
     assert_eq!(wait_ports_free(&sb), Vec::<u16>::new(), "ports released after the timeout");
 }
+
+/// A PCMU caller through a trunk allowed only PCMA is transcoded. The
+/// carrier rings with early media (183 with SDP, no 180), which the media
+/// engine cannot carry before the answer: the caller gets 180 Ringing, so
+/// its phone rings back instead of staying silent on a bare 183.
+#[test]
+fn early_media_on_a_transcoded_call_reaches_the_caller_as_ringing() {
+    let carrier = Sipp::scenario("uas_carrier_early_pcma.xml").calls(1).timeout(Duration::from_secs(60)).spawn().expect("start carrier");
+    let mut sb = Switchboard::start_with("[trunks]\noptions_interval_secs = 0\n").expect("start switchboard");
+    sb.add_extension("1001", SECRET);
+    sb.admin_ok(&["trunk", "add", "carrier", "--host", &carrier.addr(), "--codecs", "PCMA"]);
+    let caller = Sipp::scenario("call_ext_uac.xml")
+        .remote(&sb.sip_addr())
+        .service("5551234")
+        .key("caller", "1001")
+        .auth("1001", SECRET)
+        .calls(1)
+        .pause(Duration::from_millis(500))
+        .timeout(Duration::from_secs(60))
+        .run()
+        .expect("run caller");
+    caller.expect_success(1).expect("the call completes");
+    carrier.wait(Duration::from_secs(30)).expect("carrier ends").expect_success(1).expect("carrier answered and saw BYE");
+    sb.wait_log("bridging through the media engine", Duration::from_secs(5)).expect("transcoded");
+    let log = sb.log();
+    assert!(log.contains("caller_codec=PCMU") && log.contains("callee_codec=PCMA"), "PCMU caller, PCMA carrier");
+    let seen = caller.messages();
+    assert!(seen.contains("SIP/2.0 180 Ringing"), "the caller is told the callee rings:\n{seen}");
+    assert!(!seen.contains("SIP/2.0 183"), "no 183 without media:\n{seen}");
+}

@@ -189,7 +189,10 @@ pub enum ExtensionCmd {
         /// Display name.
         #[arg(long, default_value = "")]
         name: String,
-        /// Codec preference for this phone, e.g. "G722,PCMU" (default: [media] codecs).
+        /// Codecs this phone may use, most preferred first, e.g. "G722,PCMU".
+        /// Relayed offers toward it are held to them; a caller offering none
+        /// of them is transcoded. Without a list: any codec when relayed,
+        /// [media] codecs when the media engine answers.
         #[arg(long)]
         codecs: Option<String>,
         /// Outbound class of service: internal, national, international or

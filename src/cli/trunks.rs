@@ -49,7 +49,10 @@ pub enum TrunkCmd {
         /// Use this trunk for outbound calls (the first trunk is the default).
         #[arg(long)]
         default: bool,
-        /// Codec preference toward this carrier, e.g. "PCMA,PCMU" (default: [media] codecs).
+        /// Codecs this carrier may use, most preferred first, e.g. "PCMA,PCMU".
+        /// Relayed offers toward it are held to them; a caller offering none
+        /// of them is transcoded. Without a list: any codec when relayed,
+        /// [media] codecs when the media engine answers.
         #[arg(long)]
         codecs: Option<String>,
     },
@@ -84,8 +87,8 @@ pub enum TrunkCmd {
         /// No longer the default (the oldest trunk is used then).
         #[arg(long)]
         no_default: bool,
-        /// Codec preference toward this carrier, e.g. "PCMA,PCMU"; "" or
-        /// "none" goes back to [media] codecs.
+        /// Codecs this carrier may use, e.g. "PCMA,PCMU"; "" or "none"
+        /// removes the list (see `trunk add --codecs`).
         #[arg(long)]
         codecs: Option<String>,
     },

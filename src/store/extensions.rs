@@ -9,7 +9,8 @@ pub struct Extension {
     pub realm: String,
     pub ha1_md5: String,
     pub ha1_sha256: String,
-    /// Codec preference list; `None` uses `[media] codecs`.
+    /// Codecs this phone may use, most preferred first; `None`: any codec
+    /// on the relay, `[media] codecs` where the media engine negotiates.
     pub codecs: Option<String>,
     /// Outbound class of service (`config::DialClass` by name): which
     /// external numbers this phone may dial.

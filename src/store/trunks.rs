@@ -15,7 +15,8 @@ pub struct Trunk {
     pub username: Option<String>,
     pub secret: Option<String>,
     pub is_default: bool,
-    /// Codec preference list; `None` uses `[media] codecs`.
+    /// Codecs this carrier may use, most preferred first; `None`: any codec
+    /// on the relay, `[media] codecs` where the media engine negotiates.
     pub codecs: Option<String>,
 }
 

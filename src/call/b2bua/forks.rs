@@ -210,7 +210,14 @@ impl Call {
     }
 
     pub(super) fn provisional_to_a(&mut self, resp: &Response) {
-        let mut p = self.a_response(resp.status, &resp.reason);
+        // Through the media engine, media starts at the answer, so early
+        // media cannot reach the caller: a 183 with SDP goes on as 180, and
+        // the caller's phone plays its own ringback instead of silence.
+        let mut p = if self.bridge_mode && resp.status == 183 && !resp.body.is_empty() {
+            self.a_response(180, "Ringing")
+        } else {
+            self.a_response(resp.status, &resp.reason)
+        };
         if !resp.body.is_empty() && !self.bridge_mode {
             if let Ok(early) = anchor(&resp.body, self.our_ip_toward(self.a.peer.addr), self.relay_port(Side::A)) {
                 if let (Some(relay), Some(rtp)) = (&self.relay, early.remote_rtp) {

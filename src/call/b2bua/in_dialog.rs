@@ -167,13 +167,16 @@ impl Call {
         if !req.body.is_empty() {
             let is_sdp = req.headers.get(&HeaderName::ContentType).map(|c| c.to_ascii_lowercase().starts_with(SDP)).unwrap_or(false);
             if is_sdp {
-                // An offer keeps only codecs both sides allow; an answer
-                // (ACK, PRACK) can only name what was offered.
+                // A re-INVITE's or UPDATE's offer keeps only codecs both
+                // sides allow; other requests' SDP passes as it is.
                 let is_offer = matches!(req.method, Method::Invite | Method::Update);
                 let allowed = if is_offer { &self.relay_allowed[..] } else { &[] };
                 match anchor_offer(&req.body, our_ip, port, allowed) {
                     Ok(a) if !allowed.is_empty() && a.voice_codecs == Some(0) => {
-                        let r = self.response_for(&req, from, 488, "Not Acceptable Here - No allowed codec offered");
+                        // The session stays as it was (RFC 3261 §14.2).
+                        tracing::info!(side = ?from, method = %req.method, "re-offer refused: no offered codec is allowed on both sides");
+                        let mut r = self.response_for(&req, from, 488, "Not Acceptable Here - No offered codec is allowed");
+                        r.headers.push(HeaderName::Extension("Warning".into()), "305 switchboard \"Incompatible media format\"");
                         self.ctx.endpoint.respond(&server_key, r);
                         return;
                     }
@@ -261,7 +264,20 @@ impl Call {
             let is_sdp = resp.headers.get(&HeaderName::ContentType).map(|c| c.to_ascii_lowercase().starts_with(SDP)).unwrap_or(false);
             if is_sdp {
                 let ours = self.our_ip_toward(fwd_peer_addr(self, fwd.from));
-                if let Ok(a) = anchor(&resp.body, ours, self.relay_port(fwd.from)) {
+                let port = self.relay_port(fwd.from);
+                // A 2xx to a re-INVITE without SDP carries the offer: held to
+                // the codec lists like any offer. It cannot be refused, so an
+                // offer with nothing allowed goes on unrestricted.
+                let offer = resp.status < 300 && fwd.request.method == Method::Invite && fwd.request.body.is_empty();
+                let allowed = if offer { &self.relay_allowed[..] } else { &[] };
+                let anchored = match anchor_offer(&resp.body, ours, port, allowed) {
+                    Ok(a) if !allowed.is_empty() && a.voice_codecs == Some(0) => {
+                        tracing::warn!("the offer in a 2xx names no codec allowed on both sides: passed on unrestricted");
+                        anchor(&resp.body, ours, port)
+                    }
+                    other => other,
+                };
+                if let Ok(a) = anchored {
                     if let (Some(relay), Some(rtp)) = (&self.relay, a.remote_rtp) {
                         relay.set_remote(fwd.from.other().leg(), rtp, a.remote_rtcp);
                     }

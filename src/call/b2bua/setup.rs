@@ -66,8 +66,11 @@ impl Call {
         if invite.body.is_empty() {
             return Err(Refusal::new(488, "Not Acceptable Here - INVITE without SDP offer is not supported"));
         }
-        if !self.bridge_mode {
-            self.relay_allowed = self.codecs.iter().flatten().filter_map(|c| c.parse().ok()).collect();
+        // An extension with no phone registered gets its 480 from
+        // `send_forks`, not a codec verdict.
+        let unreachable = matches!(&target, Target::Extension { bindings, .. } if bindings.is_empty());
+        if !self.bridge_mode && !unreachable {
+            self.relay_allowed = self.codec_lists();
             self.bridge_mode = self.needs_transcoding(&invite.body)?;
         }
         let a_pair = ctx.ports.allocate().await.map_err(|_| Refusal::new(503, "Service Unavailable - No media ports"))?;
@@ -105,13 +108,34 @@ impl Call {
         if !allowed_voice_codecs(audio, &self.relay_allowed).is_empty() {
             return Ok(false);
         }
-        let callers = allowed_voice_codecs(audio, &[self.prefs(Side::A)]);
-        if callers.is_empty() {
-            return Err(Refusal::new(488, "Not Acceptable Here - No common codec"));
+        let names = |codecs: Vec<crate::sdp::negotiate::CodecSpec>| codecs.into_iter().map(|c| c.name).collect::<Vec<_>>().join(",");
+        let offered = names(allowed_voice_codecs(audio, &[]));
+        let caller_codecs = self.codecs[0].as_deref().unwrap_or("[media] codecs");
+        let callee_codecs = self.codecs[1].as_deref().unwrap_or("any");
+        if allowed_voice_codecs(audio, &[self.prefs(Side::A)]).is_empty() {
+            tracing::info!(offered, caller_codecs, "refused: no offered codec is allowed on the caller's side");
+            return Err(Refusal::new(488, "Not Acceptable Here - No offered codec is allowed"));
         }
-        let offered: Vec<String> = callers.iter().map(|c| c.name.clone()).collect();
-        tracing::info!(offered = %offered.join(","), callee_codecs = self.codecs[1].as_deref().unwrap_or("any"), "no offered codec is allowed on both sides: transcoding");
+        tracing::info!(offered, caller_codecs, callee_codecs, "no offered codec is allowed on both sides: transcoding");
         Ok(true)
+    }
+
+    /// The `codecs` lists set on the two sides' extensions or trunks. A
+    /// stored list that no longer parses (e.g. it names a codec since
+    /// dropped) is logged and ignored, as `prefs_or_default` ignores it for
+    /// the engine's legs.
+    fn codec_lists(&self) -> Vec<crate::sdp::negotiate::CodecPrefs> {
+        self.codecs
+            .iter()
+            .flatten()
+            .filter_map(|list| match list.parse() {
+                Ok(prefs) => Some(prefs),
+                Err(e) => {
+                    tracing::warn!(list, "codec list not understood, ignored: {e}");
+                    None
+                }
+            })
+            .collect()
     }
 
     /// Builds and sends the INVITE toward every target.
