@@ -2,8 +2,9 @@
 //! codecs (the callee's extension prefers PCMA, so the appliance transcodes), digits regenerated across the
 //! bridge, and a recording started, paused and resumed through the core
 //! API, checked in the database row and in the stereo WAV itself. With
-//! recording off: transcoding when the phones share no allowed codec, and
-//! the relayed offer held to the codecs the callee's side allows.
+//! recording off: transcoding when the caller offers no codec the callee's
+//! side allows, the relayed offer held to those codecs, and a caller's own
+//! list not imposed on the callee.
 
 mod common;
 
@@ -199,7 +200,7 @@ fn phones_sharing_no_allowed_codec_are_transcoded_with_recording_off() {
     b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
     sb.wait_log("bridging through the media engine", T).expect("bridged");
     let log = sb.log();
-    assert!(log.contains("no offered codec is allowed on both sides: transcoding"), "the reason is logged");
+    assert!(log.contains("no offered codec is allowed toward the callee: transcoding"), "the reason is logged");
     assert!(log.contains("caller_codec=PCMU") && log.contains("callee_codec=PCMA"), "different codecs on the two legs");
     let (status, body) = http(&sb, "GET", "/api/calls");
     assert_eq!(status, 200, "{body}");
@@ -248,6 +249,30 @@ fn the_relayed_offer_names_only_codecs_the_callees_side_allows() {
     assert!(m.ends_with(" 8 101"), "offer toward the callee: {m}");
     for (p, want) in [(&mut a, 1000.0), (&mut b, 440.0)] {
         let heard = p.wait_received_recording(1.0, T).expect("phone recording");
+        assert!(common::audio::tone_power_ratio(&heard, want).unwrap() > 0.5, "hears {want} Hz");
+    }
+}
+
+/// A caller's own list is not imposed on the callee: a phone listed as
+/// PCMA-only calling a phone without a list that speaks PCMU only is
+/// relayed with the caller's whole offer, and the call works in PCMU.
+#[test]
+fn a_callers_own_list_is_not_imposed_on_the_callee() {
+    let mut sb = Switchboard::start_with("").expect("start");
+    let mut a = phone(&sb, "1001", 440.0, &["PCMU", "PCMA"], Some("PCMA"));
+    let mut b = phone(&sb, "1002", 1000.0, &["PCMU"], None);
+    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
+    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
+    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+    for p in [&mut a, &mut b] {
+        p.wait_for_log("Set audio encoder: PCMU", T).expect("PCMU chosen");
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    a.hangup().expect("hang up");
+    b.wait_event("CALL_CLOSED", T).expect("callee closed");
+    assert!(!sb.log().contains("bridging through the media engine"), "relayed");
+    for (p, want) in [(&mut a, 1000.0), (&mut b, 440.0)] {
+        let heard = p.wait_received_recording(0.5, T).expect("phone recording");
         assert!(common::audio::tone_power_ratio(&heard, want).unwrap() > 0.5, "hears {want} Hz");
     }
 }

@@ -3,7 +3,7 @@
 //! different codecs are transcoded), their audio meets in a pair of ports
 //! at 16 kHz, digits are regenerated as RFC 4733 on the other leg, and the
 //! call can be recorded. Used when `recording.mode` is not `off`, and to
-//! transcode when the caller offers no codec both sides' lists allow.
+//! transcode when the caller offers no codec the callee's list allows.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -3,9 +3,9 @@
 //! the relay. Only the first active audio stream is anchored; any other
 //! stream is disabled (port 0) because it would otherwise bypass the relay.
 //!
-//! Offers can also be held to the codecs the admins allow on the two sides
-//! (an extension's or trunk's `codecs`): the other formats are taken out of
-//! the audio stream, so the callee cannot pick a codec its side forbids.
+//! Offers can also be held to codec lists (the callee's extension's or
+//! trunk's `codecs`): the other formats are taken out of the audio stream,
+//! so the callee cannot pick a codec its side forbids.
 //! Answers are never restricted: they can only name what the offer had.
 
 use std::net::{IpAddr, SocketAddr};

@@ -191,8 +191,9 @@ pub enum ExtensionCmd {
         name: String,
         /// Codecs this phone may use, most preferred first, e.g. "G722,PCMU".
         /// Relayed offers toward it are held to them; a caller offering none
-        /// of them is transcoded. Without a list: any codec when relayed,
-        /// [media] codecs when the media engine answers.
+        /// of them is transcoded. Its own calls use them where the media
+        /// engine answers (otherwise the callee's list applies). Without a
+        /// list: any codec when relayed, [media] codecs in the engine.
         #[arg(long)]
         codecs: Option<String>,
         /// Outbound class of service: internal, national, international or

@@ -51,8 +51,9 @@ pub enum TrunkCmd {
         default: bool,
         /// Codecs this carrier may use, most preferred first, e.g. "PCMA,PCMU".
         /// Relayed offers toward it are held to them; a caller offering none
-        /// of them is transcoded. Without a list: any codec when relayed,
-        /// [media] codecs when the media engine answers.
+        /// of them is transcoded. Its own calls use them where the media
+        /// engine answers (otherwise the callee's list applies). Without a
+        /// list: any codec when relayed, [media] codecs in the engine.
         #[arg(long)]
         codecs: Option<String>,
     },

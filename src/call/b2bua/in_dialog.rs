@@ -167,14 +167,14 @@ impl Call {
         if !req.body.is_empty() {
             let is_sdp = req.headers.get(&HeaderName::ContentType).map(|c| c.to_ascii_lowercase().starts_with(SDP)).unwrap_or(false);
             if is_sdp {
-                // A re-INVITE's or UPDATE's offer keeps only codecs both
-                // sides allow; other requests' SDP passes as it is.
+                // A re-INVITE's or UPDATE's offer keeps only codecs the
+                // callee's list allows; other requests' SDP passes as it is.
                 let is_offer = matches!(req.method, Method::Invite | Method::Update);
                 let allowed = if is_offer { &self.relay_allowed[..] } else { &[] };
                 match anchor_offer(&req.body, our_ip, port, allowed) {
                     Ok(a) if !allowed.is_empty() && a.voice_codecs == Some(0) => {
                         // The session stays as it was (RFC 3261 §14.2).
-                        tracing::info!(side = ?from, method = %req.method, "re-offer refused: no offered codec is allowed on both sides");
+                        tracing::info!(side = ?from, method = %req.method, "re-offer refused: no offered codec is allowed by the callee's codec list");
                         let mut r = self.response_for(&req, from, 488, "Not Acceptable Here - No offered codec is allowed");
                         r.headers.push(HeaderName::Extension("Warning".into()), "305 switchboard \"Incompatible media format\"");
                         self.ctx.endpoint.respond(&server_key, r);
@@ -272,7 +272,7 @@ impl Call {
                 let allowed = if offer { &self.relay_allowed[..] } else { &[] };
                 let anchored = match anchor_offer(&resp.body, ours, port, allowed) {
                     Ok(a) if !allowed.is_empty() && a.voice_codecs == Some(0) => {
-                        tracing::warn!("the offer in a 2xx names no codec allowed on both sides: passed on unrestricted");
+                        tracing::warn!("the offer in a 2xx names no codec the callee's list allows: passed on unrestricted");
                         anchor(&resp.body, ours, port)
                     }
                     other => other,

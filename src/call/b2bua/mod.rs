@@ -217,11 +217,11 @@ struct Call {
     /// Receive quality of a leg the appliance terminated itself.
     local_quality: Option<crate::media::quality::LegQuality>,
     /// Bridged through the media engine instead of the packet relay: when
-    /// recording is on, or when the caller offers no codec the admins allow
-    /// on both sides (transcoding); the media starts when the callee answers.
+    /// recording is on, or when the caller offers no codec the callee's
+    /// side allows (transcoding); the media starts when the callee answers.
     bridge_mode: bool,
-    /// The `codecs` lists set on the caller's and the callee's extension or
-    /// trunk: offers the relay passes on keep only codecs all of them allow.
+    /// The `codecs` list set on the callee's extension or trunk (none or
+    /// one): offers the relay passes on keep only codecs it allows.
     relay_allowed: Vec<crate::sdp::negotiate::CodecPrefs>,
     bridge_pairs: Option<(crate::media::PortPair, crate::media::PortPair)>,
     /// Our offer toward the callee, to check its answer against.

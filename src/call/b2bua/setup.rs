@@ -70,7 +70,7 @@ impl Call {
         // `send_forks`, not a codec verdict.
         let unreachable = matches!(&target, Target::Extension { bindings, .. } if bindings.is_empty());
         if !self.bridge_mode && !unreachable {
-            self.relay_allowed = self.codec_lists();
+            self.relay_allowed = self.callee_codec_list();
             self.bridge_mode = self.needs_transcoding(&invite.body)?;
         }
         let a_pair = ctx.ports.allocate().await.map_err(|_| Refusal::new(503, "Service Unavailable - No media ports"))?;
@@ -94,8 +94,8 @@ impl Call {
     }
 
     /// Whether the relay cannot carry this call because no codec the caller
-    /// offers is allowed on both sides (`relay_allowed`), so the media engine
-    /// must transcode. A 488 when the caller's own side allows none of its
+    /// offers is allowed toward the callee (`relay_allowed`), so the media
+    /// engine must transcode. A 488 when the caller's own side allows none of its
     /// offer: no leg could be negotiated at all.
     fn needs_transcoding(&self, offer: &[u8]) -> Result<bool, Refusal> {
         if self.relay_allowed.is_empty() {
@@ -116,18 +116,20 @@ impl Call {
             tracing::info!(offered, caller_codecs, "refused: no offered codec is allowed on the caller's side");
             return Err(Refusal::new(488, "Not Acceptable Here - No offered codec is allowed"));
         }
-        tracing::info!(offered, caller_codecs, callee_codecs, "no offered codec is allowed on both sides: transcoding");
+        tracing::info!(offered, caller_codecs, callee_codecs, "no offered codec is allowed toward the callee: transcoding");
         Ok(true)
     }
 
-    /// The `codecs` lists set on the two sides' extensions or trunks. A
-    /// stored list that no longer parses (e.g. it names a codec since
-    /// dropped) is logged and ignored, as `prefs_or_default` ignores it for
-    /// the engine's legs.
-    fn codec_lists(&self) -> Vec<crate::sdp::negotiate::CodecPrefs> {
-        self.codecs
+    /// The `codecs` list set on the callee's extension or trunk, if any.
+    /// Only the callee's: a caller's list says what its phone should use,
+    /// and holding the callee to it would fail calls the callee could take
+    /// (a phone listing "G722" calling a PCMA-only carrier); it applies
+    /// where the media engine answers the caller. A stored list that no
+    /// longer parses (e.g. it names a codec since dropped) is logged and
+    /// ignored, as `prefs_or_default` ignores it for the engine's legs.
+    fn callee_codec_list(&self) -> Vec<crate::sdp::negotiate::CodecPrefs> {
+        self.codecs[1]
             .iter()
-            .flatten()
             .filter_map(|list| match list.parse() {
                 Ok(prefs) => Some(prefs),
                 Err(e) => {
