@@ -266,8 +266,8 @@ impl Call {
                 let ours = self.our_ip_toward(fwd_peer_addr(self, fwd.from));
                 let port = self.relay_port(fwd.from);
                 // A 2xx to a re-INVITE without SDP carries the offer: held to
-                // the codec lists like any offer. It cannot be refused, so an
-                // offer with nothing allowed goes on unrestricted.
+                // the callee's codec list like any offer. It cannot be
+                // refused, so an offer with nothing allowed goes on as it is.
                 let offer = resp.status < 300 && fwd.request.method == Method::Invite && fwd.request.body.is_empty();
                 let allowed = if offer { &self.relay_allowed[..] } else { &[] };
                 let anchored = match anchor_offer(&resp.body, ours, port, allowed) {

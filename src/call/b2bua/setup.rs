@@ -95,8 +95,8 @@ impl Call {
 
     /// Whether the relay cannot carry this call because no codec the caller
     /// offers is allowed toward the callee (`relay_allowed`), so the media
-    /// engine must transcode. A 488 when the caller's own side allows none of its
-    /// offer: no leg could be negotiated at all.
+    /// engine must transcode. A 488 when the caller's own side allows none
+    /// of its offer either: the engine could not answer the caller.
     fn needs_transcoding(&self, offer: &[u8]) -> Result<bool, Refusal> {
         if self.relay_allowed.is_empty() {
             return Ok(false);
