@@ -48,6 +48,20 @@ fn phone(sb: &Switchboard, user: &str, freq: f64, codecs: &[&str], ext_codecs: O
     b
 }
 
+/// Phone `a` (1001) calls 1002 (phone `b`); both see the call established.
+fn connect(sb: &Switchboard, a: &mut Baresip, b: &mut Baresip) {
+    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
+    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
+    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+}
+
+/// The share of each of `freqs` in what phone `p` received (at least
+/// `secs` of it), after the call.
+fn received_shares<const N: usize>(p: &mut Baresip, secs: f64, freqs: [f64; N]) -> [f64; N] {
+    let heard = p.wait_received_recording(secs, T).expect("phone recording");
+    freqs.map(|f| common::audio::tone_power_ratio(&heard, f).unwrap())
+}
+
 /// Share of the power at `freq`, averaged over 40 ms blocks: short blocks
 /// keep the measure meaningful when the jitter buffer adapts (it drops or
 /// conceals single packets, which breaks the phase of a long window).
@@ -78,9 +92,7 @@ fn transcoded_call_recorded_on_demand_with_pause() {
     // extension prefers PCMA, so the bridge must transcode.
     let mut a = phone(&sb, "1001", 440.0, &["PCMU"], None);
     let mut b = phone(&sb, "1002", 1000.0, &["PCMU", "PCMA"], Some("PCMA"));
-    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
-    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
-    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+    connect(&sb, &mut a, &mut b);
     sb.wait_log("bridging through the media engine", T).expect("bridged");
     let log = sb.log();
     assert!(log.contains("caller_codec=PCMU") && log.contains("callee_codec=PCMA"), "different codecs on the two legs");
@@ -105,9 +117,7 @@ fn transcoded_call_recorded_on_demand_with_pause() {
 
     // Both phones heard each other through the transcoding bridge.
     for (p, want, own) in [(&mut a, 1000.0, 440.0), (&mut b, 440.0, 1000.0)] {
-        let heard = p.wait_received_recording(1.0, T).expect("phone recording");
-        let other = common::audio::tone_power_ratio(&heard, want).unwrap();
-        let mine = common::audio::tone_power_ratio(&heard, own).unwrap();
+        let [other, mine] = received_shares(p, 1.0, [want, own]);
         assert!(other > 0.5 && mine < 0.1, "hears {want} Hz ({other:.3}), not itself ({mine:.3})");
     }
 
@@ -162,9 +172,7 @@ fn holding_party_gives_the_other_music_on_hold() {
     let mut sb = Switchboard::start_with(&config).expect("start");
     let mut a = phone(&sb, "1001", 440.0, &["PCMU"], None);
     let mut b = phone(&sb, "1002", 1000.0, &["PCMU"], None);
-    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
-    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
-    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+    connect(&sb, &mut a, &mut b);
     let t0 = std::time::Instant::now();
     std::thread::sleep(Duration::from_millis(2000));
     a.command("hold", "").expect("hold");
@@ -195,9 +203,7 @@ fn phones_sharing_no_allowed_codec_are_transcoded_with_recording_off() {
     let mut sb = Switchboard::start_with("").expect("start");
     let mut a = phone(&sb, "1001", 440.0, &["PCMU"], None);
     let mut b = phone(&sb, "1002", 1000.0, &["PCMU", "PCMA"], Some("PCMA"));
-    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
-    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
-    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+    connect(&sb, &mut a, &mut b);
     sb.wait_log("bridging through the media engine", T).expect("bridged");
     let log = sb.log();
     assert!(log.contains("no offered codec is allowed toward the callee: transcoding"), "the reason is logged");
@@ -212,9 +218,7 @@ fn phones_sharing_no_allowed_codec_are_transcoded_with_recording_off() {
     a.hangup().expect("hang up");
     b.wait_event("CALL_CLOSED", T).expect("callee closed");
     for (p, want, own) in [(&mut a, 1000.0, 440.0), (&mut b, 440.0, 1000.0)] {
-        let heard = p.wait_received_recording(1.0, T).expect("phone recording");
-        let other = common::audio::tone_power_ratio(&heard, want).unwrap();
-        let mine = common::audio::tone_power_ratio(&heard, own).unwrap();
+        let [other, mine] = received_shares(p, 1.0, [want, own]);
         assert!(other > 0.5 && mine < 0.1, "hears {want} Hz ({other:.3}), not itself ({mine:.3})");
     }
     assert!(sb.admin_ok(&["recordings"]).lines().nth(1).is_none(), "nothing was recorded");
@@ -225,12 +229,10 @@ fn phones_sharing_no_allowed_codec_are_transcoded_with_recording_off() {
 /// callee's phone prefers PCMU, its extension allows only PCMA.
 #[test]
 fn the_relayed_offer_names_only_codecs_the_callees_side_allows() {
-    let mut sb = Switchboard::start_with("").expect("start");
+    let sb = Switchboard::start_with("").expect("start");
     let mut a = phone(&sb, "1001", 440.0, &["PCMU", "PCMA"], None);
     let mut b = phone(&sb, "1002", 1000.0, &["PCMU", "PCMA"], Some("PCMA"));
-    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
-    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
-    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+    connect(&sb, &mut a, &mut b);
     // baresip names the codec it sends with; both phones use the allowed one.
     for p in [&mut a, &mut b] {
         p.wait_for_log("Set audio encoder: PCMA", T).expect("PCMA chosen");
@@ -248,8 +250,8 @@ fn the_relayed_offer_names_only_codecs_the_callees_side_allows() {
     let m = invite_to_callee.lines().find(|l| l.starts_with("m=audio")).expect("the callee's log has the offer");
     assert!(m.ends_with(" 8 101"), "offer toward the callee: {m}");
     for (p, want) in [(&mut a, 1000.0), (&mut b, 440.0)] {
-        let heard = p.wait_received_recording(1.0, T).expect("phone recording");
-        assert!(common::audio::tone_power_ratio(&heard, want).unwrap() > 0.5, "hears {want} Hz");
+        let [other] = received_shares(p, 1.0, [want]);
+        assert!(other > 0.5, "hears {want} Hz");
     }
 }
 
@@ -258,12 +260,10 @@ fn the_relayed_offer_names_only_codecs_the_callees_side_allows() {
 /// relayed with the caller's whole offer, and the call works in PCMU.
 #[test]
 fn a_callers_own_list_is_not_imposed_on_the_callee() {
-    let mut sb = Switchboard::start_with("").expect("start");
+    let sb = Switchboard::start_with("").expect("start");
     let mut a = phone(&sb, "1001", 440.0, &["PCMU", "PCMA"], Some("PCMA"));
     let mut b = phone(&sb, "1002", 1000.0, &["PCMU"], None);
-    a.dial(&format!("sip:1002@{}", sb.sip_addr())).expect("dial");
-    a.wait_event("CALL_ESTABLISHED", T).expect("caller connected");
-    b.wait_event("CALL_ESTABLISHED", T).expect("callee connected");
+    connect(&sb, &mut a, &mut b);
     for p in [&mut a, &mut b] {
         p.wait_for_log("Set audio encoder: PCMU", T).expect("PCMU chosen");
     }
@@ -272,7 +272,7 @@ fn a_callers_own_list_is_not_imposed_on_the_callee() {
     b.wait_event("CALL_CLOSED", T).expect("callee closed");
     assert!(!sb.log().contains("bridging through the media engine"), "relayed");
     for (p, want) in [(&mut a, 1000.0), (&mut b, 440.0)] {
-        let heard = p.wait_received_recording(0.5, T).expect("phone recording");
-        assert!(common::audio::tone_power_ratio(&heard, want).unwrap() > 0.5, "hears {want} Hz");
+        let [other] = received_shares(p, 0.5, [want]);
+        assert!(other > 0.5, "hears {want} Hz");
     }
 }
